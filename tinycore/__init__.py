@@ -1,0 +1,1 @@
+"""tinycore: the shared TinyML core (spec, quant, ir, runtime, memory, export)."""

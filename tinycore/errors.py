@@ -1,0 +1,36 @@
+"""Typed errors: each says where (file, op, tensor), what is wrong, and what to try.
+
+The CLI prints the message of any `TinycoreError` and exits 2; other exceptions are bugs.
+"""
+
+
+class TinycoreError(Exception):
+    """Base of every error a user can cause."""
+
+
+class GraphFileError(TinycoreError):
+    """A graph file cannot be read: damaged, truncated, wrong version."""
+
+
+class GraphValidationError(TinycoreError):
+    """A graph's contents are inconsistent: missing array, shape or dtype mismatch."""
+
+
+class UnsupportedError(TinycoreError):
+    """A layer, op or setting that we do not implement."""
+
+
+class CalibrationError(TinycoreError):
+    """Calibration data is missing or unusable."""
+
+
+class BudgetError(TinycoreError):
+    """A model does not fit an SRAM or Flash budget."""
+
+
+class BuildError(TinycoreError):
+    """A C compiler or emulator run failed."""
+
+
+class ModelFileError(TinycoreError):
+    """A model file (for example a .tflite) cannot be read."""

@@ -1,0 +1,143 @@
+"""What each op kind takes: its inputs (with dtypes), its attributes, and the shape it produces.
+
+This table is the op registry. Runtime, memory planner and C export each register one implementation per kind,
+and a test checks that every kind here has all of them. Attribute conventions (shared by every backend):
+
+- Padding is explicit: `pad_top, pad_bottom, pad_left, pad_right` (TFLite SAME padding is resolved at import).
+- Zero points are given as `input_zp`, `output_zp` (the real value is scale * (q - zp)).
+- Fused activations are `act_min, act_max` clamps on the int8 output.
+- Per-channel requantization is a pair of int32 constant inputs `mult` (Q31) and `shift` (left shift, may be
+  negative), applied by `tinycore.runtime.fixedpoint.requantize`.
+
+Ops (inputs in order):
+  conv2d_s8            x(1,H,W,Ci) w(Co,KH,KW,Ci) bias(Co,)i32 mult(Co,) shift(Co,)  attrs: stride_h stride_w
+                       dilation_h dilation_w pad_* input_zp output_zp act_min act_max
+  depthwise_conv2d_s8  x(1,H,W,Ci) w(1,KH,KW,Ci*M) bias mult shift (per output channel); same attrs + depth_multiplier
+  fully_connected_s8   x(1,...,N) w(O,N) bias(O,) mult(O,) shift(O,); attrs input_zp output_zp act_min act_max
+  add_s8               a b (same shape); attrs input1_zp input2_zp output_zp left_shift input1_mult input1_shift
+                       input2_mult input2_shift output_mult output_shift act_min act_max  (TFLite ADD)
+  avg_pool2d_s8        x; attrs filter_h filter_w stride_h stride_w pad_* act_min act_max (same quantization in/out)
+  max_pool2d_s8        x; same attrs as avg_pool2d_s8
+  mean_s8              x(1,H,W,C) -> (1,1,1,C); attrs input_zp output_zp mult shift (TFLite MEAN over H, W)
+  reshape              x -> y of another shape, same bytes
+  pad_s8               x(1,H,W,C); attrs pad_top pad_bottom pad_left pad_right pad_value
+  softmax_s8           x(1,N); attrs input_mult input_left_shift diff_min (TFLite int8 softmax; out scale 1/256, zp -128)
+  quantize_s8          x int8 -> y int8 with other quantization; attrs input_zp output_zp mult shift (TFLite QUANTIZE)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from tinycore.errors import GraphValidationError
+
+PAD_ATTRS = ("pad_top", "pad_bottom", "pad_left", "pad_right")
+CONV_ATTRS = ("stride_h", "stride_w", "dilation_h", "dilation_w", *PAD_ATTRS, "input_zp", "output_zp",
+              "act_min", "act_max")
+POOL_ATTRS = ("filter_h", "filter_w", "stride_h", "stride_w", *PAD_ATTRS, "act_min", "act_max")
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    kind: str
+    inputs: tuple[tuple[str, str, bool], ...]  # (role, dtype, must_be_constant)
+    attrs: tuple[str, ...]
+    infer: Callable[[list[tuple[int, ...]], dict], tuple[int, ...]]  # input shapes, attrs -> output shape
+    summary: str
+
+
+def conv_output_hw(h: int, w: int, kh: int, kw: int, a: dict) -> tuple[int, int]:
+    """Output height and width of a convolution or pool with explicit padding (floor division, as TFLite)."""
+    ekh = (kh - 1) * a.get("dilation_h", 1) + 1
+    ekw = (kw - 1) * a.get("dilation_w", 1) + 1
+    oh = (h + a["pad_top"] + a["pad_bottom"] - ekh) // a["stride_h"] + 1
+    ow = (w + a["pad_left"] + a["pad_right"] - ekw) // a["stride_w"] + 1
+    return oh, ow
+
+
+def _need_rank(shape: tuple[int, ...], rank: int, what: str) -> None:
+    if len(shape) != rank:
+        raise GraphValidationError(f"{what} must have rank {rank}, has shape {shape}")
+
+
+def _infer_conv(shapes, a):
+    x, w = shapes[0], shapes[1]
+    _need_rank(x, 4, "input"), _need_rank(w, 4, "weights")
+    if w[3] != x[3]:
+        raise GraphValidationError(f"weights have {w[3]} input channels, input has {x[3]}")
+    oh, ow = conv_output_hw(x[1], x[2], w[1], w[2], a)
+    return (1, oh, ow, w[0])
+
+
+def _infer_dw(shapes, a):
+    x, w = shapes[0], shapes[1]
+    _need_rank(x, 4, "input"), _need_rank(w, 4, "weights")
+    if w[3] != x[3] * a["depth_multiplier"]:
+        raise GraphValidationError(
+            f"depthwise weights have {w[3]} channels, input {x[3]} x depth_multiplier {a['depth_multiplier']}")
+    oh, ow = conv_output_hw(x[1], x[2], w[1], w[2], a)
+    return (1, oh, ow, w[3])
+
+
+def _infer_fc(shapes, a):
+    x, w = shapes[0], shapes[1]
+    n = 1
+    for d in x[1:]:
+        n *= d
+    if w[1] != n:
+        raise GraphValidationError(f"weights take {w[1]} inputs, input has {n} values per sample")
+    return (1, w[0])
+
+
+def _infer_same(shapes, a):
+    if len(shapes) == 2 and tuple(shapes[0]) != tuple(shapes[1]):
+        raise GraphValidationError(f"inputs differ in shape: {shapes[0]} vs {shapes[1]}")
+    return tuple(shapes[0])
+
+
+def _infer_pool(shapes, a):
+    x = shapes[0]
+    _need_rank(x, 4, "input")
+    oh, ow = conv_output_hw(x[1], x[2], a["filter_h"], a["filter_w"], a)
+    return (1, oh, ow, x[3])
+
+
+def _infer_mean(shapes, a):
+    x = shapes[0]
+    _need_rank(x, 4, "input")
+    return (1, 1, 1, x[3])
+
+
+def _infer_pad(shapes, a):
+    x = shapes[0]
+    _need_rank(x, 4, "input")
+    return (1, x[1] + a["pad_top"] + a["pad_bottom"], x[2] + a["pad_left"] + a["pad_right"], x[3])
+
+
+def _infer_reshape(shapes, a):
+    return tuple(a["shape"])
+
+
+_WEIGHTED = (("x", "int8", False), ("weights", "int8", True), ("bias", "int32", True),
+             ("mult", "int32", True), ("shift", "int32", True))
+
+SCHEMAS: dict[str, OpSchema] = {s.kind: s for s in [
+    OpSchema("conv2d_s8", _WEIGHTED, CONV_ATTRS, _infer_conv, "2-D convolution"),
+    OpSchema("depthwise_conv2d_s8", _WEIGHTED, CONV_ATTRS + ("depth_multiplier",), _infer_dw,
+             "depthwise convolution"),
+    OpSchema("fully_connected_s8", _WEIGHTED, ("input_zp", "output_zp", "act_min", "act_max"), _infer_fc,
+             "fully connected"),
+    OpSchema("add_s8", (("a", "int8", False), ("b", "int8", False)),
+             ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult", "input1_shift", "input2_mult",
+              "input2_shift", "output_mult", "output_shift", "act_min", "act_max"), _infer_same, "elementwise add"),
+    OpSchema("avg_pool2d_s8", (("x", "int8", False),), POOL_ATTRS, _infer_pool, "average pool"),
+    OpSchema("max_pool2d_s8", (("x", "int8", False),), POOL_ATTRS, _infer_pool, "max pool"),
+    OpSchema("mean_s8", (("x", "int8", False),), ("input_zp", "output_zp", "mult", "shift"), _infer_mean,
+             "mean over height and width"),
+    OpSchema("reshape", (("x", "int8", False),), ("shape",), _infer_reshape, "reshape (no data movement)"),
+    OpSchema("pad_s8", (("x", "int8", False),), (*PAD_ATTRS, "pad_value"), _infer_pad, "constant padding"),
+    OpSchema("softmax_s8", (("x", "int8", False),), ("input_mult", "input_left_shift", "diff_min"), _infer_same,
+             "softmax"),
+    OpSchema("quantize_s8", (("x", "int8", False),), ("input_zp", "output_zp", "mult", "shift"), _infer_same,
+             "requantize int8 to int8"),
+]}

@@ -1,0 +1,21 @@
+"""One numpy function per op kind: the reference integer semantics of the project."""
+from tinycore.runtime.ops.add import add_s8
+from tinycore.runtime.ops.conv2d import conv2d_s8
+from tinycore.runtime.ops.depthwise_conv2d import depthwise_conv2d_s8
+from tinycore.runtime.ops.fully_connected import fully_connected_s8
+from tinycore.runtime.ops.mean import mean_s8
+from tinycore.runtime.ops.pool import avg_pool2d_s8, max_pool2d_s8
+from tinycore.runtime.ops.simple import pad_s8, quantize_s8, reshape
+
+OP_FUNCTIONS = {
+    "conv2d_s8": conv2d_s8,
+    "depthwise_conv2d_s8": depthwise_conv2d_s8,
+    "fully_connected_s8": fully_connected_s8,
+    "add_s8": add_s8,
+    "avg_pool2d_s8": avg_pool2d_s8,
+    "max_pool2d_s8": max_pool2d_s8,
+    "mean_s8": mean_s8,
+    "reshape": reshape,
+    "pad_s8": pad_s8,
+    "quantize_s8": quantize_s8,
+}
