@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+from tinycore.ir import Graph, Op, Tensor
+from tinycore.memory import Buffer, check_plan, flash_bytes, flash_report, format_memory_table, plan_arena, plan_graph
+from tinycore.memory.graph_plan import _plan
+from tinycore.memory.plot import plot_memory_profile
+
+
+def test_planner_reuses_freed_space():
+    plan = plan_arena([Buffer("a", 100, 0, 1), Buffer("b", 60, 2, 3), Buffer("c", 40, 1, 2)])
+    assert plan.offsets == {"a": 0, "b": 0, "c": 100}
+    assert plan.peak_bytes == 140
+
+
+def test_planner_aligns_offsets_to_4_bytes():
+    plan = plan_arena([Buffer("a", 10, 0, 0), Buffer("b", 3, 0, 0), Buffer("c", 5, 0, 0)])
+    assert plan.offsets == {"a": 0, "c": 12, "b": 20}
+    assert plan.peak_bytes == 24
+
+
+def _act(name, shape, scale=0.05, zp=0):
+    return Tensor(name, shape, "int8", (scale,), zp)
+
+
+def _const(name, arr):
+    return Tensor(name, tuple(arr.shape), str(arr.dtype), (1.0,), 0, arr)
+
+
+def _conv(graph, name, x, out, cin, cout, k=1, stride=1, pad=0, depthwise=False):
+    rng = np.random.default_rng(0)
+    wshape = (1, k, k, cout) if depthwise else (cout, k, k, cin)
+    graph.tensors[f"{name}.w"] = _const(f"{name}.w", rng.integers(-127, 128, wshape).astype(np.int8))
+    for part, val in (("b", 0), ("m", 1 << 30), ("s", -8)):
+        graph.tensors[f"{name}.{part}"] = _const(f"{name}.{part}", np.full((cout,), val, np.int32))
+    attrs = dict(stride_h=stride, stride_w=stride, dilation_h=1, dilation_w=1, pad_top=pad, pad_bottom=pad,
+                 pad_left=pad, pad_right=pad, input_zp=0, output_zp=0, act_min=-128, act_max=127)
+    if depthwise:
+        attrs["depth_multiplier"] = 1
+    graph.ops.append(Op("depthwise_conv2d_s8" if depthwise else "conv2d_s8", name,
+                        [x, f"{name}.w", f"{name}.b", f"{name}.m", f"{name}.s"], [out], attrs))
+
+
+def _chain_graph():
+    """x(8x8x16) -dw3x3-> a(8x8x16) -pw 16->8-> b(8x8x8) -pw 8->24-> c(8x8x24)."""
+    g = Graph({}, [], ["x"], ["c"])
+    for n, c in (("x", 16), ("a", 16), ("b", 8), ("c", 24)):
+        g.tensors[n] = _act(n, (1, 8, 8, c))
+    _conv(g, "dw", "x", "a", 16, 16, k=3, pad=1, depthwise=True)
+    _conv(g, "pw1", "a", "b", 16, 8)
+    _conv(g, "pw2", "b", "c", 8, 24)
+    return g
+
+
+def test_inplace_depthwise_and_pointwise_share_one_buffer():
+    g = _chain_graph()  # dw 16 -> 16, then pw 16 -> 8: all three tensors can live in x's buffer
+    g.ops.pop()
+    g.outputs = ["b"]
+    del g.tensors["c"]
+    plain, shared = plan_graph(g, allow_inplace=False), plan_graph(g)
+    assert plain.arena_bytes == 1024 + 1024  # x and a both alive at dw
+    assert shared.inplace == {"dw": True, "pw1": True}
+    assert shared.offsets["x"] == shared.offsets["a"] == shared.offsets["b"]
+    assert shared.scratch["dw"][1] == 64 and shared.scratch["pw1"][1] == 8
+    assert shared.arena_bytes == 1024 + 64  # one 1024 B buffer + the 64 B channel scratch of dw
+    assert shared.lower_bound_bytes == shared.arena_bytes
+    check_plan(g, shared)
+
+
+def test_inplace_is_dropped_where_it_would_raise_the_peak():
+    g = _chain_graph()  # after pw1 shrinks to 512 B, pw2 expands to 1536 B: an in-place x/a/b buffer stays 1024 B
+    all_inplace = _plan(g, "all")
+    assert all_inplace.arena_bytes == 1024 + 1536
+    plan = plan_graph(g)
+    assert plan.arena_bytes == 2048 < all_inplace.arena_bytes
+    assert plan.inplace["pw1"] is False and plan.inplace["pw2"] is False
+    check_plan(g, plan)
+
+
+def test_memory_table_flash_and_plot(tmp_path):
+    g = _chain_graph()
+    plan = plan_graph(g)
+    table = format_memory_table(plan)
+    assert "<- peak" in table and f"{plan.arena_bytes:,} B" in table
+    weights = 16 * 9 + 16 * 8 + 8 * 24
+    assert flash_report(g).weights_bytes == weights
+    assert flash_bytes(g) == weights + 3 * 4 * (16 + 8 + 24)
+    png = plot_memory_profile(plan, tmp_path / "mem.png", "chain")
+    assert png.stat().st_size > 1000

@@ -1,0 +1,5 @@
+import sys
+
+from tinycore.cli.tool import main
+
+sys.exit(main())

@@ -1,0 +1,185 @@
+"""`python -m tinycore analyze|generate|validate|convert`: the graph-level tool, in the spirit of vendor MCU tools.
+
+MODEL is a tinycore graph file or an int8 .tflite. Results go to stdout (JSON with --json), progress and errors
+to stderr; a user error exits 2 with one line, without a traceback (add --debug for one).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from tinycore.errors import TinycoreError
+
+EPILOG = """examples:
+  python -m tinycore analyze model.graph            per-layer table: ops, shapes, MACs, params, Flash, arena
+  python -m tinycore analyze model.tflite --json    the same as JSON (arena_bytes, flash_bytes, per_layer ...)
+  python -m tinycore generate model.graph --out gen C99 library (model.c/.h, kernels) + host test program
+  python -m tinycore validate model.graph --target host --n 50
+                                                    build the C, run 50 random inputs, compare byte for byte
+  python -m tinycore validate model.graph --target mps2-an386
+                                                    the same inside an emulated Cortex-M4 (QEMU)
+  python -m tinycore convert model.tflite model.graph   (and back: convert model.graph model.tflite)
+"""
+
+
+def _open(path: str):
+    from tinycore.cli.model_file import open_model
+
+    return open_model(path)
+
+
+def analyze_report(graph, model_path: str) -> dict:
+    """Everything `analyze` prints, as one JSON-able dict (also used by app reports)."""
+    from tinycore.ir.stats import graph_macs, graph_params, op_macs, op_params
+    from tinycore.memory import flash_bytes, flash_report, per_layer_rows, plan_graph
+
+    plan = plan_graph(graph)
+    flash = flash_report(graph)
+    ops = [{"index": i, "name": op.name, "kind": op.kind, "output_shape": list(graph.tensors[op.outputs[0]].shape),
+            "macs": op_macs(op, graph), "params": op_params(op, graph)} for i, op in enumerate(graph.ops)]
+    peak = plan.peak_layer
+    return {
+        "model": str(model_path),
+        "input": {"name": graph.inputs[0], "shape": list(graph.input_tensor().shape),
+                  "scale": graph.input_tensor().scale[0], "zero_point": graph.input_tensor().zero_point},
+        "output": {"name": graph.outputs[0], "shape": list(graph.output_tensor().shape),
+                   "scale": graph.output_tensor().scale[0], "zero_point": graph.output_tensor().zero_point},
+        "n_ops": len(graph.ops),
+        "macs": graph_macs(graph),
+        "params": graph_params(graph),
+        "flash_bytes": flash_bytes(graph),
+        "flash": {"weights_bytes": flash.weights_bytes, "bias_bytes": flash.bias_bytes,
+                  "requant_bytes": flash.requant_bytes},
+        "arena_bytes": plan.arena_bytes,
+        "lower_bound_bytes": plan.lower_bound_bytes,
+        "peak_op": None if peak is None else {"index": peak.index, "name": peak.name, "kind": peak.kind},
+        "ops": ops,
+        "per_layer": per_layer_rows(plan),
+    }
+
+
+def cmd_analyze(args) -> int:
+    from tinycore.memory import format_memory_table, plan_graph, plot_memory_profile
+
+    graph = _open(args.model)
+    rep = analyze_report(graph, args.model)
+    if args.plot:
+        plot_memory_profile(plan_graph(graph), args.plot, Path(args.model).stem)
+        rep["plot"] = str(args.plot)
+    if args.json:
+        print(json.dumps(rep, indent=1))
+        return 0
+    print(f"{args.model}: {rep['n_ops']} ops, {rep['macs']:,} MACs, {rep['params']:,} params")
+    print(f"input {rep['input']['shape']} scale {rep['input']['scale']:.6g} zp {rep['input']['zero_point']}; "
+          f"output {rep['output']['shape']}")
+    print(f"{'#':>3} {'op':<28} {'kind':<20} {'output':<18} {'MACs':>12} {'params':>9}")
+    for o in rep["ops"]:
+        print(f"{o['index']:>3} {o['name'][:28]:<28} {o['kind']:<20} {str(tuple(o['output_shape'])):<18} "
+              f"{o['macs']:>12,} {o['params']:>9,}")
+    print()
+    print(format_memory_table(plan_graph(graph)))
+    print(f"Flash (model constants): {rep['flash_bytes']:,} B  (weights {rep['flash']['weights_bytes']:,}, "
+          f"bias {rep['flash']['bias_bytes']:,}, requant {rep['flash']['requant_bytes']:,})")
+    print(f"SRAM arena: {rep['arena_bytes']:,} B")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    import numpy as np
+
+    from tinycore.export import generate_c
+
+    graph = _open(args.model)
+    rng = np.random.default_rng(args.seed)
+    shape = graph.input_tensor().shape
+    inputs = [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(args.n)]
+    gen = generate_c(graph, args.out, test_inputs=inputs)
+    print(f"wrote {args.out}: C99 model library + host test program ({args.n} test inputs); "
+          f"arena {gen.arena_bytes:,} B" if hasattr(gen, "arena_bytes") else f"wrote {args.out}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from tinycore.export.validate import validate
+
+    graph = _open(args.model)
+    result = validate(graph, target=args.target, n=args.n, seed=args.seed)
+    result = {"model": str(args.model), "target": args.target, **result}
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(result, indent=1))
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        verdict = "MATCH" if result["outputs_match"] else "MISMATCH"
+        print(f"{verdict}: {result['n_checked']} inputs on {args.target}, max |diff| {result['max_abs_diff']}; "
+              f"arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B")
+        extra = {k: v for k, v in result.items() if k in ("text_bytes", "data_bytes", "bss_bytes",
+                                                         "instructions_per_inference")}
+        if extra:
+            print("  " + ", ".join(f"{k} {v:,}" for k, v in extra.items()))
+    return 0 if result["outputs_match"] else 1
+
+
+def cmd_convert(args) -> int:
+    from tinycore.tflite import convert
+
+    convert(args.input, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tinycore", description=__doc__.split("\n")[0],
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="ops, shapes, MACs, params, Flash, SRAM arena, per-layer memory")
+    a.add_argument("model", help="graph file or int8 .tflite")
+    a.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    a.add_argument("--plot", metavar="PNG", help="also draw the per-layer memory profile to this PNG")
+    a.set_defaults(fn=cmd_analyze)
+
+    g = sub.add_parser("generate", help="write the C99 model library and a host test program")
+    g.add_argument("model")
+    g.add_argument("--out", required=True, metavar="DIR", help="output folder (must not exist or be empty)")
+    g.add_argument("--n", type=int, default=4, help="random test inputs compiled into the test program")
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(fn=cmd_generate)
+
+    v = sub.add_parser("validate", help="build and run the C code; compare every output byte with the runtime")
+    v.add_argument("model")
+    v.add_argument("--target", default="host", help="host, or an emulated board: mps2-an385, mps2-an386, mps2-an500")
+    v.add_argument("--n", type=int, default=20, help="number of random int8 inputs")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--json", action="store_true", help="print the result as JSON")
+    v.add_argument("--report", metavar="JSON", help="also write the result to this file")
+    v.set_defaults(fn=cmd_validate)
+
+    c = sub.add_parser("convert", help="convert between .tflite and the tinycore graph file")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.set_defaults(fn=cmd_convert)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except TinycoreError as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
