@@ -34,3 +34,11 @@ class BuildError(TinycoreError):
 
 class ModelFileError(TinycoreError):
     """A model file (for example a .tflite) cannot be read."""
+
+
+class SpecError(TinycoreError):
+    """A model spec is malformed or describes a network that cannot run (vanishing map, bad channels)."""
+
+
+class TrainError(TinycoreError):
+    """Bad training settings or data, or a checkpoint that does not fit the model being trained."""

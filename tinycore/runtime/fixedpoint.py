@@ -59,7 +59,8 @@ def requantize(acc: NDArray, mult: NDArray, shift: NDArray) -> NDArray[np.int64]
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """Real multiplier -> (Q31 multiplier, shift) with real ~= mult * 2**(shift - 31), as TFLite's
-    QuantizeMultiplier: frexp, round half away from zero, renormalize 2**31, flush tiny values to zero."""
+    QuantizeMultiplier: frexp, round half away from zero, renormalize 2**31, flush tiny values to zero. Like
+    the double-rounding TFLite Micro build, a shift above 30 is kept (TFLite clamps it only with single rounding)."""
     if real == 0.0:
         return 0, 0
     if real < 0:
@@ -71,8 +72,6 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:
-        return INT32_MAX, 30
     return q, shift
 
 

@@ -6,6 +6,7 @@ from tinycore.runtime.ops.fully_connected import fully_connected_s8
 from tinycore.runtime.ops.mean import mean_s8
 from tinycore.runtime.ops.pool import avg_pool2d_s8, max_pool2d_s8
 from tinycore.runtime.ops.simple import pad_s8, quantize_s8, reshape
+from tinycore.runtime.ops.softmax import softmax_s8
 
 OP_FUNCTIONS = {
     "conv2d_s8": conv2d_s8,
@@ -18,4 +19,5 @@ OP_FUNCTIONS = {
     "reshape": reshape,
     "pad_s8": pad_s8,
     "quantize_s8": quantize_s8,
+    "softmax_s8": softmax_s8,
 }

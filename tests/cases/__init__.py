@@ -1,0 +1,27 @@
+"""Op case tables shared by the runtime, host-C and emulator tests: one module per op, `make(seed) -> Graph`."""
+from tests.cases.add import ADD_CASES
+from tests.cases.conv2d import CONV2D_CASES
+from tests.cases.depthwise_conv2d import DEPTHWISE_CASES
+from tests.cases.fully_connected import FC_CASES
+from tests.cases.mean import MEAN_CASES
+from tests.cases.pad import PAD_CASES
+from tests.cases.pool import AVG_POOL_CASES, MAX_POOL_CASES
+from tests.cases.quantize import QUANTIZE_CASES
+from tests.cases.reshape import RESHAPE_CASES
+from tests.cases.softmax import SOFTMAX_CASES
+
+# op kind -> its case table (a test checks that every kind of tinycore.ir.SCHEMAS is here)
+CASE_TABLES = {
+    "conv2d_s8": CONV2D_CASES,
+    "depthwise_conv2d_s8": DEPTHWISE_CASES,
+    "fully_connected_s8": FC_CASES,
+    "add_s8": ADD_CASES,
+    "avg_pool2d_s8": AVG_POOL_CASES,
+    "max_pool2d_s8": MAX_POOL_CASES,
+    "mean_s8": MEAN_CASES,
+    "reshape": RESHAPE_CASES,
+    "pad_s8": PAD_CASES,
+    "softmax_s8": SOFTMAX_CASES,
+    "quantize_s8": QUANTIZE_CASES,
+}
+ALL_CASES = [(kind, case) for kind, table in CASE_TABLES.items() for case in table]

@@ -1,0 +1,53 @@
+"""Zoo counts against the published reference figures (folded params, conv/fc MACs)."""
+import torch
+
+from tinycore.spec import build_model, dense_autoencoder, ds_cnn_s, mobilenet_v1, mobilenet_v2, model_stats
+
+
+def test_ds_cnn_s_matches_mlperf_tiny_kws():
+    s = model_stats(ds_cnn_s())
+    # conv 10*4*64+64, 4 x (dw 9*64+64, pw 64*64+64), fc 64*12+12; design.md: 22.6k params, 2.66M MACs
+    assert s["params"] == 2624 + 4 * (640 + 4160) + 780 == 22_604
+    assert s["macs"] == 25 * 5 * 64 * 40 + 4 * 25 * 5 * 64 * (9 + 64) + 64 * 12 == 2_656_768
+    assert s["input_shape"] == (1, 49, 10) and s["shapes"][0] == (64, 25, 5)
+    # Keras counts the reference with a bias on every conv and BN gamma/beta trainable: 23,756 (9 BN x 64)
+    assert s["params"] + 2 * 9 * 64 == 23_756
+    model = build_model(ds_cnn_s())
+    assert sum(p.numel() for p in model.parameters()) == 22_604 - 9 * 64 + 2 * 9 * 64  # bias-free convs + BN
+
+
+def test_mobilenet_v1_matches_mlperf_tiny_vww():
+    s = model_stats(mobilenet_v1(0.25, 96, 2))
+    assert s["params"] == 210_850 and round(s["params"] / 1000) == 211
+    assert s["macs"] == 7_489_664 and round(s["macs"] / 1e5) == 75
+    assert s["shapes"][0] == (8, 48, 48) and s["shapes"][-4] == (256, 3, 3)
+
+
+def test_mobilenet_v2_matches_torchvision():
+    spec = mobilenet_v2(1.0, 224, 1000)
+    model = build_model(spec)
+    assert sum(p.numel() for p in model.parameters()) == 3_504_872  # torchvision.models.mobilenet_v2()
+    assert model_stats(spec)["macs"] == 300_774_272                   # torchvision: 0.30 GMACs
+    assert [b.out for b in spec.blocks][:4] == [16, 24, 24, 32]
+
+
+def test_mobilenet_v2_width_rounding_and_channels():
+    spec = mobilenet_v2(0.35, 96, 2, in_channels=1)
+    assert spec.stem[0].out == 16                      # 32 * 0.35 = 11.2 -> 16 (multiple of 8, within 10%)
+    assert [b.out for b in spec.blocks] == [8, 8, 8, 16, 16, 16, 24, 24, 24, 24, 32, 32, 32, 56, 56, 56, 112]
+    assert spec.head[0].out == 1280                    # last conv never narrower than 1280
+    y = build_model(spec).eval()(torch.zeros(1, 1, 96, 96))
+    assert y.shape == (1, 2)
+
+
+def test_dense_autoencoder_matches_mlperf_tiny_anomaly():
+    spec = dense_autoencoder(bn=True)  # as the reference; bn=False (default) has the same folded counts
+    s = model_stats(spec)
+    assert model_stats(dense_autoencoder()) | {"layers": None} == s | {"layers": None}
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in build_model(dense_autoencoder()).modules())
+    assert s["params"] == 265_864 and s["macs"] == 264_192
+    assert s["input_shape"] == (640,) and s["shapes"][4] == (8,) and s["shapes"][-1] == (640,)
+    # Keras summary of the reference: Dense biases plus 4 BN values per hidden feature, 269,992
+    assert s["params"] + 4 * (8 * 128 + 8) == 269_992
+    small = model_stats(dense_autoencoder([20, 4, 20], bn=False))
+    assert small["params"] == 20 * 4 + 4 + 4 * 20 + 20

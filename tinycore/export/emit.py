@@ -1,0 +1,232 @@
+"""One C call per op: prepare in Python, evaluate in C.
+
+Every shape, padding, zero point, multiplier and arena offset is resolved here and written as a constant; the
+kernels (kernels/include/tc_kernels.h) only loop. An op's emission is a list of `static const` declarations
+(parameter structs) and one statement inside `model_invoke`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from tinycore.errors import UnsupportedError
+from tinycore.ir.graph import Graph, Op
+
+_C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
+INT32_MIN = -(2**31)
+
+
+def c_int(v: int) -> str:
+    """An int32 literal that is valid C for every value (INT32_MIN has no literal of its own)."""
+    v = int(v)
+    if not INT32_MIN <= v < 2**31:
+        raise UnsupportedError(f"value {v} does not fit int32")
+    return "(-2147483647 - 1)" if v == INT32_MIN else str(v)
+
+
+def c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 24) -> str:
+    """`static const <ctype> name[n] = {...};` with a few values per line."""
+    flat = [c_int(v) for v in np.asarray(values).reshape(-1).tolist()]
+    lines = [", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line)]
+    body = ",\n    ".join(lines)
+    return f"static const {ctype} {name}[{len(flat)}] = {{\n    {body}\n}};"
+
+
+def c_comment(text: str) -> str:
+    """Text safe inside /* */ (tensor and op names are free-form)."""
+    return str(text).replace("*/", "*_/").replace("/*", "/_*").replace("\n", " ")
+
+
+def c_ident(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_]", "_", text)[:40]
+
+
+@dataclass
+class Emitter:
+    """Holds the graph, the arena offsets and the constants emitted so far (each constant once)."""
+
+    graph: Graph
+    offsets: dict[str, int]
+    scratch: dict[str, tuple[int, int]]
+    constants: dict[str, str] = field(default_factory=dict)  # tensor name -> C symbol
+    const_decls: list[str] = field(default_factory=list)
+
+    def const(self, name: str) -> str:
+        if name not in self.constants:
+            t = self.graph.tensors[name]
+            if t.dtype not in _C_TYPES:
+                raise UnsupportedError(f"constant '{name}' has dtype {t.dtype}; the C export takes int8 and int32")
+            sym = f"tc_c{len(self.constants)}_{c_ident(name)}"
+            self.constants[name] = sym
+            head = f"/* {c_comment(name)}: shape {tuple(t.shape)} */\n"
+            self.const_decls.append(head + c_array(_C_TYPES[t.dtype], sym, t.data))
+        return self.constants[name]
+
+    def ptr(self, tensor: str) -> str:
+        return f"(tc_arena + {self.offsets[tensor]})"
+
+    def scratch_ptr(self, op: Op, need_bytes: int) -> str:
+        if op.name not in self.scratch:
+            raise UnsupportedError(f"op '{op.name}' ({op.kind}) runs in place but the arena plan gives it no "
+                                   f"scratch; its kernel needs {need_bytes} B")
+        off, size = self.scratch[op.name]
+        if size < need_bytes:
+            raise UnsupportedError(f"op '{op.name}' ({op.kind}): arena plan gives {size} B of scratch, the "
+                                   f"in-place kernel needs {need_bytes} B")
+        return f"(tc_arena + {off})"
+
+
+def check_accumulator_bound(graph: Graph, op: Op, i: int) -> None:
+    """The C kernels accumulate in int32 (as TFLite); refuse weights for which a sum could overflow it.
+
+    Worst case per output channel: |bias| + sum(|w|) * max|x - input_zp| (the runtime, in int64, would not wrap).
+    """
+    w = graph.tensors[op.inputs[1]].data.astype(np.int64)
+    bias = np.abs(graph.tensors[op.inputs[2]].data.astype(np.int64))
+    zp = int(op.attrs["input_zp"])
+    max_diff = max(127 - zp, zp + 128)
+    if op.kind == "depthwise_conv2d_s8":
+        per_channel = np.abs(w).reshape(-1, w.shape[-1]).sum(axis=0)
+    else:
+        per_channel = np.abs(w).reshape(w.shape[0], -1).sum(axis=1)
+    worst = bias + per_channel * max_diff
+    if worst.max(initial=0) > 2**31 - 1:
+        c = int(worst.argmax())
+        raise UnsupportedError(f"op {i} {op.kind} '{op.name}': output channel {c} can accumulate "
+                               f"{int(worst[c]):,}, beyond int32; the C kernels accumulate in int32. Split the "
+                               f"layer or re-quantize its weights")
+
+
+def _dims(sym: str, shape: tuple[int, ...]) -> str:
+    h, w, c = shape[1], shape[2], shape[3]
+    return f"static const tc_dims {sym} = {{{h}, {w}, {c}}};"
+
+
+def _conv(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    a, g = op.attrs, e.graph
+    check_accumulator_bound(g, op, i)
+    x, w = g.tensors[op.inputs[0]], g.tensors[op.inputs[1]]
+    y = g.tensors[op.outputs[0]]
+    dw = op.kind == "depthwise_conv2d_s8"
+    fshape = (1, w.shape[1], w.shape[2], w.shape[3])
+    scratch = "NULL"
+    if e.offsets[x.name] == e.offsets[y.name]:
+        if dw:
+            ok = a["depth_multiplier"] == 1
+            need = y.shape[1] * y.shape[2]
+        else:
+            ok = (w.shape[1] == w.shape[2] == 1 and a["stride_h"] == a["stride_w"] == 1
+                  and not any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+                  and y.shape[3] <= x.shape[3])
+            need = y.shape[3]
+        if not ok:
+            raise UnsupportedError(f"op {i} {op.kind} '{op.name}': the arena plan writes its output over its "
+                                   f"input, which its kernel cannot do (see tc_kernels.h)")
+        scratch = e.scratch_ptr(op, need)
+    p = f"tc_op{i}"
+    params = [a["stride_h"], a["stride_w"], a.get("dilation_h", 1), a.get("dilation_w", 1), a["pad_top"],
+              a["pad_left"], a["input_zp"], a["output_zp"], a["act_min"], a["act_max"], a.get("depth_multiplier", 1)]
+    decls = [f"static const tc_conv_params {p}_p = {{{', '.join(c_int(v) for v in params)}}};",
+             _dims(f"{p}_in", x.shape), _dims(f"{p}_f", fshape), _dims(f"{p}_out", y.shape)]
+    wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
+    call = (f"tc_{op.kind}(&{p}_p, &{p}_in, {e.ptr(x.name)}, &{p}_f, {wsym}, {bsym}, {msym}, {ssym}, "
+            f"&{p}_out, {e.ptr(y.name)}, {scratch});")
+    return decls, call
+
+
+def _fc(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    a, g = op.attrs, e.graph
+    check_accumulator_bound(g, op, i)
+    x, y = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+    wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
+    args = ", ".join(c_int(a[k]) for k in ("input_zp", "output_zp", "act_min", "act_max"))
+    return [], (f"tc_fully_connected_s8({e.ptr(x.name)}, {x.size}, {wsym}, {bsym}, {msym}, {ssym}, "
+                f"{e.ptr(y.name)}, {y.size}, {args});")
+
+
+_ADD_FIELDS = ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult", "input1_shift", "input2_mult",
+               "input2_shift", "output_mult", "output_shift", "act_min", "act_max")
+
+
+def _add(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    a, y = op.attrs, e.graph.tensors[op.outputs[0]]
+    decl = f"static const tc_add_params tc_op{i}_p = {{{', '.join(c_int(a[k]) for k in _ADD_FIELDS)}}};"
+    return [decl], (f"tc_add_s8(&tc_op{i}_p, {e.ptr(op.inputs[0])}, {e.ptr(op.inputs[1])}, {e.ptr(y.name)}, "
+                    f"{y.size});")
+
+
+def _check_pool_windows(op: Op, i: int, h: int, w: int, oh: int, ow: int) -> None:
+    """Every window must hold at least one input pixel (an average over none is undefined)."""
+    a = op.attrs
+    for n_in, n_out, f, s, pad, axis in ((h, oh, a["filter_h"], a["stride_h"], a["pad_top"], "rows"),
+                                         (w, ow, a["filter_w"], a["stride_w"], a["pad_left"], "columns")):
+        for o in range(n_out):
+            start = o * s - pad
+            if min(start + f, n_in) <= max(start, 0):
+                raise UnsupportedError(f"op {i} {op.kind} '{op.name}': output {axis[:-1]} {o} pools a window of "
+                                       f"padding only; reduce the padding (filter {f}, padding {pad})")
+
+
+def _pool(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    a, g = op.attrs, e.graph
+    x, y = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+    _check_pool_windows(op, i, x.shape[1], x.shape[2], y.shape[1], y.shape[2])
+    fields = ("filter_h", "filter_w", "stride_h", "stride_w", "pad_top", "pad_left", "act_min", "act_max")
+    p = f"tc_op{i}"
+    decls = [f"static const tc_pool_params {p}_p = {{{', '.join(c_int(a[k]) for k in fields)}}};",
+             _dims(f"{p}_in", x.shape), _dims(f"{p}_out", y.shape)]
+    return decls, f"tc_{op.kind}(&{p}_p, &{p}_in, {e.ptr(x.name)}, &{p}_out, {e.ptr(y.name)});"
+
+
+def _mean(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    from tinycore.runtime.ops.mean import mean_multiplier
+
+    a, g = op.attrs, e.graph
+    x, y = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+    mult, shift = mean_multiplier(a["mult"], a["shift"], x.shape[1] * x.shape[2])  # 1/(H*W) folded in
+    args = ", ".join(c_int(v) for v in (a["input_zp"], a["output_zp"], mult, shift))
+    return [_dims(f"tc_op{i}_in", x.shape)], f"tc_mean_s8(&tc_op{i}_in, {e.ptr(x.name)}, {e.ptr(y.name)}, {args});"
+
+
+def _reshape(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    x, y = op.inputs[0], op.outputs[0]
+    if e.offsets[x] == e.offsets[y]:
+        return [], f"/* reshape '{c_comment(op.name)}': output aliases its input */"
+    return [], f"tc_reshape({e.ptr(x)}, {e.ptr(y)}, {e.graph.tensors[y].size});"
+
+
+def _pad(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
+    args = ", ".join(c_int(a[k]) for k in ("pad_top", "pad_bottom", "pad_left", "pad_right", "pad_value"))
+    return [_dims(f"tc_op{i}_in", x.shape)], f"tc_pad_s8(&tc_op{i}_in, {e.ptr(x.name)}, {e.ptr(y)}, {args});"
+
+
+def _softmax(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
+    cols = x.shape[-1]
+    args = ", ".join(c_int(a[k]) for k in ("input_mult", "input_left_shift", "diff_min"))
+    return [], f"tc_softmax_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size // cols}, {cols}, {args});"
+
+
+def _quantize(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+    a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
+    args = ", ".join(c_int(a[k]) for k in ("input_zp", "output_zp", "mult", "shift"))
+    return [], f"tc_quantize_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size}, {args});"
+
+
+EMITTERS: dict[str, Callable[[Emitter, Op, int], tuple[list[str], str]]] = {
+    "conv2d_s8": _conv,
+    "depthwise_conv2d_s8": _conv,
+    "fully_connected_s8": _fc,
+    "add_s8": _add,
+    "avg_pool2d_s8": _pool,
+    "max_pool2d_s8": _pool,
+    "mean_s8": _mean,
+    "reshape": _reshape,
+    "pad_s8": _pad,
+    "softmax_s8": _softmax,
+    "quantize_s8": _quantize,
+}

@@ -1,0 +1,94 @@
+"""tc_test_main.c: the program that runs a generated model on compiled-in inputs, on the host or on a board.
+
+It prints each output as one line of lowercase hex bytes (two digits per byte, nothing else on the line) and,
+when a board header defines the counter macros, a line `instr <n>` after each output. `parse_output` reads it.
+Board hooks: compile with -DTC_BOARD_HEADER='"board.h"'; that header provides `tc_board_init()` and may define
+TC_COUNTER_BEGIN() / TC_COUNTER_END(n) (n is assigned the count) and TC_BOARD_EXIT(code).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinycore.errors import BuildError
+from tinycore.export.emit import c_array
+
+_HEX_LINE = re.compile(r"^([0-9a-f]{2})+$")
+_INSTR_LINE = re.compile(r"^instr (\d+)$")
+
+_MAIN = """\
+int main(void)
+{
+    int t;
+    int32_t i;
+#ifdef TC_BOARD_HEADER
+    tc_board_init();
+#endif
+    for (t = 0; t < TC_N_TESTS; ++t) {
+        unsigned long tc_instr = 0;
+        int rc;
+        TC_COUNTER_BEGIN();
+        rc = model_invoke(tc_test_inputs[t], tc_test_output);
+        TC_COUNTER_END(tc_instr);
+        if (rc != 0) {
+            printf("error model_invoke returned %d on test %d\\n", rc, t);
+            TC_BOARD_EXIT(1);
+            return 1;
+        }
+        for (i = 0; i < MODEL_OUTPUT_BYTES; ++i) {
+            printf("%02x", (unsigned)(uint8_t)tc_test_output[i]);
+        }
+        printf("\\n");
+        if (TC_PRINT_INSTR) {
+            printf("instr %lu\\n", tc_instr);
+        }
+    }
+    TC_BOARD_EXIT(0);
+    return 0;
+}
+"""
+
+
+def harness_source(inputs: list[np.ndarray], input_bytes: int) -> str:
+    """C source of tc_test_main.c with `inputs` (int8 arrays of input_bytes values each) compiled in."""
+    rows = [c_array("int8_t", f"tc_test_input{k}", x) for k, x in enumerate(inputs)]
+    table = ", ".join(f"tc_test_input{k}" for k in range(len(inputs)))
+    return "\n".join([
+        "/* tc_test_main.c (generated): runs model_invoke on each compiled-in input and prints the output as a",
+        " * line of hex bytes; with a board header that defines the counter, also `instr <n>`. */",
+        "#include <stdint.h>", "#include <stdio.h>", "", '#include "model.h"', "",
+        "#ifdef TC_BOARD_HEADER", "#include TC_BOARD_HEADER", "#endif",
+        "#ifdef TC_COUNTER_END", "#define TC_PRINT_INSTR 1", "#else", "#define TC_PRINT_INSTR 0",
+        "#define TC_COUNTER_END(n) ((void)0)", "#endif",
+        "#ifndef TC_COUNTER_BEGIN", "#define TC_COUNTER_BEGIN() ((void)0)", "#endif",
+        "#ifndef TC_BOARD_EXIT", "#define TC_BOARD_EXIT(code) ((void)0)", "#endif", "",
+        f"#define TC_N_TESTS {len(inputs)}", "", *rows, "",
+        f"static const int8_t *const tc_test_inputs[TC_N_TESTS] = {{{table}}};",
+        "static int8_t tc_test_output[MODEL_OUTPUT_BYTES];", "", _MAIN,
+    ])
+
+
+@dataclass(frozen=True)
+class ProgramOutput:
+    outputs: list[bytes]  # one per test input, in order
+    instructions: list[int]  # one per test input when the board counts, else empty
+
+
+def parse_output(text: str, n_expected: int | None = None, where: str = "program") -> ProgramOutput:
+    """Hex lines -> bytes; `instr <n>` lines -> counts. Other lines (board banners) are ignored."""
+    outputs: list[bytes] = []
+    instr: list[int] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if _HEX_LINE.match(line):
+            outputs.append(bytes.fromhex(line))
+        elif (m := _INSTR_LINE.match(line)) is not None:
+            instr.append(int(m.group(1)))
+        elif line.startswith("error"):
+            raise BuildError(f"{where}: {line}")
+    if n_expected is not None and len(outputs) != n_expected:
+        raise BuildError(f"{where}: printed {len(outputs)} outputs, expected {n_expected}; output was:\n"
+                         f"{text[-2000:]}")
+    return ProgramOutput(outputs, instr)

@@ -1,0 +1,75 @@
+/* tc_fixedpoint.h: the only C code that rounds. C twin of tinycore/runtime/fixedpoint.py.
+ *
+ * gemmlowp / TFLite Micro arithmetic: saturating rounding doubling high multiply, rounding divide by a power of
+ * two, requantization by a Q31 multiplier and a shift, and TFLite's rounded integer average. Every int32 wrap is
+ * done on uint32 so that no signed overflow (undefined behaviour) can happen; right shifts of negative values
+ * are arithmetic (as on gcc, clang and every Cortex-M compiler).
+ */
+#ifndef TC_FIXEDPOINT_H
+#define TC_FIXEDPOINT_H
+
+#include <stdint.h>
+
+/* uint32 bit pattern -> int32 two's-complement value, without implementation-defined conversion. */
+static inline int32_t tc_wrap_int32(uint32_t u)
+{
+    return u <= (uint32_t)INT32_MAX ? (int32_t)u : (int32_t)(u - 2147483648u) - INT32_MAX - 1;
+}
+
+/* x << n with int32 wrap-around (n in [0, 31]). */
+static inline int32_t tc_shl_wrap(int32_t x, int32_t n)
+{
+    return tc_wrap_int32((uint32_t)x << n);
+}
+
+/* a + b with int32 wrap-around. */
+static inline int32_t tc_add_wrap(int32_t a, int32_t b)
+{
+    return tc_wrap_int32((uint32_t)a + (uint32_t)b);
+}
+
+/* (a * b * 2 + 2**31 rounding) >> 32; the single overflow case INT32_MIN * INT32_MIN saturates. */
+static inline int32_t tc_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
+{
+    int64_t ab;
+    int64_t nudge;
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
+}
+
+/* x / 2**exponent rounded half away from zero; exponent in [0, 31]. */
+static inline int32_t tc_rounding_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* acc * mult * 2**(shift - 31): a positive shift is a (wrapping) left shift of acc before the multiply, a
+ * negative one a rounding right shift after it (TFLite MultiplyByQuantizedMultiplier). */
+static inline int32_t tc_requantize(int32_t acc, int32_t mult, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return tc_rounding_divide_by_pot(tc_sat_rounding_doubling_high_mul(tc_shl_wrap(acc, left), mult), right);
+}
+
+/* (acc +- count/2) / count truncated: TFLite's rounded integer average (count > 0). */
+static inline int32_t tc_round_div_away(int32_t acc, int32_t count)
+{
+    const int32_t half = count / 2;
+    return acc > 0 ? (acc + half) / count : (acc - half) / count;
+}
+
+/* Clamp to [lo, hi] and narrow to int8 (lo, hi inside [-128, 127]). */
+static inline int8_t tc_clamp_s8(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+#endif /* TC_FIXEDPOINT_H */

@@ -1,0 +1,124 @@
+"""Reference architectures as specs: the MLPerf Tiny models and torchvision's MobileNetV2.
+
+Counts below use the convention of `tinycore.spec.shapes` (BN folded: weights + one bias per output channel;
+MACs of conv and fc only); tests/spec/test_zoo.py asserts each of them.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Callable
+
+from tinycore.spec.layers import (FC, Conv, Dropout, DWSep, Flatten, GlobalPool, InputSpec, MBConv, ModelSpec,
+                                  SpecError)
+
+
+def ds_cnn_s(classes: int = 12, frames: int = 49, coeffs: int = 10) -> ModelSpec:
+    """MLPerf Tiny KWS reference DS-CNN (mlcommons/tiny keyword_spotting/keras_model.py): 22,604 params, 2,656,768
+    MACs at 49x10 input (design.md: 22.6k, 2.66M).
+
+    Differences from the Keras model, none of which changes a count: Keras pads the 10x4 stride-2 conv 'same'
+    as top 4 / bottom 5 / left 1 / right 1; we pad 5 / 1 symmetrically (same 25x5 output, one nn.Conv2d, no
+    ZeroPad2d). Keras ends with AveragePooling2D((24, 5)), which skips the 25th row; we use a global average.
+    """
+    return ModelSpec(
+        name="ds_cnn_s",
+        input=InputSpec(channels=1, height=frames, width=coeffs),
+        stem=(Conv(64, kernel=(10, 4), stride=2, padding=(5, 1), act="relu"), Dropout(0.2)),
+        blocks=tuple(DWSep(64, kernel=3, act="relu") for _ in range(4)),
+        head=(Dropout(0.4), GlobalPool(), Flatten(), FC(classes)),
+    )
+
+
+def make_divisible(v: float, divisor: int = 8) -> int:
+    """Round a width to a multiple of `divisor`, never dropping more than 10% (torchvision's _make_divisible)."""
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+# MobileNetV2 stages: expand ratio t, channels c, repeats n, first stride s (Sandler et al., table 2)
+MOBILENET_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                       (6, 320, 1, 1))
+
+
+def mobilenet_v2(width: float = 1.0, resolution: int = 224, classes: int = 1000, in_channels: int = 3,
+                 dropout: float = 0.2) -> ModelSpec:
+    """torchvision's MobileNetV2 (widths rounded to multiples of 8; last conv 1280 * max(1, width)).
+
+    At width 1.0, 224x224, 1000 classes the built float model has torchvision's 3,504,872 parameters.
+    """
+    stem_c = make_divisible(32 * width)
+    last_c = make_divisible(1280 * max(1.0, width))
+    blocks = []
+    for t, c, n, s in MOBILENET_V2_STAGES:
+        out = make_divisible(c * width)
+        blocks += [MBConv(out, expand=t, kernel=3, stride=s if i == 0 else 1) for i in range(n)]
+    return ModelSpec(
+        name=f"mobilenet_v2_w{width:g}_r{resolution}",
+        input=InputSpec(channels=in_channels, height=resolution, width=resolution),
+        stem=(Conv(stem_c, kernel=3, stride=2, act="relu6"),),
+        blocks=tuple(blocks),
+        head=(Conv(last_c, kernel=1, act="relu6"), GlobalPool(), Flatten(), Dropout(dropout), FC(classes)),
+    )
+
+
+# MobileNetV1 depthwise-separable blocks: (channels at alpha 1, stride)
+MOBILENET_V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1),
+                       (512, 1), (512, 1), (1024, 2), (1024, 1))
+
+
+def mobilenet_v1(alpha: float = 0.25, resolution: int = 96, classes: int = 2, in_channels: int = 3) -> ModelSpec:
+    """MobileNetV1 with widths int(c * alpha) as Keras computes them, ReLU as the MLPerf Tiny VWW reference.
+
+    alpha 0.25 at 96x96, 2 classes: 210,850 params and 7,489,664 MACs (MLPerf Tiny: 211k, 7.5M).
+    """
+    def w(c: int) -> int:
+        n = int(c * alpha)
+        if n < 1:
+            raise SpecError(f"mobilenet_v1: alpha {alpha} leaves {c} channels at {n}; use alpha >= {1 / c:g}")
+        return n
+    return ModelSpec(
+        name=f"mobilenet_v1_a{alpha:g}_r{resolution}",
+        input=InputSpec(channels=in_channels, height=resolution, width=resolution),
+        stem=(Conv(w(32), kernel=3, stride=2, act="relu"),),
+        blocks=tuple(DWSep(w(c), kernel=3, stride=s, act="relu") for c, s in MOBILENET_V1_BLOCKS),
+        head=(GlobalPool(), Flatten(), FC(classes)),
+    )
+
+
+def dense_autoencoder(sizes: tuple[int, ...] | list[int] = (640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640),
+                      bn: bool = False) -> ModelSpec:
+    """MLPerf Tiny anomaly-detection reference: Dense (+ BN) + ReLU for every hidden size, a linear output layer.
+
+    The reference has BN after every hidden Dense (bn=True, nn.BatchNorm1d). The default leaves it out because
+    tinycore.quant folds BatchNorm2d after convs only; the int8 model is the same size either way: default sizes
+    hold 265,864 params (folded) and take 264,192 MACs.
+    """
+    sizes = tuple(sizes)
+    if len(sizes) < 2:
+        raise SpecError(f"dense_autoencoder: sizes needs an input and an output size, got {list(sizes)}")
+    return ModelSpec(
+        name="dense_autoencoder",
+        input=InputSpec(features=sizes[0]),
+        blocks=tuple(FC(s, act="relu", bn=bn) for s in sizes[1:-1]),
+        head=(FC(sizes[-1]),),
+    )
+
+
+ZOO: dict[str, Callable[..., ModelSpec]] = {
+    "ds_cnn_s": ds_cnn_s,
+    "mobilenet_v1": mobilenet_v1,
+    "mobilenet_v2": mobilenet_v2,
+    "dense_autoencoder": dense_autoencoder,
+}
+
+
+def zoo_spec(name: str, **kwargs) -> ModelSpec:
+    """A zoo spec by name; an unknown name lists close matches and every known name."""
+    fn = ZOO.get(name)
+    if fn is None:
+        close = difflib.get_close_matches(name, ZOO, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise SpecError(f"unknown zoo model {name!r}; {hint}known: {', '.join(ZOO)}")
+    return fn(**kwargs)
