@@ -1,0 +1,93 @@
+"""Generated models cross-compiled and run in QEMU on M3, M4 and M7: byte for byte equal to the numpy runtime.
+
+Every case table and 20 random graphs go into ONE image per board (builds are slow, QEMU starts in ~20 ms).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cases import ALL_CASES
+from tests.cases.random_graphs import RANDOM_GRAPH_SEEDS, random_graph
+from tinycore.export import generate_c, parse_output
+from tinycore.export.firmware import validate_on_board
+from tinycore.export.qemu import run_batch
+from tinycore.export.validate import random_inputs
+from tinycore.memory import plan_graph
+from tinycore.runtime import run
+
+pytestmark = pytest.mark.firmware
+
+EMULATED = ["mps2-an385", "mps2-an386", "mps2-an500"]
+N_INPUTS = 2
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> list[tuple[str, object, list[np.ndarray], Path]]:
+    """(label, graph, inputs, generated folder) for every case of every table and every random graph."""
+    root = tmp_path_factory.mktemp("fw_cases")
+    graphs = [(f"{kind}/{case.name}", case.make(seed=0)) for kind, case in ALL_CASES]
+    graphs += [(f"random/{seed}", random_graph(seed)) for seed in RANDOM_GRAPH_SEEDS]
+    out = []
+    for k, (label, g) in enumerate(graphs):
+        xs = random_inputs(g, N_INPUTS, seed=k)
+        gen = generate_c(g, root / f"case{k}", test_inputs=xs)
+        out.append((label, g, xs, gen.out_dir))
+    return out
+
+
+@pytest.mark.parametrize("board", EMULATED)
+def test_every_case_and_random_graph_equals_runtime_in_qemu(board, generated, tmp_path):
+    img, texts = run_batch([g[3] for g in generated], board, tmp_path / "build")
+    mismatches = []
+    for (label, graph, xs, _), text in zip(generated, texts):
+        got = parse_output(text, n_expected=N_INPUTS, where=f"{board} {label}")
+        assert len(got.instructions) == N_INPUTS and min(got.instructions) > 0, label
+        for x, out in zip(xs, got.outputs):
+            want = run(graph, x).reshape(-1).astype(np.int8).tobytes()
+            if out != want:
+                mismatches.append(label)
+    assert mismatches == []
+    # each case's arena symbol is exactly its planned arena, and .bss holds all of them
+    planned = {f"tc_arena_{k}": plan_graph(g[1]).arena_bytes for k, g in enumerate(generated)}
+    assert img.arena_symbol_bytes == planned
+    assert img.bss_bytes >= sum(planned.values())
+    assert img.dsp == (board != "mps2-an385")
+    assert any(k.startswith("cortex_m/") for k in img.kernels) == (board != "mps2-an385")
+
+
+@pytest.mark.parametrize("board", EMULATED)
+def test_validate_on_board_reports_sizes_and_exact_counts(board):
+    graph = random_graph(3)
+    r = validate_on_board(graph, board, n=4, seed=1)
+    assert r["outputs_match"] is True and r["n_checked"] == 4 and r["max_abs_diff"] == 0
+    assert r["board"] == board
+    assert r["arena_bytes"] == plan_graph(graph).arena_bytes == r["arena_symbol_bytes"]
+    assert r["bss_bytes"] >= r["arena_bytes"]
+    assert r["flash_bytes"] == r["text_bytes"] + r["data_bytes"]
+    assert r["text_bytes"] > r["model_flash_bytes"] > 0
+    assert r["instructions_per_inference"] == sum(r["instructions"]) / 4
+    assert min(r["instructions"]) > 1000
+
+
+def test_instruction_count_is_deterministic():
+    """The same inputs in two QEMU runs give the same counts: -icount makes the count exact, not a timing."""
+    graph = random_graph(5)
+    r1 = validate_on_board(graph, "mps2-an386", n=2, seed=7)
+    r2 = validate_on_board(graph, "mps2-an386", n=2, seed=7)
+    assert r1["instructions"] == r2["instructions"]
+
+
+def test_validate_on_board_catches_a_wrong_output(monkeypatch):
+    """If the firmware's bytes differ from the runtime, validate says so (it is not a pass by construction)."""
+    graph = random_graph(1)
+    real_run = run
+
+    def off_by_one(g, x, observe=None):
+        return (real_run(g, x).astype(np.int16) + 1).clip(-128, 127).astype(np.int8)
+
+    monkeypatch.setattr("tinycore.runtime.run", off_by_one)
+    r = validate_on_board(graph, "mps2-an385", n=2, seed=0)
+    assert r["outputs_match"] is False and r["max_abs_diff"] >= 1

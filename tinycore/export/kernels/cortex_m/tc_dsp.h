@@ -1,0 +1,287 @@
+/* tc_dsp.h: packed 16-bit multiply-accumulate helpers for the Cortex-M DSP kernels (ARMv7E-M: M4, M7).
+ *
+ * Scheme (bit-exact with the portable kernels, which accumulate in int32 in the same way):
+ *  - The input side of a dot product (a conv im2col column, an FC input vector) is converted once to int16 with
+ *    the input zero point subtracted (range [-255, 255]), in a "group-permuted" order: each full group of 4
+ *    values x0 x1 x2 x3 is stored as x0 x2 x1 x3. A tail of < 4 values is stored in order.
+ *  - A weight word w = [w0 w1 w2 w3] gives sxtb16(w) = [w0, w2] and sxtb16(w ror 8) = [w1, w3], which line up
+ *    with the two int16 pairs of the group, so two SMLADs do 4 MACs with no reordering of the weights.
+ *  - Four output rows share each input load (rows4, unrolled by 16 values); for convolutions two output pixels
+ *    share each weight load (pair layout below).
+ * Without __ARM_FEATURE_DSP (host builds for tests) the same helpers are plain C, so the algorithm is the same.
+ *
+ * The int16 buffers live on the stack (TC_DSP_COL_MAX values, 2 KiB): callers fall back or chunk beyond that.
+ */
+#ifndef TC_DSP_H
+#define TC_DSP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define TC_DSP_COL_MAX 1024
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+static inline int32_t tc_smlad(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
+static inline int32_t tc_sxtb16(int32_t x) { return __sxtb16(x); }
+/* gcc 12 does not fold a rotate into sxtb16/sxtab16, so the rotated forms are written in assembly. */
+static inline int32_t tc_sxtb16_ror8(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int32_t tc_sxtab16(int32_t a, int32_t x) { return __sxtab16(a, x); }
+static inline int32_t tc_sxtab16_ror8(int32_t a, int32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+#else
+static inline int32_t tc_lo16(int32_t x) { return (int32_t)(int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
+static inline int32_t tc_hi16(int32_t x) { return (int32_t)(int16_t)(uint16_t)((uint32_t)x >> 16); }
+static inline int32_t tc_pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)hi << 16) | ((uint32_t)lo & 0xFFFFu));
+}
+static inline int32_t tc_byte(int32_t x, int i) { return (int32_t)(int8_t)(uint8_t)((uint32_t)x >> (8 * i)); }
+static inline int32_t tc_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tc_lo16(a) * tc_lo16(b)) + (uint32_t)(tc_hi16(a) * tc_hi16(b)));
+}
+static inline int32_t tc_sxtb16(int32_t x) { return tc_pack16(tc_byte(x, 0), tc_byte(x, 2)); }
+static inline int32_t tc_sxtb16_ror8(int32_t x) { return tc_pack16(tc_byte(x, 1), tc_byte(x, 3)); }
+static inline int32_t tc_sxtab16(int32_t a, int32_t x)
+{
+    return tc_pack16(tc_lo16(a) + tc_byte(x, 0), tc_hi16(a) + tc_byte(x, 2));
+}
+static inline int32_t tc_sxtab16_ror8(int32_t a, int32_t x)
+{
+    return tc_pack16(tc_lo16(a) + tc_byte(x, 1), tc_hi16(a) + tc_byte(x, 3));
+}
+#endif
+
+static inline int32_t tc_load32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4); /* one LDR: ARMv7-M allows unaligned word loads */
+    return v;
+}
+
+/* Position of value k of a column of n values in the group-permuted order. */
+static inline int32_t tc_dsp_perm(int32_t k, int32_t n)
+{
+    return k < (n & ~3) ? ((k & ~3) | ((k & 1) << 1) | ((k & 2) >> 1)) : k;
+}
+
+/* Groups of 4 values of src - zp as two int16 pairs, one group every `step` int16 (4: one column, 8: two columns
+ * interleaved); the n % 4 tail values go to tail[] in order. dst must be 4-byte aligned. */
+static inline void tc_dsp_convert_step(const int8_t *src, int16_t *dst, int32_t n, int32_t zp, int32_t step,
+                                       int16_t *tail)
+{
+    const int32_t nzp = (int32_t)(((uint32_t)(-zp) << 16) | ((uint32_t)(-zp) & 0xFFFFu));
+    int32_t *d = (int32_t *)(void *)dst;
+    const int32_t words = step / 2;
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const int32_t x = tc_load32(src + k);
+        d[0] = tc_sxtab16(nzp, x);
+        d[1] = tc_sxtab16_ror8(nzp, x);
+        d += words;
+    }
+    for (; k < n; ++k) {
+        tail[k - (n & ~3)] = (int16_t)(src[k] - zp);
+    }
+}
+
+/* dst (group-permuted, n values) = src - zp. dst must be 4-byte aligned. */
+static inline void tc_dsp_convert(const int8_t *src, int16_t *dst, int32_t n, int32_t zp)
+{
+    tc_dsp_convert_step(src, dst, n, zp, 4, dst + (n & ~3));
+}
+
+/* One group of 4 column values against rows 1, 3, 0, 2 (rows 0 and 2 post-increment their pointers). */
+#define TC_DSP_ROWS4_GROUP \
+    "ldr %[v], [%[p0], %[s]]\n" \
+    "sxtb16 %[t], %[v]\n" \
+    "smlad %[a1], %[t], %[x02], %[a1]\n" \
+    "sxtb16 %[v], %[v], ror #8\n" \
+    "smlad %[a1], %[v], %[x13], %[a1]\n" \
+    "ldr %[v], [%[p2], %[s]]\n" \
+    "sxtb16 %[t], %[v]\n" \
+    "smlad %[a3], %[t], %[x02], %[a3]\n" \
+    "sxtb16 %[v], %[v], ror #8\n" \
+    "smlad %[a3], %[v], %[x13], %[a3]\n" \
+    "ldr %[v], [%[p0]], #4\n" \
+    "sxtb16 %[t], %[v]\n" \
+    "smlad %[a0], %[t], %[x02], %[a0]\n" \
+    "sxtb16 %[v], %[v], ror #8\n" \
+    "smlad %[a0], %[v], %[x13], %[a0]\n" \
+    "ldr %[v], [%[p2]], #4\n" \
+    "sxtb16 %[t], %[v]\n" \
+    "smlad %[a2], %[t], %[x02], %[a2]\n" \
+    "sxtb16 %[v], %[v], ror #8\n" \
+    "smlad %[a2], %[v], %[x13], %[a2]\n"
+
+/* acc[r] += sum_k col[k] * w[r * w_stride + k] for r = 0..3 (col group-permuted, n values, 8-byte aligned).
+ * With DSP the loop over 16 values is assembly (gcc 12 spills registers here): per 4 values one LDRD of the
+ * column, then per row one LDR, two SXTB16 and two SMLAD: 86 instructions per 64 MACs with the loop branch. */
+static inline void tc_dsp_dot_rows4(const int16_t *col, int32_t n, const int8_t *w, int32_t w_stride,
+                                    int32_t acc[4])
+{
+    const int8_t *w0 = w, *w1 = w + w_stride, *w2 = w + 2 * w_stride, *w3 = w + 3 * w_stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t k = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (n >= 16) {
+        const int8_t *p0 = w0, *p2 = w2;
+        const int16_t *c = col, *end = col + (n & ~15);
+        int32_t x02, x13, v, t;
+        __asm__ volatile(
+            "1:\n"
+            "ldrd %[x02], %[x13], [%[c]], #8\n"
+            TC_DSP_ROWS4_GROUP
+            "ldrd %[x02], %[x13], [%[c]], #8\n"
+            TC_DSP_ROWS4_GROUP
+            "ldrd %[x02], %[x13], [%[c]], #8\n"
+            TC_DSP_ROWS4_GROUP
+            "ldrd %[x02], %[x13], [%[c]], #8\n"
+            TC_DSP_ROWS4_GROUP
+            "cmp %[c], %[end]\n"
+            "bne 1b\n"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p0] "+r"(p0), [p2] "+r"(p2),
+              [c] "+r"(c), [x02] "=&r"(x02), [x13] "=&r"(x13), [v] "=&r"(v), [t] "=&r"(t)
+            : [s] "r"(w_stride), [end] "r"(end)
+            : "cc", "memory");
+        k = n & ~15;
+    }
+#endif
+    for (; k + 4 <= (n & ~3); k += 4) {
+        const int32_t *c = (const int32_t *)(const void *)(col + k);
+        const int32_t x02 = c[0], x13 = c[1];
+        int32_t v;
+        v = tc_load32(w0 + k); a0 = tc_smlad(tc_sxtb16(v), x02, a0); a0 = tc_smlad(tc_sxtb16_ror8(v), x13, a0);
+        v = tc_load32(w1 + k); a1 = tc_smlad(tc_sxtb16(v), x02, a1); a1 = tc_smlad(tc_sxtb16_ror8(v), x13, a1);
+        v = tc_load32(w2 + k); a2 = tc_smlad(tc_sxtb16(v), x02, a2); a2 = tc_smlad(tc_sxtb16_ror8(v), x13, a2);
+        v = tc_load32(w3 + k); a3 = tc_smlad(tc_sxtb16(v), x02, a3); a3 = tc_smlad(tc_sxtb16_ror8(v), x13, a3);
+    }
+    for (; k < n; ++k) {
+        const int32_t x = col[k];
+        a0 += x * w0[k];
+        a1 += x * w1[k];
+        a2 += x * w2[k];
+        a3 += x * w3[k];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* Returns acc + sum_k col[k] * w[k] (col group-permuted, n values). */
+static inline int32_t tc_dsp_dot_row1(const int16_t *col, int32_t n, const int8_t *w, int32_t acc)
+{
+    const int32_t *c = (const int32_t *)(const void *)col;
+    int32_t k = 0;
+    for (; k + 4 <= (n & ~3); k += 4) {
+        const int32_t v = tc_load32(w + k);
+        acc = tc_smlad(tc_sxtb16(v), c[0], acc);
+        acc = tc_smlad(tc_sxtb16_ror8(v), c[1], acc);
+        c += 2;
+    }
+    for (; k < n; ++k) {
+        acc += col[k] * w[k];
+    }
+    return acc;
+}
+
+/* Two columns A and B interleaved ("pair layout", 2n values): group g of A at int16 8g, of B at 8g + 4, both
+ * group-permuted; then the tails, A's n % 4 values and B's. Position of value k of column p (0: A, 1: B). */
+static inline int32_t tc_dsp_pair_pos(int32_t k, int32_t n, int32_t p)
+{
+    const int32_t n4 = n & ~3;
+    return k < n4 ? ((k >> 2) << 3) + (p << 2) + (((k & 1) << 1) | ((k & 2) >> 1))
+                  : 2 * n4 + p * (n - n4) + (k - n4);
+}
+
+/* acc[0..3] += (A.w0, A.w1, B.w0, B.w1) over the pair layout (col: 2n values, 8-byte aligned), w1 = w0 +
+ * w_stride. With DSP the loop is assembly: per 4 values 2 LDR + 4 SXTB16 for the weights, 2 LDRD for the two
+ * columns, 8 SMLAD: 18 instructions per 16 MACs. */
+static inline void tc_dsp_dot_pair2(const int16_t *col, int32_t n, const int8_t *w0, int32_t w_stride,
+                                    int32_t acc[4])
+{
+    const int32_t n4 = n & ~3;
+    const int8_t *w1 = w0 + w_stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t k;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (n4 > 0) {
+        const int8_t *p0 = w0;
+        const int16_t *c = col, *end = col + 2 * n4;
+        int32_t xa, xb, e0, o0, e1, o1;
+        __asm__ volatile(
+            "1:\n"
+            "ldr %[o1], [%[p0], %[s]]\n"
+            "ldr %[o0], [%[p0]], #4\n"
+            "sxtb16 %[e1], %[o1]\n"
+            "sxtb16 %[o1], %[o1], ror #8\n"
+            "sxtb16 %[e0], %[o0]\n"
+            "sxtb16 %[o0], %[o0], ror #8\n"
+            "ldrd %[xa], %[xb], [%[c]], #8\n"
+            "smlad %[a0], %[e0], %[xa], %[a0]\n"
+            "smlad %[a0], %[o0], %[xb], %[a0]\n"
+            "smlad %[a1], %[e1], %[xa], %[a1]\n"
+            "smlad %[a1], %[o1], %[xb], %[a1]\n"
+            "ldrd %[xa], %[xb], [%[c]], #8\n"
+            "smlad %[a2], %[e0], %[xa], %[a2]\n"
+            "smlad %[a2], %[o0], %[xb], %[a2]\n"
+            "smlad %[a3], %[e1], %[xa], %[a3]\n"
+            "smlad %[a3], %[o1], %[xb], %[a3]\n"
+            "cmp %[c], %[end]\n"
+            "bne 1b\n"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p0] "+r"(p0), [c] "+r"(c),
+              [xa] "=&r"(xa), [xb] "=&r"(xb), [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1)
+            : [s] "r"(w_stride), [end] "r"(end)
+            : "cc", "memory");
+    }
+#else
+    const int32_t *c = (const int32_t *)(const void *)col;
+    for (k = 0; k < n4; k += 4, c += 4) {
+        const int32_t v0 = tc_load32(w0 + k), v1 = tc_load32(w1 + k);
+        a0 = tc_smlad(tc_sxtb16(v0), c[0], a0); a0 = tc_smlad(tc_sxtb16_ror8(v0), c[1], a0);
+        a1 = tc_smlad(tc_sxtb16(v1), c[0], a1); a1 = tc_smlad(tc_sxtb16_ror8(v1), c[1], a1);
+        a2 = tc_smlad(tc_sxtb16(v0), c[2], a2); a2 = tc_smlad(tc_sxtb16_ror8(v0), c[3], a2);
+        a3 = tc_smlad(tc_sxtb16(v1), c[2], a3); a3 = tc_smlad(tc_sxtb16_ror8(v1), c[3], a3);
+    }
+#endif
+    for (k = n4; k < n; ++k) {
+        const int32_t xa = col[2 * n4 + (k - n4)], xb = col[2 * n4 + (n - n4) + (k - n4)];
+        a0 += xa * w0[k];
+        a1 += xa * w1[k];
+        a2 += xb * w0[k];
+        a3 += xb * w1[k];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* acc[0..1] += (A.w, B.w) over the pair layout: the last weight row when the row count is odd. */
+static inline void tc_dsp_dot_pair1(const int16_t *col, int32_t n, const int8_t *w, int32_t acc[2])
+{
+    const int32_t n4 = n & ~3;
+    const int32_t *c = (const int32_t *)(const void *)col;
+    int32_t a0 = acc[0], a1 = acc[1];
+    int32_t k;
+    for (k = 0; k < n4; k += 4, c += 4) {
+        const int32_t v = tc_load32(w + k);
+        const int32_t e = tc_sxtb16(v), o = tc_sxtb16_ror8(v);
+        a0 = tc_smlad(e, c[0], a0);
+        a0 = tc_smlad(o, c[1], a0);
+        a1 = tc_smlad(e, c[2], a1);
+        a1 = tc_smlad(o, c[3], a1);
+    }
+    for (k = n4; k < n; ++k) {
+        a0 += col[2 * n4 + (k - n4)] * w[k];
+        a1 += col[2 * n4 + (n - n4) + (k - n4)] * w[k];
+    }
+    acc[0] = a0, acc[1] = a1;
+}
+
+#endif /* TC_DSP_H */
