@@ -42,3 +42,7 @@ class SpecError(TinycoreError):
 
 class TrainError(TinycoreError):
     """Bad training settings or data, or a checkpoint that does not fit the model being trained."""
+
+
+class DataError(TinycoreError):
+    """A data set folder or data file is missing or unusable."""

@@ -1,0 +1,100 @@
+"""The keyword-spotting Task: 12 Speech Commands classes, 49x10 MFCC, DS-CNN reference, accuracy on unseen voices."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch.nn.functional as F
+
+from apps.kws.data import build_dataset
+from apps.kws.frontend import KWS_FRONTEND
+from apps.kws.speech_commands import CLASSES, load_speech_commands, mix_background, train_noises
+from tinycore.audio import Manifest
+from tinycore.metrics import classification_metrics, plot_confusion
+from tinycore.spec import ds_cnn_s
+from tinycore.task import DataOptions, Task, TaskData, TrainSettings
+from tinycore.train import accuracy
+
+DESCRIPTION = """Keyword spotting: 1 s of 16 kHz audio -> 49x10 MFCC -> int8 CNN -> one of 12 classes
+(yes no up down left right on off stop go _silence_ _unknown_).
+
+The built-in data set is spoken by espeak-ng voices; the test split's voices are never heard in training.
+--data-dir reads Google Speech Commands v0.02 (validation_list.txt / testing_list.txt splits)."""
+
+
+def _manifest(opts: DataOptions) -> Manifest:
+    if opts.data_dir is not None:
+        return load_speech_commands(opts.data_dir)
+    return build_dataset(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
+
+
+def build_data(opts: DataOptions) -> dict:
+    m = _manifest(opts)
+    return {"name": m.meta.get("name"), "root": str(m.root), "clips_per_split": m.counts(),
+            **{k: v for k, v in m.meta.items() if k in ("split_rule", "test_noise", "snr_db", "build_seconds")}}
+
+
+def _features_cache_key(m: Manifest, opts: DataOptions) -> str:
+    key = json.dumps({"frontend": KWS_FRONTEND.to_dict(), "root": str(m.root), "n": len(m.clips),
+                      "meta": m.meta, "seed": opts.seed}, sort_keys=True, default=str)
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def load_data(opts: DataOptions) -> TaskData:
+    """MFCC features (N, 1, 49, 10) for train / val / test; cached beside the built-in set."""
+    from tinycore.audio.features import compute_features
+
+    m = _manifest(opts)
+    cache = Path(opts.cache_dir) / f"features_{_features_cache_key(m, opts)}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        splits = {s: (z[f"{s}_x"], z[f"{s}_y"]) for s in ("train", "val", "test")}
+    else:
+        splits = {}
+        for s in ("train", "val", "test"):
+            waves, y = m.load_split(s, KWS_FRONTEND.sample_rate_hz, KWS_FRONTEND.clip_samples, opts.progress)
+            if s == "train" and opts.data_dir is not None:  # MLPerf/TF: background noise on train clips only
+                waves = mix_background(waves, train_noises(m), np.random.default_rng(opts.seed))
+            splits[s] = (compute_features(KWS_FRONTEND, waves)[:, None].astype(np.float32), y)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))})
+    dataset = {"name": m.meta.get("name"), "source": m.meta.get("source", str(m.root)),
+               "n_train": len(splits["train"][1]), "n_val": len(splits["val"][1]), "n_test": len(splits["test"][1]),
+               "split": m.meta.get("split_rule"), "noise": m.meta.get("test_noise", m.meta.get("train_noise")),
+               "frontend": KWS_FRONTEND.to_dict()}
+    return TaskData(splits["train"], splits["val"], splits["test"], (1, *KWS_FRONTEND.feature_shape),
+                    tuple(m.classes), dataset, {"manifest": m})
+
+
+def default_spec(data: TaskData):
+    return ds_cnn_s(classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2])
+
+
+def train_settings(quick: bool) -> TrainSettings:
+    return TrainSettings(epochs=12, lr=3e-3, batch_size=64) if quick else TrainSettings(epochs=30, lr=3e-3,
+                                                                                     batch_size=64)
+
+
+def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
+    x, y = getattr(data, split)
+    metrics = classification_metrics(predict(x), y, data.classes)
+    plot_confusion(np.array(metrics["confusion"]), data.classes, Path(run_dir) / f"confusion_{tag}.png",
+                   f"KWS {tag}, {split} split ({data.dataset.get('split')}): accuracy {metrics['accuracy']:.3f}")
+    return metrics
+
+
+TASK = Task(
+    name="kws",
+    description=DESCRIPTION,
+    build_data=build_data,
+    load_data=load_data,
+    default_spec=default_spec,
+    train_settings=train_settings,
+    loss=F.cross_entropy,
+    metric=accuracy,
+    evaluate=evaluate,
+    metric_name="accuracy",
+    default_budget=("64KB", "256KB"),
+)

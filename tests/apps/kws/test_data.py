@@ -1,0 +1,80 @@
+"""The built-in espeak-ng KWS set: deterministic, strictly split by speaker, noisy at the stated SNR, cached."""
+import hashlib
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from apps.kws.data import FULL, QUICK, SNR_DB, DatasetSize, build, plan
+from apps.kws.speech_commands import CLASSES
+from tinycore.audio.espeak import english_accents, variants
+
+TINY = DatasetSize(reps=1, max_variants=8)  # 8 variants -> 6 train, 1 val, 1 test; 13 clips each
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("kws") / "data", seed=3, size=TINY, progress=False)
+
+
+def _digest(m):
+    return {c.path: hashlib.sha1((m.root / c.path).read_bytes()).hexdigest() for c in m.clips}
+
+
+def test_sizes_of_full_and_quick():
+    accents, names = english_accents(), variants()
+    assert len(accents) >= 8 and len(names) >= 90
+    full, split = plan(0, FULL, accents, names)
+    quick, _ = plan(0, QUICK, accents, names)
+    assert len(full) == 13 * 6 * len(names) and len(quick) == 13 * 2 * len(names)  # 7722 / 2574 with 99 variants
+    k = round(0.15 * len(names))  # 15 of 99
+    assert {s: len(v) for s, v in split.items()} == {"train": len(names) - 2 * k, "val": k, "test": k}
+    babble_variants = {v.split("+")[1] for s in full if s.split == "test" for _, v, _, _ in s.babble}
+    assert babble_variants <= set(split["test"])  # babble talkers come from the same split too
+
+
+def test_split_is_strict_by_variant(tiny):
+    by_split = tiny.meta["variants"]
+    sets = {s: set(v) for s, v in by_split.items()}
+    assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"])
+    for c in tiny.clips:
+        assert c.voice.split("+")[1] in sets[c.split] and c.extra["variant"] in sets[c.split]
+    assert "disjoint" in tiny.meta["split_rule"]
+
+
+def test_counts_and_format(tiny):
+    counts = tiny.counts()
+    assert counts["test"] == {**{w: 1 for w in CLASSES[:10]}, "_silence_": 1, "_unknown_": 2}
+    assert sum(counts["train"].values()) == 6 * 13
+    info = sf.info(str(tiny.root / tiny.clips[0].path))
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, 1, 16000, "PCM_16")
+    x, y = tiny.load_split("val", progress=False)
+    assert x.shape == (13, 16000) and sorted(set(y)) == list(range(12))
+    assert np.abs(x).max() <= 0.99 and (np.abs(x).max(axis=1) > 0).all()
+
+
+def test_every_test_clip_has_noise_at_the_stated_snr(tiny):
+    lo, hi = SNR_DB["test"]
+    assert tiny.meta["snr_db"]["test"] == [lo, hi]
+    for c in tiny.split("test"):
+        assert c.noise
+        if c.label != "_silence_":
+            assert lo <= c.snr_db <= hi
+        else:
+            assert c.snr_db is None and c.noise != "babble"
+
+
+def test_deterministic_and_seed_dependent(tiny, tmp_path):
+    again = build(tmp_path / "again", seed=3, size=TINY, progress=False)
+    assert again.clips == tiny.clips
+    assert _digest(again) == _digest(tiny)
+    other = build(tmp_path / "other", seed=4, size=TINY, progress=False)
+    assert _digest(other) != _digest(tiny)
+
+
+def test_cache_is_reused(tiny):
+    path = tiny.root / tiny.clips[0].path
+    before = os.stat(path).st_mtime_ns
+    same = build(tiny.root, seed=3, size=TINY, progress=False)
+    assert os.stat(path).st_mtime_ns == before and same.clips == tiny.clips

@@ -1,0 +1,35 @@
+/* Audio front end for the firmware: clip -> (T, F) float32 features -> int8 model input.
+ *
+ * C twin of tinycore/audio/features.py (torch); equal to it within the tolerance tests/audio/test_c_frontend.py
+ * states. The settings and tables (window, twiddles, sparse mel filters, DCT) are generated from a FrontendConfig
+ * by tinycore/audio/ctables.py into tc_frontend_config.h / tc_frontend_tables.c; every buffer is static and sized
+ * by those macros (no malloc). Not reentrant: one front end per firmware.
+ */
+#ifndef TC_FRONTEND_H
+#define TC_FRONTEND_H
+
+#include <stdint.h>
+
+#include "tc_frontend_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One frame: TC_FE_FRAME_SAMPLES samples (already peak-normalized if the config asks) -> TC_FE_N_FEATURES
+ * values. */
+void tc_frontend_frame(const float *frame, float *out);
+
+/* One clip: TC_FE_CLIP_SAMPLES samples in [-1, 1) -> TC_FE_NUM_FRAMES x TC_FE_N_FEATURES values, time-major.
+ * With TC_FE_FRAMES_STACKED = n, model input vector i is the contiguous run out[i * F .. (i + n) * F). */
+void tc_frontend_clip(const float *clip, float *out);
+
+/* x / scale, rounded half away from zero (roundf), + zero_point, clamped to [-128, 127]: TFLite QUANTIZE.
+ * Same integers as tinycore.audio.quantize.quantize_features_s8 for the same float inputs. */
+void tc_frontend_quantize_s8(const float *x, int32_t n, float scale, int32_t zero_point, int8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TC_FRONTEND_H */

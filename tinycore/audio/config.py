@@ -1,0 +1,109 @@
+"""The front-end settings shared by every audio app, as one frozen dataclass saved in report.json.
+
+Framing has no padding: frames of `frame_samples` every `hop_samples` over `clip_samples`, so
+T = (L - l) // s + 1 and the last (L - l) % s samples are not used. Each frame is windowed (periodic Hann of
+length l), zero-padded at the end to `n_fft`, and its magnitude (power 1) or power (2) spectrum is mapped to mel
+bins (librosa.filters.mel, Slaney scale and norm). Then either `n_mfcc` DCT-II (orthonormal) coefficients of
+log(mel + log_offset) (KWS), or the log-mel itself (anomaly). Features are laid out (T, F), time-major, so
+`frames_stacked` consecutive frames are a contiguous run of the (T, F) array.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from tinycore.errors import UnsupportedError
+
+LOG_KINDS = ("ln", "10log10")  # log(mel + offset) as MLPerf KWS; 10*log10(mel + offset) as the DCASE baseline
+
+
+def num_frames(clip_samples: int, frame_samples: int, hop_samples: int) -> int:
+    """T = (L - l) // s + 1 frames of length l with stride s over L samples, no padding."""
+    if clip_samples <= 0 or frame_samples <= 0 or hop_samples <= 0:
+        raise UnsupportedError(
+            f"frame settings must be positive: clip_samples={clip_samples}, frame_samples={frame_samples}, "
+            f"hop_samples={hop_samples}")
+    if frame_samples > clip_samples:
+        raise UnsupportedError(
+            f"frame_samples {frame_samples} > clip_samples {clip_samples}: a frame must fit in the clip "
+            f"(no padding); use a shorter window or a longer clip")
+    return (clip_samples - frame_samples) // hop_samples + 1
+
+
+@dataclass(frozen=True)
+class FrontendConfig:
+    """Audio front end: framing, spectrum, mel, log, optional DCT. Defaults are MLPerf Tiny KWS (49 x 10)."""
+
+    sample_rate_hz: int = 16000
+    clip_samples: int = 16000      # L: samples per clip (1 s)
+    frame_samples: int = 480       # l: window length (30 ms)
+    hop_samples: int = 320         # s: stride (20 ms)
+    n_fft: int = 512               # power of two >= frame_samples (radix-2 FFT in C)
+    n_mels: int = 40
+    fmin_hz: float = 20.0
+    fmax_hz: float = 4000.0
+    power: float = 1.0             # 1 = magnitude, 2 = power spectrum
+    log_kind: str = "ln"           # one of LOG_KINDS
+    log_offset: float = 1e-6       # added to mel before the log
+    n_mfcc: int | None = 10        # None = log-mel features
+    frames_stacked: int = 1        # consecutive frames per model input vector (anomaly: 5)
+    peak_normalize: bool = False   # divide the clip by its max |x| first (MLPerf KWS does; needs the whole clip)
+
+    def __post_init__(self) -> None:
+        num_frames(self.clip_samples, self.frame_samples, self.hop_samples)
+        if self.n_fft < self.frame_samples or self.n_fft & (self.n_fft - 1) or self.n_fft < 4:
+            raise UnsupportedError(
+                f"n_fft {self.n_fft} must be a power of two >= frame_samples {self.frame_samples} "
+                f"(the C front end uses a radix-2 FFT)")
+        if not 0 <= self.fmin_hz < self.fmax_hz <= self.sample_rate_hz / 2:
+            raise UnsupportedError(
+                f"mel range {self.fmin_hz}-{self.fmax_hz} Hz must satisfy 0 <= fmin < fmax <= "
+                f"sample_rate/2 = {self.sample_rate_hz / 2}")
+        if self.power not in (1.0, 2.0):
+            raise UnsupportedError(f"power {self.power}: only 1.0 (magnitude) and 2.0 (power) are supported")
+        if self.log_kind not in LOG_KINDS:
+            raise UnsupportedError(f"log_kind {self.log_kind!r}: use one of {LOG_KINDS}")
+        if self.n_mels <= 0 or not self.log_offset > 0:
+            raise UnsupportedError(f"n_mels ({self.n_mels}) and log_offset ({self.log_offset}) must be > 0")
+        if self.n_mfcc is not None and not 0 < self.n_mfcc <= self.n_mels:
+            raise UnsupportedError(f"n_mfcc {self.n_mfcc} must be in 1..n_mels ({self.n_mels}) or None")
+        if not 1 <= self.frames_stacked <= self.num_frames:
+            raise UnsupportedError(
+                f"frames_stacked {self.frames_stacked} must be in 1..num_frames ({self.num_frames})")
+
+    @property
+    def num_frames(self) -> int:
+        """T, frames per clip."""
+        return num_frames(self.clip_samples, self.frame_samples, self.hop_samples)
+
+    @property
+    def n_bins(self) -> int:
+        """Spectrum bins of the real FFT: n_fft / 2 + 1."""
+        return self.n_fft // 2 + 1
+
+    @property
+    def n_features(self) -> int:
+        """F, values per frame: n_mfcc, or n_mels for log-mel."""
+        return self.n_mels if self.n_mfcc is None else self.n_mfcc
+
+    @property
+    def feature_shape(self) -> tuple[int, int]:
+        """(T, F) per clip."""
+        return self.num_frames, self.n_features
+
+    @property
+    def num_vectors(self) -> int:
+        """Model input vectors per clip when frames are stacked: T - frames_stacked + 1."""
+        return self.num_frames - self.frames_stacked + 1
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict for report.json."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FrontendConfig":
+        """Inverse of to_dict; unknown keys are an error naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise UnsupportedError(f"unknown front-end settings {unknown}; known: {sorted(known)}")
+        return cls(**d)

@@ -1,0 +1,240 @@
+"""`python -m apps.<task> data|train|search|export|firmware|eval|demo`: built once, given an app's Task.
+
+Conventions (shared/design.md): --out DIR (run folder, default runs/<app>/<name>), --run DIR (an existing run),
+--data-dir DIR (a public data set instead of the built-in one), --quick, --seed, --sram/--flash budgets
+(B, KB, MB; 1 KB = 1024 B), --board, --json (machine-readable stdout), --quiet (no progress bars).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from tinycore.errors import TinycoreError
+from tinycore.report import RunDir
+from tinycore.task import DataOptions, Task
+from tinycore.units import parse_bytes
+
+
+def _data_options(args) -> DataOptions:
+    cache = Path(args.cache_dir) if args.cache_dir else Path("data") / args.task_name / ("quick" if args.quick else
+                                                                                          "full")
+    return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
+                       quick=args.quick, progress=not args.quiet)
+
+
+def _run_dir(args, default_name: str) -> RunDir:
+    path = args.run or args.out or str(Path("runs") / args.task_name / default_name)
+    return RunDir(Path(path))
+
+
+def _spec_for(task: Task, data, name: str | None):
+    from tinycore.spec import spec_from_json, zoo_spec
+
+    if name is None:
+        return task.default_spec(data)
+    if name.endswith(".json"):
+        return spec_from_json(Path(name).read_text())
+    return zoo_spec(name, **_zoo_kwargs(task, data, name))
+
+
+def _zoo_kwargs(task: Task, data, name: str) -> dict:
+    if name == "ds_cnn_s":
+        return {"classes": len(data.classes), "frames": data.input_shape[1], "coeffs": data.input_shape[2]}
+    return {"classes": len(data.classes)} if data.classes else {}
+
+
+def _emit(args, payload: dict, text: str) -> None:
+    print(json.dumps(payload, indent=1, default=str) if args.json else text)
+
+
+def cmd_data(task: Task, args) -> int:
+    summary = task.build_data(_data_options(args))
+    _emit(args, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
+    return 0
+
+
+def cmd_train(task: Task, args) -> int:
+    from tinycore.cli import steps
+
+    data = task.load_data(_data_options(args))
+    run = _run_dir(args, args.model or "default")
+    section = steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
+                          progress=not args.quiet, epochs=args.epochs)
+    _emit(args, section, f"trained -> {run.path}: best val {task.metric_name} {section[f'best_val_{task.metric_name}']:.4f}")
+    return 0
+
+
+def cmd_export(task: Task, args) -> int:
+    from tinycore.cli import steps
+
+    data = task.load_data(_data_options(args))
+    run = _run_dir(args, "default")
+    mem = steps.export(task, data, run, sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
+                       strict=args.strict)
+    _emit(args, {k: v for k, v in mem.items() if k != "per_layer"},
+          f"exported {run.graph_path}: arena {mem['sram_peak_bytes']:,} B, flash {mem['flash_bytes']:,} B "
+          f"(memory profile: {run.path / 'memory.png'})")
+    return 0
+
+
+def cmd_eval(task: Task, args) -> int:
+    from tinycore.cli import steps
+
+    data = task.load_data(_data_options(args))
+    run = _run_dir(args, "default")
+    metrics = steps.evaluate(task, data, run, split=args.split)
+    m = task.metric_name
+    _emit(args, metrics, f"{args.split}: float {m} {metrics['float'][m]:.4f}, int8 {m} {metrics['int8'][m]:.4f}")
+    return 0
+
+
+def cmd_firmware(task: Task, args) -> int:
+    from tinycore.cli import steps
+
+    data = task.load_data(_data_options(args))
+    run = _run_dir(args, "default")
+    fw = steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed, progress=not args.quiet)
+    _emit(args, fw, "firmware: " + ", ".join(f"{k} {v}" for k, v in fw.items() if not isinstance(v, (dict, list))))
+    return 0 if fw.get("outputs_match_runtime", True) else 1
+
+
+def cmd_search(task: Task, args) -> int:
+    from tinycore.cli import search
+
+    data = task.load_data(_data_options(args))
+    run = _run_dir(args, "search")
+    report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
+                                      flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
+                                      progress=not args.quiet)
+    _emit(args, report, search.summary_text(report))
+    return 0
+
+
+def cmd_demo(task: Task, args) -> int:
+    """data -> train (or search) -> int8 -> firmware in QEMU -> report."""
+    from tinycore.cli import steps
+
+    t0 = time.time()
+    quiet = args.quiet
+    opts = _data_options(args)
+    steps.log(f"[1/5] data ({'quick' if args.quick else 'full'} built-in set)" if not args.data_dir else
+              f"[1/5] data from {args.data_dir}", quiet)
+    task.build_data(opts)
+    data = task.load_data(opts)
+    run = _run_dir(args, "demo")
+    sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
+    if args.search:
+        from tinycore.cli import search
+
+        steps.log("[2/5] search (TinyNAS) + train", quiet)
+        search.search_and_export(task, data, run, sram_bytes=sram, flash_bytes=flash, quick=args.quick,
+                                 seed=args.seed, progress=not quiet)
+    else:
+        steps.log("[2/5] train", quiet)
+        steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
+                    progress=not quiet)
+        steps.log("[3/5] int8 export + memory plan", quiet)
+        steps.export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=True)
+    steps.log("[4/5] evaluate float and int8", quiet)
+    steps.evaluate(task, data, run)
+    if task.firmware is not None and not args.no_firmware:
+        steps.log(f"[5/5] firmware on {args.board} (QEMU)", quiet)
+        steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed, progress=not quiet)
+    report = run.update_report(demo={"seconds": round(time.time() - t0, 1), "quick": args.quick})
+    _emit(args, report, demo_summary(task, run, report))
+    return 0
+
+
+def demo_summary(task: Task, run: RunDir, report: dict) -> str:
+    m = task.metric_name
+    met, mem, fw = report.get("metrics", {}), report.get("memory", {}), report.get("firmware", {})
+    lines = [f"run folder: {run.path}",
+             f"data: {report.get('dataset', {}).get('name')} (test split: {report.get('dataset', {}).get('split')})",
+             f"model: {report.get('model', {}).get('family')}, {report.get('model', {}).get('params', 0):,} params, "
+             f"{report.get('model', {}).get('macs', 0):,} MACs",
+             f"{m}: float {met.get('float', {}).get(m, float('nan')):.4f}, int8 {met.get('int8', {}).get(m, float('nan')):.4f}",
+             f"SRAM arena {mem.get('sram_peak_bytes', 0):,} B, Flash {mem.get('flash_bytes', 0):,} B"]
+    if fw:
+        lines.append(f"firmware {fw.get('board')}: outputs match Python {fw.get('outputs_match_runtime')} on "
+                     f"{fw.get('n_checked')} clips, {fw.get('instructions_per_inference', 0):,} instructions/inference")
+    lines.append(f"took {report.get('demo', {}).get('seconds')} s; report: {run.report_path}")
+    return "\n".join(lines)
+
+
+def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget: bool = False,
+            board: bool = False) -> None:
+    p.add_argument("--data-dir", help="a public data set on disk instead of the built-in one (see the app README)")
+    p.add_argument("--cache-dir", help="where the built-in data set is cached (default data/<app>/{quick,full})")
+    p.add_argument("--quick", action="store_true", help="small settings that finish in minutes on 2 cores")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    if run:
+        p.add_argument("--out", help=f"run folder to write (default runs/{task.name}/<name>)")
+        p.add_argument("--run", help="an existing run folder to read and update")
+    if budget:
+        p.add_argument("--sram", default=task.default_budget[0], help="SRAM budget for the arena (e.g. 64KB)")
+        p.add_argument("--flash", default=task.default_budget[1], help="Flash budget for the model (e.g. 256KB)")
+    if board:
+        p.add_argument("--board", default=task.default_board,
+                       help="emulated board: mps2-an386 (M4F), mps2-an500 (M7), mps2-an385 (M3)")
+        p.add_argument("--n", type=int, default=20, help="test clips run in the firmware")
+
+
+def build_parser(task: Task) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m apps.{task.name}", description=task.description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("data", help="build (and cache) the built-in data set; print its summary")
+    _common(s, task)
+    s.set_defaults(fn=cmd_data)
+    s = sub.add_parser("train", help="train a model (default: the app's reference model)")
+    _common(s, task, run=True)
+    s.add_argument("--model", help="zoo name (e.g. ds_cnn_s) or a spec .json; default: the app's reference")
+    s.add_argument("--epochs", type=int, help="override the number of epochs")
+    s.set_defaults(fn=cmd_train)
+    s = sub.add_parser("search", help="TinyNAS under --sram/--flash, then train, quantize and report the winner")
+    _common(s, task, run=True, budget=True)
+    s.set_defaults(fn=cmd_search)
+    s = sub.add_parser("export", help="quantize a trained run to int8, plan memory, check the budget")
+    _common(s, task, run=True, budget=True)
+    s.add_argument("--strict", action="store_true", help="fail (exit 2) when the model exceeds the budget")
+    s.set_defaults(fn=cmd_export)
+    s = sub.add_parser("eval", help="float and int8 metrics on the test split (held-out speakers/machines)")
+    _common(s, task, run=True)
+    s.add_argument("--split", default="test", choices=("val", "test"))
+    s.set_defaults(fn=cmd_eval)
+    s = sub.add_parser("firmware", help="build the firmware, run it in QEMU, compare with Python")
+    _common(s, task, run=True, board=True)
+    s.add_argument("--run-qemu", dest="run_qemu", action="store_true", default=True, help=argparse.SUPPRESS)
+    s.set_defaults(fn=cmd_firmware)
+    s = sub.add_parser("demo", help="data -> train (or --search) -> int8 -> firmware in QEMU -> report")
+    _common(s, task, run=True, budget=True, board=True)
+    s.add_argument("--search", action="store_true", help="search the architecture with TinyNAS instead of training "
+                                                         "the reference model")
+    s.add_argument("--model", help="zoo name or spec .json instead of the app's reference model")
+    s.add_argument("--no-firmware", action="store_true", help="skip the QEMU firmware step")
+    s.set_defaults(fn=cmd_demo)
+    if task.add_commands is not None:
+        task.add_commands(sub)
+    return p
+
+
+def main(task: Task, argv: list[str] | None = None) -> int:
+    args = build_parser(task).parse_args(argv)
+    args.task_name = task.name
+    try:
+        return args.fn(task, args)
+    except TinycoreError as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume from the last checkpoint", file=sys.stderr)
+        return 130

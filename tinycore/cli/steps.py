@@ -1,0 +1,145 @@
+"""The pipeline steps every app shares: train, export (quantize + plan), evaluate (float and int8), firmware.
+
+Each step reads what earlier steps left in the run folder and records its own section of report.json.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tinycore.errors import BudgetError, TinycoreError
+from tinycore.report import RunDir
+from tinycore.task import FirmwareRequest, Task, TaskData
+
+CALIBRATION_SAMPLES = 512
+
+
+def log(msg: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def model_section(spec) -> dict:
+    from tinycore.spec import model_stats, spec_to_json
+
+    stats = model_stats(spec)
+    return {"family": spec.name or "custom", "spec": json.loads(spec_to_json(spec)), "params": stats["params"],
+            "macs": stats["macs"]}
+
+
+def load_spec(run: RunDir):
+    from tinycore.spec import spec_from_json
+
+    return spec_from_json(run.need(run.spec_path, "train").read_text())
+
+
+def load_float_model(run: RunDir):
+    import torch
+
+    from tinycore.spec import build_model
+
+    model = build_model(load_spec(run))
+    ckpt = torch.load(run.need(run.checkpoint_path, "train"), map_location="cpu", weights_only=False)
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: int, progress: bool,
+          epochs: int | None = None) -> dict:
+    """Train `spec` on the task's data; the best-val weights end in run/checkpoint.pt."""
+    import torch
+
+    from tinycore.spec import build_model, spec_to_json
+    from tinycore.train import fit
+
+    settings = task.train_settings(quick)
+    torch.manual_seed(seed)
+    run.path.mkdir(parents=True, exist_ok=True)
+    if run.spec_path.exists() and run.spec_path.read_text() != spec_to_json(spec) and run.checkpoint_path.exists():
+        raise TinycoreError(f"{run.path} holds a checkpoint of another architecture; choose a new --out")
+    run.spec_path.write_text(spec_to_json(spec))
+    model = build_model(spec)
+    xt, yt = (torch.from_numpy(a) for a in data.train)
+    xv, yv = (torch.from_numpy(a) for a in data.val)
+    result = fit(model, (xt, yt), (xv, yv), epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
+                 metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
+                 weight_decay=settings.weight_decay, progress=progress, seed=seed)
+    section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch,
+               f"best_val_{task.metric_name}": result.best_metric, "lr": settings.lr,
+               "batch_size": settings.batch_size}
+    run.update_report(app=task.name, dataset=data.dataset, model=model_section(spec), train=section)
+    return section
+
+
+def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, strict: bool) -> dict:
+    """Quantize the trained model with training clips as calibration; plan memory; draw the memory profile."""
+    import torch
+
+    from tinycore.memory import flash_bytes as graph_flash, per_layer_rows, plan_graph, plot_memory_profile
+    from tinycore.quant import quantize
+
+    model = load_float_model(run)
+    rng = np.random.default_rng(0)
+    x = data.train[0]
+    pick = rng.choice(len(x), size=min(CALIBRATION_SAMPLES, len(x)), replace=False)
+    calib = [torch.from_numpy(x[pick[i:i + 64]]) for i in range(0, len(pick), 64)]
+    graph = quantize(model, calib)
+    graph.meta["classes"] = list(data.classes)
+    graph.save(run.graph_path)
+    plan = plan_graph(graph)
+    flash = graph_flash(graph)
+    plot_memory_profile(plan, run.path / "memory.png", f"{task.name} {load_spec(run).name or 'model'}")
+    memory = {"sram_peak_bytes": plan.arena_bytes, "flash_bytes": flash, "per_layer": per_layer_rows(plan)}
+    run.update_report(budget={"sram_bytes": sram_bytes, "flash_bytes": flash_bytes}, memory=memory)
+    over = [f"SRAM arena {plan.arena_bytes:,} B > --sram {sram_bytes:,} B"] if plan.arena_bytes > sram_bytes else []
+    over += [f"Flash {flash:,} B > --flash {flash_bytes:,} B"] if flash > flash_bytes else []
+    if over and strict:
+        raise BudgetError(f"{run.graph_path}: " + "; ".join(over) + ". Try `search` with this budget, or a "
+                          "smaller model.")
+    for line in over:
+        log(f"warning: {line}")
+    return memory
+
+
+def predictors(run: RunDir):
+    """(float predict, int8 predict) over float features; the int8 one runs the numpy integer runtime."""
+    import torch
+
+    from tinycore.ir import load_graph
+    from tinycore.quant import dequantize_output, quantize_input
+    from tinycore.runtime import run as run_graph
+
+    model = load_float_model(run)
+    graph = load_graph(run.need(run.graph_path, "export"))
+
+    def predict_float(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return np.concatenate([model(torch.from_numpy(x[i:i + 256])).numpy() for i in range(0, len(x), 256)])
+
+    def predict_int8(x: np.ndarray) -> np.ndarray:
+        q = quantize_input(graph, x)
+        y = np.stack([run_graph(graph, s) for s in q])
+        return dequantize_output(graph, y.reshape(len(q), *y.shape[2:]) if y.shape[1] == 1 else y)
+
+    return predict_float, predict_int8
+
+
+def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test") -> dict:
+    predict_float, predict_int8 = predictors(run)
+    metrics = {"split": split, "float": task.evaluate(predict_float, data, split, run.path, "float"),
+               "int8": task.evaluate(predict_int8, data, split, run.path, "int8")}
+    run.update_report(metrics=metrics)
+    return metrics
+
+
+def firmware(task: Task, data: TaskData, run: RunDir, *, board: str, n_clips: int, seed: int,
+             progress: bool) -> dict:
+    if task.firmware is None:
+        raise TinycoreError(f"the {task.name} app has no firmware target yet")
+    section = task.firmware(FirmwareRequest(run.path, run.need(run.graph_path, "export"), board, data, n_clips, seed,
+                                            progress))
+    run.update_report(firmware=section)
+    return section

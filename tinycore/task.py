@@ -1,0 +1,79 @@
+"""The Task contract: what an app gives `tinycore.cli.app.main` so that every app has the same subcommands.
+
+An app describes its data, its default model, how it scores a model and how its firmware runs; the CLI, training,
+quantization, export and reports are built once in tinycore.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Where the data come from: the built-in generator (cached under cache_dir) or a public set in data_dir."""
+    cache_dir: Path
+    data_dir: Path | None = None
+    seed: int = 0
+    quick: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Model-ready data: float features in the model's input layout (N, C, H, W) or (N, F), and targets."""
+    train: tuple[NDArray[np.float32], NDArray]
+    val: tuple[NDArray[np.float32], NDArray]
+    test: tuple[NDArray[np.float32], NDArray]
+    input_shape: tuple[int, ...]  # one sample, torch layout
+    classes: tuple[str, ...]  # class names (empty for non-classification tasks)
+    dataset: dict[str, Any]  # report.json "dataset": name, source, n_train, n_val, n_test, split, noise ...
+    extra: dict[str, Any] = field(default_factory=dict)  # task-specific (e.g. clip ids for per-clip scores)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int
+    lr: float
+    batch_size: int = 64
+    weight_decay: float = 1e-4
+    patience: int | None = None
+
+
+# predict(features float (N, ...)) -> model outputs (N, ...) as float: the same call for float and int8 models
+Predict = Callable[[NDArray[np.float32]], NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class FirmwareRequest:
+    run_dir: Path
+    graph_path: Path
+    board: str
+    data: TaskData
+    n_clips: int
+    seed: int
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+    build_data: Callable[[DataOptions], dict]  # `data`: build/cache the built-in set; returns a summary for stdout
+    load_data: Callable[[DataOptions], TaskData]
+    default_spec: Callable[[TaskData], Any]  # -> tinycore.spec.ModelSpec
+    train_settings: Callable[[bool], TrainSettings]  # quick -> settings
+    loss: Callable  # loss(outputs, targets) for tinycore.train.fit
+    metric: Callable  # metric(outputs, targets) -> float, higher is better
+    evaluate: Callable[[Predict, TaskData, str, Path, str], dict]  # (predict, data, split, run_dir, tag) -> metrics
+    metric_name: str = "accuracy"
+    search_space: Callable[[TaskData], Any] | None = None  # -> tinycore.nas.SearchSpace
+    firmware: Callable[[FirmwareRequest], dict] | None = None  # -> report "firmware" section
+    default_budget: tuple[str, str] = ("64KB", "256KB")
+    default_board: str = "mps2-an386"
+    add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # task extras such as `stream`
