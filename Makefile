@@ -29,7 +29,7 @@ $(SYS_STAMP): scripts/install_system_tools.sh | $(VENV)/bin/python
 	touch $(SYS_STAMP)
 
 demo: setup
-	$(PY) -m tinycore.cli.demo_spine --out runs/demo
+	$(PY) -m apps.kws demo --out runs/kws/demo
 
 test: setup
 	$(PY) -m pytest -q -n $(JOBS) --durations=15
