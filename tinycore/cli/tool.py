@@ -22,6 +22,8 @@ EPILOG = """examples:
   python -m tinycore validate model.graph --target mps2-an386
                                                     the same inside an emulated Cortex-M4 (QEMU)
   python -m tinycore convert model.tflite model.graph   (and back: convert model.graph model.tflite)
+  python -m tinycore analyze model.graph --patch 4x4 --input-mode stream --json
+                                                    patch-based inference: arena with and without patches
 """
 
 
@@ -66,7 +68,12 @@ def cmd_analyze(args) -> int:
 
     graph = _open(args.model)
     rep = analyze_report(graph, args.model)
-    if args.plot:
+    figures = None
+    if args.patch:  # patch-based inference (tinycore.patch): arena_bytes becomes the patched arena
+        from tinycore.patch.cli import patch_report
+
+        figures = patch_report(graph, args.patch, args.input_mode, rep, plot=args.plot, title=Path(args.model).stem)
+    elif args.plot:
         plot_memory_profile(plan_graph(graph), args.plot, Path(args.model).stem)
         rep["plot"] = str(args.plot)
     if args.json:
@@ -84,6 +91,10 @@ def cmd_analyze(args) -> int:
     print(f"Flash (model constants): {rep['flash_bytes']:,} B  (weights {rep['flash']['weights_bytes']:,}, "
           f"bias {rep['flash']['bias_bytes']:,}, requant {rep['flash']['requant_bytes']:,})")
     print(f"SRAM arena: {rep['arena_bytes']:,} B")
+    if figures is not None:
+        from tinycore.patch.cli import format_patch_summary
+
+        print(format_patch_summary(rep))
     return 0
 
 
@@ -96,6 +107,13 @@ def cmd_generate(args) -> int:
     rng = np.random.default_rng(args.seed)
     shape = graph.input_tensor().shape
     inputs = [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(args.n)]
+    if args.patch:
+        from tinycore.patch.cli import generate_patched
+
+        gen, patch = generate_patched(graph, args.patch, args.input_mode, args.out, inputs)
+        print(f"wrote {args.out}: patch-based C99 model ({patch}, input mode {args.input_mode}) + host test "
+              f"program ({args.n} test inputs); arena {gen.arena_bytes:,} B")
+        return 0
     gen = generate_c(graph, args.out, test_inputs=inputs)
     print(f"wrote {args.out}: C99 model library + host test program ({args.n} test inputs); "
           f"arena {gen.arena_bytes:,} B" if hasattr(gen, "arena_bytes") else f"wrote {args.out}")
@@ -106,7 +124,12 @@ def cmd_validate(args) -> int:
     from tinycore.export.validate import validate
 
     graph = _open(args.model)
-    result = validate(graph, target=args.target, n=args.n, seed=args.seed)
+    if args.patch:
+        from tinycore.patch.cli import validate_patched_cli
+
+        result = validate_patched_cli(graph, args.patch, args.input_mode, args.target, args.n, args.seed)
+    else:
+        result = validate(graph, target=args.target, n=args.n, seed=args.seed)
     result = {"model": str(args.model), "target": args.target, **result}
     if args.report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +153,14 @@ def cmd_convert(args) -> int:
     convert(args.input, args.output)
     print(f"wrote {args.output}")
     return 0
+
+
+def _patch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--patch", metavar="PLAN", help="patch-based inference (MCUNetV2): NxM@opK (grid rows x columns, "
+                   "the patch stage ends with op K), NxM (split searched) or auto (split and grid searched)")
+    p.add_argument("--input-mode", choices=("frame", "stream"), default="frame",
+                   help="with --patch: the whole input frame in the arena (frame) or only the rows a patch row "
+                        "needs, pulled through tc_read_input_rows (stream)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.add_argument("--report", metavar="JSON", help="also write the result to this file")
     v.set_defaults(fn=cmd_validate)
+
+    for sp in (a, g, v):
+        _patch_options(sp)
 
     c = sub.add_parser("convert", help="convert between .tflite and the tinycore graph file")
     c.add_argument("input")

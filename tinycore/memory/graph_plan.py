@@ -104,7 +104,7 @@ def _plan(graph: Graph, policy: str) -> ArenaPlan:
         if need:
             scratch_need[op.name] = (step, need)
 
-    roots = sorted({groups.find(t) for t in life}, key=lambda r: glife[r][0])
+    roots = sorted(dict.fromkeys(groups.find(t) for t in life), key=lambda r: glife[r][0])  # stable: no set order
     buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) for r in roots]
     buffers += [Buffer(f"scratch:{name}", size, step, step) for name, (step, size) in scratch_need.items()]
     placement = plan_arena(buffers)

@@ -1,0 +1,63 @@
+"""The torch-free graph-shape builder gives EXACTLY the arena and Flash of the quantized model."""
+import numpy as np
+import pytest
+import torch
+
+from tinycore.errors import UnsupportedError
+from tinycore.ir.validate import validate_graph
+from tinycore.memory import flash_bytes, plan_graph
+from tinycore.nas import graph_shape, subnet_cost
+from tinycore.quant import quantize
+from tinycore.spec import FC, Conv, Flatten, GlobalPool, InputSpec, MaxPool, ModelSpec, build_model, ds_cnn_s, model_stats
+from tests.nas.problems import tiny_space
+
+
+def _quantized(spec: ModelSpec):
+    torch.manual_seed(0)
+    return quantize(build_model(spec), [torch.randn(8, *spec.input.shape())])
+
+
+def _specs():
+    space = tiny_space()
+    rng = np.random.default_rng(3)
+    specs = [space.to_spec(space.sample(rng, float(rng.choice(space.widths)), int(rng.choice(space.resolutions))))
+             for _ in range(4)]
+    specs.append(space.to_spec(space.largest(1.0, 20)))
+    specs.append(ds_cnn_s(frames=25, coeffs=10))  # DWSep blocks, 10x4 stride-2 stem
+    specs.append(ModelSpec(InputSpec(3, 11, 9), stem=(Conv(8, kernel=4, stride=2, act="relu"), MaxPool(2)),
+                           head=(Flatten(), FC(10, act="relu"), FC(3))))  # even kernel: pad_s8; flatten of a map
+    return specs
+
+
+@pytest.mark.parametrize("spec", _specs(), ids=lambda s: s.name or "custom")
+def test_shape_graph_memory_equals_quantized_graph(spec):
+    ours = graph_shape(spec)
+    validate_graph(ours, spec.name)
+    ref = _quantized(spec)
+    assert [(o.kind, o.name) for o in ours.ops] == [(o.kind, o.name) for o in ref.ops]
+    assert plan_graph(ours).arena_bytes == plan_graph(ref).arena_bytes
+    assert flash_bytes(ours) == flash_bytes(ref)
+    cost = subnet_cost(spec)
+    assert (cost.arena_bytes, cost.flash_bytes) == (plan_graph(ref).arena_bytes, flash_bytes(ref))
+    assert cost.macs == model_stats(spec)["macs"]
+
+
+def test_cost_is_cached_by_spec():
+    space = tiny_space()
+    a = subnet_cost(space.to_spec(space.smallest(0.5, 16)))
+    assert subnet_cost(space.to_spec(space.smallest(0.5, 16))) is a
+
+
+def test_known_numbers_of_the_smallest_subnet():
+    space = tiny_space()
+    c = subnet_cost(space.to_spec(space.smallest(0.5, 16)))
+    # Flash: 2,728 int8 weights + 12 B (bias, mult, shift) x 244 output channels = 5,656 B.
+    # Arena peak in block 0 (16x8 map): residual input 8 ch (1,024 B) + expanded 24 ch (3,072 B, the depthwise
+    # conv writes over it in place) + its one-channel scratch (128 B) = 4,224 B.
+    assert (c.arena_bytes, c.flash_bytes, c.params) == (4224, 5656, 2972)
+
+
+def test_fc_with_batchnorm_is_refused():
+    spec = ModelSpec(InputSpec(features=8), head=(FC(4, bn=True),))
+    with pytest.raises(UnsupportedError, match="head.fc"):
+        graph_shape(spec)

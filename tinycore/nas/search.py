@@ -1,0 +1,204 @@
+"""`run_search`: the whole TinyNAS pipeline an app's `search` command calls.
+
+stage 1 (pick W, R by the MACs of fitting subnets) -> supernet training at (W, R) -> evolution under the budget
+-> fine-tune of the winner (distilled from the largest subnet) -> files in out_dir:
+
+  stage1.json, stage1_cdf.png     the per-(W, R) table, samples and the choice (cached: reused on a re-run)
+  supernet.pt                     supernet checkpoint after every epoch (resumable)
+  evolution.jsonl                 one line per generation (resumable)
+  candidates.png                  score vs arena of every evaluated candidate
+  finetune/checkpoint.pt          tinycore.train.fit checkpoint of the winner (resumable)
+  best_spec.json                  the winner as a tinycore.spec ModelSpec (spec_to_json)
+  search.json                     SearchResult.to_dict(): prediction, scores, histories, settings
+
+Data contract: `train_data` and `val_data` are either a function resolution -> (x, y) (the app recomputes
+features or resizes for that R; x is (N, C, H, W) float matching `space.input_shape_at(R)`) or a plain (x, y)
+pair when the input does not depend on R. Arrays may be numpy or torch; integer targets become int64.
+Under torchrun every rank calls run_search; rank 0 runs the evolution and writes the files.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Union
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from tinycore.budget import Budget
+from tinycore.errors import TrainError
+from tinycore.nas.evolution import Candidate, EvolutionConfig, evolve
+from tinycore.nas.plots import plot_candidates, plot_stage1_cdf
+from tinycore.nas.space import Arch, SearchSpace
+from tinycore.nas.stage1 import Stage1Result, arch_cost, format_table, optimize_space
+from tinycore.nas.supernet import Supernet
+from tinycore.nas.train_supernet import SupernetConfig, calibration_batches, score_subnet, train_supernet
+from tinycore.spec.layers import ModelSpec, spec_to_json
+from tinycore.train import distributed
+from tinycore.train.loop import accuracy, evaluate, fit
+
+Pair = tuple[Any, Any]
+SearchData = Union[Pair, Callable[[int], Pair]]
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    samples_per_space: int = 1000     # stage 1 subnets sampled per (W, R)
+    min_fit_share: float = 0.2        # stage 1 rule: spaces with at least this share fitting compete on mean MACs
+    supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    finetune_epochs: int = 10
+    finetune_lr: float = 3e-3
+    seed: int = 0
+
+    @staticmethod
+    def quick(seed: int = 0) -> "SearchConfig":
+        """Small settings that finish in minutes on 2 CPU cores (49x10x1 inputs, ~3000 training clips)."""
+        return SearchConfig(samples_per_space=200, supernet=SupernetConfig(epochs=2, n_random=0, calib_batches=2,
+                                                                           seed=seed),
+                            evolution=EvolutionConfig(population=8, generations=3), finetune_epochs=1, seed=seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    spec: ModelSpec
+    arch: Arch
+    width: float
+    resolution: int
+    predicted_arena_bytes: int     # exact int8 arena (tinycore.memory on the quantized graph shape)
+    predicted_flash_bytes: int
+    macs: int
+    params: int
+    accuracy: float                # metric of the fine-tuned winner on val_data
+    supernet_accuracy: float       # its score inside the supernet (BN recalibrated)
+    budget: Budget
+    stage1: Stage1Result = field(repr=False)
+    history: dict[str, Any] = field(repr=False, default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    model: nn.Module | None = field(default=None, repr=False, compare=False)  # the fine-tuned float model
+
+    def to_dict(self) -> dict[str, Any]:
+        s1 = self.stage1.to_dict()
+        s1.pop("samples")
+        return {"spec": self.spec.to_dict(), "arch": self.arch.to_dict(), "summary": self.arch.short(),
+                "width": self.width, "resolution": self.resolution,
+                "predicted_arena_bytes": self.predicted_arena_bytes,
+                "predicted_flash_bytes": self.predicted_flash_bytes, "macs": self.macs, "params": self.params,
+                "accuracy": self.accuracy, "supernet_accuracy": self.supernet_accuracy,
+                "budget": self.budget.to_dict(), "stage1": s1, "history": self.history, "files": self.files}
+
+
+def resolve_data(data: SearchData, resolution: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x float32, y) tensors for `resolution` from either form of the data contract."""
+    pair = data(resolution) if callable(data) else data
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TrainError(f"search: {what} must be (x, y) or a function resolution -> (x, y), got {type(pair)}")
+    x = torch.as_tensor(np.asarray(pair[0]) if not isinstance(pair[0], torch.Tensor) else pair[0]).float()
+    y = torch.as_tensor(np.asarray(pair[1]) if not isinstance(pair[1], torch.Tensor) else pair[1])
+    if not torch.is_floating_point(y):
+        y = y.long()
+    if len(x) != len(y) or len(x) == 0:
+        raise TrainError(f"search: {what} has {len(x)} inputs and {len(y)} targets")
+    return x, y
+
+
+def _stage1(space: SearchSpace, budget: Budget, cfg: SearchConfig, out: Path, write: bool,
+            progress: bool) -> Stage1Result:
+    key = {"space": space.describe(), "budget": budget.to_dict(), "samples_per_space": cfg.samples_per_space,
+           "min_fit_share": cfg.min_fit_share, "seed": cfg.seed}
+    path = out / "stage1.json"
+    if path.exists():
+        d = json.loads(path.read_text())
+        if d.get("key") == key:
+            return Stage1Result.from_dict(d)
+    res = optimize_space(space, budget, cfg.samples_per_space, np.random.default_rng([cfg.seed, 1]),
+                         cfg.min_fit_share)
+    if write:
+        path.write_text(json.dumps({"key": key, **res.to_dict()}))
+        plot_stage1_cdf(res, out / "stage1_cdf.png")
+    if progress:
+        print(format_table(res.rows, (res.width, res.resolution)), file=sys.stderr)
+        print(f"stage 1 choice: W{res.width:g} R{res.resolution} ({res.rule})", file=sys.stderr)
+    return res
+
+
+def _share(obj: Any, ctx: distributed.DistContext) -> Any:
+    """Rank 0's value on every rank."""
+    if not ctx.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_data: SearchData,
+               cfg: SearchConfig, out_dir: str | Path, *, loss: Callable = F.cross_entropy,
+               metric: Callable = accuracy, metric_name: str = "accuracy", progress: bool = True) -> SearchResult:
+    """TinyNAS under `budget`; every step is checkpointed in out_dir, so a re-run resumes (see module doc)."""
+    out = Path(out_dir)
+    ctx = distributed.start()
+    try:
+        write = ctx.is_main
+        if write:
+            out.mkdir(parents=True, exist_ok=True)
+        show = progress and ctx.is_main
+        s1 = _stage1(space, budget, cfg, out, write, show)
+        w, r = s1.width, s1.resolution
+        train = resolve_data(train_data, r, "train_data")
+        val = resolve_data(val_data, r, "val_data")
+        expect = space.input_shape_at(r)
+        if tuple(train[0].shape[1:]) != expect or tuple(val[0].shape[1:]) != expect:
+            raise TrainError(f"search: at resolution {r} the space expects inputs {expect}, the data give "
+                             f"{tuple(train[0].shape[1:])} (train) and {tuple(val[0].shape[1:])} (val)")
+        torch.manual_seed(cfg.seed)
+        net = Supernet(space, w, r)
+        sn_hist = train_supernet(net, train, val, cfg.supernet, out if write else None, loss, metric, show)
+        calib = calibration_batches(train[0], cfg.supernet)
+        best_dict = None
+        if ctx.is_main:
+            evo = evolve(space, w, r, budget, lambda a: score_subnet(net, a, calib, val, metric), cfg.evolution,
+                         np.random.default_rng([cfg.seed, 2]), out / "evolution.jsonl", progress=show)
+            plot_candidates(evo.candidates, evo.best, budget.sram_bytes, out / "candidates.png", metric_name,
+                            f"{space.name}: W{w:g} R{r}, SRAM {budget.sram_bytes // 1024} KB, "
+                            f"Flash {budget.flash_bytes // 1024} KB")
+            best_dict = {"best": evo.best.to_dict(), "history": list(evo.history)}
+        best_dict = _share(best_dict, ctx)
+        best = Candidate.from_dict(best_dict["best"])
+        score_subnet(net, space.largest(w, r), calib, val, metric)
+        teacher = net.extract(space.largest(w, r)).eval()
+        score_subnet(net, best.arch, calib, val, metric)
+        model = net.extract(best.arch)
+        if cfg.finetune_epochs > 0:
+            ft = fit(model, train, val, epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, loss=loss, metric=metric,
+                     out_dir=out / "finetune", teacher=teacher, batch_size=cfg.supernet.batch_size,
+                     progress=show, seed=cfg.seed)
+            acc, ft_hist = ft.best_metric, [asdict(h) for h in ft.history]
+        else:
+            acc, ft_hist = evaluate(model, val, metric), []
+        spec = space.to_spec(best.arch)
+        cost = arch_cost(space, best.arch)
+        files = {k: str(out / v) for k, v in (("stage1", "stage1.json"), ("stage1_cdf", "stage1_cdf.png"),
+                                             ("supernet", "supernet.pt"), ("evolution", "evolution.jsonl"),
+                                             ("candidates", "candidates.png"), ("best_spec", "best_spec.json"),
+                                             ("result", "search.json"))}
+        result = SearchResult(spec, best.arch, w, r, cost.arena_bytes, cost.flash_bytes, cost.macs, cost.params,
+                              float(acc), best.score, budget, s1,
+                              {"supernet": sn_hist, "evolution": best_dict["history"], "finetune": ft_hist,
+                               "config": cfg.to_dict()}, files, model.eval())
+        if write:
+            (out / "best_spec.json").write_text(spec_to_json(spec))
+            (out / "search.json").write_text(json.dumps(result.to_dict(), indent=2))
+        if show:
+            print(f"winner {best.arch.short()}: arena {cost.arena_bytes:,} B, Flash {cost.flash_bytes:,} B, "
+                  f"{cost.macs:,} MACs, {metric_name} {acc:.4f} (supernet {best.score:.4f})", file=sys.stderr)
+        return result
+    finally:
+        distributed.stop(ctx)
