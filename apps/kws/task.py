@@ -9,8 +9,10 @@ import numpy as np
 import torch.nn.functional as F
 
 from apps.kws.data import build_dataset
+from apps.kws.firmware_run import run_kws_firmware
 from apps.kws.frontend import KWS_FRONTEND
 from apps.kws.speech_commands import CLASSES, load_speech_commands, mix_background, train_noises
+from apps.kws.stream import add_commands
 from tinycore.audio import Manifest
 from tinycore.metrics import classification_metrics, plot_confusion
 from tinycore.spec import ds_cnn_s
@@ -72,6 +74,19 @@ def default_spec(data: TaskData):
     return ds_cnn_s(classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2])
 
 
+def search_space(data: TaskData):
+    """MBConv space for 49x10 MFCC: a 10x4 stride-2 stem like DS-CNN, then three stages (time x frequency 25x5,
+    then 13x3). Kernel, expand ratio and depth are searched per block/stage; W scales every width."""
+    from tinycore.nas import SearchSpace, StageSpec
+    from tinycore.spec import Conv
+
+    return SearchSpace(stages=(StageSpec(out=32, stride=1, depths=(1, 2, 3)), StageSpec(out=48, stride=2, depths=(1, 2, 3)),
+                               StageSpec(out=64, stride=1, depths=(1, 2))),
+                       head_classes=len(data.classes), input_shape=tuple(data.input_shape), widths=(0.75, 1.0, 1.5),
+                       resolutions=(data.input_shape[1],), kernels=(3, 5), expands=(2, 3, 4),
+                       stem=Conv(48, kernel=(10, 4), stride=2, act="relu"), dropout=0.1, name="kws_tinynas")
+
+
 def train_settings(quick: bool) -> TrainSettings:
     return TrainSettings(epochs=12, lr=3e-3, batch_size=64) if quick else TrainSettings(epochs=30, lr=3e-3,
                                                                                      batch_size=64)
@@ -96,5 +111,8 @@ TASK = Task(
     metric=accuracy,
     evaluate=evaluate,
     metric_name="accuracy",
+    search_space=search_space,
     default_budget=("64KB", "256KB"),
+    firmware=run_kws_firmware,
+    add_commands=add_commands,
 )

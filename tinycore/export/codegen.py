@@ -50,7 +50,7 @@ def kernel_file(kind: str, kernel_dirs: Sequence[str] = ("portable",)) -> Path |
     return None
 
 
-def _check_graph(graph: Graph) -> None:
+def check_graph_supported(graph: Graph) -> None:
     validate_graph(graph)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise UnsupportedError(f"the C export takes one input and one output; graph has inputs {graph.inputs} "
@@ -127,7 +127,7 @@ def _model_c(graph: Graph, plan: Any) -> tuple[str, list[str], int]:
     return src, called, const_bytes
 
 
-def _test_inputs(graph: Graph, test_inputs: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+def normalize_test_inputs(graph: Graph, test_inputs: Sequence[np.ndarray] | None) -> list[np.ndarray]:
     x = graph.input_tensor()
     if test_inputs is None:
         return [np.zeros(x.size, np.int8)]
@@ -143,7 +143,7 @@ def _test_inputs(graph: Graph, test_inputs: Sequence[np.ndarray] | None) -> list
     return out
 
 
-def _replace_dir(tmp: Path, out_dir: Path) -> None:
+def replace_dir(tmp: Path, out_dir: Path) -> None:
     """Move the finished folder into place; an older out_dir is removed only after the new one is complete."""
     old = None
     if out_dir.exists():
@@ -160,13 +160,13 @@ def generate_c(graph: Graph, out_dir: str | Path, *, test_inputs: Sequence[np.nd
     `test_inputs` (int8 arrays) are compiled into tc_test_main.c (None: one all-zero input). `kernel_dirs`:
     where to take each kernel from, first match wins (a board with DSP passes ("cortex_m", "portable"))."""
     out_dir = Path(out_dir)
-    _check_graph(graph)
+    check_graph_supported(graph)
     if plan is None:
         from tinycore.memory import plan_graph
 
         plan = plan_graph(graph)
     _check_plan(graph, plan)
-    inputs = _test_inputs(graph, test_inputs)
+    inputs = normalize_test_inputs(graph, test_inputs)
     model_c, called, const_bytes = _model_c(graph, plan)
     kernels: list[Path] = []
     for kind in called:
@@ -187,7 +187,7 @@ def generate_c(graph: Graph, out_dir: str | Path, *, test_inputs: Sequence[np.nd
             shutil.copyfile(KERNELS_DIR / "include" / h, tmp / h)
         for k in kernels:
             shutil.copyfile(k, tmp / k.name)
-        _replace_dir(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -79,7 +79,7 @@ class Emitter:
         return f"(tc_arena + {off})"
 
 
-def check_accumulator_bound(graph: Graph, op: Op, i: int) -> None:
+def check_accumulator_bound(graph: Graph, op: Op, i: int | str) -> None:
     """The C kernels accumulate in int32 (as TFLite); refuse weights for which a sum could overflow it.
 
     Worst case per output channel: |bias| + sum(|w|) * max|x - input_zp| (the runtime, in int64, would not wrap).
@@ -105,7 +105,7 @@ def _dims(sym: str, shape: tuple[int, ...]) -> str:
     return f"static const tc_dims {sym} = {{{h}, {w}, {c}}};"
 
 
-def _conv(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _conv(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, g = op.attrs, e.graph
     check_accumulator_bound(g, op, i)
     x, w = g.tensors[op.inputs[0]], g.tensors[op.inputs[1]]
@@ -137,7 +137,7 @@ def _conv(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
     return decls, call
 
 
-def _fc(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _fc(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, g = op.attrs, e.graph
     check_accumulator_bound(g, op, i)
     x, y = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
@@ -151,14 +151,14 @@ _ADD_FIELDS = ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult
                "input2_shift", "output_mult", "output_shift", "act_min", "act_max")
 
 
-def _add(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _add(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, y = op.attrs, e.graph.tensors[op.outputs[0]]
     decl = f"static const tc_add_params tc_op{i}_p = {{{', '.join(c_int(a[k]) for k in _ADD_FIELDS)}}};"
     return [decl], (f"tc_add_s8(&tc_op{i}_p, {e.ptr(op.inputs[0])}, {e.ptr(op.inputs[1])}, {e.ptr(y.name)}, "
                     f"{y.size});")
 
 
-def _check_pool_windows(op: Op, i: int, h: int, w: int, oh: int, ow: int) -> None:
+def _check_pool_windows(op: Op, i: int | str, h: int, w: int, oh: int, ow: int) -> None:
     """Every window must hold at least one input pixel (an average over none is undefined)."""
     a = op.attrs
     for n_in, n_out, f, s, pad, axis in ((h, oh, a["filter_h"], a["stride_h"], a["pad_top"], "rows"),
@@ -170,7 +170,7 @@ def _check_pool_windows(op: Op, i: int, h: int, w: int, oh: int, ow: int) -> Non
                                        f"padding only; reduce the padding (filter {f}, padding {pad})")
 
 
-def _pool(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _pool(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, g = op.attrs, e.graph
     x, y = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
     _check_pool_windows(op, i, x.shape[1], x.shape[2], y.shape[1], y.shape[2])
@@ -181,7 +181,7 @@ def _pool(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
     return decls, f"tc_{op.kind}(&{p}_p, &{p}_in, {e.ptr(x.name)}, &{p}_out, {e.ptr(y.name)});"
 
 
-def _mean(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _mean(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     from tinycore.runtime.ops.mean import mean_multiplier
 
     a, g = op.attrs, e.graph
@@ -191,33 +191,33 @@ def _mean(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
     return [_dims(f"tc_op{i}_in", x.shape)], f"tc_mean_s8(&tc_op{i}_in, {e.ptr(x.name)}, {e.ptr(y.name)}, {args});"
 
 
-def _reshape(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _reshape(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     x, y = op.inputs[0], op.outputs[0]
     if e.offsets[x] == e.offsets[y]:
         return [], f"/* reshape '{c_comment(op.name)}': output aliases its input */"
     return [], f"tc_reshape({e.ptr(x)}, {e.ptr(y)}, {e.graph.tensors[y].size});"
 
 
-def _pad(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _pad(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
     args = ", ".join(c_int(a[k]) for k in ("pad_top", "pad_bottom", "pad_left", "pad_right", "pad_value"))
     return [_dims(f"tc_op{i}_in", x.shape)], f"tc_pad_s8(&tc_op{i}_in, {e.ptr(x.name)}, {e.ptr(y)}, {args});"
 
 
-def _softmax(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _softmax(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
     cols = x.shape[-1]
     args = ", ".join(c_int(a[k]) for k in ("input_mult", "input_left_shift", "diff_min"))
     return [], f"tc_softmax_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size // cols}, {cols}, {args});"
 
 
-def _quantize(e: Emitter, op: Op, i: int) -> tuple[list[str], str]:
+def _quantize(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
     args = ", ".join(c_int(a[k]) for k in ("input_zp", "output_zp", "mult", "shift"))
     return [], f"tc_quantize_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size}, {args});"
 
 
-EMITTERS: dict[str, Callable[[Emitter, Op, int], tuple[list[str], str]]] = {
+EMITTERS: dict[str, Callable[[Emitter, Op, int | str], tuple[list[str], str]]] = {
     "conv2d_s8": _conv,
     "depthwise_conv2d_s8": _conv,
     "fully_connected_s8": _fc,

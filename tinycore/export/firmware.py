@@ -177,12 +177,15 @@ def check_objects_fit(board: Board, objects: Sequence[Path]) -> None:
 
 
 def link_image(objects: Sequence[Path], board: Board, elf: Path, *, dsp: bool,
-               kernels: Sequence[str] = ()) -> FirmwareImage:
-    """Link with the board's linker script, then .bin and .hex (objcopy), sizes and arena symbols."""
+               kernels: Sequence[str] = (), libs: Sequence[str] = ()) -> FirmwareImage:
+    """Link with the board's linker script, then .bin and .hex (objcopy), sizes and arena symbols.
+
+    `libs`: extra libraries after the objects, e.g. ("m",) for an app's float front end (-lm)."""
     gcc = _tool("gcc")
     _run([gcc, *board.cflags, *LDFLAGS, f"-L{COMMON_DIR}", f"-T{board.folder / 'link.ld'}",
           f"-Wl,--defsym=TC_STACK_BYTES={STACK_BYTES}", f"-Wl,--defsym=TC_HEAP_BYTES={HEAP_BYTES}",
-          f"-Wl,-Map={elf.with_suffix('.map')}", *(str(o) for o in objects), "-o", str(elf)],
+          f"-Wl,-Map={elf.with_suffix('.map')}", *(str(o) for o in objects), *(f"-l{lib}" for lib in libs),
+          "-o", str(elf)],
          f"{elf}: link for {board.name}")
     binary, ihex = elf.with_suffix(".bin"), elf.with_suffix(".hex")
     _run([_tool("objcopy"), "-O", "binary", str(elf), str(binary)], f"objcopy {elf}")

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from tinycore.errors import UnsupportedError
-from tinycore.export.codegen import HEADERS, KERNELS_DIR, GeneratedModel, _check_graph, _replace_dir, _test_inputs, \
+from tinycore.export.codegen import HEADERS, KERNELS_DIR, GeneratedModel, check_graph_supported, replace_dir, normalize_test_inputs, \
     kernel_file
 from tinycore.export.emit import EMITTERS, Emitter, c_comment, check_accumulator_bound
 from tinycore.export.harness import harness_source
@@ -180,14 +180,14 @@ def generate_patch_c(graph: Graph, program, out_dir: str | Path, *,
     """Write the C folder of `program` (tinycore.patch.build_program) to out_dir, replacing it. `plan` defaults
     to tinycore.memory.plan_patch_program(program, refine=True); the rest is as tinycore.export.generate_c."""
     out_dir = Path(out_dir)
-    _check_graph(graph)
+    check_graph_supported(graph)
     if plan is None:
         plan = plan_patch_program(program, refine=True)
     for name, off in plan.offsets.items():
         if off < 0 or off + plan.sizes[name] > plan.arena_bytes:
             raise UnsupportedError(f"patch arena plan places '{name}' ({plan.sizes[name]} B) at {off}, outside the "
                                    f"{plan.arena_bytes} B arena")
-    inputs = _test_inputs(graph, test_inputs)
+    inputs = normalize_test_inputs(graph, test_inputs)
     model_c, called, const_bytes = _model_c(graph, program, plan)
     kernels: list[Path] = []
     for kind in called:
@@ -208,7 +208,7 @@ def generate_patch_c(graph: Graph, program, out_dir: str | Path, *,
             shutil.copyfile(KERNELS_DIR / "include" / h, tmp / h)
         for k in kernels:
             shutil.copyfile(k, tmp / k.name)
-        _replace_dir(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

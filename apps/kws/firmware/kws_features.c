@@ -1,0 +1,28 @@
+/* See kws_features.h. */
+#include "kws_features.h"
+
+static float kws_frame[TC_FE_FRAME_SAMPLES];
+static float kws_row[TC_FE_N_FEATURES];
+
+void kws_features_s16(const int16_t *pcm, float scale, int32_t zero_point, int8_t *out) {
+    float peak = 1.0f;
+    int32_t t, i;
+#if TC_FE_PEAK_NORMALIZE
+    int32_t mx = 0;
+    for (i = 0; i < TC_FE_CLIP_SAMPLES; ++i) {
+        int32_t a = pcm[i] < 0 ? -(int32_t)pcm[i] : (int32_t)pcm[i];
+        mx = a > mx ? a : mx;
+    }
+    if (mx > 0) {
+        peak = (float)mx / 32768.0f; /* = max |s / 32768|, exactly */
+    }
+#endif
+    for (t = 0; t < TC_FE_NUM_FRAMES; ++t) {
+        const int16_t *x = &pcm[t * TC_FE_HOP_SAMPLES];
+        for (i = 0; i < TC_FE_FRAME_SAMPLES; ++i) {
+            kws_frame[i] = ((float)x[i] / 32768.0f) / peak;
+        }
+        tc_frontend_frame(kws_frame, kws_row);
+        tc_frontend_quantize_s8(kws_row, TC_FE_N_FEATURES, scale, zero_point, &out[t * TC_FE_N_FEATURES]);
+    }
+}
