@@ -1,0 +1,118 @@
+/* Anomaly firmware main loop: compiled-in test clips through the C front end, the int8 autoencoder and the alarm.
+ *
+ * Each clip (app_data.h an_clips, int16 PCM) holds only the samples of frames AN_FRAME_FIRST.. of the 10 s clip
+ * (the frames the model reads; the rest of the clip is not needed). Per clip:
+ *   log-mel of AN_FRAMES frames (tc_frontend_frame, hop TC_FE_HOP_SAMPLES) into an_feats (time-major);
+ *   for every AN_VECTOR_STRIDE-th of the AN_VECTORS stacked vectors: quantize (tc_frontend_quantize_s8),
+ *   model_invoke, and accumulate (in double) mean((deq(in) - deq(out))^2) over the 640 values;
+ *   clip score = mean over the scored vectors; alarm = score > AN_THRESHOLD (float bits in AN_THRESHOLD_BITS).
+ * Prints (parsed by apps/anomaly/firmware_run.py):
+ *   clip <k> fe <instructions> model <instructions, sum over vectors> alarm <0|1> score <double bits, hex>
+ *   feat <int8 hex> / out <int8 hex>   for each scored vector
+ * then `done`.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include TC_BOARD_HEADER
+#include "app_data.h"
+#include "model.h"
+#include "tc_frontend.h"
+
+#ifndef TC_COUNTER_END
+#define TC_COUNTER_BEGIN() ((void)0)
+#define TC_COUNTER_END(n) ((n) = 0)
+#endif
+
+#define AN_VECTOR_VALUES (TC_FE_FRAMES_STACKED * TC_FE_N_FEATURES)
+#define AN_CLIP_SAMPLES ((AN_FRAMES - 1) * TC_FE_HOP_SAMPLES + TC_FE_FRAME_SAMPLES)
+
+#if MODEL_INPUT_BYTES != AN_VECTOR_VALUES || MODEL_OUTPUT_BYTES != AN_VECTOR_VALUES
+#error "the autoencoder's input and output must both be one stacked vector of the front end"
+#endif
+
+static float an_feats[AN_FRAMES * TC_FE_N_FEATURES];
+static float an_frame[TC_FE_FRAME_SAMPLES];
+static int8_t an_in[MODEL_INPUT_BYTES];
+static int8_t an_out[MODEL_OUTPUT_BYTES];
+static char an_line[2 * MODEL_INPUT_BYTES + 8];
+
+static void print_hex(const char *tag, const int8_t *v, int32_t n) {
+    static const char digits[] = "0123456789abcdef";
+    int32_t i, p = 0;
+    for (; tag[p] != '\0'; ++p) {
+        an_line[p] = tag[p];
+    }
+    an_line[p++] = ' ';
+    for (i = 0; i < n; ++i) {
+        an_line[p++] = digits[((uint8_t)v[i]) >> 4];
+        an_line[p++] = digits[((uint8_t)v[i]) & 15u];
+    }
+    an_line[p] = '\0';
+    puts(an_line);
+}
+
+static double vector_mse(void) {
+    const double si = (double)MODEL_INPUT_SCALE, so = (double)MODEL_OUTPUT_SCALE;
+    double acc = 0.0;
+    int32_t i;
+    for (i = 0; i < AN_VECTOR_VALUES; ++i) {
+        double d = si * (double)(an_in[i] - MODEL_INPUT_ZERO_POINT) - so * (double)(an_out[i] - MODEL_OUTPUT_ZERO_POINT);
+        acc += d * d;
+    }
+    return acc / (double)AN_VECTOR_VALUES;
+}
+
+static int run_clip(int32_t k) {
+    const int16_t *pcm = &an_clips[k * AN_CLIP_SAMPLES];
+    unsigned long fe = 0, mi = 0, total = 0;
+    double score = 0.0;
+    uint64_t bits;
+    float threshold;
+    uint32_t tbits = AN_THRESHOLD_BITS;
+    int32_t t, i, v, n = 0;
+    TC_COUNTER_BEGIN();
+    for (t = 0; t < AN_FRAMES; ++t) {
+        for (i = 0; i < TC_FE_FRAME_SAMPLES; ++i) {
+            an_frame[i] = (float)pcm[t * TC_FE_HOP_SAMPLES + i] * (1.0f / 32768.0f);
+        }
+        tc_frontend_frame(an_frame, &an_feats[t * TC_FE_N_FEATURES]);
+    }
+    TC_COUNTER_END(fe);
+    printf("clip %ld fe %lu\n", (long)k, fe);
+    for (v = 0; v < AN_VECTORS; v += AN_VECTOR_STRIDE, ++n) {
+        int rc;
+        tc_frontend_quantize_s8(&an_feats[v * TC_FE_N_FEATURES], AN_VECTOR_VALUES, MODEL_INPUT_SCALE,
+                                MODEL_INPUT_ZERO_POINT, an_in);
+        TC_COUNTER_BEGIN();
+        rc = model_invoke(an_in, an_out);
+        TC_COUNTER_END(mi);
+        total += mi;
+        if (rc != 0) {
+            printf("error model_invoke returned %d on clip %ld vector %ld\n", rc, (long)k, (long)v);
+            return 1;
+        }
+        score += vector_mse();
+        print_hex("feat", an_in, MODEL_INPUT_BYTES);
+        print_hex("out", an_out, MODEL_OUTPUT_BYTES);
+    }
+    score /= (double)n;
+    memcpy(&bits, &score, sizeof bits);
+    memcpy(&threshold, &tbits, sizeof threshold);
+    printf("score %ld model %lu vectors %ld alarm %d bits %08lx%08lx\n", (long)k, total, (long)n,
+           score > (double)threshold ? 1 : 0, (unsigned long)(bits >> 32), (unsigned long)(bits & 0xffffffffu));
+    return 0;
+}
+
+int main(void) {
+    int32_t k;
+    tc_board_init();
+    for (k = 0; k < AN_N_CLIPS; ++k) {
+        if (run_clip(k) != 0) {
+            return 1;
+        }
+    }
+    puts("done");
+    return 0;
+}

@@ -1,0 +1,169 @@
+"""TASK.firmware for the anomaly app: C front end + int8 autoencoder + clip score + alarm on an emulated board.
+
+10 s clips are 320 KB of int16 each, so the image holds at most MAX_CLIPS test clips (half normal, half anomalous
+when the split allows), each cropped to the 102,912 samples of frames 50..249 that the model reads. The firmware
+score is computed from the int8 vectors it ran: mean over scored vectors of mean((deq(in) - deq(out))**2), in
+double; the alarm threshold is the same score's (1 - FALSE_ALARM_RATE) quantile on the normal validation clips
+(numpy runtime). Checks:
+  outputs_match_runtime (strict): firmware int8 outputs == tinycore.runtime.run on the firmware's own int8
+      features, byte for byte, every scored vector of every clip;
+  score_max_abs_diff: |firmware score - the score Python computes (float64) from the firmware's bytes| (<= 1e-6);
+  feature_mismatch_values: firmware int8 features != Python's (torch front end + quantize_features_s8), counted;
+  alarms_match_python: firmware alarms == the Python pipeline's (torch features, numpy runtime) on the same clips.
+"""
+from __future__ import annotations
+
+import re
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from apps.anomaly.features import SCORE_STRIDE, clip_vectors
+from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTORS_PER_CLIP
+from apps.anomaly.scoring import FALSE_ALARM_RATE, threshold_at
+from tinycore.errors import BuildError, DataError, UnsupportedError
+from tinycore.task import FirmwareRequest
+
+FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
+MAX_CLIPS = 4
+SCORE_TOLERANCE = 1e-6
+N_FRAMES = FRAME_CROP[1] - FRAME_CROP[0]
+CROP = (FRAME_CROP[0] * ANOMALY_FRONTEND.hop_samples,
+        (FRAME_CROP[1] - 1) * ANOMALY_FRONTEND.hop_samples + ANOMALY_FRONTEND.frame_samples)
+
+_CLIP = re.compile(r"^clip (\d+) fe (\d+)$")
+_SCORE = re.compile(r"^score (\d+) model (\d+) vectors (\d+) alarm ([01]) bits ([0-9a-f]{16})$")
+
+
+def parse_output(text: str, where: str) -> list[dict]:
+    """[{fe, model, alarm, score, feat: [bytes], out: [bytes]}] per clip, from main.c's lines."""
+    clips: list[dict] = []
+    done = False
+    for line in text.splitlines():
+        line = line.strip()
+        if m := _CLIP.match(line):
+            clips.append({"fe": int(m[2]), "feat": [], "out": []})
+        elif line.startswith(("feat ", "out ")) and clips:
+            key, hexs = line.split(" ", 1)
+            clips[-1][key].append(bytes.fromhex(hexs))
+        elif m := _SCORE.match(line):
+            clips[-1].update(model=int(m[2]), vectors=int(m[3]), alarm=int(m[4]),
+                             score=struct.unpack(">d", bytes.fromhex(m[5]))[0])
+        elif line == "done":
+            done = True
+        elif line.startswith("error"):
+            raise BuildError(f"{where}: {line}")
+    if not done:
+        raise BuildError(f"{where}: the firmware did not finish (no `done` line); output ends: {text[-500:]}")
+    return clips
+
+
+def int8_score(feat: NDArray[np.int8], out: NDArray[np.int8], graph) -> float:
+    """The firmware's clip score from its int8 vectors (V, 640), in float64."""
+    x, y = graph.input_tensor(), graph.output_tensor()
+    d = (float(x.scale[0]) * (feat.astype(np.float64) - x.zero_point)
+         - float(y.scale[0]) * (out.astype(np.float64) - y.zero_point))
+    return float(np.mean(np.mean(d * d, axis=1)))
+
+
+def python_clip(graph, logmel: NDArray[np.float32]) -> tuple[NDArray[np.int8], NDArray[np.int8], float]:
+    """Python pipeline on one clip's (200, 128) log-mel: int8 features, runtime outputs, score."""
+    from tinycore.audio.quantize import quantize_features_s8
+    from tinycore.runtime import run
+
+    x = graph.input_tensor()
+    q = quantize_features_s8(clip_vectors(logmel[None], SCORE_STRIDE), float(x.scale[0]), int(x.zero_point))
+    out = np.stack([run(graph, v.reshape(x.shape)).reshape(-1) for v in q]).astype(np.int8)
+    return q, out, int8_score(q, out, graph)
+
+
+def pick_clips(req: FirmwareRequest) -> list[int]:
+    """Indices into the test split: up to MAX_CLIPS, alternating anomalous and normal, seeded."""
+    info = req.data.extra["clips"]["test"]
+    if req.n_clips < 1:
+        raise UnsupportedError(f"--n {req.n_clips}: the firmware needs at least one test clip")
+    rng = np.random.default_rng(req.seed)
+    pools = [list(rng.permutation(np.flatnonzero(info["labels"] == lab))) for lab in (1, 0)]
+    n = min(req.n_clips, MAX_CLIPS, info["n_clips"])
+    picked: list[int] = []
+    while len(picked) < n:
+        for pool in pools:
+            if pool and len(picked) < n:
+                picked.append(int(pool.pop(0)))
+    return sorted(picked)
+
+
+def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
+    """Build, run and check the anomaly firmware (module docstring); returns the report's "firmware" section."""
+    from tinycore.audio.cgen import write_frontend_c
+    from tinycore.export.app_firmware import build_app_firmware, image_section, run_app_firmware
+    from tinycore.ir import load_graph
+
+    graph = load_graph(req.graph_path)
+    manifest = req.data.extra.get("manifest")
+    if manifest is None:
+        raise DataError("anomaly firmware: the task data carry no clip manifest, so there is no test audio")
+    info = req.data.extra["clips"]["test"]
+    picked = pick_clips(req)
+    fe = ANOMALY_FRONTEND
+    pcm = []
+    for i in picked:
+        from apps.anomaly.features import read_clips
+
+        rec = next(r for r in manifest.split("test") if r.path == info["paths"][i])
+        wave, _ = read_clips(manifest, [rec], progress=False)
+        pcm.append(np.round(wave[0][CROP[0]:CROP[1]] * 32768.0).clip(-32768, 32767).astype(np.int16))
+    _log(req, f"anomaly firmware: Python pipeline on {len(picked)} clips")
+    val_lm = req.data.extra["logmel"]["val"]
+    val_scores = np.array([python_clip(graph, lm)[2] for lm in val_lm])
+    threshold = float(np.float32(threshold_at(val_scores, FALSE_ALARM_RATE)))
+    test_lm = req.data.extra["logmel"]["test"]
+    py = [python_clip(graph, test_lm[i]) for i in picked]
+
+    root = Path(req.run_dir) / "firmware"
+    fe_dir = root / "frontend"
+    fe_sources = write_frontend_c(fe, fe_dir)
+    defines = {"AN_N_CLIPS": len(picked), "AN_FRAMES": N_FRAMES, "AN_VECTORS": VECTORS_PER_CLIP,
+               "AN_VECTOR_STRIDE": SCORE_STRIDE,
+               "AN_THRESHOLD_BITS": f"0x{struct.unpack('<I', struct.pack('<f', threshold))[0]:08x}u"}
+    _log(req, f"anomaly firmware: build for {req.board}")
+    app = build_app_firmware(graph, req.board, root, main_c=FIRMWARE_DIR / "main.c", sources=fe_sources,
+                             include_dirs=[fe_dir], arrays={"an_clips": np.concatenate(pcm)}, defines=defines)
+    _log(req, f"anomaly firmware: run {app.image.elf} in QEMU")
+    clips = parse_output(run_app_firmware(app, timeout_s), f"{req.board} {app.image.elf}")
+    if len(clips) != len(picked):
+        raise BuildError(f"{req.board}: firmware ran {len(clips)} clips, expected {len(picked)}")
+    x = graph.input_tensor()
+    from tinycore.runtime import run
+
+    match, feat_diff, feat_total, score_diff, rows = True, 0, 0, 0.0, []
+    for k, (c, (py_q, _py_out, py_score)) in enumerate(zip(clips, py)):
+        feat = np.array([np.frombuffer(b, np.int8) for b in c["feat"]])
+        out = np.array([np.frombuffer(b, np.int8) for b in c["out"]])
+        ref = np.stack([run(graph, v.reshape(x.shape)).reshape(-1) for v in feat]).astype(np.int8)
+        match &= bool(np.array_equal(out, ref))
+        feat_diff += int(np.count_nonzero(feat != py_q)) if feat.shape == py_q.shape else int(py_q.size)
+        feat_total += int(py_q.size)
+        score_diff = max(score_diff, abs(c["score"] - int8_score(feat, out, graph)))
+        rows.append({"file": info["paths"][picked[k]], "label": int(info["labels"][picked[k]]),
+                     "score_firmware": c["score"], "score_python": py_score, "alarm_firmware": c["alarm"],
+                     "alarm_python": int(py_score > threshold)})
+    section = image_section(app)
+    section.update(
+        outputs_match_runtime=match, n_checked=len(picked), vectors_per_clip=len(clips[0]["out"]),
+        score_max_abs_diff=score_diff, scores_match=bool(score_diff <= SCORE_TOLERANCE),
+        score_tolerance=SCORE_TOLERANCE, feature_mismatch_values=feat_diff, feature_values_checked=feat_total,
+        alarms_match_python=all(r["alarm_firmware"] == r["alarm_python"] for r in rows), threshold=threshold,
+        instructions_per_inference=float(np.mean([c["model"] / c["vectors"] for c in clips])),
+        frontend_instructions_per_clip=float(np.mean([c["fe"] for c in clips])),
+        instructions_method="board counter around the 200-frame front end and each model_invoke",
+        clip_crop_samples=list(CROP), clips=rows)
+    return section
+
+
+def _log(req: FirmwareRequest, msg: str) -> None:
+    if req.progress:
+        print(msg, file=sys.stderr, flush=True)

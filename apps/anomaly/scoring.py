@@ -1,0 +1,100 @@
+"""Clip scores, AUC / pAUC per machine type and ID, the alarm threshold, and the ROC plot.
+
+Score of a clip = mean over its scored vectors of the mean squared reconstruction error (MLPerf Tiny / DCASE
+baseline). AUC and pAUC are scikit-learn's roc_auc_score(y, s) and roc_auc_score(y, s, max_fpr=0.1) (McClish
+standardized, chance 0.5) computed per machine ID, then averaged per machine type; `auc` / `pauc` of a table are
+the means over machine types (the DCASE evaluator averages per type the same way). The threshold is the
+(1 - false_alarm_rate) quantile of the scores of normal validation clips: on normal machines the alarm fires on
+about that fraction of clips.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from tinycore.errors import DataError
+
+PAUC_MAX_FPR = 0.1
+FALSE_ALARM_RATE = 0.1
+
+
+def clip_scores(x: NDArray, y: NDArray, clip_index: NDArray[np.int64], n_clips: int) -> NDArray[np.float64]:
+    """Mean over each clip's vectors of mean((x - y)**2) over the 640 values; x, y (N, 640), clip_index (N,)."""
+    err = np.mean((np.asarray(x, np.float64) - np.asarray(y, np.float64)) ** 2, axis=1)
+    sums = np.bincount(clip_index, weights=err, minlength=n_clips)
+    counts = np.bincount(clip_index, minlength=n_clips)
+    if np.any(counts == 0):
+        raise DataError(f"{int(np.sum(counts == 0))} clip(s) have no scored vectors")
+    return sums / counts
+
+
+def threshold_at(normal_scores: NDArray, false_alarm_rate: float = FALSE_ALARM_RATE) -> float:
+    """Score above which a clip raises the alarm: the (1 - rate) quantile of normal validation scores
+    (numpy 'higher' method, so at most rate * n normal clips lie strictly above it)."""
+    s = np.asarray(normal_scores, np.float64)
+    if len(s) == 0:
+        raise DataError("no normal validation clips to set the alarm threshold on")
+    if not 0.0 <= false_alarm_rate < 1.0:
+        raise DataError(f"false-alarm rate {false_alarm_rate} must be in [0, 1)")
+    return float(np.quantile(s, 1.0 - false_alarm_rate, method="higher"))
+
+
+def auc_table(scores: NDArray, labels: NDArray, groups: list[str]) -> dict:
+    """{"per_id": {"fan/id_00": {auc, pauc, n_normal, n_anomaly}}, "per_type": {...}, "auc", "pauc"}.
+    groups[i] = "<type>/id_XX" of clip i; IDs whose clips are all one label are left out."""
+    scores, labels = np.asarray(scores, np.float64), np.asarray(labels, np.int64)
+    per_id: dict[str, dict] = {}
+    for g in sorted(set(groups)):
+        sel = np.array([x == g for x in groups])
+        y, s = labels[sel], scores[sel]
+        if len(set(y.tolist())) < 2:
+            continue
+        per_id[g] = {"auc": float(roc_auc_score(y, s)), "pauc": float(roc_auc_score(y, s, max_fpr=PAUC_MAX_FPR)),
+                     "n_normal": int(np.sum(y == 0)), "n_anomaly": int(np.sum(y == 1))}
+    if not per_id:
+        raise DataError("no machine ID has both normal and anomalous test clips: AUC is not defined")
+    per_type: dict[str, dict] = {}
+    for t in sorted({g.split("/")[0] for g in per_id}):
+        rows = [v for g, v in per_id.items() if g.split("/")[0] == t]
+        per_type[t] = {"auc": float(np.mean([r["auc"] for r in rows])),
+                       "pauc": float(np.mean([r["pauc"] for r in rows]))}
+    return {"auc": float(np.mean([v["auc"] for v in per_type.values()])),
+            "pauc": float(np.mean([v["pauc"] for v in per_type.values()])), "per_type": per_type,
+            "per_id": per_id}
+
+
+def alarm_stats(scores: NDArray, labels: NDArray, threshold: float) -> dict:
+    """Detection rate and false-alarm rate of `score > threshold` on labelled clips."""
+    alarm = np.asarray(scores) > threshold
+    labels = np.asarray(labels)
+    return {"threshold": threshold, "detection_rate": float(alarm[labels == 1].mean()) if (labels == 1).any()
+            else float("nan"), "false_alarm_rate": float(alarm[labels == 0].mean()) if (labels == 0).any()
+            else float("nan")}
+
+
+def plot_roc(curves: dict[str, tuple[NDArray, NDArray]], path: str | Path, title: str) -> Path:
+    """One ROC curve per entry (name -> (labels, scores)), with the pAUC region shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    ax.axvspan(0, PAUC_MAX_FPR, color="0.92", label=f"pAUC region (FPR <= {PAUC_MAX_FPR})")
+    for name, (y, s) in curves.items():
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, lw=1.4, label=f"{name} (AUC {roc_auc_score(y, s):.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel("false-positive rate (normal clips flagged)")
+    ax.set_ylabel("true-positive rate (anomalous clips flagged)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

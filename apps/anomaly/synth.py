@@ -1,0 +1,217 @@
+"""Synthetic machine sounds for the built-in anomaly data set: four machine types, machine IDs, five anomaly kinds.
+
+Each machine type imitates the behaviour of its DCASE 2020 Task 2 namesake:
+  fan     stationary hum: blade-pass tone + harmonics with slow speed drift, broadband airflow noise
+  pump    motor hum + pulsation at the stroke rate of the pistons, band-limited fluid noise
+  slider  periodic strokes: a motor whine and a band of sliding friction while the carriage moves
+  valve   intermittent clicks: short decaying resonances at irregular intervals over a faint hiss
+An ID is one machine: its tone frequencies, levels, rates and resonances are drawn once from (type, id) and kept.
+Anomalies (ANOMALY_KINDS), each at a "subtle" or "obvious" severity:
+  bearing    impulse train at a defect rate exciting a 2.5-5 kHz resonance
+  imbalance  amplitude modulation at the shaft rate and a strong 1x tone (slider: whine wobble + 0.5x tone;
+             valve: chatter after each click)
+  shift      running speed / resonance moved by a few per cent
+  rubbing    bursts of 1-4 kHz friction noise at random times
+  missing    strokes or clicks that stall: the motor strains at a lower pitch without the sliding sound
+Every clip gets pink/brown background noise plus mains hum at a random SNR (clip-level seed: deterministic).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import butter, sosfilt
+
+from tinycore.audio.noise import coloured_noise, hum, mix_at_snr
+
+MACHINE_TYPES = ("fan", "pump", "slider", "valve")
+MACHINE_IDS = ("00", "02", "04")
+ANOMALY_KINDS = ("bearing", "imbalance", "shift", "rubbing", "missing")
+SEVERITIES = ("subtle", "obvious")
+SNR_DB = (6.0, 15.0)  # machine vs background noise, uniform per clip
+MACHINE_RMS = 0.1
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The fixed parameters of one machine (type + id)."""
+    kind: str
+    machine_id: str
+    f0_hz: float           # running speed tone (fan blade pass, pump/slider motor); valve: click resonance
+    harmonics: tuple[float, ...]  # levels of harmonics 1..n
+    rate_hz: float         # pump pulsation, slider stroke rate, valve mean click rate
+    noise_band_hz: tuple[float, float]  # airflow / fluid / friction / hiss band
+    noise_level: float     # band noise level relative to the tone
+
+
+def machine(kind: str, machine_id: str) -> Machine:
+    """Parameters of one machine, drawn from (type, id) only so every data-set seed hears the same machines."""
+    rng = np.random.default_rng([MACHINE_TYPES.index(kind), int(machine_id)])
+    n_h = int(rng.integers(4, 8))
+    harm = tuple(float(rng.uniform(0.3, 1.0) / (h + 1) ** rng.uniform(0.5, 1.2)) for h in range(n_h))
+    if kind == "fan":
+        return Machine(kind, machine_id, rng.uniform(110, 320), harm, 0.0,
+                       (rng.uniform(200, 600), rng.uniform(2500, 5000)), rng.uniform(0.4, 0.8))
+    if kind == "pump":
+        return Machine(kind, machine_id, rng.uniform(60, 160), harm, rng.uniform(3, 9),
+                       (rng.uniform(800, 1500), rng.uniform(3000, 6000)), rng.uniform(0.3, 0.6))
+    if kind == "slider":
+        return Machine(kind, machine_id, rng.uniform(300, 700), harm, rng.uniform(0.6, 1.4),
+                       (rng.uniform(1500, 2500), rng.uniform(4000, 7000)), rng.uniform(0.6, 1.2))
+    if kind == "valve":
+        return Machine(kind, machine_id, rng.uniform(1200, 3500), harm, rng.uniform(1.5, 4.0),
+                       (rng.uniform(3000, 5000), rng.uniform(6000, 7800)), rng.uniform(0.3, 0.5))
+    raise ValueError(f"unknown machine type {kind!r}; known: {MACHINE_TYPES}")
+
+
+def _band_noise(n: int, band: tuple[float, float], sr: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    sos = butter(4, [band[0], band[1]], btype="bandpass", fs=sr, output="sos")
+    x = sosfilt(sos, rng.standard_normal(n))
+    return x / max(np.sqrt(np.mean(x ** 2)), 1e-12)
+
+
+def _drift(n: int, sr: int, depth: float, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Slow random speed factor around 1 (+-depth), smooth over ~1 s."""
+    knots = rng.uniform(-1, 1, size=int(n / sr) + 3)
+    t = np.arange(n) / sr
+    return 1.0 + depth * np.interp(t, np.arange(len(knots)), knots)
+
+
+def _tone(f_hz: NDArray, harmonics: tuple[float, ...], sr: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    phase = 2 * np.pi * np.cumsum(f_hz) / sr
+    out = np.zeros_like(phase)
+    for h, level in enumerate(harmonics, start=1):
+        if np.max(f_hz) * h < sr / 2 - 200:
+            out += level * np.sin(h * phase + rng.uniform(0, 2 * np.pi))
+    return out
+
+
+def _resonance(n: int, f_hz: float, decay_s: float, sr: int) -> NDArray[np.float64]:
+    t = np.arange(n) / sr
+    return np.sin(2 * np.pi * f_hz * t) * np.exp(-t / decay_s)
+
+
+def _place(x: NDArray, starts: NDArray, kernel: NDArray, gains: NDArray | None = None) -> None:
+    """Add `kernel` at each start index (clipped at the end)."""
+    for i, s in enumerate(starts.astype(int)):
+        m = min(len(kernel), len(x) - s)
+        if m > 0:
+            x[s:s + m] += kernel[:m] * (1.0 if gains is None else gains[i])
+
+
+def _unit(x: NDArray) -> NDArray[np.float64]:
+    return x / max(np.sqrt(np.mean(x ** 2)), 1e-12)
+
+
+def _strokes(m: Machine, n: int, sr: int, rng: np.random.Generator, missing: float, speed: float,
+             wobble: float) -> NDArray[np.float64]:
+    """Slider: each period the carriage moves for 45 % of it (motor whine + friction band), then an end click.
+    `missing`: fraction of strokes that stall (whine at 0.8x pitch, no friction, no click); `wobble`: depth of
+    an 11 Hz amplitude modulation of the whine (an unbalanced drive)."""
+    period = 1.0 / (m.rate_hz * speed)
+    starts = np.arange(rng.uniform(0, period), n / sr, period)
+    move = np.zeros(n)
+    stalled = np.zeros(n)
+    seg = int(0.45 * period * sr)
+    env = np.sin(np.linspace(0, np.pi, seg)) ** 0.5
+    is_stall = rng.random(len(starts)) < missing
+    if missing > 0 and not is_stall.any():
+        is_stall[rng.integers(len(starts))] = True
+    for s, st in zip((starts * sr).astype(int), is_stall):
+        k = min(seg, n - s)
+        (stalled if st else move)[s:s + k] += env[:k]
+    f = m.f0_hz * speed * _drift(n, sr, 0.01, rng)
+    whine = _tone(f, m.harmonics, sr, rng) * (1.0 + wobble * np.sin(2 * np.pi * 11.0 * np.arange(n) / sr))
+    whine += 2.0 * wobble * np.sin(np.pi * np.cumsum(f) / sr)  # a half-order (0.5 x) tone
+    strain = _tone(0.8 * f, m.harmonics[:3], sr, rng)
+    friction = _band_noise(n, m.noise_band_hz, sr, rng)
+    click = _resonance(int(0.03 * sr), m.noise_band_hz[0] * 1.5, 0.006, sr)
+    ends = np.array([s + seg for s, st in zip((starts * sr).astype(int), is_stall) if not st])
+    clicks = np.zeros(n)
+    _place(clicks, ends[ends < n], click)
+    return move * (whine + m.noise_level * friction) + 1.5 * stalled * strain + 2.0 * clicks
+
+
+def _clicks(m: Machine, n: int, sr: int, rng: np.random.Generator, missing: float, shift: float,
+            jitter: float) -> NDArray[np.float64]:
+    """Valve: open/close click pairs at intervals of 1 / rate +-20 %; `jitter` > 0 adds chatter (three bounces
+    33 ms apart after each click, at `jitter` times its level)."""
+    t, times = rng.uniform(0, 0.3), []
+    while t < n / sr:
+        times.append(t)
+        t += rng.uniform(0.8, 1.2) / m.rate_hz
+    times = np.array(times)
+    keep = rng.random(len(times)) >= missing
+    if missing > 0 and keep.all():
+        keep[rng.integers(len(times))] = False
+    kernel = _resonance(int(0.08 * sr), m.f0_hz * shift, 0.02, sr)
+    kernel += 0.5 * _resonance(int(0.08 * sr), m.f0_hz * shift * 2.3, 0.01, sr)
+    x = np.zeros(n)
+    gains = rng.uniform(0.8, 1.2, len(times))
+    _place(x, (times[keep] * sr), kernel, gains[keep])
+    for b in range(1, 4) if jitter > 0 else ():
+        _place(x, (times[keep] * sr + b * 0.033 * sr), kernel, jitter * gains[keep])
+    # a second, quieter click 40-60 ms later (the valve seating)
+    _place(x, (times[keep] * sr + rng.uniform(0.04, 0.06) * sr), 0.4 * kernel, gains[keep])
+    hiss = _band_noise(n, m.noise_band_hz, sr, rng)
+    return x + m.noise_level * hiss
+
+
+SEVERITY_SCALE = {
+    # kind: (subtle, obvious) strength, used as documented in each branch of `machine_sound`
+    "bearing": (1.0, 2.0), "imbalance": (0.8, 1.0), "shift": (0.1, 0.2), "rubbing": (1.5, 3.0),
+    "missing": (0.5, 0.8),
+}
+
+
+def machine_sound(m: Machine, n: int, sr: int, rng: np.random.Generator, anomaly: str | None = None,
+                  severity: str = "obvious") -> NDArray[np.float64]:
+    """n samples of machine m, unit RMS, optionally with one anomaly at `severity`."""
+    if anomaly is not None and anomaly not in ANOMALY_KINDS:
+        raise ValueError(f"unknown anomaly {anomaly!r}; known: {ANOMALY_KINDS}")
+    s = SEVERITY_SCALE[anomaly][SEVERITIES.index(severity)] if anomaly else 0.0
+    shift = 1.0 - s if anomaly == "shift" else 1.0
+    if m.kind == "slider":
+        x = _strokes(m, n, sr, rng, s if anomaly == "missing" else 0.0, shift, s if anomaly == "imbalance" else 0.0)
+    elif m.kind == "valve":
+        x = _clicks(m, n, sr, rng, s if anomaly == "missing" else 0.0, shift, s if anomaly == "imbalance" else 0.0)
+    else:
+        f = m.f0_hz * shift * _drift(n, sr, 0.015, rng)
+        tone = _tone(f, m.harmonics, sr, rng)
+        t = np.arange(n) / sr
+        if m.kind == "pump":
+            tone *= 1.0 + 0.5 * np.sin(2 * np.pi * m.rate_hz * shift * t + rng.uniform(0, 6.3))
+        if anomaly == "imbalance":  # shaft-rate wobble + 1x tone (shaft = f0 / 4 for a 4-blade fan / pump)
+            shaft = 2 * np.pi * np.cumsum(f / 4) / sr
+            tone = tone * (1.0 + s * np.sin(shaft)) + 1.5 * s * np.sin(shaft * 2)
+        if anomaly == "missing":  # pulsation / blade drop-outs: the tone stalls in 0.2 s gaps
+            gate = _drift(n, sr, 1.0, rng) - 1.0 > (2 * s - 1)
+            tone = np.where(gate, tone, 0.8 * _tone(0.8 * f, m.harmonics[:2], sr, rng))
+        x = _unit(tone) + m.noise_level * _band_noise(n, m.noise_band_hz, sr, rng)
+    x = _unit(x)
+    if anomaly == "bearing":
+        rate = rng.uniform(25, 70)
+        starts = np.arange(rng.uniform(0, 1 / rate), n / sr, 1 / rate) * sr
+        starts += rng.normal(0, 0.002 * sr, len(starts))
+        imp = np.zeros(n)
+        _place(imp, np.clip(starts, 0, n - 1), _resonance(int(0.01 * sr), rng.uniform(2500, 5000), 0.0015, sr))
+        x = x + s * _unit(imp)
+    elif anomaly == "rubbing":
+        env = np.zeros(n)
+        for _ in range(int(rng.integers(3, 7))):
+            a = int(rng.uniform(0, n - 0.8 * sr))
+            env[a:a + int(rng.uniform(0.3, 0.8) * sr)] = 1.0
+        x = x + s * env * _band_noise(n, (1000.0, 4000.0), sr, rng)
+    return _unit(x)
+
+
+def render_clip(m: Machine, n: int, sr: int, seed: int, anomaly: str | None = None,
+                severity: str = "obvious") -> tuple[NDArray[np.float32], float]:
+    """One clip at MACHINE_RMS with background noise at a random SNR: (samples in [-1, 1), snr_db)."""
+    rng = np.random.default_rng(seed)
+    x = MACHINE_RMS * machine_sound(m, n, sr, rng, anomaly, severity)
+    snr = float(rng.uniform(*SNR_DB))
+    bg = coloured_noise(n, float(rng.uniform(1.0, 2.0)), rng) + 0.3 * hum(n, sr, rng)
+    mix = mix_at_snr(x, bg, snr)
+    return np.clip(mix, -1.0, 32767 / 32768).astype(np.float32), snr

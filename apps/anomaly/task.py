@@ -1,0 +1,194 @@
+"""The anomaly-detection Task: machine sounds -> 640-value log-mel vectors -> dense autoencoder -> clip MSE score.
+
+Train on normal clips only (input = target); a clip's score is its mean reconstruction MSE; metrics are AUC and
+pAUC (p = 0.1) per machine type and ID, with scikit-learn baselines on the same vectors for comparison.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from apps.anomaly.baselines import baseline_tables
+from apps.anomaly.data import build_dataset
+from apps.anomaly.dcase import load_dcase
+from apps.anomaly.features import SCORE_STRIDE, TRAIN_STRIDE, clip_vectors, cropped_logmel, read_clips
+from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTOR_SIZE
+from apps.anomaly.scoring import (FALSE_ALARM_RATE, alarm_stats, auc_table, clip_scores, plot_roc,
+                                  threshold_at)
+from tinycore.audio import Manifest
+from tinycore.errors import DataError
+from tinycore.spec import dense_autoencoder
+from tinycore.task import DataOptions, Task, TaskData, TrainSettings
+
+DESCRIPTION = """Anomalous machine sound detection (MLPerf Tiny AD / DCASE 2020 Task 2): 10 s of 16 kHz audio ->
+128 log-mel bins x 5 frames = 640 values -> int8 dense autoencoder -> clip score = mean reconstruction MSE.
+
+The built-in set is synthesized: fan, pump, slider and valve machines (3 IDs each) with bearing, imbalance,
+frequency-shift, rubbing and missing-stroke anomalies at subtle and obvious severities. Trained on normal clips only.
+--data-dir reads the DCASE 2020 Task 2 / MIMII / ToyADMOS layout <machine>/{train,test}/{normal,anomaly}_id_XX_*.wav."""
+
+
+def _manifest(opts: DataOptions) -> Manifest:
+    if opts.data_dir is not None:
+        return load_dcase(opts.data_dir)
+    return build_dataset(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
+
+
+def build_data(opts: DataOptions) -> dict:
+    m = _manifest(opts)
+    per_machine: dict[str, dict[str, int]] = {}
+    for c in m.clips:
+        key = f"{c.split}/{c.label}"
+        per_machine.setdefault(c.voice, {}).setdefault(key, 0)
+        per_machine[c.voice][key] += 1
+    return {"name": m.meta.get("name"), "root": str(m.root), "clips_per_split": m.counts(),
+            "clips_per_machine_id": per_machine,
+            **{k: v for k, v in m.meta.items() if k in ("split_rule", "anomaly_kinds", "severities", "build_seconds")}}
+
+
+def _cache_key(m: Manifest, opts: DataOptions) -> str:
+    key = json.dumps({"frontend": ANOMALY_FRONTEND.to_dict(), "crop": FRAME_CROP, "root": str(m.root),
+                      "clips": [c.path for c in m.clips], "meta": m.meta}, sort_keys=True, default=str)
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def _split_logmel(m: Manifest, opts: DataOptions) -> dict[str, tuple[np.ndarray, list]]:
+    """{split: ((N, 200, 128) log-mel, kept records)}; cached as one npz beside the data (float16 would lose
+    the exactness the firmware comparison needs, so float32)."""
+    cache = Path(opts.cache_dir) / f"logmel_{_cache_key(m, opts)}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        by_path = {c.path: c for c in m.clips}
+        return {s: (z[f"{s}_x"], [by_path[p] for p in z[f"{s}_paths"]]) for s in ("train", "val", "test")}
+    out = {}
+    for s in ("train", "val", "test"):
+        waves, kept = read_clips(m, m.split(s), opts.progress)
+        if not kept:
+            raise DataError(f"{m.root}: no usable {s} clips (all missing, silent or short)")
+        out[s] = (cropped_logmel(waves), kept)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **{f"{s}_x": x for s, (x, _) in out.items()},
+             **{f"{s}_paths": np.array([r.path for r in recs]) for s, (_, recs) in out.items()})
+    return out
+
+
+def _clip_info(records: list, vectors_per_clip: int) -> dict:
+    n = len(records)
+    return {"clip_index": np.repeat(np.arange(n), vectors_per_clip), "n_clips": n,
+            "labels": np.array([1 if r.label == "anomaly" else 0 for r in records], np.int64),
+            "groups": [r.voice for r in records], "paths": [r.path for r in records],
+            "kinds": [(r.extra or {}).get("anomaly", "") for r in records],
+            "severities": [(r.extra or {}).get("severity", "") for r in records]}
+
+
+def load_data(opts: DataOptions) -> TaskData:
+    """Vectors (N, 640): train = every TRAIN_STRIDE-th of the 196 per clip (98), val/test = every SCORE_STRIDE-th
+    (49); targets = inputs (an autoencoder)."""
+    m = _manifest(opts)
+    logmel = _split_logmel(m, opts)
+    splits, clips = {}, {}
+    for s, (lm, recs) in logmel.items():
+        stride = TRAIN_STRIDE if s == "train" else SCORE_STRIDE
+        x = clip_vectors(lm, stride)
+        splits[s] = (x, x)
+        clips[s] = _clip_info(recs, x.shape[0] // len(recs))
+    dataset = {"name": m.meta.get("name"), "source": m.meta.get("source", str(m.root)),
+               "n_train": clips["train"]["n_clips"], "n_val": clips["val"]["n_clips"],
+               "n_test": clips["test"]["n_clips"], "n_train_vectors": len(splits["train"][0]),
+               "split": m.meta.get("split_rule"), "machines": sorted(set(clips["test"]["groups"])),
+               "frontend": ANOMALY_FRONTEND.to_dict(), "frame_crop": list(FRAME_CROP), "score_stride": SCORE_STRIDE,
+               "train_stride": TRAIN_STRIDE}
+    return TaskData(splits["train"], splits["val"], splits["test"], (VECTOR_SIZE,), (), dataset,
+                    {"manifest": m, "clips": clips, "logmel": {s: lm for s, (lm, _) in logmel.items()}})
+
+
+def default_spec(data: TaskData):
+    return dense_autoencoder()
+
+
+def train_settings(quick: bool) -> TrainSettings:
+    return TrainSettings(epochs=80, lr=3e-3, batch_size=256, weight_decay=0.0) if quick else \
+        TrainSettings(epochs=80, lr=2e-3, batch_size=256, weight_decay=0.0, patience=20)
+
+
+def neg_mse(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Validation metric for tinycore.train.fit (higher is better): minus the mean reconstruction MSE."""
+    return -float(F.mse_loss(outputs, targets))
+
+
+def scores_for(predict, data: TaskData, split: str) -> np.ndarray:
+    """Clip scores of one split under `predict` (float or int8)."""
+    x = getattr(data, split)[0]
+    info = data.extra["clips"][split]
+    return clip_scores(x, predict(x), info["clip_index"], info["n_clips"])
+
+
+def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
+    """AUC/pAUC table, alarm threshold and rates, per-clip scores csv, ROC plot; float also runs the baselines."""
+    run_dir = Path(run_dir)
+    val_scores = scores_for(predict, data, "val")
+    thr = threshold_at(val_scores, FALSE_ALARM_RATE)
+    if split == "val":
+        return {"auc": float("nan"), "pauc": float("nan"), "threshold": thr, "mean_val_score": float(val_scores.mean()),
+                "note": "val holds normal clips only: AUC needs the test split"}
+    info = data.extra["clips"][split]
+    scores = val_scores if split == "val" else scores_for(predict, data, split)
+    table = auc_table(scores, info["labels"], info["groups"])
+    result = {**table, "false_alarm_target": FALSE_ALARM_RATE, **alarm_stats(scores, info["labels"], thr),
+              "per_kind_detection": _per_kind(scores, info, thr)}
+    with open(run_dir / f"scores_{tag}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "machine_id", "label", "anomaly", "severity", "score", "alarm"])
+        for i, p in enumerate(info["paths"]):
+            w.writerow([p, info["groups"][i], int(info["labels"][i]), info["kinds"][i], info["severities"][i],
+                        f"{scores[i]:.9g}", int(scores[i] > thr)])
+    curves = {t: _select(scores, info, t) for t in sorted(table["per_type"])}
+    plot_roc(curves, run_dir / f"roc_{tag}.png",
+             f"autoencoder {tag}, {split}: mean AUC over types {table['auc']:.3f}, pAUC {table['pauc']:.3f}")
+    if tag == "float":
+        base = baseline_tables(data.train[0], getattr(data, split)[0], info["clip_index"], info["labels"],
+                               info["groups"])
+        result["baselines"] = base
+    return result
+
+
+def _select(scores: np.ndarray, info: dict, machine_type: str) -> tuple[np.ndarray, np.ndarray]:
+    sel = np.array([g.split("/")[0] == machine_type for g in info["groups"]])
+    return info["labels"][sel], scores[sel]
+
+
+def _per_kind(scores: np.ndarray, info: dict, thr: float) -> dict:
+    """Detection rate at the threshold for each (anomaly kind, severity) of the built-in set."""
+    out: dict[str, float] = {}
+    for k, s in sorted({(k, s) for k, s in zip(info["kinds"], info["severities"]) if k}):
+        sel = np.array([(a, b) == (k, s) for a, b in zip(info["kinds"], info["severities"])])
+        out[f"{k}/{s}"] = float(np.mean(scores[sel] > thr))
+    return out
+
+
+def _firmware(req):
+    from apps.anomaly.firmware_run import run_firmware
+
+    return run_firmware(req)
+
+
+TASK = Task(
+    name="anomaly",
+    description=DESCRIPTION,
+    build_data=build_data,
+    load_data=load_data,
+    default_spec=default_spec,
+    train_settings=train_settings,
+    loss=F.mse_loss,
+    metric=neg_mse,
+    evaluate=evaluate,
+    metric_name="auc",
+    firmware=_firmware,
+    default_budget=("64KB", "512KB"),
+)
