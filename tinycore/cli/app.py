@@ -136,7 +136,7 @@ def cmd_demo(task: Task, args) -> int:
     else:
         steps.log("[2/5] train", quiet)
         steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
-                    progress=not quiet)
+                    progress=not quiet, epochs=args.epochs)
         steps.log("[3/5] int8 export + memory plan", quiet)
         steps.export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=True)
     steps.log("[4/5] evaluate float and int8", quiet)
@@ -189,6 +189,8 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m apps.{task.name}", description=task.description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: fastest for these small models on a shared 2-core machine)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("data", help="build (and cache) the built-in data set; print its summary")
     _common(s, task)
@@ -218,6 +220,7 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s.add_argument("--search", action="store_true", help="search the architecture with TinyNAS instead of training "
                                                          "the reference model")
     s.add_argument("--model", help="zoo name or spec .json instead of the app's reference model")
+    s.add_argument("--epochs", type=int, help="override the number of training epochs")
     s.add_argument("--no-firmware", action="store_true", help="skip the QEMU firmware step")
     s.set_defaults(fn=cmd_demo)
     if task.add_commands is not None:
@@ -228,6 +231,9 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
 def main(task: Task, argv: list[str] | None = None) -> int:
     args = build_parser(task).parse_args(argv)
     args.task_name = task.name
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
     try:
         return args.fn(task, args)
     except TinycoreError as e:
