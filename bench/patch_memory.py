@@ -2,8 +2,9 @@
 
 Figures: the arena without patches (tinycore.memory.plan_graph), with patches in both input modes (frame, stream)
 and with the input frame left out (MCUNetV2's figure), and the MAC overhead of the halos. The plan is searched for
-the grid (default 4x4) with the streamed-input arena as objective. Also writes patch_memory.json and
-patch_memory.png to --out. Usage: python bench/patch_memory.py [--grid 4x4] [--out runs/bench/patch]
+the grid (default 4x4) with the streamed-input arena as objective. The last row is a network found by the joint
+network + patch search (tinycore.nas.joint) under --searched-sram (streamed input). Also writes patch_memory.json and
+patch_memory.png to --out. Usage: python bench/patch_memory.py [--grid 4x4] [--out runs/bench/patch] [--searched-only]
 """
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ def main() -> None:
     p.add_argument("--grid", default="4x4")
     p.add_argument("--out", default="runs/bench/patch")
     p.add_argument("--max-overhead-pct", type=float, default=20.0)
+    p.add_argument("--searched-sram", default="64KB", help="budget of the joint search's streamed-input arena")
+    p.add_argument("--searched-only", action="store_true", help="only the searched net's row (no torch)")
     args = p.parse_args()
+    if args.searched_only:
+        print(json.dumps(_searched_row(args.grid, args.max_overhead_pct, args.searched_sram)), flush=True)
+        return
     import torch
 
     from tests.quant.models import mobilenet_v2
@@ -47,12 +53,45 @@ def main() -> None:
                "seconds": round(time.time() - t0, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print(json.dumps({"bench": "patch_memory", "model": "searched_net", "skipped": True,
-                      "reason": "tinycore.nas does not exist yet; rerun once it lands"}), flush=True)
+    row = _searched_row(args.grid, args.max_overhead_pct, args.searched_sram)
+    rows.append(row)
+    print(json.dumps(row), flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "patch_memory.json").write_text(json.dumps(rows, indent=1))
     _plot(rows, out / "patch_memory.png", args.grid)
+
+
+def _searched_row(grid: str, max_overhead_pct: float, sram: str) -> dict:
+    """A network found by the joint search (tinycore.nas.joint) in the receptive-field-redistributed
+    MobileNetV2-like space at W0.35, 144 px, with the streamed-input arena under `sram`; figures from the int8
+    graph shape (exact: tests/nas/test_cost.py checks it against the quantized graph)."""
+    import numpy as np
+
+    from bench.patch_redistribution import mbv2_space
+    from tinycore.budget import Budget
+    from tinycore.nas import EvolutionConfig, graph_shape, subnet_cost
+    from tinycore.nas.joint import JointConfig, joint_evolve
+    from tinycore.nas.patch_space import redistribute
+    from tinycore.patch.plan import parse_patch
+    from tinycore.patch.search import evaluate_plan
+
+    t0 = time.time()
+    space = redistribute(mbv2_space(), 2)
+    cfg = JointConfig(grids=(parse_patch(grid).grid,), input_mode="stream", max_mac_overhead_pct=max_overhead_pct,
+                      evolution=EvolutionConfig(population=12, generations=5, mutation_prob=0.3))
+    res = joint_evolve(space, 0.35, 144, Budget.parse(sram, "1MB"),
+                       lambda a: float(subnet_cost(space.to_spec(a, name=space.name)).macs), cfg,
+                       np.random.default_rng(0))
+    f = evaluate_plan(graph_shape(space.to_spec(res.best.arch, name=space.name)), res.best.cost.plan, "stream")
+    return {"bench": "patch_memory", "model": f"searched_{space.name}_w0.35_144", "width": 0.35,
+            "resolution_px": 144, "grid": grid, "max_mac_overhead_pct": max_overhead_pct, "sram_budget": sram,
+            "arch": res.best.arch.short(), "macs": res.best.cost.macs, "patch": f.to_json()["patch"],
+            "arena_bytes_no_patch": f.arena_bytes_no_patch, "arena_bytes_frame": f.arena_bytes_frame,
+            "arena_bytes_stream": f.arena_bytes_stream, "arena_bytes_input_excluded": f.arena_bytes_input_excluded,
+            "mac_overhead_pct": f.mac_overhead_pct,
+            "reduction_x_input_excluded": round(f.arena_bytes_no_patch / f.arena_bytes_input_excluded, 2),
+            "seconds": round(time.time() - t0, 1)}
 
 
 def _plot(rows: list[dict], path: Path, grid: str) -> None:

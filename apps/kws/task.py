@@ -96,7 +96,8 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
     x, y = getattr(data, split)
     metrics = classification_metrics(predict(x), y, data.classes)
     plot_confusion(np.array(metrics["confusion"]), data.classes, Path(run_dir) / f"confusion_{tag}.png",
-                   f"KWS {tag}, {split} split ({data.dataset.get('split')}): accuracy {metrics['accuracy']:.3f}")
+                   f"KWS {tag} model, {split} split (voices unseen in training)\naccuracy {metrics['accuracy']:.3f} on "
+                   f"{len(y)} clips")
     return metrics
 
 

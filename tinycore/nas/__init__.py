@@ -14,10 +14,13 @@ tinycore.memory). The evolution and stage-1 code import no torch; the supernet m
 from tinycore.budget import Budget
 from tinycore.nas.cost import SubnetCost, graph_shape, subnet_cost
 from tinycore.nas.evolution import Candidate, EvolutionConfig, EvolutionResult, evolve
+from tinycore.nas.joint import JointConfig, JointResult, joint_evolve
+from tinycore.nas.patch_space import Redistribution, redistribute
 from tinycore.nas.space import Arch, SearchSpace, StageSpec
 from tinycore.nas.stage1 import Stage1Result, budget_grid, format_grid, format_table, optimize_space
 
-__all__ = ["Arch", "Budget", "Candidate", "EvolutionConfig", "EvolutionResult", "SearchConfig", "SearchResult",
+__all__ = ["Arch", "Budget", "Candidate", "EvolutionConfig", "EvolutionResult", "JointConfig", "JointResult",
+           "Redistribution", "joint_evolve", "redistribute", "SearchConfig", "SearchResult",
            "SearchSpace", "Stage1Result", "StageSpec", "SubnetCost", "SupernetConfig", "budget_grid", "evolve",
            "format_grid", "format_table", "graph_shape", "optimize_space", "run_search", "subnet_cost"]
 

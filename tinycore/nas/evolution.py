@@ -112,7 +112,8 @@ class _Search:
     def mutate(self, parent: Arch) -> tuple[Arch, SubnetCost]:
         for _ in range(self.cfg.max_tries):
             depths = tuple(self._pick(d, st.depths) for d, st in zip(parent.depths, self.space.stages))
-            kernels = tuple(tuple(self._pick(k, self.space.kernels) for k in ks) for ks in parent.kernels)
+            kernels = tuple(tuple(self._pick(k, self.space.stage_kernels(i)) for k in ks)
+                            for i, ks in enumerate(parent.kernels))
             expands = tuple(tuple(self._pick(e, self.space.expands) for e in es) for es in parent.expands)
             arch = Arch(parent.width, parent.resolution, depths, kernels, expands)
             c = self.fits(arch)

@@ -25,6 +25,8 @@ class StageSpec:
     out: int                                # output channels at width 1.0
     stride: int = 1                         # stride of the stage's first block (the others use 1)
     depths: tuple[int, ...] = (2, 3, 4)     # elastic depth choices (blocks in this stage)
+    kernels: tuple[int, ...] | None = None  # this stage's kernel choices; None = the space's (receptive-field
+                                            # redistribution, tinycore.nas.patch_space, sets them per stage)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class SearchSpace:
     act: str = "relu6"
     channel_divisor: int = 8        # scaled widths are rounded to multiples of this (make_divisible)
     name: str = "tinynas"
+    patch_stages: int = 0           # leading stages meant to run by patches (tinycore.nas.joint splits in them)
 
     def __post_init__(self) -> None:
         if not self.stages:
@@ -93,6 +96,13 @@ class SearchSpace:
         _check_choices("resolutions", tuple(self.resolutions), lambda v: isinstance(v, int) and v > 0, "ints > 0")
         _check_choices("kernels", tuple(self.kernels), lambda v: isinstance(v, int) and v % 2 == 1, "odd ints")
         _check_choices("expands", tuple(self.expands), lambda v: isinstance(v, int) and v > 1, "ints > 1")
+        for i, st in enumerate(self.stages):
+            if st.kernels is not None:
+                _check_choices(f"stages[{i}].kernels", tuple(st.kernels),
+                               lambda v: isinstance(v, int) and v in self.kernels, f"ints among kernels {self.kernels}")
+        if not isinstance(self.patch_stages, int) or not 0 <= self.patch_stages <= len(self.stages):
+            raise SpecError(f"search space: patch_stages must be an int in 0..{len(self.stages)}, "
+                            f"got {self.patch_stages!r}")
         if not isinstance(self.head_classes, int) or self.head_classes < 1:
             raise SpecError(f"search space: head_classes must be an int >= 1, got {self.head_classes!r}")
 
@@ -109,17 +119,23 @@ class SearchSpace:
     def max_depths(self) -> tuple[int, ...]:
         return tuple(max(st.depths) for st in self.stages)
 
+    def stage_kernels(self, s: int) -> tuple[int, ...]:
+        """Kernel choices of stage s (its own, else the space's): the supernet holds `kernels`, their union."""
+        k = self.stages[s].kernels
+        return tuple(self.kernels) if k is None else tuple(k)
+
     # ---- sampling
     def sample(self, rng: np.random.Generator, width: float, resolution: int) -> Arch:
         """A uniformly random subnet at (width, resolution)."""
         depths = tuple(int(rng.choice(st.depths)) for st in self.stages)
-        kernels = tuple(tuple(int(rng.choice(self.kernels)) for _ in range(m)) for m in self.max_depths())
+        kernels = tuple(tuple(int(rng.choice(self.stage_kernels(s))) for _ in range(m))
+                        for s, m in enumerate(self.max_depths()))
         expands = tuple(tuple(int(rng.choice(self.expands)) for _ in range(m)) for m in self.max_depths())
         return Arch(float(width), int(resolution), depths, kernels, expands)
 
     def _uniform(self, width: float, resolution: int, pick: Callable) -> Arch:
         return Arch(float(width), int(resolution), tuple(pick(st.depths) for st in self.stages),
-                    tuple((pick(self.kernels),) * m for m in self.max_depths()),
+                    tuple((pick(self.stage_kernels(s)),) * m for s, m in enumerate(self.max_depths())),
                     tuple((pick(self.expands),) * m for m in self.max_depths()))
 
     def largest(self, width: float, resolution: int) -> Arch:
@@ -157,17 +173,19 @@ class SearchSpace:
         for s, st in enumerate(self.stages):
             if arch.depths[s] not in st.depths:
                 raise SpecError(f"arch {arch.short()}: stage {s} depth {arch.depths[s]} not in {st.depths}")
-            if any(k not in self.kernels for k in arch.kernels[s]) or any(e not in self.expands
+            if any(k not in self.stage_kernels(s) for k in arch.kernels[s]) or any(e not in self.expands
                                                                             for e in arch.expands[s]):
                 raise SpecError(f"arch {arch.short()}: stage {s} uses a kernel/expand outside the space")
 
     def describe(self) -> dict[str, Any]:
         """JSON description (input shapes resolved per resolution), also the key of cached stage-1 results."""
         return {"name": self.name, "head_classes": self.head_classes,
-                "stages": [{"out": st.out, "stride": st.stride, "depths": list(st.depths)} for st in self.stages],
+                "stages": [{"out": st.out, "stride": st.stride, "depths": list(st.depths),
+                            **({} if st.kernels is None else {"kernels": list(st.kernels)})} for st in self.stages],
                 "widths": list(self.widths), "resolutions": list(self.resolutions),
                 "input_shapes": {str(r): list(self.input_shape_at(r)) for r in self.resolutions},
                 "kernels": list(self.kernels), "expands": list(self.expands),
                 "stem": {"out": self.stem.out, "kernel": self.stem.kernel, "stride": self.stem.stride},
                 "head_conv": self.head_conv, "dropout": self.dropout, "act": self.act,
-                "channel_divisor": self.channel_divisor}
+                "channel_divisor": self.channel_divisor,
+                **({"patch_stages": self.patch_stages} if self.patch_stages else {})}

@@ -36,7 +36,7 @@ class Supernet(nn.Module):
             blocks = nn.ModuleList()
             for j in range(max(st.depths)):
                 stride = st.stride if j == 0 else 1
-                blocks.append(ElasticMBConv(cin if j == 0 else cout, cout, stride, space.kernels, space.expands,
+                blocks.append(ElasticMBConv(cin if j == 0 else cout, cout, stride, space.stage_kernels(s), space.expands,
                                             space.act))
             self.stages.append(blocks)
             cin = cout
