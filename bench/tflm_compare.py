@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tinycore.runtime import run  # noqa: E402
 from tinycore.tflite import import_tflite  # noqa: E402
 
-FIXTURES = Path("/work/shared/fixtures/tflite")
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "tflite"  # shared/ beside the checkout
+if not FIXTURES.is_dir():
+    FIXTURES = Path("/work/shared/fixtures/tflite")
 
 
 def tflm_allocations(itp) -> dict[str, int]:

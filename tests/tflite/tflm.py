@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-FIXTURES = Path("/work/shared/fixtures/tflite")
+from tests.conftest import SHARED  # noqa: E402
+
+FIXTURES = SHARED / "fixtures" / "tflite"
 FIXTURE_NAMES = ["ad01_int8", "kws_ref_model", "micro_speech_quantized", "person_detect", "pretrainedResnet_quant",
                  "vww_96_int8"]
 
