@@ -61,6 +61,21 @@ class FirmwareRequest:
 
 
 @dataclass(frozen=True)
+class AppSearchResult:
+    """What an app-specific search (Task.search) hands back: the winner and the memory its search predicted, which
+    the `search` command checks against the exported int8 graph (they must be equal)."""
+    spec: Any  # tinycore.spec.ModelSpec of the winner
+    predicted_arena_bytes: int
+    predicted_flash_bytes: int
+    model: Any = None  # the trained torch.nn.Module, or None: `search` then trains `spec` with the task's settings
+    details: dict[str, Any] = field(default_factory=dict)  # extra report "search" fields (candidates, scores ...)
+
+
+# search(task, data, run_dir, sram_bytes, flash_bytes, quick, seed, progress) -> AppSearchResult
+AppSearch = Callable[["Task", TaskData, Path, int, int, bool, int, bool], AppSearchResult]
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     description: str
@@ -72,7 +87,9 @@ class Task:
     metric: Callable  # metric(outputs, targets) -> float, higher is better
     evaluate: Callable[[Predict, TaskData, str, Path, str], dict]  # (predict, data, split, run_dir, tag) -> metrics
     metric_name: str = "accuracy"
+    train_metric_name: str | None = None  # name of `metric` in reports when it is not metric_name (e.g. neg_mse)
     search_space: Callable[[TaskData], Any] | None = None  # -> tinycore.nas.SearchSpace
+    search: AppSearch | None = None  # app-specific search, used by `search` when search_space is None
     firmware: Callable[[FirmwareRequest], dict] | None = None  # -> report "firmware" section
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"

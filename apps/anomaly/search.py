@@ -4,17 +4,18 @@ Every candidate (hidden width x encoder depth, bottleneck 8, mirrored decoder) i
 tinycore.memory, so its arena and Flash are the exact figures of its int8 graph (weights do not change sizes, so an
 untrained model calibrated on a few vectors suffices). The candidates that fit are ranked by params (largest
 first); the top `train_top` are trained for a few epochs and the lowest validation MSE wins (ties: less Flash).
-The lead's shared `search` subcommand can call `search_dense` and then train/export the returned spec.
+`app_search` is the Task.search hook: the shared `search` command trains the winner, exports it and checks that
+the exported graph's arena and Flash equal the figures measured here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from tinycore.errors import BudgetError
 from tinycore.spec import dense_autoencoder, model_stats
-from tinycore.task import TaskData
+from tinycore.task import AppSearchResult, TaskData
 
 WIDTHS = (32, 48, 64, 96, 128)
 DEPTHS = (1, 2, 3, 4)
@@ -94,3 +95,14 @@ def search_dense(data: TaskData, sram_bytes: int, flash_bytes: int, *, quick: bo
     by_sizes = {c.sizes: c for c in scored}
     return {"best": best, "candidates": [by_sizes.get(c.sizes, c) for c in cands],
             "spec": dense_autoencoder(best.sizes)}
+
+
+def app_search(task, data: TaskData, run_dir, sram_bytes: int, flash_bytes: int, quick: bool, seed: int,
+               progress: bool) -> AppSearchResult:
+    """Task.search for `python -m apps.anomaly search`: the width/depth winner (untrained: the shared `search`
+    command trains it with the task's settings), its exact arena/Flash, and every candidate for the report."""
+    found = search_dense(data, sram_bytes, flash_bytes, quick=quick, seed=seed)
+    best: Candidate = found["best"]
+    return AppSearchResult(found["spec"], best.sram_peak_bytes, best.flash_bytes, details={
+        "sizes": list(best.sizes), "width": best.width, "depth": best.depth, "val_mse": best.val_mse,
+        "candidates": [{**asdict(c), "sizes": list(c.sizes)} for c in found["candidates"]]})

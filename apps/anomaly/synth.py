@@ -7,30 +7,39 @@ Each machine type imitates the behaviour of its DCASE 2020 Task 2 namesake:
   valve   intermittent clicks: short decaying resonances at irregular intervals over a faint hiss
 An ID is one machine: its tone frequencies, levels, rates and resonances are drawn once from (type, id) and kept.
 Anomalies (ANOMALY_KINDS), each at a "subtle" or "obvious" severity:
-  bearing    impulse train at a defect rate exciting a 2.5-5 kHz resonance
+  bearing    impulse train at a defect rate exciting a 2.5-5 kHz resonance (valve: a worn plunger guide rattles
+             after each actuation)
   imbalance  amplitude modulation at the shaft rate and a strong 1x tone (slider: whine wobble + 0.5x tone;
              valve: chatter after each click)
   shift      running speed / resonance moved by a few per cent
   rubbing    bursts of 1-4 kHz friction noise at random times
-  missing    strokes or clicks that stall: the motor strains at a lower pitch without the sliding sound
-Every clip gets pink/brown background noise plus mains hum at a random SNR (clip-level seed: deterministic).
+  missing    strokes that stall: the motor strains at a lower pitch without the sliding sound (fan/pump: the tone
+             drops out; valve: a missed actuation leaves the valve unseated, so fluid leaks with a hiss until the
+             next one)
+A machine plays at a fixed level: its normal sound is scaled by the RMS of a reference render of the same machine
+(not per clip), so an anomaly adds or removes energy as it would in a real recording. Every clip gets pink/brown
+background noise plus mains hum at a random SNR relative to that normal level (clip-level seed: deterministic).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import butter, sosfilt
 
-from tinycore.audio.noise import coloured_noise, hum, mix_at_snr
+from tinycore.audio.noise import coloured_noise, hum
 
 MACHINE_TYPES = ("fan", "pump", "slider", "valve")
 MACHINE_IDS = ("00", "02", "04")
 ANOMALY_KINDS = ("bearing", "imbalance", "shift", "rubbing", "missing")
 SEVERITIES = ("subtle", "obvious")
-SNR_DB = (6.0, 15.0)  # machine vs background noise, uniform per clip
+SNR_DB = (6.0, 15.0)  # machine (its normal level) vs background noise, uniform per clip
 MACHINE_RMS = 0.1
+LEAK_BAND_HZ = (400.0, 2500.0)  # flow noise through an unseated valve
+RATTLE_S = 0.15  # a worn valve plunger rattles this long after each actuation
+REFERENCE_SEED = 12345  # the render whose RMS fixes each machine's level
 
 
 @dataclass(frozen=True)
@@ -134,9 +143,12 @@ def _strokes(m: Machine, n: int, sr: int, rng: np.random.Generator, missing: flo
 
 
 def _clicks(m: Machine, n: int, sr: int, rng: np.random.Generator, missing: float, shift: float,
-            jitter: float) -> NDArray[np.float64]:
+            jitter: float, rattle: float = 0.0) -> NDArray[np.float64]:
     """Valve: open/close click pairs at intervals of 1 / rate +-20 %; `jitter` > 0 adds chatter (three bounces
-    33 ms apart after each click, at `jitter` times its level)."""
+    33 ms apart after each click, at `jitter` times its level); `missing`: fraction of actuations that fail to
+    seat: no click, and the valve leaks (LEAK_BAND_HZ hiss, level growing with `missing`) until the next one;
+    `rattle` > 0: a worn plunger guide (the valve's bearing) rattles for RATTLE_S after each actuation, impulses
+    at 40-70 Hz exciting a 2.5-5 kHz resonance at `rattle` times the click level."""
     t, times = rng.uniform(0, 0.3), []
     while t < n / sr:
         times.append(t)
@@ -154,8 +166,21 @@ def _clicks(m: Machine, n: int, sr: int, rng: np.random.Generator, missing: floa
         _place(x, (times[keep] * sr + b * 0.033 * sr), kernel, jitter * gains[keep])
     # a second, quieter click 40-60 ms later (the valve seating)
     _place(x, (times[keep] * sr + rng.uniform(0.04, 0.06) * sr), 0.4 * kernel, gains[keep])
+    if rattle > 0:
+        rate, f_res = rng.uniform(40, 70), rng.uniform(2500, 5000)
+        hit = _resonance(int(0.01 * sr), f_res, 0.0015, sr)
+        hits = np.concatenate([t + np.arange(0, RATTLE_S, 1 / rate) + rng.normal(0, 0.002, int(np.ceil(RATTLE_S * rate)))
+                               for t in times[keep]]) if keep.any() else np.zeros(0)
+        hits = hits[(hits >= 0) & (hits < n / sr)]
+        _place(x, hits * sr, hit, rattle * rng.uniform(0.5, 1.0, len(hits)) * np.max(np.abs(kernel)))
     hiss = _band_noise(n, m.noise_band_hz, sr, rng)
-    return x + m.noise_level * hiss
+    leak = np.zeros(n)
+    ends = np.append(times[1:], n / sr)
+    for a, b in zip((times[~keep] * sr).astype(int), (ends[~keep] * sr).astype(int)):
+        leak[a:b] = 1.0
+    if leak.any():
+        leak *= missing * _band_noise(n, LEAK_BAND_HZ, sr, rng) * np.sqrt(np.mean(kernel ** 2))
+    return x + m.noise_level * hiss + leak
 
 
 SEVERITY_SCALE = {
@@ -167,7 +192,8 @@ SEVERITY_SCALE = {
 
 def machine_sound(m: Machine, n: int, sr: int, rng: np.random.Generator, anomaly: str | None = None,
                   severity: str = "obvious") -> NDArray[np.float64]:
-    """n samples of machine m, unit RMS, optionally with one anomaly at `severity`."""
+    """n samples of machine m at its fixed level (normal sound ~ unit RMS), optionally with one anomaly at
+    `severity`: the anomaly adds or removes energy instead of being normalized away."""
     if anomaly is not None and anomaly not in ANOMALY_KINDS:
         raise ValueError(f"unknown anomaly {anomaly!r}; known: {ANOMALY_KINDS}")
     s = SEVERITY_SCALE[anomaly][SEVERITIES.index(severity)] if anomaly else 0.0
@@ -175,7 +201,8 @@ def machine_sound(m: Machine, n: int, sr: int, rng: np.random.Generator, anomaly
     if m.kind == "slider":
         x = _strokes(m, n, sr, rng, s if anomaly == "missing" else 0.0, shift, s if anomaly == "imbalance" else 0.0)
     elif m.kind == "valve":
-        x = _clicks(m, n, sr, rng, s if anomaly == "missing" else 0.0, shift, s if anomaly == "imbalance" else 0.0)
+        x = _clicks(m, n, sr, rng, s if anomaly == "missing" else 0.0, shift, s if anomaly == "imbalance" else 0.0,
+                    s if anomaly == "bearing" else 0.0)
     else:
         f = m.f0_hz * shift * _drift(n, sr, 0.015, rng)
         tone = _tone(f, m.harmonics, sr, rng)
@@ -189,8 +216,8 @@ def machine_sound(m: Machine, n: int, sr: int, rng: np.random.Generator, anomaly
             gate = _drift(n, sr, 1.0, rng) - 1.0 > (2 * s - 1)
             tone = np.where(gate, tone, 0.8 * _tone(0.8 * f, m.harmonics[:2], sr, rng))
         x = _unit(tone) + m.noise_level * _band_noise(n, m.noise_band_hz, sr, rng)
-    x = _unit(x)
-    if anomaly == "bearing":
+    x = x / _reference_rms(m, n, sr)
+    if anomaly == "bearing" and m.kind != "valve":  # the valve's bearing rattles in _clicks
         rate = rng.uniform(25, 70)
         starts = np.arange(rng.uniform(0, 1 / rate), n / sr, 1 / rate) * sr
         starts += rng.normal(0, 0.002 * sr, len(starts))
@@ -203,15 +230,30 @@ def machine_sound(m: Machine, n: int, sr: int, rng: np.random.Generator, anomaly
             a = int(rng.uniform(0, n - 0.8 * sr))
             env[a:a + int(rng.uniform(0.3, 0.8) * sr)] = 1.0
         x = x + s * env * _band_noise(n, (1000.0, 4000.0), sr, rng)
-    return _unit(x)
+    return x
+
+
+@lru_cache(maxsize=64)
+def _reference_rms(m: Machine, n: int, sr: int) -> float:
+    """RMS of one fixed normal render of machine m (before level scaling): every clip of m, normal or not, is
+    divided by it, so a machine keeps one level across clips as a microphone on a real machine hears it."""
+    rng = np.random.default_rng(REFERENCE_SEED)
+    if m.kind == "slider":
+        x = _strokes(m, n, sr, rng, 0.0, 1.0, 0.0)
+    elif m.kind == "valve":
+        x = _clicks(m, n, sr, rng, 0.0, 1.0, 0.0)
+    else:
+        return float(np.sqrt(1.0 + m.noise_level ** 2))  # unit tone + independent unit band noise
+    return float(np.sqrt(np.mean(x ** 2)))
 
 
 def render_clip(m: Machine, n: int, sr: int, seed: int, anomaly: str | None = None,
                 severity: str = "obvious") -> tuple[NDArray[np.float32], float]:
-    """One clip at MACHINE_RMS with background noise at a random SNR: (samples in [-1, 1), snr_db)."""
+    """One clip (machine at MACHINE_RMS when normal) with background noise at a random SNR relative to that
+    normal level: (samples in [-1, 1), snr_db)."""
     rng = np.random.default_rng(seed)
     x = MACHINE_RMS * machine_sound(m, n, sr, rng, anomaly, severity)
     snr = float(rng.uniform(*SNR_DB))
     bg = coloured_noise(n, float(rng.uniform(1.0, 2.0)), rng) + 0.3 * hum(n, sr, rng)
-    mix = mix_at_snr(x, bg, snr)
+    mix = x + _unit(bg) * MACHINE_RMS * 10 ** (-snr / 20)
     return np.clip(mix, -1.0, 32767 / 32768).astype(np.float32), snr

@@ -172,6 +172,12 @@ def _per_kind(scores: np.ndarray, info: dict, thr: float) -> dict:
     return out
 
 
+def _search(*args):
+    from apps.anomaly.search import app_search
+
+    return app_search(*args)
+
+
 def _firmware(req):
     from apps.anomaly.firmware_run import run_firmware
 
@@ -189,6 +195,8 @@ TASK = Task(
     metric=neg_mse,
     evaluate=evaluate,
     metric_name="auc",
+    train_metric_name="neg_mse",  # fit keeps the epoch with the lowest validation reconstruction MSE
+    search=_search,
     firmware=_firmware,
     default_budget=("64KB", "512KB"),
 )

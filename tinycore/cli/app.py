@@ -64,7 +64,8 @@ def cmd_train(task: Task, args) -> int:
     run = _run_dir(args, args.model or "default")
     section = steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
                           progress=not args.quiet, epochs=args.epochs)
-    _emit(args, section, f"trained -> {run.path}: best val {task.metric_name} {section[f'best_val_{task.metric_name}']:.4f}")
+    name = steps.train_metric_name(task)
+    _emit(args, section, f"trained -> {run.path}: best val {name} {section[f'best_val_{name}']:.4f}")
     return 0
 
 
@@ -160,7 +161,7 @@ def demo_summary(task: Task, run: RunDir, report: dict) -> str:
              f"SRAM arena {mem.get('sram_peak_bytes', 0):,} B, Flash {mem.get('flash_bytes', 0):,} B"]
     if fw:
         lines.append(f"firmware {fw.get('board')}: outputs match Python {fw.get('outputs_match_runtime')} on "
-                     f"{fw.get('n_checked')} clips, {fw.get('instructions_per_inference', 0):,} instructions/inference")
+                     f"{fw.get('n_checked')} clips, {fw.get('instructions_per_inference', 0):,.0f} instructions/inference")
     lines.append(f"took {report.get('demo', {}).get('seconds')} s; report: {run.report_path}")
     return "\n".join(lines)
 

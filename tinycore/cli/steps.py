@@ -47,6 +47,11 @@ def load_float_model(run: RunDir):
     return model.eval()
 
 
+def train_metric_name(task: Task) -> str:
+    """The name of task.metric (the validation metric training maximizes) in reports: `best_val_<name>`."""
+    return task.train_metric_name or task.metric_name
+
+
 def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: int, progress: bool,
           epochs: int | None = None) -> dict:
     """Train `spec` on the task's data; the best-val weights end in run/checkpoint.pt."""
@@ -68,7 +73,7 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
                  metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
                  weight_decay=settings.weight_decay, progress=progress, seed=seed)
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch,
-               f"best_val_{task.metric_name}": result.best_metric, "lr": settings.lr,
+               f"best_val_{train_metric_name(task)}": result.best_metric, "lr": settings.lr,
                "batch_size": settings.batch_size}
     run.update_report(app=task.name, dataset=data.dataset, model=model_section(spec), train=section)
     return section
