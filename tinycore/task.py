@@ -90,6 +90,9 @@ class Task:
     train_metric_name: str | None = None  # name of `metric` in reports when it is not metric_name (e.g. neg_mse)
     search_space: Callable[[TaskData], Any] | None = None  # -> tinycore.nas.SearchSpace
     search: AppSearch | None = None  # app-specific search, used by `search` when search_space is None
+    # training data with train-time augmentation: (data, batch_size, progress) -> what tinycore.train.fit takes;
+    # None trains on data.train as it is
+    train_loader: Callable[[TaskData, int, bool], Any] | None = None
     firmware: Callable[[FirmwareRequest], dict] | None = None  # -> report "firmware" section
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"

@@ -44,8 +44,8 @@ class DatasetSize:
     max_variants: int | None = None  # use only the first N variants (after the seeded shuffle); None = all
 
 
-FULL = DatasetSize(reps=6)
-QUICK = DatasetSize(reps=2)
+FULL = DatasetSize(reps=10)
+QUICK = DatasetSize(reps=6)  # 7,722 clips: a third of that left accuracy on unseen voices near 80 %
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch.nn.functional as F
 
+from apps.kws.augment import speed_perturbed_train_loader
 from apps.kws.data import build_dataset
 from apps.kws.firmware_run import run_kws_firmware
 from apps.kws.frontend import KWS_FRONTEND
@@ -15,7 +16,7 @@ from apps.kws.speech_commands import CLASSES, load_speech_commands, mix_backgrou
 from apps.kws.stream import add_commands
 from tinycore.audio import Manifest
 from tinycore.metrics import classification_metrics, plot_confusion
-from tinycore.spec import ds_cnn_s
+from tinycore.spec import ds_cnn
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 from tinycore.train import accuracy
 
@@ -67,11 +68,13 @@ def load_data(opts: DataOptions) -> TaskData:
                "split": m.meta.get("split_rule"), "noise": m.meta.get("test_noise", m.meta.get("train_noise")),
                "frontend": KWS_FRONTEND.to_dict()}
     return TaskData(splits["train"], splits["val"], splits["test"], (1, *KWS_FRONTEND.feature_shape),
-                    tuple(m.classes), dataset, {"manifest": m})
+                    tuple(m.classes), dataset, {"manifest": m, "real_data": opts.data_dir is not None})
 
 
 def default_spec(data: TaskData):
-    return ds_cnn_s(classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2])
+    """DS-CNN at width 128 (78k params, 16.5 KB arena, 91 KB Flash): the MLPerf reference (width 64, `--model
+    ds_cnn_s`) is 2-3 points less accurate on unseen voices and both fit 64 KB / 256 KB."""
+    return ds_cnn(128, classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2])
 
 
 def search_space(data: TaskData):
@@ -88,8 +91,7 @@ def search_space(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=12, lr=3e-3, batch_size=64) if quick else TrainSettings(epochs=30, lr=3e-3,
-                                                                                     batch_size=64)
+    return TrainSettings(epochs=25 if quick else 40, lr=3e-3, batch_size=64)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
@@ -113,6 +115,7 @@ TASK = Task(
     evaluate=evaluate,
     metric_name="accuracy",
     search_space=search_space,
+    train_loader=speed_perturbed_train_loader,
     default_budget=("64KB", "256KB"),
     firmware=run_kws_firmware,
     add_commands=add_commands,

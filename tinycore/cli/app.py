@@ -42,7 +42,7 @@ def _spec_for(task: Task, data, name: str | None):
 
 
 def _zoo_kwargs(task: Task, data, name: str) -> dict:
-    if name == "ds_cnn_s":
+    if name.startswith("ds_cnn"):
         return {"classes": len(data.classes), "frames": data.input_shape[1], "coeffs": data.input_shape[2]}
     return {"classes": len(data.classes)} if data.classes else {}
 

@@ -67,9 +67,12 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
         raise TinycoreError(f"{run.path} holds a checkpoint of another architecture; choose a new --out")
     run.spec_path.write_text(spec_to_json(spec))
     model = build_model(spec)
-    xt, yt = (torch.from_numpy(a) for a in data.train)
     xv, yv = (torch.from_numpy(a) for a in data.val)
-    result = fit(model, (xt, yt), (xv, yv), epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
+    if task.train_loader is not None:
+        train_data = task.train_loader(data, settings.batch_size, progress)
+    else:
+        train_data = tuple(torch.from_numpy(a) for a in data.train)
+    result = fit(model, train_data, (xv, yv), epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
                  metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
                  weight_decay=settings.weight_decay, progress=progress, seed=seed)
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch,

@@ -12,6 +12,18 @@ from tinycore.spec.layers import (FC, Conv, Dropout, DWSep, Flatten, GlobalPool,
                                   SpecError)
 
 
+def ds_cnn(width: int = 64, classes: int = 12, frames: int = 49, coeffs: int = 10, name: str | None = None) -> ModelSpec:
+    """The DS-CNN family of the MLPerf Tiny KWS reference: a 10x4 stride-2 conv, then 4 depthwise-separable blocks,
+    all `width` channels wide (64 is the reference, `ds_cnn_s`)."""
+    return ModelSpec(
+        name=name or f"ds_cnn_w{width}",
+        input=InputSpec(channels=1, height=frames, width=coeffs),
+        stem=(Conv(width, kernel=(10, 4), stride=2, padding=(5, 1), act="relu"), Dropout(0.2)),
+        blocks=tuple(DWSep(width, kernel=3, act="relu") for _ in range(4)),
+        head=(Dropout(0.4), GlobalPool(), Flatten(), FC(classes)),
+    )
+
+
 def ds_cnn_s(classes: int = 12, frames: int = 49, coeffs: int = 10) -> ModelSpec:
     """MLPerf Tiny KWS reference DS-CNN (mlcommons/tiny keyword_spotting/keras_model.py): 22,604 params, 2,656,768
     MACs at 49x10 input (design.md: 22.6k, 2.66M).
@@ -20,13 +32,7 @@ def ds_cnn_s(classes: int = 12, frames: int = 49, coeffs: int = 10) -> ModelSpec
     as top 4 / bottom 5 / left 1 / right 1; we pad 5 / 1 symmetrically (same 25x5 output, one nn.Conv2d, no
     ZeroPad2d). Keras ends with AveragePooling2D((24, 5)), which skips the 25th row; we use a global average.
     """
-    return ModelSpec(
-        name="ds_cnn_s",
-        input=InputSpec(channels=1, height=frames, width=coeffs),
-        stem=(Conv(64, kernel=(10, 4), stride=2, padding=(5, 1), act="relu"), Dropout(0.2)),
-        blocks=tuple(DWSep(64, kernel=3, act="relu") for _ in range(4)),
-        head=(Dropout(0.4), GlobalPool(), Flatten(), FC(classes)),
-    )
+    return ds_cnn(64, classes, frames, coeffs, name="ds_cnn_s")
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -108,6 +114,7 @@ def dense_autoencoder(sizes: tuple[int, ...] | list[int] = (640, 128, 128, 128, 
 
 ZOO: dict[str, Callable[..., ModelSpec]] = {
     "ds_cnn_s": ds_cnn_s,
+    "ds_cnn": ds_cnn,
     "mobilenet_v1": mobilenet_v1,
     "mobilenet_v2": mobilenet_v2,
     "dense_autoencoder": dense_autoencoder,

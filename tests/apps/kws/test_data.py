@@ -27,7 +27,7 @@ def test_sizes_of_full_and_quick():
     assert len(accents) >= 8 and len(names) >= 90
     full, split = plan(0, FULL, accents, names)
     quick, _ = plan(0, QUICK, accents, names)
-    assert len(full) == 13 * 6 * len(names) and len(quick) == 13 * 2 * len(names)  # 7722 / 2574 with 99 variants
+    assert len(full) == 13 * 10 * len(names) and len(quick) == 13 * 6 * len(names)  # 12870 / 7722 with 99 variants
     k = round(0.15 * len(names))  # 15 of 99
     assert {s: len(v) for s, v in split.items()} == {"train": len(names) - 2 * k, "val": k, "test": k}
     babble_variants = {v.split("+")[1] for s in full if s.split == "test" for _, v, _, _ in s.babble}
