@@ -29,7 +29,7 @@ $(SYS_STAMP): scripts/install_system_tools.sh | $(VENV)/bin/python
 	touch $(SYS_STAMP)
 
 demo: setup
-	$(PY) -m apps.kws demo --out runs/kws/demo
+	$(PY) -m apps.kws demo --quick --out runs/kws/demo
 
 test: setup
 	$(PY) -m pytest -q -n $(JOBS) --durations=15

@@ -45,6 +45,14 @@ def _features_cache_key(m: Manifest, opts: DataOptions) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
+def _noise_description(m: Manifest) -> str | None:
+    if "snr_db" in m.meta:  # built-in set
+        lo, hi = m.meta["snr_db"]["test"]
+        return (f"every test speech clip mixed with one of {', '.join(m.meta['noise_kinds'])} at SNR U({lo:g}, "
+                f"{hi:g}) dB ({m.meta.get('snr_definition', '')})")
+    return m.meta.get("train_noise")
+
+
 def load_data(opts: DataOptions) -> TaskData:
     """MFCC features (N, 1, 49, 10) for train / val / test; cached beside the built-in set."""
     from tinycore.audio.features import compute_features
@@ -65,7 +73,7 @@ def load_data(opts: DataOptions) -> TaskData:
         np.savez(cache, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))})
     dataset = {"name": m.meta.get("name"), "source": m.meta.get("source", str(m.root)),
                "n_train": len(splits["train"][1]), "n_val": len(splits["val"][1]), "n_test": len(splits["test"][1]),
-               "split": m.meta.get("split_rule"), "noise": m.meta.get("test_noise", m.meta.get("train_noise")),
+               "split": m.meta.get("split_rule"), "noise": _noise_description(m),
                "frontend": KWS_FRONTEND.to_dict()}
     return TaskData(splits["train"], splits["val"], splits["test"], (1, *KWS_FRONTEND.feature_shape),
                     tuple(m.classes), dataset, {"manifest": m, "real_data": opts.data_dir is not None})
