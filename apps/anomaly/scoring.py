@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from tinycore.errors import DataError
+from tinycore.plots import save_figure
 
 PAUC_MAX_FPR = 0.1
 FALSE_ALARM_RATE = 0.1
@@ -92,9 +93,4 @@ def plot_roc(curves: dict[str, tuple[NDArray, NDArray]], path: str | Path, title
     ax.set_ylabel("true-positive rate (anomalous clips flagged)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -143,6 +143,25 @@ def normalize_test_inputs(graph: Graph, test_inputs: Sequence[np.ndarray] | None
     return out
 
 
+def write_generated(out_dir: Path, sources: dict[str, str], kernels: Sequence[Path]) -> None:
+    """Write a generated C folder atomically: sources, the shared headers and the kernels go to a temporary sibling
+    folder that replaces out_dir only when complete, so a failure leaves nothing half-written."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        for name, text in sources.items():
+            (tmp / name).write_text(text)
+        for h in HEADERS:
+            shutil.copyfile(KERNELS_DIR / "include" / h, tmp / h)
+        for k in kernels:
+            shutil.copyfile(k, tmp / k.name)
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def replace_dir(tmp: Path, out_dir: Path) -> None:
     """Move the finished folder into place; an older out_dir is removed only after the new one is complete."""
     old = None
@@ -176,21 +195,8 @@ def generate_c(graph: Graph, out_dir: str | Path, *, test_inputs: Sequence[np.nd
             raise UnsupportedError(f"op '{op.name}' ({kind}): no C kernel tc_{kind}.c in kernels/"
                                    f"{{{','.join(kernel_dirs)}}} yet")
         kernels.append(path)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        os.chmod(tmp, 0o755)
-        (tmp / "model.h").write_text(_model_h(graph, plan.arena_bytes))
-        (tmp / "model.c").write_text(model_c)
-        (tmp / "tc_test_main.c").write_text(harness_source(inputs, graph.input_tensor().nbytes))
-        for h in HEADERS:
-            shutil.copyfile(KERNELS_DIR / "include" / h, tmp / h)
-        for k in kernels:
-            shutil.copyfile(k, tmp / k.name)
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    write_generated(out_dir, {"model.h": _model_h(graph, plan.arena_bytes), "model.c": model_c,
+                              "tc_test_main.c": harness_source(inputs, graph.input_tensor().nbytes)}, kernels)
     x, y = graph.input_tensor(), graph.output_tensor()
     return GeneratedModel(out_dir, plan.arena_bytes, x.nbytes, y.nbytes, const_bytes,
                           tuple(k.name for k in kernels), len(inputs))

@@ -12,17 +12,14 @@ callback from a frame in memory and `model_invoke(in, out)` on top, for tests an
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from tinycore.errors import UnsupportedError
-from tinycore.export.codegen import HEADERS, KERNELS_DIR, GeneratedModel, check_graph_supported, replace_dir, normalize_test_inputs, \
-    kernel_file
+from tinycore.export.codegen import (GeneratedModel, check_graph_supported, kernel_file, normalize_test_inputs,
+                                    write_generated)
 from tinycore.export.emit import EMITTERS, Emitter, c_comment, check_accumulator_bound
 from tinycore.export.harness import harness_source
 from tinycore.ir.graph import Graph, Op
@@ -195,23 +192,11 @@ def generate_patch_c(graph: Graph, program, out_dir: str | Path, *,
         if path is None:
             raise UnsupportedError(f"op kind {kind}: no C kernel tc_{kind}.c in kernels/{{{','.join(kernel_dirs)}}}")
         kernels.append(path)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        os.chmod(tmp, 0o755)
-        (tmp / "model.h").write_text(_model_h(graph, program, plan.arena_bytes))
-        (tmp / "model.c").write_text(model_c)
-        if program.input_mode == "stream":
-            (tmp / "model_stream.c").write_text(_FRAME_SOURCE)
-        (tmp / "tc_test_main.c").write_text(harness_source(inputs, graph.input_tensor().nbytes))
-        for h in HEADERS:
-            shutil.copyfile(KERNELS_DIR / "include" / h, tmp / h)
-        for k in kernels:
-            shutil.copyfile(k, tmp / k.name)
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    sources = {"model.h": _model_h(graph, program, plan.arena_bytes), "model.c": model_c,
+               "tc_test_main.c": harness_source(inputs, graph.input_tensor().nbytes)}
+    if program.input_mode == "stream":
+        sources["model_stream.c"] = _FRAME_SOURCE
+    write_generated(out_dir, sources, kernels)
     x, y = graph.input_tensor(), graph.output_tensor()
     return GeneratedModel(out_dir, plan.arena_bytes, x.nbytes, y.nbytes, const_bytes,
                           tuple(k.name for k in kernels), len(inputs))

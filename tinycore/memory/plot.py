@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinycore.memory.graph_plan import ArenaPlan
+from tinycore.plots import save_figure
 
 
 def plot_memory_profile(plan: ArenaPlan, path: str | Path, title: str = "model") -> Path:
@@ -30,9 +31,4 @@ def plot_memory_profile(plan: ArenaPlan, path: str | Path, title: str = "model")
     ax.set_ylabel("SRAM (KiB)")
     ax.set_title(f"{title}: per-layer memory, arena {plan.arena_bytes / 1024:.1f} KiB")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from tinycore.ir.graph import Graph
 from tinycore.patch.plan import PatchPlan
+from tinycore.plots import save_figure
 
 
 def plot_patch_memory(graph: Graph, plan: PatchPlan | None, input_mode: str, path: str | Path,
@@ -36,9 +37,4 @@ def plot_patch_memory(graph: Graph, plan: PatchPlan | None, input_mode: str, pat
     ax.set_ylabel("live SRAM (KiB)")
     ax.set_title(f"{title}: per-layer memory with and without patches ({name})")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -1,0 +1,26 @@
+"""Figures for reports: one way to make and save them (matplotlib with the Agg backend, PNG at 110 dpi)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def new_figure(width_in: float, height_in: float):
+    """(fig, ax) on the Agg backend, so plots work on servers without a display."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width_in, height_in))
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay out, write the PNG (creating its folder) and free the figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
