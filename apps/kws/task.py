@@ -1,4 +1,4 @@
-"""The keyword-spotting Task: 12 Speech Commands classes, 49x10 MFCC, DS-CNN reference, accuracy on unseen voices."""
+"""The keyword-spotting Task: 12 Speech Commands classes, 49x10 MFCC, DS-CNN, accuracy on unseen voices."""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +12,7 @@ from apps.kws.augment import speed_perturbed_train_loader
 from apps.kws.data import build_dataset
 from apps.kws.firmware_run import run_kws_firmware
 from apps.kws.frontend import KWS_FRONTEND
-from apps.kws.speech_commands import CLASSES, load_speech_commands, mix_background, train_noises
+from apps.kws.speech_commands import load_speech_commands, mix_background, train_noises
 from apps.kws.stream import add_commands
 from tinycore.audio import Manifest
 from tinycore.metrics import classification_metrics, plot_confusion

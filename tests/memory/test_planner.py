@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from tinycore.ir import Graph, Op, Tensor
 from tinycore.memory import Buffer, check_plan, flash_bytes, flash_report, format_memory_table, plan_arena, plan_graph

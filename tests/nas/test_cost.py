@@ -8,7 +8,7 @@ from tinycore.ir.validate import validate_graph
 from tinycore.memory import flash_bytes, plan_graph
 from tinycore.nas import graph_shape, subnet_cost
 from tinycore.quant import quantize
-from tinycore.spec import FC, Conv, Flatten, GlobalPool, InputSpec, MaxPool, ModelSpec, build_model, ds_cnn_s, model_stats
+from tinycore.spec import FC, Conv, Flatten, InputSpec, MaxPool, ModelSpec, build_model, ds_cnn_s, model_stats
 from tests.nas.problems import tiny_space
 
 

@@ -2,7 +2,6 @@
 predicted arena and Flash, within budget; a re-run resumes from the files instead of recomputing."""
 import json
 
-import numpy as np
 import pytest
 import torch
 

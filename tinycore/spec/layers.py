@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Union
 
-from tinycore.errors import TinycoreError, SpecError
+from tinycore.errors import SpecError
 
 SPEC_VERSION = 1
 ACTS = ("none", "relu", "relu6")

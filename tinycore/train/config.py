@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tinycore.errors import TinycoreError, TrainError
+from tinycore.errors import TrainError
 
 OPTIMIZERS = ("adamw", "sgd")
 

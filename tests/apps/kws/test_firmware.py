@@ -5,7 +5,6 @@ must hold: outputs == numpy runtime on the firmware's own features (strict), lab
 == Python's, and the C decision logic == Python's on the firmware's logits."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from apps.kws.firmware_run import parse_firmware_output, run_kws_firmware
