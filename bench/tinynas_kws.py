@@ -21,7 +21,7 @@ from tinycore.budget import Budget  # noqa: E402
 from tinycore.cli import search, steps  # noqa: E402
 from tinycore.nas import subnet_cost  # noqa: E402
 from tinycore.report import RunDir  # noqa: E402
-from tinycore.spec import InputSpec, mobilenet_v2  # noqa: E402
+from tinycore.spec import InputSpec, ds_cnn_s, mobilenet_v2  # noqa: E402
 from tinycore.task import DataOptions  # noqa: E402
 from tinycore.units import parse_bytes  # noqa: E402
 
@@ -60,7 +60,7 @@ def main() -> int:
                        seed=args.seed, progress=False)
     data = TASK.load_data(opts)
     rows = []
-    candidates = [("ds_cnn_reference", TASK.default_spec(data)),
+    candidates = [("ds_cnn_reference", ds_cnn_s(len(data.classes), *data.input_shape[1:])),
                   ("mobilenet_v2_scaled", mobilenet_v2_that_fits(data.input_shape, len(data.classes), budget))]
     for name, spec in candidates:
         if spec is None:
