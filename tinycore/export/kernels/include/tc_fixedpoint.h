@@ -28,25 +28,26 @@ static inline int32_t tc_add_wrap(int32_t a, int32_t b)
     return tc_wrap_int32((uint32_t)a + (uint32_t)b);
 }
 
-/* (a * b * 2 + 2**31 rounding) >> 32; the single overflow case INT32_MIN * INT32_MIN saturates. */
+/* (a * b * 2 + 2**31 rounding) >> 32; the single overflow case INT32_MIN * INT32_MIN saturates.
+ *
+ * gemmlowp adds nudge = ab >= 0 ? 2**30 : 1 - 2**30 and divides by 2**31 truncating toward zero. Division-free
+ * form of the same value: for ab < 0 the sum is negative and truncation equals floor((ab + 1 - 2**30 + 2**31 - 1)
+ * / 2**31) = floor((ab + 2**30) / 2**31), which is also the ab >= 0 value. So the result is bits 31..62 of
+ * ab + 2**30 (one SMULL, one 64-bit add, two shifts on Cortex-M). Those bits are 0x80000000 only for
+ * INT32_MIN * INT32_MIN (every other product gives at least INT32_MIN + 1), hence the saturation test on them. */
 static inline int32_t tc_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
-    int64_t ab;
-    int64_t nudge;
-    if (a == INT32_MIN && b == INT32_MIN) {
-        return INT32_MAX;
-    }
-    ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
+    const uint64_t sum = (uint64_t)((int64_t)a * (int64_t)b) + ((uint64_t)1 << 30);
+    const uint32_t q = (uint32_t)(sum >> 31);
+    return q == 0x80000000u ? INT32_MAX : tc_wrap_int32(q);
 }
 
 /* x / 2**exponent rounded half away from zero; exponent in [0, 31]. */
 static inline int32_t tc_rounding_divide_by_pot(int32_t x, int32_t exponent)
 {
-    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u);
     const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)x >> 31);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
