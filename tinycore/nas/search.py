@@ -61,7 +61,7 @@ class SearchConfig:
         """Small settings that finish in minutes on 2 CPU cores (49x10x1 inputs, ~3000 training clips)."""
         return SearchConfig(samples_per_space=200, supernet=SupernetConfig(epochs=2, n_random=0, calib_batches=2,
                                                                            seed=seed),
-                            evolution=EvolutionConfig(population=8, generations=3), finetune_epochs=1, seed=seed)
+                            evolution=EvolutionConfig(population=8, generations=3), finetune_epochs=8, seed=seed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
