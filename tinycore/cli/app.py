@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-import traceback
 from pathlib import Path
 
-from tinycore.errors import TinycoreError
+from tinycore.cli.errors import run_command
 from tinycore.report import RunDir
 from tinycore.task import DataOptions, Task
 from tinycore.units import parse_bytes
@@ -235,13 +233,5 @@ def main(task: Task, argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(max(1, args.threads))
-    try:
-        return args.fn(task, args)
-    except TinycoreError as e:
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume from the last checkpoint", file=sys.stderr)
-        return 130
+    return run_command(lambda: args.fn(task, args), args.debug,
+                       "run the same command again to resume from the last checkpoint")

@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from pathlib import Path
 
-from tinycore.errors import TinycoreError
+from tinycore.cli.errors import run_command
 
 EPILOG = """examples:
   python -m tinycore analyze model.graph            per-layer table: ops, shapes, MACs, params, Flash, arena
@@ -203,16 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except TinycoreError as e:
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(lambda: args.fn(args), args.debug)
 
 
 if __name__ == "__main__":
