@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from tinycore.cli.errors import run_command
+from tinycore.errors import TinycoreError
 from tinycore.report import RunDir
 from tinycore.task import DataOptions, Task
 from tinycore.units import parse_bytes
@@ -39,6 +40,19 @@ def _spec_for(task: Task, data, name: str | None):
     return zoo_spec(name, **_zoo_kwargs(task, data, name))
 
 
+def _check_model_name(name: str | None) -> None:
+    """Fail on a bad --model before minutes of data loading, not after."""
+    from tinycore.spec import ZOO, zoo_spec
+
+    if name is None:
+        return
+    if name.endswith(".json"):
+        if not Path(name).is_file():
+            raise TinycoreError(f"{name}: no such spec file")
+    elif name not in ZOO:
+        zoo_spec(name)  # raises SpecError naming the close matches
+
+
 def _zoo_kwargs(task: Task, data, name: str) -> dict:
     if name.startswith("ds_cnn"):
         return {"classes": len(data.classes), "frames": data.input_shape[1], "coeffs": data.input_shape[2]}
@@ -58,6 +72,7 @@ def cmd_data(task: Task, args) -> int:
 def cmd_train(task: Task, args) -> int:
     from tinycore.cli import steps
 
+    _check_model_name(args.model)
     data = task.load_data(_data_options(args))
     run = _run_dir(args, args.model or "default")
     section = steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
@@ -117,6 +132,7 @@ def cmd_demo(task: Task, args) -> int:
     """data -> train (or search) -> int8 -> firmware in QEMU -> report."""
     from tinycore.cli import steps
 
+    _check_model_name(args.model)
     t0 = time.time()
     quiet = args.quiet
     opts = _data_options(args)
