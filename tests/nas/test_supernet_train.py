@@ -1,6 +1,5 @@
 """Supernet training: 2 CPU processes (gloo) end with identical weights; an interrupted run resumes exactly."""
 import os
-import socket
 
 import pytest
 import torch
@@ -9,19 +8,13 @@ import torch.multiprocessing as mp
 from tinycore.nas.supernet import Supernet
 from tinycore.nas.train_supernet import CHECKPOINT_NAME, SupernetConfig, train_supernet
 from tests.nas.problems import blobs, tiny_space
+from tests.ddp import free_port, set_rank_env
 
 CFG = SupernetConfig(epochs=2, batch_size=32, n_random=1, calib_batches=1, lr=3e-3)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
-    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
+    set_rank_env(rank, world, port)
     torch.set_num_threads(1)
     torch.manual_seed(rank)  # different initial weights: rank 0's must be broadcast
     net = Supernet(tiny_space(fixed=True), 0.5, 20)
@@ -31,7 +24,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
 
 
 def test_two_processes_train_identical_supernets(tmp_path):
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=False)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=False)
     for k in r0["state"]:

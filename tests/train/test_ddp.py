@@ -1,23 +1,16 @@
 """DDP: two CPU processes (gloo) started the way torchrun would; both ranks must end with identical weights."""
 import os
-import socket
 
 import torch
 import torch.multiprocessing as mp
 
 from tinycore.train import CHECKPOINT_NAME, fit
 from tests.train.problems import blobs, mlp
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ddp import free_port, set_rank_env
 
 
 def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
-    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
+    set_rank_env(rank, world, port)
     torch.set_num_threads(1)
     model = mlp(seed=rank)  # different initial weights: DDP must broadcast rank 0's
     res = fit(model, blobs(256, seed=1), blobs(128, seed=2), epochs=2, lr=0.02, batch_size=16,
@@ -27,7 +20,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
 
 
 def test_two_ranks_end_with_identical_weights(tmp_path):
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=False)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=False)
     assert r0["state"].keys() == r1["state"].keys()
