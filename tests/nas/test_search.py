@@ -50,3 +50,33 @@ def test_impossible_budget_stops_before_training(tmp_path):
     with pytest.raises(BudgetError, match="smallest achievable SRAM is 4,224 B"):
         run_search(tiny_space(), Budget(2048, 4096), _data(1, 8), _data(2, 8), CFG, tmp_path, progress=False)
     assert not (tmp_path / "supernet.pt").exists()
+
+
+@pytest.mark.slow
+def test_winner_is_fine_tuned_on_finetune_data_for_its_resolution(tmp_path):
+    """An app's augmenting loader trains the winner; a None from the function falls back to the train tensors."""
+    torch.set_num_threads(1)
+    asked, seen = [], []
+
+    class Recording(torch.utils.data.Dataset):
+        def __init__(self, pair):
+            self.x, self.y = pair
+
+        def __len__(self):
+            return len(self.y)
+
+        def __getitem__(self, i):
+            seen.append(i)
+            return self.x[i], self.y[i]
+
+    def loader(res):
+        asked.append(res)
+        return torch.utils.data.DataLoader(Recording(blobs(96, 4, shape=(1, res, 8))), batch_size=32)
+
+    res = run_search(tiny_space(), BUDGET, _data(1, 192), _data(2, 64), CFG, tmp_path / "a", progress=False,
+                     finetune_data=loader)
+    assert asked == [res.resolution] and len(seen) == 96 * CFG.finetune_epochs
+    assert res.history["finetune_source"] == "finetune_data"
+    res = run_search(tiny_space(), BUDGET, _data(1, 192), _data(2, 64), CFG, tmp_path / "b", progress=False,
+                     finetune_data=lambda r: None)
+    assert res.history["finetune_source"] == "train_data"

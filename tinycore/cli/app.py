@@ -123,8 +123,20 @@ def cmd_search(task: Task, args) -> int:
     run = _run_dir(args, "search")
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                       flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
-                                      progress=not args.quiet)
+                                      progress=not args.quiet, epochs=args.epochs)
     _emit(args, report, search.summary_text(report))
+    return 0
+
+
+def cmd_space(task: Task, args) -> int:
+    from tinycore.cli import search
+
+    data = task.load_data(_data_options(args))
+    srams = [parse_bytes(v) for v in args.sram.split(",")]
+    flashes = [parse_bytes(v) for v in args.flash.split(",")]
+    payload, text = search.space_report(task, data, Path(args.out or Path("runs") / args.task_name / "space"),
+                                        srams, flashes, args.samples, args.seed)
+    _emit(args, payload, text)
     return 0
 
 
@@ -147,7 +159,7 @@ def cmd_demo(task: Task, args) -> int:
 
         steps.log("[2/5] search (TinyNAS) + train", quiet)
         search.search_and_export(task, data, run, sram_bytes=sram, flash_bytes=flash, quick=args.quick,
-                                 seed=args.seed, progress=not quiet)
+                                 seed=args.seed, progress=not quiet, epochs=args.epochs)
     else:
         steps.log("[2/5] train", quiet)
         steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
@@ -217,7 +229,18 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("search", help="TinyNAS under --sram/--flash, then train, quantize and report the winner")
     _common(s, task, run=True, budget=True)
+    s.add_argument("--epochs", type=int, help="fine-tune epochs of the winner (default: the app's train epochs; "
+                                              "--quick: 8)")
     s.set_defaults(fn=cmd_search)
+    if task.search_space is not None:
+        s = sub.add_parser("space", help="TinyNAS stage 1 only: which width W and resolution R suit the budget "
+                                         "(table + MACs CDF plot); comma lists of --sram/--flash give a budget grid",
+                           description="Samples subnets of every (W, R) of the app's search space, keeps those whose "
+                                       "exact int8 arena and Flash fit, and compares the spaces by the MACs of the "
+                                       "fitting subnets. E.g. --sram 32KB,64KB,128KB --flash 128KB,256KB,512KB.")
+        _common(s, task, run=True, budget=True)
+        s.add_argument("--samples", type=int, default=1000, help="subnets sampled per (W, R) (default 1000)")
+        s.set_defaults(fn=cmd_space)
     s = sub.add_parser("export", help="quantize a trained run to int8, plan memory, check the budget")
     _common(s, task, run=True, budget=True)
     s.add_argument("--strict", action="store_true", help="fail (exit 2) when the model exceeds the budget")

@@ -3,6 +3,7 @@ TinyNAS search space), then the winner goes through the same export and evaluati
 int8 arena and Flash are checked against the search's prediction."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import torch
@@ -14,32 +15,61 @@ from tinycore.report import RunDir
 from tinycore.task import AppSearchResult, Task, TaskData
 
 
+def search_config(task: Task, quick: bool, seed: int, epochs: int | None = None):
+    """The SearchConfig an app's `search` runs: --quick settings, or the full ones with the winner fine-tuned for
+    as many epochs and at the learning rate the app's `train` uses (so it is trained as well as a reference)."""
+    from tinycore.nas import SearchConfig
+
+    if quick:
+        cfg = SearchConfig.quick(seed)
+    else:
+        settings = task.train_settings(False)
+        cfg = SearchConfig(seed=seed, finetune_epochs=settings.epochs, finetune_lr=settings.lr)
+    return cfg if epochs is None else dataclasses.replace(cfg, finetune_epochs=epochs)
+
+
+def _finetune_data(task: Task, data: TaskData, space, batch_size: int, progress: bool):
+    """resolution -> the app's training loader (augmentation) when the space's input at that resolution is the
+    data's own shape, else None (the search then fine-tunes on its train tensors)."""
+    if task.train_loader is None:
+        return None
+
+    def at(resolution: int):
+        if tuple(space.input_shape_at(resolution)) != tuple(data.input_shape):
+            return None
+        return task.train_loader(data, batch_size, progress)
+    return at
+
+
 def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, quick: bool,
-                      seed: int, progress: bool) -> dict:
-    from tinycore.nas import SearchConfig, run_search
+                      seed: int, progress: bool, epochs: int | None = None, config=None) -> dict:
+    """Search (TinyNAS, or the app's own search), export the winner strictly under the budget, evaluate it.
+    `config` (a tinycore.nas.SearchConfig) replaces the settings `search_config` would choose."""
+    from tinycore.nas import run_search
     from tinycore.spec import spec_to_json
 
     if task.search_space is None and task.search is not None:
         return _app_search_and_export(task, data, run, sram_bytes=sram_bytes, flash_bytes=flash_bytes, quick=quick,
-                                      seed=seed, progress=progress)
+                                      seed=seed, progress=progress, epochs=epochs)
     if task.search_space is None:
         raise TinycoreError(f"the {task.name} app defines no search space and no search")
     budget = Budget(sram_bytes, flash_bytes)
-    cfg = SearchConfig.quick(seed) if quick else SearchConfig(seed=seed)
-    x, y = data.train
-    vx, vy = data.val
-    result = run_search(task.search_space(data), budget, (x, y), (vx, vy), cfg, run.path / "search",
-                        loss=task.loss, metric=task.metric, metric_name=task.metric_name, progress=progress)
+    cfg = config if config is not None else search_config(task, quick, seed, epochs)
+    space = task.search_space(data)
+    result = run_search(space, budget, data.train, data.val, cfg, run.path / "search", loss=task.loss,
+                        metric=task.metric, metric_name=task.metric_name, progress=progress,
+                        finetune_data=_finetune_data(task, data, space, cfg.supernet.batch_size, progress))
     run.path.mkdir(parents=True, exist_ok=True)
     run.spec_path.write_text(spec_to_json(result.spec))
     torch.save({"model": result.model.state_dict(), "meta": {"source": "tinycore.nas.run_search"}},
                run.checkpoint_path)
     run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(result.spec),
-                      search={"width": result.width, "resolution": result.resolution,
+                      search={"arch": result.arch.short(), "width": result.width, "resolution": result.resolution,
                               "predicted_arena_bytes": result.predicted_arena_bytes,
                               "predicted_flash_bytes": result.predicted_flash_bytes,
                               f"val_{task.metric_name}": result.accuracy,
                               "supernet_val": result.supernet_accuracy, "config": cfg.to_dict(),
+                              "finetune_source": result.history.get("finetune_source"),
                               "files": result.files})
     _export_and_check(task, data, run, sram_bytes, flash_bytes, result.predicted_arena_bytes,
                       result.predicted_flash_bytes, "tinycore.nas.cost")
@@ -48,7 +78,7 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
 
 
 def _app_search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int,
-                           quick: bool, seed: int, progress: bool) -> dict:
+                           quick: bool, seed: int, progress: bool, epochs: int | None) -> dict:
     """Task.search picks the winner (trained or not); an untrained winner is trained with the task's settings."""
     from tinycore.spec import spec_to_json
 
@@ -59,7 +89,8 @@ def _app_search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_byte
     if result.model is None:
         if run.spec_path.exists() and run.spec_path.read_text() != spec_to_json(result.spec):
             run.checkpoint_path.unlink(missing_ok=True)  # a previous winner's weights; train the new one afresh
-        section["train"] = steps.train(task, data, run, result.spec, quick=quick, seed=seed, progress=progress)
+        section["train"] = steps.train(task, data, run, result.spec, quick=quick, seed=seed, progress=progress,
+                                       epochs=epochs)
     else:
         run.spec_path.write_text(spec_to_json(result.spec))
         torch.save({"model": result.model.state_dict(), "meta": {"source": f"apps.{task.name} search"}},
@@ -81,6 +112,37 @@ def _export_and_check(task: Task, data: TaskData, run: RunDir, sram_bytes: int, 
             f"{memory['sram_peak_bytes']:,} B / {memory['flash_bytes']:,} B: a bug in {predictor}; please report "
             f"it with {run.spec_path}")
     return memory
+
+
+def space_report(task: Task, data: TaskData, out, srams: list[int], flashes: list[int], samples: int,
+                 seed: int) -> tuple[dict, str]:
+    """Stage 1 alone (torch-free, seconds): for one budget the per-(W, R) table, the MACs CDF plot and the choice;
+    for several budgets the best (W, R) of each SRAM x Flash pair as a table and a heat map."""
+    import numpy as np
+
+    from tinycore.nas import budget_grid, format_grid, format_table, optimize_space
+    from tinycore.nas.plots import plot_budget_grid, plot_stage1_cdf
+
+    if task.search_space is None:
+        raise TinycoreError(f"the {task.name} app has no TinyNAS search space")
+    space = task.search_space(data)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, 1])
+    if len(srams) == 1 and len(flashes) == 1:
+        res = optimize_space(space, Budget(srams[0], flashes[0]), samples, rng)
+        d = res.to_dict()
+        d.pop("samples")
+        (out / "stage1.json").write_text(json.dumps(d, indent=1))
+        plot = plot_stage1_cdf(res, out / "stage1_cdf.png", f"{space.name}: SRAM {srams[0] // 1024} KB, Flash "
+                                                             f"{flashes[0] // 1024} KB, MACs of fitting subnets")
+        text = (f"{format_table(res.rows, (res.width, res.resolution))}\nchoice: W{res.width:g} R{res.resolution} "
+                f"({res.rule})\nplot: {plot}")
+        return {**d, "plot": str(plot)}, text
+    rows = budget_grid(space, srams, flashes, samples, rng)
+    (out / "grid.json").write_text(json.dumps(rows, indent=1))
+    plot = plot_budget_grid(rows, out / "grid.png", f"{space.name}: stage-1 choice per budget ({samples} samples "
+                                                    f"per space)")
+    return {"grid": rows, "plot": str(plot)}, f"{format_grid(rows)}\nplot: {plot}"
 
 
 def summary_text(report: dict) -> str:

@@ -3,19 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from tinycore.nas.evolution import Candidate  # noqa: E402
-from tinycore.nas.stage1 import Stage1Result  # noqa: E402
+from tinycore.nas.evolution import Candidate
+from tinycore.nas.stage1 import Stage1Result
+from tinycore.plots import new_figure, save_figure
 
 
 def plot_stage1_cdf(result: Stage1Result, path: Path, title: str = "") -> Path:
     """One CDF per (W, R) of the MACs of its subnets that fit; the chosen space drawn thick."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = new_figure(7, 4.5)
     for s in result.samples:
         macs = np.sort(np.asarray(s.macs, dtype=np.int64)[s.fit_mask(result.budget)]) / 1e6
         if macs.size == 0:
@@ -29,16 +26,13 @@ def plot_stage1_cdf(result: Stage1Result, path: Path, title: str = "") -> Path:
     ax.set_title(title or f"stage 1: SRAM {b.sram_bytes // 1024} KB, Flash {b.flash_bytes // 1024} KB")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_candidates(candidates: tuple[Candidate, ...] | list[Candidate], best: Candidate, sram_bytes: int,
                     path: Path, metric_name: str = "accuracy", title: str = "") -> Path:
     """Score vs arena bytes of every evaluated candidate, coloured by generation; the budget as a line."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = new_figure(7, 4.5)
     kb = np.array([c.arena_bytes for c in candidates]) / 1024
     sc = ax.scatter(kb, [c.score for c in candidates], c=[c.generation for c in candidates], cmap="viridis", s=14)
     fig.colorbar(sc, ax=ax, label="generation")
@@ -49,7 +43,28 @@ def plot_candidates(candidates: tuple[Candidate, ...] | list[Candidate], best: C
     ax.set_title(title or f"evolution: {len(candidates)} candidates")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
+
+
+def plot_budget_grid(rows: list[dict], path: Path, title: str = "") -> Path:
+    """Stage-1 choice per SRAM x Flash budget (MCUNet fig. 3 style): cell colour = mean MMACs of the fitting
+    subnets of the chosen space, text = the chosen (W, R); '-' where nothing fits."""
+    srams = sorted({r["sram_bytes"] for r in rows})
+    flashes = sorted({r["flash_bytes"] for r in rows})
+    cell = {(r["sram_bytes"], r["flash_bytes"]): r for r in rows}
+    grid = np.array([[cell[(s, f)]["mean_macs_fit"] / 1e6 for f in flashes] for s in srams])
+    fig, ax = new_figure(1.6 * len(flashes) + 2.5, 0.8 * len(srams) + 1.8)
+    im = ax.imshow(np.ma.masked_equal(grid, 0.0), cmap="viridis", origin="lower", aspect="auto")
+    fig.colorbar(im, ax=ax, label="mean MMACs of fitting subnets")
+    for i, s in enumerate(srams):
+        for j, f in enumerate(flashes):
+            r = cell[(s, f)]
+            text = "-" if r["width"] is None else f"W{r['width']:g} R{r['resolution']}\n{r['fit_share']:.0%} fit"
+            dark = r["width"] is not None and grid[i, j] < 0.6 * grid.max()
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set_xticks(range(len(flashes)), [f"{f // 1024} KB" for f in flashes])
+    ax.set_yticks(range(len(srams)), [f"{s // 1024} KB" for s in srams])
+    ax.set_xlabel("Flash budget")
+    ax.set_ylabel("SRAM budget")
+    ax.set_title(title or "stage 1: best (W, R) per budget")
+    return save_figure(fig, path)

@@ -14,6 +14,9 @@ stage 1 (pick W, R by the MACs of fitting subnets) -> supernet training at (W, R
 Data contract: `train_data` and `val_data` are either a function resolution -> (x, y) (the app recomputes
 features or resizes for that R; x is (N, C, H, W) float matching `space.input_shape_at(R)`) or a plain (x, y)
 pair when the input does not depend on R. Arrays may be numpy or torch; integer targets become int64.
+`finetune_data`, when given, trains the winner instead of train_data: anything `tinycore.train.fit` takes (for
+example an app's augmenting DataLoader, which the supernet's fixed tensors cannot be), or a function resolution ->
+that or None (None: fall back to train_data, e.g. when the app only augments at its native resolution).
 Under torchrun every rank calls run_search; rank 0 runs the evolution and writes the files.
 """
 from __future__ import annotations
@@ -141,7 +144,8 @@ def _share(obj: Any, ctx: distributed.DistContext) -> Any:
 
 def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_data: SearchData,
                cfg: SearchConfig, out_dir: str | Path, *, loss: Callable = F.cross_entropy,
-               metric: Callable = accuracy, metric_name: str = "accuracy", progress: bool = True) -> SearchResult:
+               metric: Callable = accuracy, metric_name: str = "accuracy", progress: bool = True,
+               finetune_data: Any = None) -> SearchResult:
     """TinyNAS under `budget`; every step is checkpointed in out_dir, so a re-run resumes (see module doc)."""
     out = Path(out_dir)
     ctx = distributed.start()
@@ -177,12 +181,15 @@ def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_d
         score_subnet(net, best.arch, calib, val, metric)
         model = net.extract(best.arch)
         if cfg.finetune_epochs > 0:
-            ft = fit(model, train, val, epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, loss=loss, metric=metric,
+            ft_train = finetune_data(r) if callable(finetune_data) else finetune_data
+            ft = fit(model, train if ft_train is None else ft_train, val, epochs=cfg.finetune_epochs,
+                     lr=cfg.finetune_lr, loss=loss, metric=metric,
                      out_dir=out / "finetune", teacher=teacher, batch_size=cfg.supernet.batch_size,
                      progress=show, seed=cfg.seed)
             acc, ft_hist = ft.best_metric, [asdict(h) for h in ft.history]
+            ft_source = "train_data" if ft_train is None else "finetune_data"
         else:
-            acc, ft_hist = evaluate(model, val, metric), []
+            acc, ft_hist, ft_source = evaluate(model, val, metric), [], None
         spec = space.to_spec(best.arch)
         cost = arch_cost(space, best.arch)
         files = {k: str(out / v) for k, v in (("stage1", "stage1.json"), ("stage1_cdf", "stage1_cdf.png"),
@@ -191,7 +198,7 @@ def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_d
                                              ("result", "search.json"))}
         result = SearchResult(spec, best.arch, w, r, cost.arena_bytes, cost.flash_bytes, cost.macs, cost.params,
                               float(acc), best.score, budget, s1,
-                              {"supernet": sn_hist, "evolution": best_dict["history"], "finetune": ft_hist,
+                              {"supernet": sn_hist, "evolution": best_dict["history"], "finetune": ft_hist, "finetune_source": ft_source,
                                "config": cfg.to_dict()}, files, model.eval())
         if write:
             (out / "best_spec.json").write_text(spec_to_json(spec))
