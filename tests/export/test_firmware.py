@@ -91,3 +91,19 @@ def test_validate_on_board_catches_a_wrong_output(monkeypatch):
     monkeypatch.setattr("tinycore.runtime.run", off_by_one)
     r = validate_on_board(graph, "mps2-an385", n=2, seed=0)
     assert r["outputs_match"] is False and r["max_abs_diff"] >= 1
+
+
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an385"])
+def test_code_estimate_covers_every_kernel_and_the_c_library(board, tmp_path):
+    """The graph-level fit check counts FLASH_CODE_ESTIMATE_BYTES for code: it must cover all kernels a model
+    could link (the board's own set) plus the C library estimate, with room for start-up and model code."""
+    from tinycore.export.boards import get_board
+    from tinycore.export.firmware import (FLASH_CODE_ESTIMATE_BYTES, LIBC_FLASH_BYTES, PORTABLE_DIR,
+                                          board_include_dirs, compile_objects, select_kernel, sizes)
+
+    b = get_board(board)
+    sources = sorted({select_kernel(src, b.has_dsp) for src in PORTABLE_DIR.glob("tc_*.c")})
+    objects = compile_objects([(s, tmp_path / f"{s.stem}.o", ()) for s in sources], b, board_include_dirs(b),
+                              "kernel sizes")
+    kernel_text = sum(sizes(o)[0] for o in objects)
+    assert kernel_text + LIBC_FLASH_BYTES + 4 * 1024 <= FLASH_CODE_ESTIMATE_BYTES, kernel_text

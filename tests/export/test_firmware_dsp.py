@@ -1,8 +1,19 @@
 """Cortex-M DSP kernels (kernels/cortex_m: SMLAD on packed int16) are bit-exact with the portable ones and the runtime.
 
-The conv2d and fully connected case tables plus shapes that reach every path of the DSP code (chunked columns
-longer than the 2 KiB stack buffer, a tap longer than the buffer, output-channel remainders 1-3, odd lengths,
-in-place 1x1) run once with the DSP kernels and once with the portable ones, on M4 and M7.
+The conv2d and fully connected case tables plus shapes that reach every path of the DSP code run once with the
+DSP kernels and once with the portable ones, on M4 and M7. Paths of tc_conv2d_s8 and where the cases reach them:
+  - blocks of P = 2..8 pixels (P from the column length, then the 2..P-1 pixels left over): every P occurs among
+    the table cases; a single left-over pixel takes the single path (pointwise_shrink, tiny_gain, ...);
+  - columns: 1x1 straight from the input (dsp_pointwise_mlperf), taps gathered a word at a time with padding and
+    dilation (stride2_even_asym_pad, dilation2_cin4), or staged as bytes when Cin % 4 != 0 (stride2_pad,
+    pointwise_cin5/6/7, with 1, 2, 3 values after the last group of 4);
+  - single path: one chunk (dsp_single_one_chunk_long, too long for a block of 2), chunked columns longer than
+    the 2 KiB stack buffer, a tap longer than the buffer;
+  - output stage: fused (tc_dsp_rq_fast) when every channel allows it, else tc_requantize (requant_fallbacks:
+    INT32_MIN, negative, shift -1 / 0 / > 0 / < -23; relu and relu6-like clamps), edges in requant_fast_edges_*;
+  - in place (out == in): blocks and a left-over block (inplace_pw), blocks, staged columns and a single pixel
+    through scratch (inplace_pw_cin13).
+tc_dsp_rq_fast itself is also compared with tc_requantize on edge values below.
 """
 from __future__ import annotations
 
@@ -15,7 +26,10 @@ from tests.cases.build import act, const, requant, weights
 from tests.cases.conv2d import CONV2D_CASES, Conv2dCase
 from tests.cases.fully_connected import FC_CASES, FullyConnectedCase
 from tinycore.export import build_host, generate_c, parse_output, run_program
+from tinycore.export.codegen import KERNELS_DIR
+from tinycore.export.emit import c_array
 from tinycore.export.firmware import CORTEX_M_DIR
+from tinycore.export.host import compile_program
 from tinycore.export.qemu import run_batch
 from tinycore.export.validate import random_inputs
 from tinycore.ir import Graph, Op
@@ -32,6 +46,11 @@ STRESS = [
     Conv2dCase("dsp_cin4_gather", hw=(6, 5), cin=8, cout=4, kernel=3, stride=2),
     Conv2dCase("dsp_saturate", hw=(4, 4), cin=32, cout=8, kernel=3, extreme=True, gain=50.0),
     Conv2dCase("dsp_pointwise_mlperf", hw=(6, 6), cin=64, cout=64, kernel=1, pad="valid"),
+    Conv2dCase("dsp_single_one_chunk_long", hw=(3, 4), cin=160, cout=7, kernel=2, pad="valid"),  # 640 values
+    # rows of 1 and 2 weight bytes: a row's partial last word must not be read whole unless 3 (2) more weight
+    # bytes follow it (the sanitized host build below catches a read past the weights)
+    Conv2dCase("dsp_rows_of_1_byte", hw=(3, 5), cin=1, cout=5, kernel=1, pad="valid"),
+    Conv2dCase("dsp_rows_of_2_bytes", hw=(4, 3), cin=2, cout=3, kernel=1, pad="valid"),
     FullyConnectedCase("dsp_fc_chunked", in_shape=(1, 2500), n_out=6),
     FullyConnectedCase("dsp_fc_rem2", in_shape=(1, 77), n_out=2),
     FullyConnectedCase("dsp_fc_extreme", in_shape=(1, 1024), n_out=8, extreme=True, gain=30.0),
@@ -39,11 +58,11 @@ STRESS = [
 CASES = [*CONV2D_CASES, *FC_CASES, *STRESS]
 
 
-def inplace_pointwise_graph() -> Graph:
-    """1x1 conv (16 -> 8 channels) whose input dies with it: the planner writes its output over its input."""
-    g = Conv2dCase("inplace_pw", hw=(5, 6), cin=16, cout=8, kernel=1, pad="valid").make(seed=3)
-    rng = np.random.default_rng(4)
-    wt = weights(rng, (3, 5 * 6 * 8))
+def inplace_pointwise_graph(name: str, hw: tuple[int, int], cin: int, cout: int, seed: int) -> Graph:
+    """1x1 conv (cin -> cout channels) whose input dies with it: the planner writes its output over its input."""
+    g = Conv2dCase(name, hw=hw, cin=cin, cout=cout, kernel=1, pad="valid").make(seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    wt = weights(rng, (3, hw[0] * hw[1] * cout))
     mult, shift = requant(rng, 3, 5e4)
     for t in (act("f", (1, 3), 1), const("w2", wt), const("b2", np.zeros(3, np.int32)), const("m2", mult),
               const("s2", shift)):
@@ -54,10 +73,15 @@ def inplace_pointwise_graph() -> Graph:
     return g
 
 
+INPLACE = {"inplace_pw": ((5, 6), 16, 8, 3),  # 30 pixels: blocks of 8, then one of 6
+           "inplace_pw_cin13": ((5, 5), 13, 7, 5)}  # 25 pixels: blocks of 8 (staged columns), then one pixel
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("dsp_cases")
-    graphs = [(c.name, c.make(seed=0)) for c in CASES] + [("inplace_pw", inplace_pointwise_graph())]
+    graphs = [(c.name, c.make(seed=0)) for c in CASES]
+    graphs += [(name, inplace_pointwise_graph(name, *args)) for name, args in INPLACE.items()]
     out = []
     for k, (name, g) in enumerate(graphs):
         xs = random_inputs(g, 2, seed=k)
@@ -65,9 +89,9 @@ def generated(tmp_path_factory):
     return out
 
 
-def test_inplace_case_is_planned_in_place(generated):
-    name, g, _, _ = generated[-1]
-    assert plan_graph(g).inplace.get("conv2d_s8") is True, name
+def test_inplace_cases_are_planned_in_place(generated):
+    for name, g, _, _ in generated[-len(INPLACE):]:
+        assert name in INPLACE and plan_graph(g).inplace.get("conv2d_s8") is True, name
 
 
 def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_path):
@@ -75,7 +99,7 @@ def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_pat
     packing, chunking and remainders are right and stay inside their buffers. (Stress shapes only: a sanitized
     build takes about a second; the whole tables run in QEMU below.)"""
     bad = []
-    stress = {c.name for c in STRESS} | {"inplace_pw"}
+    stress = {c.name for c in STRESS} | set(INPLACE)
     for k, (name, g, xs, gen) in enumerate(generated):
         if name not in stress:
             continue
@@ -108,3 +132,51 @@ def test_dsp_kernels_equal_portable_and_runtime_in_qemu(board, generated, tmp_pa
     for name in ("dsp_pointwise_mlperf", "wide"):
         dsp_instr, portable_instr = speed[name]
         assert dsp_instr * 2 < portable_instr, (name, speed[name])
+
+
+def test_fused_requantization_equals_tc_requantize(tmp_path):
+    """tc_dsp_rq_fast + saturation (the DSP kernels' output stage) == tc_requantize + zp, clamped to int8, for
+    every shift of its range (-23 .. -2), zero points -128 .. 127, multipliers 0 .. INT32_MAX and accumulators
+    at the int32 edges, at rounding ties of both roundings, and random; built with ASan + UBSan (no overflow in
+    the 64-bit sum). The same C runs on the Cortex-M, where gcc makes the sum one SMLAL."""
+    rng = np.random.default_rng(11)
+    edge = [-(2**31), -(2**31) + 1, -(2**30), -3, -2, -1, 0, 1, 2, 3, 2**30, 2**31 - 1]
+    ties = [s * k << r for r in range(1, 25) for k in (1, 3, 5) for s in (-1, 1)]  # (2k+1) * 2**r: halfway
+    acc = np.array(edge + ties + [t + d for t in ties[::7] for d in (-1, 1)]
+                   + rng.integers(-(2**31), 2**31, 600).tolist() + rng.integers(-(2**20), 2**20, 400).tolist(),
+                   np.int64)
+    mult = np.array([0, 1, 1 << 30, (1 << 30) + 1, 2**31 - 2, 2**31 - 1]
+                    + rng.integers(1 << 30, 2**31, 10).tolist(), np.int64)
+    zps = np.array([-128, -127, -1, 0, 1, 126, 127, 35], np.int64)
+    src = tmp_path / "rq.c"
+    src.write_text(
+        '#include <stdio.h>\n#include "tc_dsp.h"\n'
+        + "\n".join(c_array("int32_t", k, v) for k, v in (("va", acc), ("vm", mult), ("vz", zps)))
+        + f"""
+int main(void)
+{{
+    long checked = 0, bad = 0;
+    int i, j, k;
+    int32_t s;
+    for (s = -23; s <= -2; ++s)
+        for (k = 0; k < {zps.size}; ++k)
+            for (j = 0; j < {mult.size}; ++j)
+                for (i = 0; i < {acc.size}; ++i) {{
+                    const int32_t rm1 = -s - 1;
+                    const int8_t want = tc_clamp_s8(tc_requantize(va[i], vm[j], s) + vz[k], -128, 127);
+                    const int8_t got = tc_dsp_sat8(tc_dsp_rq_fast(va[i], vm[j], tc_dsp_rq_khi(vz[k], rm1), rm1));
+                    bad += got != want;
+                    ++checked;
+                    if (got != want && bad < 5) {{
+                        printf("acc %ld m %ld shift %ld zp %ld: %d != %d\\n", (long)va[i], (long)vm[j], (long)s,
+                               (long)vz[k], got, want);
+                    }}
+                }}
+    printf("%ld %ld\\n", checked, bad);
+    return 0;
+}}
+""")
+    exe = compile_program([src], tmp_path / "rq", include_dirs=[CORTEX_M_DIR, KERNELS_DIR / "include"],
+                          sanitize=True, extra_flags=["-Wno-unused-function"])
+    checked, bad = run_program(exe, 120).split()[-2:]
+    assert int(bad) == 0 and int(checked) == 22 * zps.size * mult.size * acc.size

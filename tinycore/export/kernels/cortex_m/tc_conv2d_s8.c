@@ -1,17 +1,28 @@
 /* tc_conv2d_s8 (Cortex-M DSP): same signature and bytes as portable/tc_conv2d_s8.c.
  *
- * The receptive field of an output pixel (KH x KW x Cin, in weight order) is gathered into an int16 column
- * minus the input zero point (padding taps are 0, the zero point in real terms); a 1x1 stride-1 unpadded
- * convolution converts the pixel directly. Multiply-accumulate is SMLAD on int16 pairs (tc_dsp.h):
- *  - pair path (2 x column length <= TC_DSP_COL_MAX): two output pixels at once, their columns interleaved, two
- *    output channels at a time: each weight word is loaded and sign-extended once for both pixels; when 4 x column
- *    length fits, two such pairs (4 pixels) per pass, so each channel's requantization set-up serves 4 outputs;
- *  - single path (the last odd pixel, or longer columns): one pixel, four output channels at a time; columns
- *    longer than TC_DSP_COL_MAX go in chunks of whole taps, and a tap longer than that in plain C.
- * Both paths have consumed a pixel's input before writing its output, so the in-place 1x1 case (out == in)
- * is safe; the single path still goes through `scratch` as the portable kernel does. Requantization is
- * tc_requantize, or for the usual multiplier < 1 (mult != INT32_MIN, shift in [-31, -1]) the equivalent
- * two-SMLAL form tc_conv_rq_fast, bit-exact with it (derivation at tc_conv_rq_fast).
+ * The receptive field of an output pixel (KH x KW x Cin, in weight order, len values) is gathered into an int16
+ * column minus the input zero point (padding taps are 0, the zero point in real terms). Multiply-accumulate is
+ * SMLAD on int16 pairs (tc_dsp.h). Two paths:
+ *  - block path (P x len4 <= TC_DSP_COL_MAX for some P >= 2, len4 = len rounded up to 4): P = 2..8 output pixels
+ *    at once (the most that fit, then one block of those left over), one output channel at a time. Each weight
+ *    word is loaded and sign-extended once for the P pixels (3 instructions), then each pixel costs one LDRD of
+ *    its column and two SMLADs: 3 + 3P instructions per 4P MACs (P = 8: 27 per 32). The P accumulators of a
+ *    channel are requantized together, so the channel's constants are loaded once per P outputs; with the usual
+ *    parameters (tc_dsp_rq_fast_ok, decided once per call) the output stage is tc_dsp_rq_fast and SSAT, about 9
+ *    instructions per output with the store. For 1x1 64 -> 64 (P = 8) that is ~1.15 instructions per MAC.
+ *  - single path (one pixel left over, or columns too long for a block of two): four output channels at a time
+ *    (tc_dsp_dot_rows4); columns longer than TC_DSP_COL_MAX go in chunks of whole taps, and a tap longer than
+ *    that in plain C.
+ * In place (out == in: 1x1, Cout <= Cin): a block converts all its pixels' inputs before writing any output,
+ * and pixel q's output only overlaps the inputs of pixels <= q, so blocks are safe; the single path still goes
+ * through `scratch` as the portable kernel does.
+ *
+ * Block layout of P columns (len4 values each): group g (values 4g .. 4g + 3) of column j is at int16 offset
+ * (g * P + j) * 4, group-permuted (tc_dsp.h), so the inner loop walks the buffer with one post-incremented
+ * pointer; values len .. len4 - 1 are 0. The weight rows keep their (Cout, KH, KW, Cin) layout: a row's last,
+ * partial word reads up to 3 bytes past the row, which meet those zeros; rows with fewer than that many weight
+ * bytes after them (the last row, or the last few when rows are 1 or 2 bytes long) read their bytes one by one
+ * instead, so nothing past the weights is read.
  */
 #include <string.h>
 
@@ -19,227 +30,351 @@
 #include "tc_fixedpoint.h"
 #include "tc_kernels.h"
 
-/* Taps [t0, t1) of the receptive field of output pixel (oy, ox), minus the zero point, into col: in the
- * single layout (pair < 0) or as column `pair` (0 or 1) of the pair layout. */
+/* Block sizes 2 .. 8: the loop of P = 8 holds 8 accumulators and 6 pointers and temporaries, all 14 registers
+ * (its end pointer stays on the stack). */
+#define TC_CONV_P_MAX 8
+
+/* Taps [t0, t1) of the receptive field of output pixel (oy, ox), minus the zero point, into col (single path:
+ * group-permuted, in order tail). */
 static void tc_conv_gather(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in, int32_t k_w,
-                           int32_t oy, int32_t ox, int32_t t0, int32_t t1, int16_t *col, int32_t pair)
+                           int32_t oy, int32_t ox, int32_t t0, int32_t t1, int16_t *col)
 {
     const int32_t in_c = in_dims->c;
     const int32_t n = (t1 - t0) * in_c;
-    const int32_t step = pair < 0 ? 4 : 8;
     int32_t t, ic;
     for (t = t0; t < t1; ++t) {
         const int32_t iy = oy * p->stride_h - p->pad_top + (t / k_w) * p->dilation_h;
         const int32_t ix = ox * p->stride_w - p->pad_left + (t % k_w) * p->dilation_w;
         const int32_t off = (t - t0) * in_c;
         const int inside = iy >= 0 && iy < in_dims->h && ix >= 0 && ix < in_dims->w;
-        const int8_t *src = in + (iy * in_dims->w + ix) * in_c;
+        const int8_t *src = inside ? in + (iy * in_dims->w + ix) * in_c : in;
         if ((in_c & 3) == 0) { /* whole groups: a word at a time */
-            int16_t *dst = col + (off >> 2) * step + (pair > 0 ? 4 : 0);
             if (inside) {
-                tc_dsp_convert_step(src, dst, in_c, p->input_zp, step, dst);
+                tc_dsp_convert_step(src, col + off, in_c, p->input_zp, 4, col + off);
             } else {
-                for (ic = 0; ic < in_c; ic += 4, dst += step) {
-                    memset(dst, 0, 4 * sizeof(int16_t));
-                }
+                memset(col + off, 0, (size_t)in_c * sizeof(int16_t));
             }
         } else {
             for (ic = 0; ic < in_c; ++ic) {
-                const int32_t pos = pair < 0 ? tc_dsp_perm(off + ic, n) : tc_dsp_pair_pos(off + ic, n, pair);
-                col[pos] = (int16_t)(inside ? src[ic] - p->input_zp : 0);
+                col[tc_dsp_perm(off + ic, n)] = (int16_t)(inside ? src[ic] - p->input_zp : 0);
             }
         }
     }
 }
 
-/* Requantization of one output channel for mult != INT32_MIN and shift in [-31, -1] (the usual case: a
- * multiplier below 1), in one 64-bit sum per value. With r = -shift, tc_requantize(acc, m, shift) is
- * floor(v / 2**r) + 1 when the remainder exceeds half (+1 for negative v), v = floor((acc * m + 2**30) / 2**31);
- * that equals floor((acc * m + 2**30 + 2**(30 + r) - 2**31 * neg) / 2**(31 + r)), neg = (acc ^ m) < 0 (wherever
- * that differs from v < 0, v is 0 and both give 0). The high word of that sum shifted right by r - 1 is the
- * result: one SMLAL for the product, one for the sign term, one ASR. No saturation: only INT32_MIN * INT32_MIN
- * saturates in tc_sat_rounding_doubling_high_mul. Checked against tc_requantize on 2e8 random and edge values. */
-static inline __attribute__((always_inline)) int32_t tc_conv_rq_fast(int32_t acc, int32_t m, int64_t k,
-                                                                     int32_t rm1)
+/* n bytes from src to dst, a word at a time (ARMv7-M loads and stores words at any address). */
+static inline void tc_conv_copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
 {
-    const int32_t neg = (int32_t)(((uint32_t)acc ^ (uint32_t)m) >> 31);
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    uint32_t lo = (uint32_t)k;
-    int32_t hi = (int32_t)(k >> 32);
-    __asm__("smlal %[lo], %[hi], %[a], %[m]\n"
-            "smlal %[lo], %[hi], %[t], %[c]\n"
-            : [lo] "+&r"(lo), [hi] "+&r"(hi)
-            : [a] "r"(acc), [m] "r"(m), [t] "r"(neg), [c] "r"(INT32_MIN));
-    return hi >> rm1;
-#else
-    const int64_t sum = k + (int64_t)acc * m + (int64_t)neg * (int64_t)INT32_MIN;
-    return (int32_t)(sum >> 32) >> rm1;
-#endif
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int32_t v = tc_load32(src + i);
+        memcpy(dst + i, &v, 4);
+    }
+    for (; i < n; ++i) {
+        dst[i] = src[i];
+    }
 }
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* tc_conv_rq_fast with its 64-bit constant given as (hi, lo) words (the caller may fold in a zero point). */
-static inline __attribute__((always_inline)) int32_t tc_conv_rq_fast_zp(int32_t acc, int32_t m, uint32_t lo,
-                                                                        int32_t hi, int32_t rm1)
+/* n bytes of value v (an int8 value). */
+static inline void tc_conv_set_bytes(int8_t *dst, int32_t v, int32_t n)
 {
-    const int32_t neg = (int32_t)(((uint32_t)acc ^ (uint32_t)m) >> 31);
-    __asm__("smlal %[lo], %[hi], %[a], %[m]\n"
-            "smlal %[lo], %[hi], %[t], %[c]\n"
-            : [lo] "+&r"(lo), [hi] "+&r"(hi)
-            : [a] "r"(acc), [m] "r"(m), [t] "r"(neg), [c] "r"(INT32_MIN));
-    return hi >> rm1;
-}
-#endif
-
-/* Outputs d[i * stride] = requantized acc[2 * i] + zp clamped to [lo, hi], i < count (2 or 4): one channel. */
-static inline __attribute__((always_inline)) void tc_conv_rq_channel(const int32_t *acc, int8_t *d,
-                                                                     int32_t stride, int32_t count, int32_t mult,
-                                                                     int32_t shift, const tc_conv_params *p,
-                                                                     int full)
-{
-    const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
     int32_t i;
-    (void)full; /* only the DSP build has a saturating clamp */
-    if (mult == INT32_MIN || shift >= 0 || shift < -31) {
-        for (i = 0; i < count; ++i) {
-            d[i * stride] = tc_clamp_s8(tc_requantize(acc[2 * i], mult, shift) + zp, lo, hi);
-        }
-        return;
-    }
-    {
-        const int32_t rm1 = -shift - 1;
-        const int64_t k = ((int64_t)1 << 30) + ((int64_t)1 << (30 - shift));
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-        if (full) {
-            for (i = 0; i < count; ++i) {
-                d[i * stride] = (int8_t)__ssat(tc_conv_rq_fast(acc[2 * i], mult, k, rm1) + zp, 8);
-            }
-            return;
-        }
-#endif
-        for (i = 0; i < count; ++i) {
-            d[i * stride] = tc_clamp_s8(tc_conv_rq_fast(acc[2 * i], mult, k, rm1) + zp, lo, hi);
-        }
+    for (i = 0; i < n; ++i) {
+        dst[i] = (int8_t)v;
     }
 }
 
-/* The 8 outputs of a 4-pixel, 2-channel pass: d[i * stride + k] from acc[2 * i + k]. Out of line so that the
- * channel loop of the caller keeps its registers; the fast path is unrolled. */
-static __attribute__((noinline)) void tc_conv_rq8(const int32_t *acc, int8_t *d, int32_t stride,
-                                                  const int32_t *mult, const int32_t *shift,
-                                                  const tc_conv_params *p)
+/* Column j of a block (dst = col + 4 * j, groups every `step` = 4P int16): output pixel (oy, ox)'s receptive
+ * field. With Cin % 4 == 0 each tap converts straight from the input, a word (4 values) at a time; otherwise the
+ * taps are first copied as bytes into `stage` (len4 bytes; padding taps and the len4 - len filler hold the zero
+ * point, so they convert to 0) and converted in one pass. Out of line: it runs once per pixel and needs its own
+ * registers. */
+static __attribute__((noinline)) void tc_conv_fill(const tc_conv_params *p, const tc_dims *in_dims,
+                                                   const int8_t *in, const tc_dims *filter_dims, int32_t oy,
+                                                   int32_t ox, int16_t *dst, int32_t step, int8_t *stage)
 {
-    int32_t k;
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    const int32_t zp = p->output_zp;
-    int32_t i;
-    if (p->act_min == -128 && p->act_max == 127) {
-        for (k = 0; k < 2; ++k) {
-            const int32_t m = mult[k], s = shift[k];
-            if (m == INT32_MIN || s >= 0 || s < -23 || zp < -128 || zp > 127) {
-                break;
-            }
-        }
-        if (k == 2) {
-#pragma GCC unroll 2
-            for (k = 0; k < 2; ++k) {
-                /* the 64-bit constant of tc_conv_rq_fast plus zp * 2**(32 + rm1), which adds zp after the shift:
-                 * |high word| < 2**30 + 2**22 * 129 < 2**31 for rm1 <= 22, so it cannot wrap */
-                const int32_t m = mult[k], rm1 = -shift[k] - 1;
-                const uint32_t lo = rm1 == 0 ? 0xC0000000u : 0x40000000u;
-                const int32_t hi = ((1 << rm1) >> 1) + zp * (1 << rm1);
-#pragma GCC unroll 4
-                for (i = 0; i < 4; ++i) {
-                    d[i * stride + k] = (int8_t)__ssat(tc_conv_rq_fast_zp(acc[2 * i + k], m, lo, hi, rm1), 8);
+    const int32_t in_c = in_dims->c, in_h = in_dims->h, in_w = in_dims->w, zp = p->input_zp;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, dil_h = p->dilation_h, dil_w = p->dilation_w;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+    int32_t ky, kx;
+    if ((in_c & 3) == 0) {
+        const int32_t nzp = (int32_t)(((uint32_t)(-zp) << 16) | ((uint32_t)(-zp) & 0xFFFFu));
+        const int32_t words = step >> 1, tap_words = (in_c >> 2) * words;
+        int32_t *d = (int32_t *)(void *)dst;
+        for (ky = 0; ky < k_h; ++ky) {
+            const int32_t iy = iy0 + ky * dil_h;
+            const int row_inside = iy >= 0 && iy < in_h;
+            const int8_t *row = row_inside ? in + iy * in_w * in_c : in;
+            for (kx = 0; kx < k_w; ++kx) {
+                const int32_t ix = ix0 + kx * dil_w;
+                int32_t *tap_end = d + tap_words;
+                if (row_inside && ix >= 0 && ix < in_w) {
+                    const int8_t *src = row + ix * in_c;
+                    for (; d != tap_end; d += words, src += 4) {
+                        const int32_t x = tc_load32(src);
+                        d[0] = tc_sxtab16(nzp, x);
+                        d[1] = tc_sxtab16_ror8(nzp, x);
+                    }
+                } else {
+                    for (; d != tap_end; d += words) {
+                        d[0] = 0;
+                        d[1] = 0;
+                    }
                 }
             }
-            return;
         }
-    }
-#endif
-    for (k = 0; k < 2; ++k) {
-        tc_conv_rq_channel(acc + k, d + k, stride, 4, mult[k], shift[k], p, 0);
-    }
-}
-
-static inline __attribute__((always_inline)) int8_t tc_conv_out(int32_t acc, int32_t oc,
-                                                                const tc_conv_params *p, const int32_t *mult,
-                                                                const int32_t *shift)
-{
-    return tc_clamp_s8(tc_requantize(acc, mult[oc], shift[oc]) + p->output_zp, p->act_min, p->act_max);
-}
-
-/* The channel loop of a 4-pixel pass (two pair-layout columns at col and col + 2 * len), two output channels at
- * a time; returns the number of channels done (out_c rounded down to even). Its own function so that only the
- * loop's pointers stay live. */
-static __attribute__((noinline)) int32_t tc_conv_quad_channels(const int16_t *col, int32_t len, const int8_t *weights,
-                                                               const int32_t *bias, const int32_t *mult,
-                                                               const int32_t *shift, int32_t out_c, int8_t *dst,
-                                                               const tc_conv_params *p)
-{
-    const int32_t end = out_c & ~1;
-    const int16_t *col_b = col + 2 * len;
-    int32_t oc;
-    for (oc = 0; oc < end; oc += 2, weights += 2 * len) {
-        int32_t acc[8];
-        acc[0] = acc[2] = acc[4] = acc[6] = bias[oc];
-        acc[1] = acc[3] = acc[5] = acc[7] = bias[oc + 1];
-        tc_dsp_dot_pair2(col, len, weights, len, acc);
-        tc_dsp_dot_pair2(col_b, len, weights, len, acc + 4);
-        tc_conv_rq8(acc, dst + oc, out_c, mult + oc, shift + oc, p);
-    }
-    return end;
-}
-
-/* Output pixels q .. q + 2 * n_pairs - 1 (n_pairs 1 or 2) through the pair layout, pair j at col + 2 * len * j:
- * two output channels at a time, so each channel's requantization constants serve 2 * n_pairs outputs. */
-static void tc_conv_pair(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in,
-                         const tc_dims *filter_dims, const int8_t *weights, const int32_t *bias,
-                         const int32_t *mult, const int32_t *shift, const tc_dims *out_dims, int8_t *out,
-                         int32_t q, int32_t n_pairs, int pointwise, int16_t *col)
-{
-    const int32_t in_c = in_dims->c, out_c = out_dims->c, out_w = out_dims->w;
-    const int32_t taps = filter_dims->h * filter_dims->w, len = taps * in_c, n4 = len & ~3;
-    const int full = p->act_min == -128 && p->act_max == 127; /* clamp is saturation to int8 */
-    int8_t *dst = out + q * out_c;
-    int32_t j, oc;
-    for (j = 0; j < 2 * n_pairs; ++j) {
-        int16_t *c = col + 2 * len * (j >> 1);
-        if (pointwise) {
-            tc_dsp_convert_step(in + (q + j) * in_c, c + 4 * (j & 1), len, p->input_zp, 8,
-                                c + 2 * n4 + (j & 1) * (len - n4));
-        } else {
-            tc_conv_gather(p, in_dims, in, filter_dims->w, (q + j) / out_w, (q + j) % out_w, 0, taps, c, j & 1);
-        }
-    }
-    if (n_pairs == 2) {
-        oc = tc_conv_quad_channels(col, len, weights, bias, mult, shift, out_c, dst, p);
     } else {
-        for (oc = 0; oc + 2 <= out_c; oc += 2) {
-            int32_t acc[4];
-            acc[0] = acc[2] = bias[oc];
-            acc[1] = acc[3] = bias[oc + 1];
-            tc_dsp_dot_pair2(col, len, weights + oc * len, len, acc);
-            tc_conv_rq_channel(acc, dst + oc, out_c, 2, mult[oc], shift[oc], p, full);
-            tc_conv_rq_channel(acc + 1, dst + oc + 1, out_c, 2, mult[oc + 1], shift[oc + 1], p, full);
+        const int32_t row_bytes = k_w * in_c;
+        int8_t *s = stage;
+        for (ky = 0; ky < k_h; ++ky, s += row_bytes) {
+            const int32_t iy = iy0 + ky * dil_h;
+            if (iy < 0 || iy >= in_h) {
+                tc_conv_set_bytes(s, zp, row_bytes);
+            } else if (dil_w == 1 && ix0 >= 0 && ix0 + k_w <= in_w) { /* the row's taps are contiguous */
+                tc_conv_copy_bytes(s, in + (iy * in_w + ix0) * in_c, row_bytes);
+            } else {
+                for (kx = 0; kx < k_w; ++kx) {
+                    const int32_t ix = ix0 + kx * dil_w;
+                    if (ix >= 0 && ix < in_w) {
+                        tc_conv_copy_bytes(s + kx * in_c, in + (iy * in_w + ix) * in_c, in_c);
+                    } else {
+                        tc_conv_set_bytes(s + kx * in_c, zp, in_c);
+                    }
+                }
+            }
+        }
+        tc_conv_set_bytes(s, zp, (-(int32_t)(s - stage)) & 3); /* the filler up to len4 */
+        s += (-(int32_t)(s - stage)) & 3;
+        tc_dsp_convert_step(stage, dst, (int32_t)(s - stage), zp, step, dst);
+    }
+}
+
+/* ---- Dot products of one weight row with the P columns of a block ----
+ * The accumulators are named scalars a0 .. a7 (a0 .. a{P-1} used), not an array: gcc keeps an array that loops
+ * index in memory, which would add a store and a load per accumulator around every row. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* One group: the weight word sign-extended once (e = [w0, w2], o = [w1, w3]), then per column one LDRD of its
+ * permuted group ([x0, x2], [x1, x3]) and two SMLADs. */
+#define TC_BLK_W "ldr %[o], [%[w]], #4\n\t" "sxtb16 %[e], %[o]\n\t" "sxtb16 %[o], %[o], ror #8\n\t"
+#define TC_BLK_X(j) \
+    "ldrd %[xa], %[xb], [%[c]], #8\n\t" \
+    "smlad %[a" #j "], %[e], %[xa], %[a" #j "]\n\t" \
+    "smlad %[a" #j "], %[o], %[xb], %[a" #j "]\n\t"
+#define TC_BLK_G2 TC_BLK_W TC_BLK_X(0) TC_BLK_X(1)
+#define TC_BLK_G3 TC_BLK_G2 TC_BLK_X(2)
+#define TC_BLK_G4 TC_BLK_G3 TC_BLK_X(3)
+#define TC_BLK_G5 TC_BLK_G4 TC_BLK_X(4)
+#define TC_BLK_G6 TC_BLK_G5 TC_BLK_X(5)
+#define TC_BLK_G7 TC_BLK_G6 TC_BLK_X(6)
+#define TC_BLK_G8 TC_BLK_G7 TC_BLK_X(7)
+#define TC_BLK_A2 [a0] "+r"(a0), [a1] "+r"(a1)
+#define TC_BLK_A3 TC_BLK_A2, [a2] "+r"(a2)
+#define TC_BLK_A4 TC_BLK_A3, [a3] "+r"(a3)
+#define TC_BLK_A5 TC_BLK_A4, [a4] "+r"(a4)
+#define TC_BLK_A6 TC_BLK_A5, [a5] "+r"(a5)
+#define TC_BLK_A7 TC_BLK_A6, [a6] "+r"(a6)
+#define TC_BLK_A8 TC_BLK_A7, [a7] "+r"(a7)
+/* The n_g full groups of a weight row (advancing w): first the n_g % 4 single groups up to col_mid, then four
+ * per iteration (2 loop instructions per 4 groups) up to col_end. P = 8 leaves no register for the loop bound:
+ * it stays in memory and is loaded into xa, free at that point, for the compare. */
+#define TC_BLK_CMP_R "cmp %[c], %[end]\n\t"
+#define TC_BLK_CMP_M "ldr %[xa], %[end]\n\t" "cmp %[c], %[xa]\n\t"
+#define TC_BLK_LOOP(P, body, stop, cmp, end_constraint) \
+    __asm__ volatile("1:\n\t" body cmp "bne 1b\n" \
+                     : TC_BLK_A##P, [c] "+r"(c), [w] "+r"(w), [e] "=&r"(e), [o] "=&r"(o), [xa] "=&r"(xa), \
+                       [xb] "=&r"(xb) \
+                     : [end] end_constraint(stop) \
+                     : "cc", "memory")
+#define TC_BLK_DOT_CMP(P, cmp, end_constraint) \
+    do { \
+        const int16_t *c = col; \
+        int32_t e, o, xa, xb; \
+        if (c != col_mid) { \
+            TC_BLK_LOOP(P, TC_BLK_G##P, col_mid, cmp, end_constraint); \
+        } \
+        if (c != col_end) { \
+            TC_BLK_LOOP(P, TC_BLK_G##P TC_BLK_G##P TC_BLK_G##P TC_BLK_G##P, col_end, cmp, end_constraint); \
+        } \
+    } while (0)
+#define TC_BLK_DOT(P) TC_BLK_DOT_CMP(P, TC_BLK_CMP_R, "r")
+#define TC_BLK_DOT8() TC_BLK_DOT_CMP(8, TC_BLK_CMP_M, "m")
+#else
+/* Plain C twin (host builds): a[j] += the n_g full groups of column j times weight row w. */
+static void tc_conv_dot_block_c(int32_t *a, const int16_t *col, const int8_t *w, int32_t n_g, int32_t P)
+{
+    const int32_t *cw = (const int32_t *)(const void *)col;
+    int32_t g, j;
+    for (g = 0; g < n_g; ++g, w += 4) {
+        const int32_t v = tc_load32(w), e = tc_sxtb16(v), o = tc_sxtb16_ror8(v);
+        for (j = 0; j < P; ++j, cw += 2) {
+            a[j] = tc_smlad(e, cw[0], a[j]);
+            a[j] = tc_smlad(o, cw[1], a[j]);
         }
     }
-    if (oc < out_c) {
-        for (j = 0; j < n_pairs; ++j) {
-            int32_t acc[2];
-            acc[0] = acc[1] = bias[oc];
-            tc_dsp_dot_pair1(col + 2 * len * j, len, weights + oc * len, acc);
-            dst[2 * j * out_c + oc] = tc_conv_out(acc[0], oc, p, mult, shift);
-            dst[(2 * j + 1) * out_c + oc] = tc_conv_out(acc[1], oc, p, mult, shift);
+}
+#define TC_BLK_DOT(P) \
+    do { \
+        int32_t a_[TC_CONV_P_MAX] = {a0, a1, a2, a3, a4, a5, a6, a7}; \
+        (void)col_mid; /* the asm loop's split point */ \
+        tc_conv_dot_block_c(a_, col, w, n_g, P); \
+        a0 = a_[0], a1 = a_[1], a2 = a_[2], a3 = a_[3], a4 = a_[4], a5 = a_[5], a6 = a_[6], a7 = a_[7]; \
+        w += 4 * n_g; \
+    } while (0)
+#define TC_BLK_DOT8() TC_BLK_DOT(8)
+#endif
+
+/* The `tail` (1..3) bytes at w as a word, upper bytes 0, without reading past them. */
+static inline int32_t tc_conv_load_tail(const int8_t *w, int32_t tail)
+{
+    uint32_t v = (uint8_t)w[0];
+    if (tail > 1) {
+        v |= (uint32_t)(uint8_t)w[1] << 8;
+    }
+    if (tail > 2) {
+        v |= (uint32_t)(uint8_t)w[2] << 16;
+    }
+    return (int32_t)v;
+}
+
+/* Output stage outside the fast case (tc_dsp_rq_fast_ok false), one channel: outputs d[i * stride] from acc[i],
+ * i < count. Out of line and taking an array, so that only this branch of the block code spills accumulators. */
+static __attribute__((noinline)) void tc_conv_rq_general(const int32_t *acc, int32_t count, int8_t *d,
+                                                         int32_t stride, int32_t m, int32_t s,
+                                                         const tc_conv_params *p)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        d[i * stride] = tc_output_s8(tc_requantize(acc[i], m, s), p->output_zp, p->act_min, p->act_max);
+    }
+}
+
+typedef struct {
+    const int16_t *col; /* the block's P columns */
+    int32_t len;        /* values per column before padding to a multiple of 4 */
+    const int8_t *weights;
+    const int32_t *bias, *mult, *shift;
+    int32_t out_c;
+    int32_t word_rows; /* rows 0 .. word_rows - 1 may read their partial last word whole (see the top) */
+    int8_t *dst;       /* output of the block's first pixel; pixel j's at dst + j * out_c */
+    int fast;          /* tc_dsp_rq_fast_ok for the whole call */
+    const tc_conv_params *p;
+} tc_conv_block;
+
+/* Column j's share of the zero-padded last group (weight word split into e, o; cw: the group's words). */
+#define TC_BLK_TAIL(j) \
+    if (P > j) { \
+        a##j = tc_smlad(e, cw[2 * j], a##j); \
+        a##j = tc_smlad(o, cw[2 * j + 1], a##j); \
+    }
+/* Output of column j, fast output stage. */
+#define TC_BLK_OUT(j) \
+    if (P > j) { \
+        d[j * out_c] = tc_dsp_sat8(tc_dsp_rq_fast(a##j, m, khi, rm1)); \
+    }
+
+/* Every output channel of a block of P pixels (P constant after inlining). The channel's bias, multiplier and
+ * shift are read after its dot product: the asm's memory clobber would otherwise keep them live (on the stack)
+ * across it. */
+static inline __attribute__((always_inline)) void tc_conv_block_channels(const tc_conv_block *b, const int P)
+{
+    const int32_t len = b->len, n_g = len >> 2, tail = len & 3, out_c = b->out_c;
+    const int32_t zp = b->p->output_zp, fast = b->fast;
+    const int32_t *bias = b->bias, *mult = b->mult, *shift = b->shift;
+    const int16_t *col = b->col, *col_mid = col + 4 * P * (n_g & 3), *col_end = col + 4 * P * n_g;
+    const int8_t *w = b->weights; /* advanced row by row by the dot product and the tail */
+    int8_t *d = b->dst;
+    int32_t oc;
+    for (oc = 0; oc < out_c; ++oc, ++d) {
+        int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = bias[oc];
+        if (P == 2) {
+            TC_BLK_DOT(2);
+        } else if (P == 3) {
+            TC_BLK_DOT(3);
+        } else if (P == 4) {
+            TC_BLK_DOT(4);
+        } else if (P == 5) {
+            TC_BLK_DOT(5);
+        } else if (P == 6) {
+            TC_BLK_DOT(6);
+        } else if (P == 7) {
+            TC_BLK_DOT(7);
+        } else {
+            TC_BLK_DOT8();
+        }
+        if (tail) {
+            const int32_t v = oc < b->word_rows ? tc_load32(w) : tc_conv_load_tail(w, tail);
+            const int32_t e = tc_sxtb16(v), o = tc_sxtb16_ror8(v);
+            const int32_t *cw = (const int32_t *)(const void *)col_end;
+            TC_BLK_TAIL(0) TC_BLK_TAIL(1) TC_BLK_TAIL(2) TC_BLK_TAIL(3)
+            TC_BLK_TAIL(4) TC_BLK_TAIL(5) TC_BLK_TAIL(6) TC_BLK_TAIL(7)
+            w += tail;
+        }
+        if (fast) {
+            const int32_t m = mult[oc], rm1 = -shift[oc] - 1, khi = tc_dsp_rq_khi(zp, rm1);
+            TC_BLK_OUT(0) TC_BLK_OUT(1) TC_BLK_OUT(2) TC_BLK_OUT(3)
+            TC_BLK_OUT(4) TC_BLK_OUT(5) TC_BLK_OUT(6) TC_BLK_OUT(7)
+        } else {
+            const int32_t acc[TC_CONV_P_MAX] = {a0, a1, a2, a3, a4, a5, a6, a7};
+            tc_conv_rq_general(acc, P, d, out_c, mult[oc], shift[oc], b->p);
         }
     }
+}
+
+/* One function per block size, so that each keeps its accumulators in registers. */
+static __attribute__((noinline)) void tc_conv_block2(const tc_conv_block *b) { tc_conv_block_channels(b, 2); }
+static __attribute__((noinline)) void tc_conv_block3(const tc_conv_block *b) { tc_conv_block_channels(b, 3); }
+static __attribute__((noinline)) void tc_conv_block4(const tc_conv_block *b) { tc_conv_block_channels(b, 4); }
+static __attribute__((noinline)) void tc_conv_block5(const tc_conv_block *b) { tc_conv_block_channels(b, 5); }
+static __attribute__((noinline)) void tc_conv_block6(const tc_conv_block *b) { tc_conv_block_channels(b, 6); }
+static __attribute__((noinline)) void tc_conv_block7(const tc_conv_block *b) { tc_conv_block_channels(b, 7); }
+static __attribute__((noinline)) void tc_conv_block8(const tc_conv_block *b) { tc_conv_block_channels(b, 8); }
+
+/* Output pixels q .. q + n_px - 1 (2 <= n_px <= TC_CONV_P_MAX) through the block path; b->dst is pixel q's
+ * output. A 1x1 stride-1 unpadded convolution with Cin % 4 == 0 converts each pixel straight from the input. */
+static void tc_conv_run_block(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in,
+                              const tc_dims *filter_dims, const tc_dims *out_dims, int32_t q, int32_t n_px,
+                              int pointwise, int16_t *col, int8_t *stage, const tc_conv_block *b)
+{
+    const int32_t out_w = out_dims->w, in_c = in_dims->c;
+    int32_t j;
+    if (pointwise && (in_c & 3) == 0) {
+        for (j = 0; j < n_px; ++j) {
+            tc_dsp_convert_step(in + (q + j) * in_c, col + 4 * j, in_c, p->input_zp, 4 * n_px, col);
+        }
+    } else {
+        for (j = 0; j < n_px; ++j) {
+            tc_conv_fill(p, in_dims, in, filter_dims, (q + j) / out_w, (q + j) % out_w, col + 4 * j, 4 * n_px,
+                         stage);
+        }
+    }
+    switch (n_px) {
+    case 2: tc_conv_block2(b); break;
+    case 3: tc_conv_block3(b); break;
+    case 4: tc_conv_block4(b); break;
+    case 5: tc_conv_block5(b); break;
+    case 6: tc_conv_block6(b); break;
+    case 7: tc_conv_block7(b); break;
+    default: tc_conv_block8(b); break;
+    }
+}
+
+/* Requantized output of channel oc (single path). */
+static inline __attribute__((always_inline)) int8_t tc_conv_out(int32_t acc, int32_t oc, const tc_conv_params *p,
+                                                                const int32_t *mult, const int32_t *shift, int fast)
+{
+    if (fast) {
+        const int32_t rm1 = -shift[oc] - 1;
+        return tc_dsp_sat8(tc_dsp_rq_fast(acc, mult[oc], tc_dsp_rq_khi(p->output_zp, rm1), rm1));
+    }
+    return tc_output_s8(tc_requantize(acc, mult[oc], shift[oc]), p->output_zp, p->act_min, p->act_max);
 }
 
 /* Output pixel q alone, into dst: four output channels at a time, chunked columns. */
 static void tc_conv_single(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in,
                            const tc_dims *filter_dims, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, const tc_dims *out_dims, int8_t *dst,
-                           int32_t q, int pointwise, int16_t *col)
+                           int32_t q, int pointwise, int fast, int16_t *col)
 {
     const int32_t in_c = in_dims->c, k_w = filter_dims->w, out_c = out_dims->c;
     const int32_t oy = q / out_dims->w, ox = q % out_dims->w;
@@ -250,7 +385,7 @@ static void tc_conv_single(const tc_conv_params *p, const tc_dims *in_dims, cons
     if (one_chunk && pointwise) {
         tc_dsp_convert(in + q * in_c, col, in_c, p->input_zp);
     } else if (one_chunk) {
-        tc_conv_gather(p, in_dims, in, k_w, oy, ox, 0, taps, col, -1);
+        tc_conv_gather(p, in_dims, in, k_w, oy, ox, 0, taps, col);
     }
     for (oc = 0; oc < out_c; oc += 4) {
         const int32_t rows = out_c - oc < 4 ? out_c - oc : 4;
@@ -277,7 +412,7 @@ static void tc_conv_single(const tc_conv_params *p, const tc_dims *in_dims, cons
             const int32_t n = (t1 - t0) * in_c;
             const int8_t *w = weights + oc * len + t0 * in_c;
             if (!one_chunk) {
-                tc_conv_gather(p, in_dims, in, k_w, oy, ox, t0, t1, col, -1);
+                tc_conv_gather(p, in_dims, in, k_w, oy, ox, t0, t1, col);
             }
             if (rows == 4) {
                 tc_dsp_dot_rows4(col, n, w, len, acc);
@@ -288,7 +423,7 @@ static void tc_conv_single(const tc_conv_params *p, const tc_dims *in_dims, cons
             }
         }
         for (r = 0; r < rows; ++r) {
-            dst[oc + r] = tc_conv_out(acc[r], oc + r, p, mult, shift);
+            dst[oc + r] = tc_conv_out(acc[r], oc + r, p, mult, shift, fast);
         }
     }
 }
@@ -298,28 +433,36 @@ void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t 
                   const tc_dims *out_dims, int8_t *out, int8_t *scratch)
 {
     int16_t col[TC_DSP_COL_MAX] __attribute__((aligned(8)));
-    const int32_t len = filter_dims->h * filter_dims->w * in_dims->c;
+    const int32_t len = filter_dims->h * filter_dims->w * in_dims->c, len4 = (len + 3) & ~3;
     const int32_t n_pixels = out_dims->h * out_dims->w, out_c = out_dims->c;
     const int pointwise = filter_dims->h * filter_dims->w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                           p->pad_top == 0 && p->pad_left == 0 && in_dims->h == out_dims->h &&
                           in_dims->w == out_dims->w;
     const int inplace = (const int8_t *)out == in;
+    const int fast = tc_dsp_rq_fast_ok(mult, shift, out_c, p->output_zp, p->act_min, p->act_max);
+    /* Bytes of the block's staging area (tc_conv_fill), after the columns in col[]. */
+    const int32_t stage_bytes = (in_dims->c & 3) ? len4 : 0;
+    const int32_t fit = (int32_t)((sizeof(col) - (size_t)stage_bytes) / (2u * (size_t)len4));
+    const int32_t p_max = fit < TC_CONV_P_MAX ? fit : TC_CONV_P_MAX;
     int32_t q = 0;
-    if (4 * len <= TC_DSP_COL_MAX) {
-        for (; q + 4 <= n_pixels; q += 4) {
-            tc_conv_pair(p, in_dims, in, filter_dims, weights, bias, mult, shift, out_dims, out, q, 2, pointwise,
-                         col);
-        }
-    }
-    if (2 * len <= TC_DSP_COL_MAX) {
-        for (; q + 2 <= n_pixels; q += 2) {
-            tc_conv_pair(p, in_dims, in, filter_dims, weights, bias, mult, shift, out_dims, out, q, 1, pointwise,
-                         col);
+    if (p_max >= 2 && n_pixels >= 2) {
+        const int32_t n_blk = n_pixels < p_max ? n_pixels : p_max;
+        tc_conv_block b;
+        b.len = len, b.weights = weights, b.bias = bias, b.mult = mult, b.shift = shift, b.out_c = out_c;
+        b.word_rows = out_c - (4 - (len & 3) + len - 1) / len; /* rows followed by >= 4 - tail weight bytes */
+        b.fast = fast, b.p = p, b.col = col;
+        while (n_pixels - q >= 2) { /* blocks of n_blk, then one of the 2..n_blk - 1 left over */
+            const int32_t n_px = n_pixels - q < n_blk ? n_pixels - q : n_blk;
+            b.dst = out + q * out_c;
+            tc_conv_run_block(p, in_dims, in, filter_dims, out_dims, q, n_px, pointwise, col,
+                              (int8_t *)(col + n_px * len4), &b);
+            q += n_px;
         }
     }
     for (; q < n_pixels; ++q) {
         int8_t *dst = inplace ? scratch : out + q * out_c;
-        tc_conv_single(p, in_dims, in, filter_dims, weights, bias, mult, shift, out_dims, dst, q, pointwise, col);
+        tc_conv_single(p, in_dims, in, filter_dims, weights, bias, mult, shift, out_dims, dst, q, pointwise, fast,
+                       col);
         if (inplace) {
             memcpy(out + q * out_c, scratch, (size_t)out_c);
         }

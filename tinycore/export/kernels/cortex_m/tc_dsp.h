@@ -6,8 +6,10 @@
  *    values x0 x1 x2 x3 is stored as x0 x2 x1 x3. A tail of < 4 values is stored in order.
  *  - A weight word w = [w0 w1 w2 w3] gives sxtb16(w) = [w0, w2] and sxtb16(w ror 8) = [w1, w3], which line up
  *    with the two int16 pairs of the group, so two SMLADs do 4 MACs with no reordering of the weights.
- *  - Four output rows share each input load (rows4, unrolled by 16 values); for convolutions two output pixels
- *    share each weight load (pair layout below).
+ *  - Four output rows share each input load (rows4, unrolled by 16 values: FC and the single-pixel conv path);
+ *    the conv block path shares each weight load among 2..8 output pixels (block layout, tc_conv2d_s8.c).
+ *  - The output stage (requantize, add the zero point, saturate) has a fused form for the usual parameters,
+ *    tc_dsp_rq_fast, bit-exact with tc_requantize (derivation below).
  * Without __ARM_FEATURE_DSP (host builds for tests) the same helpers are plain C, so the algorithm is the same.
  *
  * The int16 buffers live on the stack (TC_DSP_COL_MAX values, 2 KiB): callers fall back or chunk beyond that.
@@ -17,6 +19,8 @@
 
 #include <stdint.h>
 #include <string.h>
+
+#include "tc_fixedpoint.h"
 
 #define TC_DSP_COL_MAX 1024
 
@@ -75,22 +79,32 @@ static inline int32_t tc_dsp_perm(int32_t k, int32_t n)
     return k < (n & ~3) ? ((k & ~3) | ((k & 1) << 1) | ((k & 2) >> 1)) : k;
 }
 
-/* Groups of 4 values of src - zp as two int16 pairs, one group every `step` int16 (4: one column, 8: two columns
- * interleaved); the n % 4 tail values go to tail[] in order. dst must be 4-byte aligned. */
+/* Groups of 4 values of src - zp as two int16 pairs, one group every `step` int16 (4: one column, 4P: column of
+ * a block of P, tc_conv2d_s8.c); the n % 4 tail values go to tail[] in order. dst must be 4-byte aligned.
+ * Two groups per iteration, each stored with one STRD. */
 static inline void tc_dsp_convert_step(const int8_t *src, int16_t *dst, int32_t n, int32_t zp, int32_t step,
                                        int16_t *tail)
 {
     const int32_t nzp = (int32_t)(((uint32_t)(-zp) << 16) | ((uint32_t)(-zp) & 0xFFFFu));
+    const int8_t *s = src, *end8 = src + (n & ~7);
     int32_t *d = (int32_t *)(void *)dst;
     const int32_t words = step / 2;
-    int32_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        const int32_t x = tc_load32(src + k);
+    int32_t k;
+    for (; s != end8; s += 8) {
+        const int32_t x = tc_load32(s), y = tc_load32(s + 4);
+        int32_t *d1 = d + words;
         d[0] = tc_sxtab16(nzp, x);
         d[1] = tc_sxtab16_ror8(nzp, x);
-        d += words;
+        d1[0] = tc_sxtab16(nzp, y);
+        d1[1] = tc_sxtab16_ror8(nzp, y);
+        d = d1 + words;
     }
-    for (; k < n; ++k) {
+    if (n & 4) {
+        const int32_t x = tc_load32(s);
+        d[0] = tc_sxtab16(nzp, x);
+        d[1] = tc_sxtab16_ror8(nzp, x);
+    }
+    for (k = n & ~3; k < n; ++k) {
         tail[k - (n & ~3)] = (int16_t)(src[k] - zp);
     }
 }
@@ -193,109 +207,60 @@ static inline int32_t tc_dsp_dot_row1(const int16_t *col, int32_t n, const int8_
     return acc;
 }
 
-/* Two columns A and B interleaved ("pair layout", 2n values): group g of A at int16 8g, of B at 8g + 4, both
- * group-permuted; then the tails, A's n % 4 values and B's. Position of value k of column p (0: A, 1: B). */
-static inline int32_t tc_dsp_pair_pos(int32_t k, int32_t n, int32_t p)
+/* ---- Fused requantization (the output stage of conv and FC) ----
+ *
+ * tc_requantize(acc, m, shift) + zp, for m >= 0 and shift in [-23, -2], as one 64-bit multiply-accumulate and one
+ * shift. With r = -shift, tc_requantize is v = floor((acc * m + 2**30) / 2**31) (tc_fixedpoint.h) followed by
+ * floor((v + 2**(r-1) - [v < 0]) / 2**r) (the rounding divide: ties away from zero). The two floors nest:
+ *     result + zp = floor(X / 2**(31 + r)),  X = acc * m + 2**30 + 2**(30 + r) + zp * 2**(31 + r) - 2**31 * neg,
+ * neg = [v < 0]. neg = [acc < 0] gives the same result: the two differ only when acc < 0 and
+ * acc * m >= -2**30 (m >= 0), where v = 0, and X - zp * 2**(31 + r) then lies in [0, 2**(31 + r)) either way.
+ * X is built as words hi:lo with lo = 2**30 + 2**31 * neg, hi = khi - neg, khi = (2 * zp + 1) * 2**(r - 2)
+ * (tc_dsp_rq_khi), then acc * m is added (SMLAL) and the result is hi >> (r - 1).
+ * Range: |acc * m| < 2**62, |zp * 2**(31 + r)| <= 2**61 for r <= 23 and zp in [-128, 127], so X and its high word
+ * cannot wrap; m >= 0 also rules out the one saturating product (INT32_MIN * INT32_MIN) of tc_requantize.
+ * Other parameters take tc_requantize (the callers check once per call, tc_dsp_rq_fast_ok). */
+
+/* The per-channel constant of tc_dsp_rq_fast; rm1 = -shift - 1 in [1, 22]. */
+static inline int32_t tc_dsp_rq_khi(int32_t zp, int32_t rm1)
 {
-    const int32_t n4 = n & ~3;
-    return k < n4 ? ((k >> 2) << 3) + (p << 2) + (((k & 1) << 1) | ((k & 2) >> 1))
-                  : 2 * n4 + p * (n - n4) + (k - n4);
+    return tc_wrap_int32((uint32_t)(2 * zp + 1) << rm1) >> 1;
 }
 
-/* One group of 4 values of both columns against weight rows w0 (p0, post-incremented) and w0 + s. */
-#define TC_DSP_PAIR2_GROUP \
-    "ldr %[o1], [%[p0], %[s]]\n" \
-    "ldr %[o0], [%[p0]], #4\n" \
-    "sxtb16 %[e1], %[o1]\n" \
-    "sxtb16 %[o1], %[o1], ror #8\n" \
-    "sxtb16 %[e0], %[o0]\n" \
-    "sxtb16 %[o0], %[o0], ror #8\n" \
-    "ldrd %[xa], %[xb], [%[c]], #8\n" \
-    "smlad %[a0], %[e0], %[xa], %[a0]\n" \
-    "smlad %[a0], %[o0], %[xb], %[a0]\n" \
-    "smlad %[a1], %[e1], %[xa], %[a1]\n" \
-    "smlad %[a1], %[o1], %[xb], %[a1]\n" \
-    "ldrd %[xa], %[xb], [%[c]], #8\n" \
-    "smlad %[a2], %[e0], %[xa], %[a2]\n" \
-    "smlad %[a2], %[o0], %[xb], %[a2]\n" \
-    "smlad %[a3], %[e1], %[xa], %[a3]\n" \
-    "smlad %[a3], %[o1], %[xb], %[a3]\n"
-
-/* acc[0..3] += (A.w0, A.w1, B.w0, B.w1) over the pair layout (col: 2n values, 8-byte aligned), w1 = w0 +
- * w_stride. With DSP the loop is assembly: per 4 values 2 LDR + 4 SXTB16 for the weights, 2 LDRD for the two
- * columns, 8 SMLAD; unrolled by 8 values: 34 instructions per 32 MACs with the loop branch. */
-static inline void tc_dsp_dot_pair2(const int16_t *col, int32_t n, const int8_t *w0, int32_t w_stride,
-                                    int32_t acc[4])
+static inline __attribute__((always_inline)) int32_t tc_dsp_rq_fast(int32_t acc, int32_t m, int32_t khi,
+                                                                     int32_t rm1)
 {
-    const int32_t n4 = n & ~3;
-    const int8_t *w1 = w0 + w_stride;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t k;
+    const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
+    const int32_t hi = khi + (acc >> 31);
+    const uint64_t x = (((uint64_t)(uint32_t)hi << 32) | lo) + (uint64_t)((int64_t)acc * m); /* SMLAL */
+    return tc_wrap_int32((uint32_t)(x >> 32)) >> rm1;
+}
+
+/* Whether the output stage of n channels can use tc_dsp_rq_fast followed by a saturation to int8 (the clamp is
+ * the whole int8 range). One pass over the channels per kernel call, so that the per-output code has no test. */
+static inline int tc_dsp_rq_fast_ok(const int32_t *mult, const int32_t *shift, int32_t n, int32_t zp,
+                                    int32_t act_min, int32_t act_max)
+{
+    int32_t i;
+    if (act_min != -128 || act_max != 127 || zp < -128 || zp > 127) {
+        return 0;
+    }
+    for (i = 0; i < n; ++i) {
+        if (mult[i] < 0 || shift[i] > -2 || shift[i] < -23) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* x saturated to int8: SSAT on the DSP cores. */
+static inline int8_t tc_dsp_sat8(int32_t x)
+{
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    if (n4 > 0) {
-        const int8_t *p0 = w0;
-        const int16_t *c = col, *end = col + 2 * n4;
-        int32_t xa, xb, e0, o0, e1, o1;
-        if (n4 & 4) { /* an odd group count: one group first, then two per loop iteration */
-            __asm__ volatile(TC_DSP_PAIR2_GROUP
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p0] "+r"(p0), [c] "+r"(c),
-                  [xa] "=&r"(xa), [xb] "=&r"(xb), [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1)
-                : [s] "r"(w_stride)
-                : "memory");
-        }
-        if (c != end) {
-            __asm__ volatile(
-                "1:\n"
-                TC_DSP_PAIR2_GROUP
-                TC_DSP_PAIR2_GROUP
-                "cmp %[c], %[end]\n"
-                "bne 1b\n"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p0] "+r"(p0), [c] "+r"(c),
-                  [xa] "=&r"(xa), [xb] "=&r"(xb), [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1)
-                : [s] "r"(w_stride), [end] "r"(end)
-                : "cc", "memory");
-        }
-    }
+    return (int8_t)__ssat(x, 8);
 #else
-    const int32_t *c = (const int32_t *)(const void *)col;
-    for (k = 0; k < n4; k += 4, c += 4) {
-        const int32_t v0 = tc_load32(w0 + k), v1 = tc_load32(w1 + k);
-        a0 = tc_smlad(tc_sxtb16(v0), c[0], a0); a0 = tc_smlad(tc_sxtb16_ror8(v0), c[1], a0);
-        a1 = tc_smlad(tc_sxtb16(v1), c[0], a1); a1 = tc_smlad(tc_sxtb16_ror8(v1), c[1], a1);
-        a2 = tc_smlad(tc_sxtb16(v0), c[2], a2); a2 = tc_smlad(tc_sxtb16_ror8(v0), c[3], a2);
-        a3 = tc_smlad(tc_sxtb16(v1), c[2], a3); a3 = tc_smlad(tc_sxtb16_ror8(v1), c[3], a3);
-    }
+    return (int8_t)(x < -128 ? -128 : (x > 127 ? 127 : x));
 #endif
-    for (k = n4; k < n; ++k) {
-        const int32_t xa = col[2 * n4 + (k - n4)], xb = col[2 * n4 + (n - n4) + (k - n4)];
-        a0 += xa * w0[k];
-        a1 += xa * w1[k];
-        a2 += xb * w0[k];
-        a3 += xb * w1[k];
-    }
-    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-}
-
-/* acc[0..1] += (A.w, B.w) over the pair layout: the last weight row when the row count is odd. */
-static inline void tc_dsp_dot_pair1(const int16_t *col, int32_t n, const int8_t *w, int32_t acc[2])
-{
-    const int32_t n4 = n & ~3;
-    const int32_t *c = (const int32_t *)(const void *)col;
-    int32_t a0 = acc[0], a1 = acc[1];
-    int32_t k;
-    for (k = 0; k < n4; k += 4, c += 4) {
-        const int32_t v = tc_load32(w + k);
-        const int32_t e = tc_sxtb16(v), o = tc_sxtb16_ror8(v);
-        a0 = tc_smlad(e, c[0], a0);
-        a0 = tc_smlad(o, c[1], a0);
-        a1 = tc_smlad(e, c[2], a1);
-        a1 = tc_smlad(o, c[3], a1);
-    }
-    for (k = n4; k < n; ++k) {
-        a0 += col[2 * n4 + (k - n4)] * w[k];
-        a1 += col[2 * n4 + (n - n4) + (k - n4)] * w[k];
-    }
-    acc[0] = a0, acc[1] = a1;
 }
 
 #endif /* TC_DSP_H */

@@ -73,4 +73,13 @@ static inline int8_t tc_clamp_s8(int32_t x, int32_t lo, int32_t hi)
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
 }
 
+/* Requantized value + output zero point, clamped to [lo, hi] and narrowed to int8. The sum is formed in 64 bits,
+ * as the numpy runtime forms it: a value within |zp| of the int32 limits (a saturated requantize) then clamps
+ * instead of overflowing int32 (undefined behaviour, in practice a wrap to the other end of the range). */
+static inline int8_t tc_output_s8(int32_t requantized, int32_t zp, int32_t lo, int32_t hi)
+{
+    const int64_t y = (int64_t)requantized + zp;
+    return (int8_t)(y < lo ? lo : (y > hi ? hi : y));
+}
+
 #endif /* TC_FIXEDPOINT_H */

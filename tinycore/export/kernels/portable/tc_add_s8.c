@@ -11,7 +11,7 @@ void tc_add_s8(const tc_add_params *p, const int8_t *a, const int8_t *b, int8_t 
         const int32_t b1 = tc_shl_wrap((int32_t)b[i] - p->input2_zp, p->left_shift);
         const int32_t sa = tc_requantize(a1, p->input1_mult, p->input1_shift);
         const int32_t sb = tc_requantize(b1, p->input2_mult, p->input2_shift);
-        const int32_t y = tc_requantize(tc_add_wrap(sa, sb), p->output_mult, p->output_shift) + p->output_zp;
-        out[i] = tc_clamp_s8(y, p->act_min, p->act_max);
+        out[i] = tc_output_s8(tc_requantize(tc_add_wrap(sa, sb), p->output_mult, p->output_shift), p->output_zp,
+                              p->act_min, p->act_max);
     }
 }

@@ -41,8 +41,8 @@ void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t 
                         }
                     }
                 }
-                acc = tc_requantize(acc, mult[oc], shift[oc]) + p->output_zp;
-                dst[oc] = tc_clamp_s8(acc, p->act_min, p->act_max);
+                dst[oc] = tc_output_s8(tc_requantize(acc, mult[oc], shift[oc]), p->output_zp, p->act_min,
+                                       p->act_max);
             }
             if (inplace) {
                 memcpy(out + pixel * out_c, scratch, (size_t)out_c);

@@ -23,8 +23,7 @@ static int8_t tc_dw_one(const tc_conv_params *p, const tc_dims *in_dims, const i
                    (int32_t)weights[(ky * fd->w + kx) * fd->c + oc];
         }
     }
-    acc = tc_requantize(acc, mult, shift) + p->output_zp;
-    return tc_clamp_s8(acc, p->act_min, p->act_max);
+    return tc_output_s8(tc_requantize(acc, mult, shift), p->output_zp, p->act_min, p->act_max);
 }
 
 /* In place (out == in, depth_multiplier 1): channel by channel, the whole output plane goes to scratch

@@ -13,7 +13,6 @@ void tc_fully_connected_s8(const int8_t *in, int32_t n_in, const int8_t *weights
         for (i = 0; i < n_in; ++i) {
             acc += ((int32_t)in[i] - input_zp) * (int32_t)row[i];
         }
-        acc = tc_requantize(acc, mult[o], shift[o]) + output_zp;
-        out[o] = tc_clamp_s8(acc, act_min, act_max);
+        out[o] = tc_output_s8(tc_requantize(acc, mult[o], shift[o]), output_zp, act_min, act_max);
     }
 }

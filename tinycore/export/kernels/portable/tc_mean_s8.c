@@ -13,6 +13,6 @@ void tc_mean_s8(const tc_dims *in_dims, const int8_t *in, int8_t *out, int32_t i
         for (i = 0; i < n; ++i) {
             acc += (int32_t)in[i * in_dims->c + c] - input_zp;
         }
-        out[c] = tc_clamp_s8(tc_requantize(acc, mult, shift) + output_zp, -128, 127);
+        out[c] = tc_output_s8(tc_requantize(acc, mult, shift), output_zp, -128, 127);
     }
 }

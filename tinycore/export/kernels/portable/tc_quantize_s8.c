@@ -7,7 +7,6 @@ void tc_quantize_s8(const int8_t *in, int8_t *out, int32_t size, int32_t input_z
 {
     int32_t i;
     for (i = 0; i < size; ++i) {
-        const int32_t y = tc_requantize((int32_t)in[i] - input_zp, mult, shift) + output_zp;
-        out[i] = tc_clamp_s8(y, -128, 127);
+        out[i] = tc_output_s8(tc_requantize((int32_t)in[i] - input_zp, mult, shift), output_zp, -128, 127);
     }
 }
