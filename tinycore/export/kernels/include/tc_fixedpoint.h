@@ -73,13 +73,13 @@ static inline int8_t tc_clamp_s8(int32_t x, int32_t lo, int32_t hi)
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
 }
 
-/* Requantized value + output zero point, clamped to [lo, hi] and narrowed to int8. The sum is formed in 64 bits,
- * as the numpy runtime forms it: a value within |zp| of the int32 limits (a saturated requantize) then clamps
- * instead of overflowing int32 (undefined behaviour, in practice a wrap to the other end of the range). */
+/* Requantized value + output zero point, clamped to [lo, hi] and narrowed to int8, with the result of the exact
+ * (unbounded) sum as the numpy runtime forms it in int64: the value is compared with the bounds moved by the zero
+ * point instead (lo, hi, zp within int8, so no expression overflows), so a value within |zp| of the int32 limits
+ * (a saturated requantize) clamps instead of overflowing int32 (undefined behaviour, in practice a wrap). */
 static inline int8_t tc_output_s8(int32_t requantized, int32_t zp, int32_t lo, int32_t hi)
 {
-    const int64_t y = (int64_t)requantized + zp;
-    return (int8_t)(y < lo ? lo : (y > hi ? hi : y));
+    return (int8_t)(requantized < lo - zp ? lo : (requantized > hi - zp ? hi : requantized + zp));
 }
 
 #endif /* TC_FIXEDPOINT_H */
