@@ -1,11 +1,16 @@
 """The `search` subcommand with a TinyNAS space: the app's training loader fine-tunes the winner, the exported
 graph has exactly the predicted memory, and the full settings train the winner as long as `train` would."""
 import dataclasses
+import json
+import os
+from pathlib import Path
 
 import pytest
 import torch
+import torch.multiprocessing as mp
 
 from apps.kws.task import TASK
+from tests.ddp import free_port, set_rank_env
 from tests.nas.problems import blobs, tiny_space
 from tests.nas.test_search import CFG
 from tinycore.cli import search
@@ -68,3 +73,31 @@ def test_space_command_exists_only_for_apps_with_a_search_space():
     assert "space" in build_parser(TASK)._subparsers._group_actions[0].choices
     assert ("space" in build_parser(ANOMALY)._subparsers._group_actions[0].choices) == \
         (ANOMALY.search_space is not None)
+
+
+def _loader(data, batch_size, progress):
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*(torch.from_numpy(a) for a in data.train)),
+                                       batch_size=batch_size, shuffle=True)
+
+
+def _search_rank(rank: int, world: int, port: int, out: str) -> None:
+    set_rank_env(rank, world, port)
+    torch.set_num_threads(1)
+    task = dataclasses.replace(TASK, search_space=lambda data: tiny_space(fixed=True), train_loader=_loader)
+    report = search.search_and_export(task, _data(), RunDir(Path(out) / "run"), sram_bytes=6 * 1024,
+                                      flash_bytes=24 * 1024, quick=True, seed=0, progress=False, config=CFG)
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
+        json.dump(report, f)
+
+
+@pytest.mark.slow
+def test_search_under_two_ranks_exports_once(tmp_path):
+    """As under `torchrun --nproc_per_node 2`: both ranks train, rank 0 alone exports, evaluates and reports."""
+    mp.spawn(_search_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    assert json.loads((tmp_path / "rank1.json").read_text()) is None
+    report = json.loads((tmp_path / "rank0.json").read_text())
+    assert report == json.loads((tmp_path / "run" / "report.json").read_text())
+    s, mem = report["search"], report["memory"]
+    assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
+    assert s["finetune_source"] == "finetune_data"
+    assert torch.load(tmp_path / "run" / "search" / "supernet.pt", weights_only=False)["world_size"] == 2

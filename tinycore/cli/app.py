@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from tinycore.cli.errors import run_command
@@ -23,6 +24,25 @@ def _data_options(args) -> DataOptions:
                                                                                           "full")
     return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
                        quick=args.quick, progress=not args.quiet)
+
+
+@contextmanager
+def _cache_lock(opts: DataOptions):
+    """Exclusive lock on the data cache folder: concurrent processes (torchrun ranks, two commands at once) build
+    the built-in set and its feature cache once; the others wait, then read it."""
+    import fcntl
+
+    Path(opts.cache_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(opts.cache_dir) / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _load_data(task: Task, opts: DataOptions, build: bool = False):
+    with _cache_lock(opts):
+        if build:
+            task.build_data(opts)
+        return task.load_data(opts)
 
 
 def _run_dir(args, default_name: str) -> RunDir:
@@ -60,11 +80,15 @@ def _zoo_kwargs(task: Task, data, name: str) -> dict:
 
 
 def _emit(args, payload: dict, text: str) -> None:
-    print(json.dumps(payload, indent=1, default=str) if args.json else text)
+    from tinycore.train.distributed import is_main_process
+
+    if is_main_process():  # under torchrun, rank 0 speaks for all
+        print(json.dumps(payload, indent=1, default=str) if args.json else text)
 
 
 def cmd_data(task: Task, args) -> int:
-    summary = task.build_data(_data_options(args))
+    with _cache_lock(_data_options(args)):
+        summary = task.build_data(_data_options(args))
     _emit(args, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0
 
@@ -73,7 +97,7 @@ def cmd_train(task: Task, args) -> int:
     from tinycore.cli import steps
 
     _check_model_name(args.model)
-    data = task.load_data(_data_options(args))
+    data = _load_data(task, _data_options(args))
     run = _run_dir(args, args.model or "default")
     section = steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
                           progress=not args.quiet, epochs=args.epochs)
@@ -85,7 +109,7 @@ def cmd_train(task: Task, args) -> int:
 def cmd_export(task: Task, args) -> int:
     from tinycore.cli import steps
 
-    data = task.load_data(_data_options(args))
+    data = _load_data(task, _data_options(args))
     run = _run_dir(args, "default")
     mem = steps.export(task, data, run, sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
                        strict=args.strict)
@@ -98,7 +122,7 @@ def cmd_export(task: Task, args) -> int:
 def cmd_eval(task: Task, args) -> int:
     from tinycore.cli import steps
 
-    data = task.load_data(_data_options(args))
+    data = _load_data(task, _data_options(args))
     run = _run_dir(args, "default")
     metrics = steps.evaluate(task, data, run, split=args.split)
     m = task.metric_name
@@ -109,7 +133,7 @@ def cmd_eval(task: Task, args) -> int:
 def cmd_firmware(task: Task, args) -> int:
     from tinycore.cli import steps
 
-    data = task.load_data(_data_options(args))
+    data = _load_data(task, _data_options(args))
     run = _run_dir(args, "default")
     fw = steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed, progress=not args.quiet)
     _emit(args, fw, "firmware: " + ", ".join(f"{k} {v}" for k, v in fw.items() if not isinstance(v, (dict, list))))
@@ -119,19 +143,20 @@ def cmd_firmware(task: Task, args) -> int:
 def cmd_search(task: Task, args) -> int:
     from tinycore.cli import search
 
-    data = task.load_data(_data_options(args))
+    data = _load_data(task, _data_options(args))
     run = _run_dir(args, "search")
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                       flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
                                       progress=not args.quiet, epochs=args.epochs)
-    _emit(args, report, search.summary_text(report))
+    if report is not None:  # None on torchrun ranks other than 0
+        _emit(args, report, search.summary_text(report))
     return 0
 
 
 def cmd_space(task: Task, args) -> int:
     from tinycore.cli import search
 
-    data = task.load_data(_data_options(args))
+    data = _load_data(task, _data_options(args))
     srams = [parse_bytes(v) for v in args.sram.split(",")]
     flashes = [parse_bytes(v) for v in args.flash.split(",")]
     payload, text = search.space_report(task, data, Path(args.out or Path("runs") / args.task_name / "space"),
@@ -150,20 +175,24 @@ def cmd_demo(task: Task, args) -> int:
     opts = _data_options(args)
     steps.log(f"[1/5] data ({'quick' if args.quick else 'full'} built-in set)" if not args.data_dir else
               f"[1/5] data from {args.data_dir}", quiet)
-    task.build_data(opts)
-    data = task.load_data(opts)
+    data = _load_data(task, opts, build=True)
     run = _run_dir(args, "demo")
     sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
     if args.search:
         from tinycore.cli import search
 
         steps.log("[2/5] search (TinyNAS) + train", quiet)
-        search.search_and_export(task, data, run, sram_bytes=sram, flash_bytes=flash, quick=args.quick,
-                                 seed=args.seed, progress=not quiet, epochs=args.epochs)
+        if search.search_and_export(task, data, run, sram_bytes=sram, flash_bytes=flash, quick=args.quick,
+                                    seed=args.seed, progress=not quiet, epochs=args.epochs) is None:
+            return 0  # a torchrun rank other than 0: it helped train; rank 0 runs the rest
     else:
         steps.log("[2/5] train", quiet)
         steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
                     progress=not quiet, epochs=args.epochs)
+        from tinycore.train.distributed import is_main_process
+
+        if not is_main_process():
+            return 0  # a torchrun rank other than 0: it helped train; rank 0 runs the rest
         steps.log("[3/5] int8 export + memory plan", quiet)
         steps.export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=True)
     steps.log("[4/5] evaluate float and int8", quiet)

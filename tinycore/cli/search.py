@@ -12,6 +12,7 @@ from tinycore.budget import Budget
 from tinycore.cli import steps
 from tinycore.errors import TinycoreError
 from tinycore.report import RunDir
+from tinycore.train import distributed
 from tinycore.task import AppSearchResult, Task, TaskData
 
 
@@ -42,9 +43,10 @@ def _finetune_data(task: Task, data: TaskData, space, batch_size: int, progress:
 
 
 def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, quick: bool,
-                      seed: int, progress: bool, epochs: int | None = None, config=None) -> dict:
-    """Search (TinyNAS, or the app's own search), export the winner strictly under the budget, evaluate it.
-    `config` (a tinycore.nas.SearchConfig) replaces the settings `search_config` would choose."""
+                      seed: int, progress: bool, epochs: int | None = None, config=None) -> dict | None:
+    """Search (TinyNAS, or the app's own search), export the winner strictly under the budget, evaluate it; the
+    report. `config` (a tinycore.nas.SearchConfig) replaces the settings `search_config` would choose. Under
+    torchrun every rank trains, and only rank 0 exports and returns the report (the others return None)."""
     from tinycore.nas import run_search
     from tinycore.spec import spec_to_json
 
@@ -59,6 +61,8 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
     result = run_search(space, budget, data.train, data.val, cfg, run.path / "search", loss=task.loss,
                         metric=task.metric, metric_name=task.metric_name, progress=progress,
                         finetune_data=_finetune_data(task, data, space, cfg.supernet.batch_size, progress))
+    if not distributed.is_main_process():
+        return None  # under torchrun the other ranks helped train; rank 0 exports, evaluates and writes
     run.path.mkdir(parents=True, exist_ok=True)
     run.spec_path.write_text(spec_to_json(result.spec))
     torch.save({"model": result.model.state_dict(), "meta": {"source": "tinycore.nas.run_search"}},

@@ -57,7 +57,7 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
     import torch
 
     from tinycore.spec import build_model, spec_to_json
-    from tinycore.train import fit
+    from tinycore.train import distributed, fit
 
     settings = task.train_settings(quick)
     torch.manual_seed(seed)
@@ -77,7 +77,8 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch,
                f"best_val_{train_metric_name(task)}": result.best_metric, "lr": settings.lr,
                "batch_size": settings.batch_size}
-    run.update_report(app=task.name, dataset=data.dataset, model=model_section(spec), train=section)
+    if distributed.is_main_process():  # under torchrun only rank 0 writes the run folder
+        run.update_report(app=task.name, dataset=data.dataset, model=model_section(spec), train=section)
     return section
 
 

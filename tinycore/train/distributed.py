@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+
+
+GROUP_TIMEOUT = timedelta(hours=12)
+
+
+def is_main_process() -> bool:
+    """True outside torchrun and on its rank 0: the one process that writes run files and prints results."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,8 @@ def start(device: str | torch.device | None = None) -> DistContext:
         dev = torch.device(device) if device is not None else torch.device("cuda" if cuda else "cpu")
         return DistContext(1, 0, dev, owns_group=False)
     owns = not dist.is_initialized()
-    if owns:
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    if owns:  # a long timeout: the other ranks wait while rank 0 alone runs a search's evolution (can take hours)
+        dist.init_process_group(backend="nccl" if cuda else "gloo", timeout=GROUP_TIMEOUT)
     if cuda:
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
