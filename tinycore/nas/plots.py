@@ -30,19 +30,27 @@ def plot_stage1_cdf(result: Stage1Result, path: Path, title: str = "") -> Path:
 
 
 def plot_candidates(candidates: tuple[Candidate, ...] | list[Candidate], best: Candidate, sram_bytes: int,
-                    path: Path, metric_name: str = "accuracy", title: str = "") -> Path:
-    """Score vs arena bytes of every evaluated candidate, coloured by generation; the budget as a line."""
-    fig, ax = new_figure(7, 4.5)
-    kb = np.array([c.arena_bytes for c in candidates]) / 1024
-    sc = ax.scatter(kb, [c.score for c in candidates], c=[c.generation for c in candidates], cmap="viridis", s=14)
-    fig.colorbar(sc, ax=ax, label="generation")
-    ax.scatter([best.arena_bytes / 1024], [best.score], marker="*", s=180, c="red", label="best")
-    ax.axvline(sram_bytes / 1024, color="grey", ls="--", label=f"SRAM budget {sram_bytes // 1024} KB")
-    ax.set_xlabel("int8 arena (KB)")
-    ax.set_ylabel(f"supernet subnet {metric_name}")
-    ax.set_title(title or f"evolution: {len(candidates)} candidates")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+                    path: Path, metric_name: str = "accuracy", title: str = "",
+                    flash_bytes: int | None = None) -> Path:
+    """Score vs int8 arena (and, with flash_bytes, vs Flash in a second panel) of every evaluated candidate,
+    coloured by generation; the budgets as lines. Whichever limit binds shows as the wall the points pile up at."""
+    panels = [("arena_bytes", "int8 arena (KB)", sram_bytes, "SRAM")]
+    if flash_bytes is not None:
+        panels.append(("flash_bytes", "Flash: weights + int8 graph constants (KB)", flash_bytes, "Flash"))
+    fig, axes = new_figure(7 * len(panels), 4.5, ncols=len(panels))
+    axes = np.atleast_1d(axes)
+    scores, gens = [c.score for c in candidates], [c.generation for c in candidates]
+    for ax, (field, label, limit, name) in zip(axes, panels):
+        kb = np.array([getattr(c, field) for c in candidates]) / 1024
+        sc = ax.scatter(kb, scores, c=gens, cmap="viridis", s=14)
+        ax.scatter([getattr(best, field) / 1024], [best.score], marker="*", s=180, c="red", label="best")
+        ax.axvline(limit / 1024, color="grey", ls="--", label=f"{name} budget {limit // 1024} KB")
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"supernet subnet {metric_name}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.colorbar(sc, ax=axes[-1], label="generation")
+    fig.suptitle(title or f"evolution: {len(candidates)} candidates")
     return save_figure(fig, path)
 
 

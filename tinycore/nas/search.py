@@ -172,7 +172,7 @@ def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_d
                          np.random.default_rng([cfg.seed, 2]), out / "evolution.jsonl", progress=show)
             plot_candidates(evo.candidates, evo.best, budget.sram_bytes, out / "candidates.png", metric_name,
                             f"{space.name}: W{w:g} R{r}, SRAM {budget.sram_bytes // 1024} KB, "
-                            f"Flash {budget.flash_bytes // 1024} KB")
+                            f"Flash {budget.flash_bytes // 1024} KB", budget.flash_bytes)
             best_dict = {"best": evo.best.to_dict(), "history": list(evo.history)}
         best_dict = _share(best_dict, ctx)
         best = Candidate.from_dict(best_dict["best"])
