@@ -23,3 +23,17 @@ def format_bytes(n: int) -> str:
     if n < 10 * 1024**2:
         return f"{n / 1024:.1f} KB"
     return f"{n / 1024**2:.2f} MB"
+
+
+_COUNT_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def parse_count(text: str | int) -> int:
+    """"10M" -> 10_000_000; "2.5M", "800k", "123456" (decimal units, for MACs); an int is returned unchanged."""
+    if isinstance(text, int):
+        return text
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]?)\s*", str(text))
+    if not m or m.group(2).upper() not in _COUNT_UNITS:
+        raise TinycoreError(f"cannot read count {text!r}: use a number with an optional k, M or G (10**3, 10**6, "
+                            f"10**9), e.g. 10M")
+    return int(round(float(m.group(1)) * _COUNT_UNITS[m.group(2).upper()]))

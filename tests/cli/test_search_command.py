@@ -42,10 +42,13 @@ def test_tinynas_search_fine_tunes_on_the_apps_loader(tmp_path):
                                            batch_size=batch_size, shuffle=True)
 
     task = dataclasses.replace(TASK, search_space=lambda data: tiny_space(fixed=True), train_loader=loader)
+    limit = 600_000
     report = search.search_and_export(task, _data(), RunDir(tmp_path / "run"), sram_bytes=6 * 1024,
-                                      flash_bytes=24 * 1024, quick=True, seed=0, progress=False, config=CFG)
+                                      flash_bytes=24 * 1024, quick=True, seed=0, progress=False, config=CFG,
+                                      macs=limit)
     s, mem = report["search"], report["memory"]
     assert calls == [CFG.supernet.batch_size] and s["finetune_source"] == "finetune_data"
+    assert report["model"]["macs"] == s["predicted_macs"] <= limit == s["macs_limit"]
     assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
     assert 0.0 <= report["metrics"]["int8"]["accuracy"] <= 1.0
 
@@ -101,3 +104,12 @@ def test_search_under_two_ranks_exports_once(tmp_path):
     assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
     assert s["finetune_source"] == "finetune_data"
     assert torch.load(tmp_path / "run" / "search" / "supernet.pt", weights_only=False)["world_size"] == 2
+
+
+def test_macs_option_reads_decimal_units():
+    from tinycore.errors import TinycoreError
+    from tinycore.units import parse_count
+
+    assert [parse_count(v) for v in ("10M", "2.5M", "800k", "123456", 7)] == [10**7, 2_500_000, 800_000, 123456, 7]
+    with pytest.raises(TinycoreError, match="cannot read count '10MB'"):
+        parse_count("10MB")

@@ -16,7 +16,7 @@ from tinycore.cli.errors import run_command
 from tinycore.errors import TinycoreError
 from tinycore.report import RunDir
 from tinycore.task import DataOptions, Task
-from tinycore.units import parse_bytes
+from tinycore.units import parse_bytes, parse_count
 
 
 def _data_options(args) -> DataOptions:
@@ -147,7 +147,8 @@ def cmd_search(task: Task, args) -> int:
     run = _run_dir(args, "search")
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                       flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
-                                      progress=not args.quiet, epochs=args.epochs)
+                                      progress=not args.quiet, epochs=args.epochs,
+                                      macs=parse_count(args.macs) if args.macs else None)
     if report is not None:  # None on torchrun ranks other than 0
         _emit(args, report, search.summary_text(report))
     return 0
@@ -260,6 +261,7 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     _common(s, task, run=True, budget=True)
     s.add_argument("--epochs", type=int, help="fine-tune epochs of the winner (default: the app's train epochs; "
                                               "--quick: 8)")
+    s.add_argument("--macs", help="also limit multiply-accumulates per inference, e.g. 10M (TinyNAS apps)")
     s.set_defaults(fn=cmd_search)
     if task.search_space is not None:
         s = sub.add_parser("space", help="TinyNAS stage 1 only: which width W and resolution R suit the budget "

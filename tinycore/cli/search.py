@@ -43,19 +43,23 @@ def _finetune_data(task: Task, data: TaskData, space, batch_size: int, progress:
 
 
 def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, quick: bool,
-                      seed: int, progress: bool, epochs: int | None = None, config=None) -> dict | None:
+                      seed: int, progress: bool, epochs: int | None = None, config=None,
+                      macs: int | None = None) -> dict | None:
     """Search (TinyNAS, or the app's own search), export the winner strictly under the budget, evaluate it; the
     report. `config` (a tinycore.nas.SearchConfig) replaces the settings `search_config` would choose. Under
-    torchrun every rank trains, and only rank 0 exports and returns the report (the others return None)."""
+    torchrun every rank trains, and only rank 0 exports and returns the report (the others return None).
+    `macs` limits the multiply-accumulates per inference (TinyNAS only)."""
     from tinycore.nas import run_search
     from tinycore.spec import spec_to_json
 
     if task.search_space is None and task.search is not None:
+        if macs is not None:
+            raise TinycoreError(f"--macs: the {task.name} app's own search takes no MACs limit (TinyNAS apps do)")
         return _app_search_and_export(task, data, run, sram_bytes=sram_bytes, flash_bytes=flash_bytes, quick=quick,
                                       seed=seed, progress=progress, epochs=epochs)
     if task.search_space is None:
         raise TinycoreError(f"the {task.name} app defines no search space and no search")
-    budget = Budget(sram_bytes, flash_bytes)
+    budget = Budget(sram_bytes, flash_bytes, macs)
     cfg = config if config is not None else search_config(task, quick, seed, epochs)
     space = task.search_space(data)
     result = run_search(space, budget, data.train, data.val, cfg, run.path / "search", loss=task.loss,
@@ -71,6 +75,7 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
                       search={"arch": result.arch.short(), "width": result.width, "resolution": result.resolution,
                               "predicted_arena_bytes": result.predicted_arena_bytes,
                               "predicted_flash_bytes": result.predicted_flash_bytes,
+                              "predicted_macs": result.macs, "macs_limit": macs,
                               f"val_{task.metric_name}": result.accuracy,
                               "supernet_val": result.supernet_accuracy, "config": cfg.to_dict(),
                               "finetune_source": result.history.get("finetune_source"),
