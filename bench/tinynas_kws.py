@@ -98,7 +98,7 @@ def main() -> int:
                                       progress=False, config=cfg)
     rows.append({**row("tinynas", run, time.time() - t0), "arch": report["search"]["arch"],
                  "width": report["search"]["width"], "supernet_val_accuracy": report["search"]["supernet_val"],
-                 "finetune_source": report["search"]["finetune_source"]})
+                 "train_source": report["search"]["train_source"]})
     print(json.dumps(rows[-1]), flush=True)
     nas = rows[-1]
     summary = {"bench": "tinynas_kws", "summary": True, "budget": budget.to_dict(), "settings": settings,

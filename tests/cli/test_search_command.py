@@ -47,7 +47,7 @@ def test_tinynas_search_fine_tunes_on_the_apps_loader(tmp_path):
                                       flash_bytes=24 * 1024, quick=True, seed=0, progress=False, config=CFG,
                                       macs=limit)
     s, mem = report["search"], report["memory"]
-    assert calls == [CFG.supernet.batch_size] and s["finetune_source"] == "finetune_data"
+    assert calls == [CFG.supernet.batch_size] and s["train_source"] == "train_loader"
     assert report["model"]["macs"] == s["predicted_macs"] <= limit == s["macs_limit"]
     assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
     assert 0.0 <= report["metrics"]["int8"]["accuracy"] <= 1.0
@@ -102,7 +102,7 @@ def test_search_under_two_ranks_exports_once(tmp_path):
     assert report == json.loads((tmp_path / "run" / "report.json").read_text())
     s, mem = report["search"], report["memory"]
     assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
-    assert s["finetune_source"] == "finetune_data"
+    assert s["train_source"] == "train_loader"
     assert torch.load(tmp_path / "run" / "search" / "supernet.pt", weights_only=False)["world_size"] == 2
 
 

@@ -53,8 +53,9 @@ def test_impossible_budget_stops_before_training(tmp_path):
 
 
 @pytest.mark.slow
-def test_winner_is_fine_tuned_on_finetune_data_for_its_resolution(tmp_path):
-    """An app's augmenting loader trains the winner; a None from the function falls back to the train tensors."""
+def test_supernet_and_winner_train_on_the_loader_for_their_resolution(tmp_path):
+    """An app's augmenting loader trains the supernet and the winner; None from the function falls back to the
+    train tensors."""
     torch.set_num_threads(1)
     asked, seen = [], []
 
@@ -74,9 +75,10 @@ def test_winner_is_fine_tuned_on_finetune_data_for_its_resolution(tmp_path):
         return torch.utils.data.DataLoader(Recording(blobs(96, 4, shape=(1, res, 8))), batch_size=32)
 
     res = run_search(tiny_space(), BUDGET, _data(1, 192), _data(2, 64), CFG, tmp_path / "a", progress=False,
-                     finetune_data=loader)
-    assert asked == [res.resolution] and len(seen) == 96 * CFG.finetune_epochs
-    assert res.history["finetune_source"] == "finetune_data"
+                     train_loader=loader)
+    assert asked == [res.resolution]
+    assert len(seen) == 96 * (CFG.supernet.epochs + CFG.finetune_epochs)
+    assert res.history["train_source"] == "train_loader"
     res = run_search(tiny_space(), BUDGET, _data(1, 192), _data(2, 64), CFG, tmp_path / "b", progress=False,
-                     finetune_data=lambda r: None)
-    assert res.history["finetune_source"] == "train_data"
+                     train_loader=lambda r: None)
+    assert res.history["train_source"] == "train_data"

@@ -69,3 +69,16 @@ def test_interrupted_training_resumes_exactly(tmp_path):
     assert hist == ref_hist
     for k, v in ref.state_dict().items():
         assert torch.equal(resumed.state_dict()[k], v), k
+
+
+def test_loader_needs_calibration_batches_and_trains_with_them(tmp_path):
+    from tinycore.errors import TrainError
+
+    torch.set_num_threads(1)
+    x, y = blobs(96, 1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True)
+    net = Supernet(tiny_space(fixed=True), 0.5, 20)
+    with pytest.raises(TrainError, match="pass calib"):
+        train_supernet(net, loader, blobs(32, 2), CFG, progress=False)
+    hist = train_supernet(net, loader, blobs(32, 2), CFG, progress=False, calib=[x[:32]])
+    assert len(hist) == CFG.epochs and hist[-1]["train_loss"] < hist[0]["train_loss"]

@@ -18,7 +18,8 @@ from tinycore.task import AppSearchResult, Task, TaskData
 
 def search_config(task: Task, quick: bool, seed: int, epochs: int | None = None):
     """The SearchConfig an app's `search` runs: --quick settings, or the full ones with the winner fine-tuned for
-    as many epochs and at the learning rate the app's `train` uses (so it is trained as well as a reference)."""
+    as many epochs and at the learning rate the app's `train` uses (so it is trained as well as a reference).
+    Supernet and winner train on the app's `train_loader` (its augmentation) when it has one."""
     from tinycore.nas import SearchConfig
 
     if quick:
@@ -29,9 +30,9 @@ def search_config(task: Task, quick: bool, seed: int, epochs: int | None = None)
     return cfg if epochs is None else dataclasses.replace(cfg, finetune_epochs=epochs)
 
 
-def _finetune_data(task: Task, data: TaskData, space, batch_size: int, progress: bool):
+def _train_loader(task: Task, data: TaskData, space, batch_size: int, progress: bool):
     """resolution -> the app's training loader (augmentation) when the space's input at that resolution is the
-    data's own shape, else None (the search then fine-tunes on its train tensors)."""
+    data's own shape, else None (the search then trains on its train tensors)."""
     if task.train_loader is None:
         return None
 
@@ -64,7 +65,7 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
     space = task.search_space(data)
     result = run_search(space, budget, data.train, data.val, cfg, run.path / "search", loss=task.loss,
                         metric=task.metric, metric_name=task.metric_name, progress=progress,
-                        finetune_data=_finetune_data(task, data, space, cfg.supernet.batch_size, progress))
+                        train_loader=_train_loader(task, data, space, cfg.supernet.batch_size, progress))
     if not distributed.is_main_process():
         return None  # under torchrun the other ranks helped train; rank 0 exports, evaluates and writes
     run.path.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
                               "predicted_macs": result.macs, "macs_limit": macs,
                               f"val_{task.metric_name}": result.accuracy,
                               "supernet_val": result.supernet_accuracy, "config": cfg.to_dict(),
-                              "finetune_source": result.history.get("finetune_source"),
+                              "train_source": result.history.get("train_source"),
                               "files": result.files})
     _export_and_check(task, data, run, sram_bytes, flash_bytes, result.predicted_arena_bytes,
                       result.predicted_flash_bytes, "tinycore.nas.cost")

@@ -14,9 +14,9 @@ stage 1 (pick W, R by the MACs of fitting subnets) -> supernet training at (W, R
 Data contract: `train_data` and `val_data` are either a function resolution -> (x, y) (the app recomputes
 features or resizes for that R; x is (N, C, H, W) float matching `space.input_shape_at(R)`) or a plain (x, y)
 pair when the input does not depend on R. Arrays may be numpy or torch; integer targets become int64.
-`finetune_data`, when given, trains the winner instead of train_data: anything `tinycore.train.fit` takes (for
-example an app's augmenting DataLoader, which the supernet's fixed tensors cannot be), or a function resolution ->
-that or None (None: fall back to train_data, e.g. when the app only augments at its native resolution).
+`train_loader`, when given, trains the supernet and the winner instead of train_data: a DataLoader (such as an
+app's augmenting one) or a function resolution -> DataLoader or None (None: fall back to train_data, e.g. when the
+app only augments at its native resolution). train_data still gives the BN recalibration batches.
 Under torchrun every rank calls run_search; rank 0 runs the evolution and writes the files.
 """
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _share(obj: Any, ctx: distributed.DistContext) -> Any:
 def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_data: SearchData,
                cfg: SearchConfig, out_dir: str | Path, *, loss: Callable = F.cross_entropy,
                metric: Callable = accuracy, metric_name: str = "accuracy", progress: bool = True,
-               finetune_data: Any = None) -> SearchResult:
+               train_loader: Any = None) -> SearchResult:
     """TinyNAS under `budget`; every step is checkpointed in out_dir, so a re-run resumes (see module doc)."""
     out = Path(out_dir)
     ctx = distributed.start()
@@ -164,8 +164,10 @@ def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_d
                              f"{tuple(train[0].shape[1:])} (train) and {tuple(val[0].shape[1:])} (val)")
         torch.manual_seed(cfg.seed)
         net = Supernet(space, w, r)
-        sn_hist = train_supernet(net, train, val, cfg.supernet, out if write else None, loss, metric, show)
+        loader = train_loader(r) if callable(train_loader) else train_loader
         calib = calibration_batches(train[0], cfg.supernet)
+        sn_hist = train_supernet(net, train if loader is None else loader, val, cfg.supernet,
+                                 out if write else None, loss, metric, show, calib)
         best_dict = None
         if ctx.is_main:
             evo = evolve(space, w, r, budget, lambda a: score_subnet(net, a, calib, val, metric), cfg.evolution,
@@ -181,15 +183,13 @@ def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_d
         score_subnet(net, best.arch, calib, val, metric)
         model = net.extract(best.arch)
         if cfg.finetune_epochs > 0:
-            ft_train = finetune_data(r) if callable(finetune_data) else finetune_data
-            ft = fit(model, train if ft_train is None else ft_train, val, epochs=cfg.finetune_epochs,
+            ft = fit(model, train if loader is None else loader, val, epochs=cfg.finetune_epochs,
                      lr=cfg.finetune_lr, loss=loss, metric=metric,
                      out_dir=out / "finetune", teacher=teacher, batch_size=cfg.supernet.batch_size,
                      progress=show, seed=cfg.seed)
             acc, ft_hist = ft.best_metric, [asdict(h) for h in ft.history]
-            ft_source = "train_data" if ft_train is None else "finetune_data"
         else:
-            acc, ft_hist, ft_source = evaluate(model, val, metric), [], None
+            acc, ft_hist = evaluate(model, val, metric), []
         spec = space.to_spec(best.arch)
         cost = arch_cost(space, best.arch)
         files = {k: str(out / v) for k, v in (("stage1", "stage1.json"), ("stage1_cdf", "stage1_cdf.png"),
@@ -198,7 +198,8 @@ def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_d
                                              ("result", "search.json"))}
         result = SearchResult(spec, best.arch, w, r, cost.arena_bytes, cost.flash_bytes, cost.macs, cost.params,
                               float(acc), best.score, budget, s1,
-                              {"supernet": sn_hist, "evolution": best_dict["history"], "finetune": ft_hist, "finetune_source": ft_source,
+                              {"supernet": sn_hist, "evolution": best_dict["history"], "finetune": ft_hist,
+                               "train_source": "train_data" if loader is None else "train_loader",
                                "config": cfg.to_dict()}, files, model.eval())
         if write:
             (out / "best_spec.json").write_text(spec_to_json(spec))

@@ -6,8 +6,11 @@ Their gradients add up before one optimizer step. Hidden channels are re-sorted 
 every epoch. The subnets of a step are drawn from an RNG seeded by (seed, epoch, step), so all ranks train the
 same subnets and a resumed run replays the same ones.
 
+Batches come from tinycore.train.data.EpochLoader, as in `fit`: tensors or an app's augmenting DataLoader, in an
+order fixed by (seed, epoch). BN statistics are recalibrated on `calib` batches (by default fixed train samples).
+
 Distributed: with WORLD_SIZE > 1 (torchrun) the process group is joined through tinycore.train.distributed
-(gloo on CPU, nccl on GPU), each rank reads its shard of the epoch's permutation, and after the sandwich's
+(gloo on CPU, nccl on GPU), each rank reads its DistributedSampler shard, and after the sandwich's
 backward passes the gradients are averaged with one all_reduce each. (torch's DistributedDataParallel reducer
 expects one forward per backward over a fixed set of used parameters; the sandwich runs several different
 subnets per step, so the reduction is written out here.) Rank 0 writes `supernet.pt` after every epoch;
@@ -31,6 +34,7 @@ from tinycore.errors import TrainError
 from tinycore.nas.space import Arch
 from tinycore.nas.supernet import Supernet, recalibrate_bn
 from tinycore.train import distributed
+from tinycore.train.data import EpochLoader
 from tinycore.train.loop import accuracy, distillation_loss, evaluate
 
 CHECKPOINT_NAME = "supernet.pt"
@@ -90,18 +94,25 @@ def _average_gradients(net: Supernet, world: int) -> None:
         p.grad.div_(world)
 
 
-def train_supernet(net: Supernet, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
-                   cfg: SupernetConfig, out_dir: Path | None = None, loss_fn: Callable = F.cross_entropy,
-                   metric: Callable = accuracy, progress: bool = True) -> list[dict[str, Any]]:
-    """Train `net` in place; returns the per-epoch history (loss, largest/smallest subnet metric)."""
+def train_supernet(net: Supernet, train: Any, val: tuple[torch.Tensor, torch.Tensor], cfg: SupernetConfig,
+                   out_dir: Path | None = None, loss_fn: Callable = F.cross_entropy, metric: Callable = accuracy,
+                   progress: bool = True, calib: list[torch.Tensor] | None = None) -> list[dict[str, Any]]:
+    """Train `net` in place; returns the per-epoch history (loss, largest/smallest subnet metric).
+
+    `train`: an (x, y) pair of tensors or a DataLoader (e.g. with augmentation); `calib`: the BN recalibration
+    batches for scoring (default: `calibration_batches` of the train tensors, which then must be a pair)."""
+    if calib is None:
+        if not isinstance(train, (tuple, list)):
+            raise TrainError("supernet: with a DataLoader as train data, pass calib (BN recalibration batches)")
+        calib = calibration_batches(train[0], cfg)
     ctx = distributed.start()
     try:
-        return _train(net, train, val, cfg, out_dir, loss_fn, metric, progress, ctx)
+        return _train(net, train, val, cfg, out_dir, loss_fn, metric, progress, ctx, calib)
     finally:
         distributed.stop(ctx)
 
 
-def _train(net, train, val, cfg, out_dir, loss_fn, metric, progress, ctx) -> list[dict[str, Any]]:
+def _train(net, train, val, cfg, out_dir, loss_fn, metric, progress, ctx, calib) -> list[dict[str, Any]]:
     net.to(ctx.device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
@@ -117,22 +128,20 @@ def _train(net, train, val, cfg, out_dir, loss_fn, metric, progress, ctx) -> lis
     if ctx.enabled:
         for t in net.state_dict().values():
             dist.broadcast(t, src=0)
-    x_all, y_all = train
-    n = len(x_all) // ctx.world_size * ctx.world_size
-    steps = max(n // ctx.world_size // cfg.batch_size, 1)
-    calib = [c.to(ctx.device) for c in calibration_batches(x_all, cfg)]
+    loader = EpochLoader(train, cfg.batch_size, cfg.seed, ctx)
+    steps = len(loader)
+    if steps == 0:
+        raise TrainError("supernet: the train data yield no batches")
+    calib = [c.to(ctx.device) for c in calib]
     show = progress and ctx.is_main
     for epoch in range(start, cfg.epochs):
         net.sort_channels()
         net.train()
-        perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
-        shard = perm[:n][ctx.rank::ctx.world_size]
         total, count = 0.0, 0
-        bar = tqdm(range(steps), desc=f"supernet epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
-                   disable=not show, leave=False)
-        for step in bar:
-            idx = shard[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x, y = x_all[idx].to(ctx.device), y_all[idx].to(ctx.device)
+        bar = tqdm(loader.epoch(epoch), total=steps, desc=f"supernet epoch {epoch + 1}/{cfg.epochs}",
+                   file=sys.stderr, disable=not show, leave=False)
+        for step, (x, y) in enumerate(bar):
+            x, y = x.to(ctx.device), y.to(ctx.device)
             for g in opt.param_groups:
                 g["lr"] = _lr(cfg, epoch * steps + step, cfg.epochs * steps)
             rng = np.random.default_rng([cfg.seed, epoch, step])
