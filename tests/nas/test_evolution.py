@@ -70,6 +70,22 @@ def test_resume_continues_after_the_last_logged_generation(tmp_path):
                                          key=lambda c: (c["score"], -c["arena_bytes"]))
 
 
+def test_resume_with_a_rectangular_stem_kernel_rescores_nothing(tmp_path, capsys):
+    """Keys holding tuples (a (10, 4) stem kernel, as KWS has) must equal what the JSON log gives back."""
+    import dataclasses
+
+    from tinycore.spec.layers import Conv
+
+    space = dataclasses.replace(tiny_space(), stem=Conv(8, kernel=(3, 2), stride=1, act="relu6"))
+    budget, scored = Budget(6 * 1024, 24 * 1024), []
+    base = _macs_score(space)
+    log = tmp_path / "evolution.jsonl"
+    first = evolve(space, 0.5, 20, budget, base, CFG, np.random.default_rng(7), log)
+    again = evolve(space, 0.5, 20, budget, lambda a: scored.append(a) or base(a), CFG, np.random.default_rng(7), log)
+    assert scored == [] and "afresh" not in capsys.readouterr().err
+    assert again.best == first.best
+
+
 def test_search_modules_import_no_torch():
     root = Path(__file__).resolve().parents[2] / "tinycore" / "nas"
     for name in ("evolution.py", "stage1.py", "cost.py", "space.py"):

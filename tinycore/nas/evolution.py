@@ -159,9 +159,9 @@ def evolve(space: SearchSpace, width: float, resolution: int, budget: Budget, sc
     """Search subnets of `space` at (width, resolution) maximizing `score` within `budget`."""
     cost = cost or (lambda a: arch_cost(space, a))
     s = _Search(space, float(width), int(resolution), budget, cfg, rng, cost)
-    key = {"space": space.describe(), "width": float(width), "resolution": int(resolution),
-           "budget": budget.to_dict(),
-           "config": {k: v for k, v in asdict(cfg).items() if k != "generations"}}  # more generations may follow
+    key = json.loads(json.dumps({  # as the log stores it (tuples become lists), so a resumed run compares equal
+        "space": space.describe(), "width": float(width), "resolution": int(resolution), "budget": budget.to_dict(),
+        "config": {k: v for k, v in asdict(cfg).items() if k != "generations"}}))  # more generations may follow
     lines = _read_log(Path(log_path), key) if log_path is not None else []
     lines = lines[:cfg.generations]
     scored: dict[tuple, Candidate] = {}

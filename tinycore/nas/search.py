@@ -115,8 +115,9 @@ def resolve_data(data: SearchData, resolution: int, what: str) -> tuple[torch.Te
 
 def _stage1(space: SearchSpace, budget: Budget, cfg: SearchConfig, out: Path, write: bool,
             progress: bool) -> Stage1Result:
-    key = {"space": space.describe(), "budget": budget.to_dict(), "samples_per_space": cfg.samples_per_space,
-           "min_fit_share": cfg.min_fit_share, "seed": cfg.seed}
+    key = json.loads(json.dumps({"space": space.describe(), "budget": budget.to_dict(),  # as stage1.json stores it
+                                 "samples_per_space": cfg.samples_per_space, "min_fit_share": cfg.min_fit_share,
+                                 "seed": cfg.seed}))
     path = out / "stage1.json"
     if path.exists():
         d = json.loads(path.read_text())
