@@ -169,6 +169,7 @@ def cmd_space(task: Task, args) -> int:
 def cmd_demo(task: Task, args) -> int:
     """data -> train (or search) -> int8 -> firmware in QEMU -> report."""
     from tinycore.cli import steps
+    from tinycore.train.distributed import is_main_process
 
     _check_model_name(args.model)
     t0 = time.time()
@@ -183,17 +184,15 @@ def cmd_demo(task: Task, args) -> int:
         from tinycore.cli import search
 
         steps.log("[2/5] search (TinyNAS) + train", quiet)
-        if search.search_and_export(task, data, run, sram_bytes=sram, flash_bytes=flash, quick=args.quick,
-                                    seed=args.seed, progress=not quiet, epochs=args.epochs) is None:
-            return 0  # a torchrun rank other than 0: it helped train; rank 0 runs the rest
+        search.search_and_export(task, data, run, sram_bytes=sram, flash_bytes=flash, quick=args.quick,
+                                 seed=args.seed, progress=not quiet, epochs=args.epochs)
     else:
         steps.log("[2/5] train", quiet)
         steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
                     progress=not quiet, epochs=args.epochs)
-        from tinycore.train.distributed import is_main_process
-
-        if not is_main_process():
-            return 0  # a torchrun rank other than 0: it helped train; rank 0 runs the rest
+    if not is_main_process():
+        return 0  # a torchrun rank other than 0: it helped train; rank 0 runs the rest
+    if not args.search:  # the search has exported its winner already
         steps.log("[3/5] int8 export + memory plan", quiet)
         steps.export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=True)
     steps.log("[4/5] evaluate float and int8", quiet)
