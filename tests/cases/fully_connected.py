@@ -16,6 +16,7 @@ class FullyConnectedCase:
     name: str
     in_shape: tuple[int, ...]  # (1, ...) flattened in row-major order
     n_out: int
+    per_token: bool = False  # weights take the last axis only: one output row per token (x (1, T, N) -> (1, T, O))
     gain: float = 1.0
     extreme: bool = False
     relu: bool = False
@@ -29,7 +30,7 @@ class FullyConnectedCase:
 
     def make(self, seed: int) -> Graph:
         rng = np.random.default_rng(seed)
-        n_in = int(np.prod(self.in_shape))
+        n_in = self.in_shape[-1] if self.per_token else int(np.prod(self.in_shape))
         in_zp, out_zp = zero_point(rng), zero_point(rng)
         wt = weights(rng, (self.n_out, n_in), self.extreme, self.weight_std)
         acc_std = 70.0 * np.sqrt(n_in) * max(float(np.abs(wt).mean()), 1.0)
@@ -68,4 +69,9 @@ FC_CASES = [
                                    (1 << 30, -2)),
                        exact_bias=((1, -INT32_MAX), (4, 3 << 23))),
     FullyConnectedCase("relu6_like_clamp", in_shape=(1, 45), n_out=6, clamp=(-20, 90)),
+    # Per token (Keras Dense on (1, T, D), TFLite keep_num_dims): the same weights on every row of the last axis.
+    FullyConnectedCase("tokens", per_token=True, in_shape=(1, 6, 8), n_out=12),
+    FullyConnectedCase("tokens_odd_relu", per_token=True, in_shape=(1, 7, 33), n_out=5, relu=True),
+    FullyConnectedCase("tokens_4d", per_token=True, in_shape=(1, 2, 3, 7), n_out=9),
+    FullyConnectedCase("tokens_saturate", per_token=True, in_shape=(1, 4, 50), n_out=3, extreme=True, gain=30.0),
 ]

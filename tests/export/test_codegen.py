@@ -76,14 +76,6 @@ def test_failure_while_writing_keeps_the_old_folder_and_no_temp(tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
 
 
-def test_graph_with_two_outputs_is_refused(tmp_path):
-    g = random_graph(4)
-    g.outputs = [g.ops[0].outputs[0], g.outputs[0]]
-    with pytest.raises(UnsupportedError, match="one input and one output"):
-        generate_c(g, tmp_path / "m")
-    assert not (tmp_path / "m").exists()
-
-
 def test_int16_activation_is_refused(tmp_path):
     g = CONV2D_CASES[0].make(0)
     x = g.tensors["x"]

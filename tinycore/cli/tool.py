@@ -42,12 +42,14 @@ def analyze_report(graph, model_path: str) -> dict:
     ops = [{"index": i, "name": op.name, "kind": op.kind, "output_shape": list(graph.tensors[op.outputs[0]].shape),
             "macs": op_macs(op, graph), "params": op_params(op, graph)} for i, op in enumerate(graph.ops)]
     peak = plan.peak_layer
+    io = {kind: [{"name": n, "shape": list(graph.tensors[n].shape), "scale": graph.tensors[n].scale[0],
+                  "zero_point": graph.tensors[n].zero_point} for n in names]
+          for kind, names in (("inputs", graph.inputs), ("outputs", graph.outputs))}
     return {
         "model": str(model_path),
-        "input": {"name": graph.inputs[0], "shape": list(graph.input_tensor().shape),
-                  "scale": graph.input_tensor().scale[0], "zero_point": graph.input_tensor().zero_point},
-        "output": {"name": graph.outputs[0], "shape": list(graph.output_tensor().shape),
-                   "scale": graph.output_tensor().scale[0], "zero_point": graph.output_tensor().zero_point},
+        "input": io["inputs"][0],  # the first; "inputs" / "outputs" list every one in graph order
+        "output": io["outputs"][0],
+        **io,
         "n_ops": len(graph.ops),
         "macs": graph_macs(graph),
         "params": graph_params(graph),
@@ -98,14 +100,11 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    import numpy as np
-
     from tinycore.export import generate_c
+    from tinycore.export.validate import random_inputs
 
     graph = _open(args.model)
-    rng = np.random.default_rng(args.seed)
-    shape = graph.input_tensor().shape
-    inputs = [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(args.n)]
+    inputs = random_inputs(graph, args.n, args.seed)
     if args.patch:
         from tinycore.patch.cli import generate_patched
 
@@ -139,6 +138,9 @@ def cmd_validate(args) -> int:
         verdict = "MATCH" if result["outputs_match"] else "MISMATCH"
         print(f"{verdict}: {result['n_checked']} inputs on {args.target}, max |diff| {result['max_abs_diff']}; "
               f"arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B")
+        if len(result.get("per_output_match", ())) > 1:
+            print("  outputs " + ", ".join(f"{name} {'match' if ok else 'MISMATCH'}"
+                                           for name, ok in zip(graph.outputs, result["per_output_match"])))
         extra = {k: v for k, v in result.items() if k in ("text_bytes", "data_bytes", "bss_bytes",
                                                          "instructions_per_inference")}
         if extra:

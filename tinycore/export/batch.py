@@ -1,7 +1,7 @@
 """Many generated models in ONE host program: one link, kernels compiled once (fast tests and benches).
 
-Each model folder comes from generate_c. A wrapper `tc_m<i>.c` renames its `model_invoke` with the
-preprocessor and includes the folder's model.c, so the constants and `tc_arena` of every model stay `static`
+Each model folder comes from generate_c. A wrapper `tc_m<i>.c` renames its `model_invoke` (and
+`model_invoke_io`) with the preprocessor and includes the folder's model.c, so the constants and `tc_arena` of every model stay `static`
 to its own translation unit. The driver prints `m<i> <hex>` per input. Compilation is split into jobs that run
 in parallel, then linked once.
 """
@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tinycore.errors import BuildError
-from tinycore.export.codegen import KERNELS_DIR, generate_c, kernel_file
+from tinycore.export.codegen import KERNELS_DIR, generate_c, kernel_file, normalize_test_inputs
 from tinycore.export.emit import c_array
 from tinycore.export.host import CFLAGS, SANITIZE_FLAGS, compiler, run_program
 from tinycore.ir.graph import Graph
@@ -62,7 +62,8 @@ def _compile_jobs(sources: list[Path], work_dir: Path, flags: list[str], jobs: i
 def run_models_on_host(models: Sequence[tuple[Graph, Sequence[np.ndarray]]], work_dir: str | Path, *,
                        plans: Sequence[Any] | None = None, sanitize: bool = False, jobs: int | None = None,
                        timeout_s: float = 120) -> list[list[np.ndarray]]:
-    """Outputs (flat int8 arrays) of each model on each of its inputs, from one host program."""
+    """Outputs of each model on each of its inputs, from one host program: flat int8 arrays, every graph output
+    packed in graph order (tinycore.runtime.flat_outputs gives the same from numpy)."""
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     kinds: set[str] = set()
@@ -73,9 +74,10 @@ def run_models_on_host(models: Sequence[tuple[Graph, Sequence[np.ndarray]]], wor
                          plan=None if plans is None else plans[i])
         kinds.update(k[len("tc_"):-len(".c")] for k in gen.kernels)
         wrapper = work_dir / f"tc_m{i}.c"
-        wrapper.write_text(f"#define model_invoke tc_m{i}_invoke\n#include \"m{i}/model.c\"\n")
+        wrapper.write_text(f"#define model_invoke tc_m{i}_invoke\n#define model_invoke_io tc_m{i}_invoke_io\n"
+                           f"#include \"m{i}/model.c\"\n")
         wrappers.append(wrapper)
-        infos.append((gen.input_bytes, gen.output_bytes, [np.asarray(x).reshape(-1) for x in inputs]))
+        infos.append((gen.input_bytes, gen.output_bytes, normalize_test_inputs(graph, inputs)))
     (work_dir / "tc_main.c").write_text(_driver(infos))
     kernels = [kernel_file(k) for k in sorted(kinds)]
     flags = [*CFLAGS, *(SANITIZE_FLAGS if sanitize else ()), f"-I{KERNELS_DIR / 'include'}"]

@@ -141,10 +141,16 @@ def _fc(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     a, g = op.attrs, e.graph
     check_accumulator_bound(g, op, i)
     x, y = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+    n_out, n_in = g.tensors[op.inputs[1]].shape
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
     args = ", ".join(c_int(a[k]) for k in ("input_zp", "output_zp", "act_min", "act_max"))
-    return [], (f"tc_fully_connected_s8({e.ptr(x.name)}, {x.size}, {wsym}, {bsym}, {msym}, {ssym}, "
-                f"{e.ptr(y.name)}, {y.size}, {args});")
+    rows = x.size // n_in  # 1, or one row per token (see tinycore.runtime.ops.fully_connected)
+    if rows == 1:
+        return [], (f"tc_fully_connected_s8({e.ptr(x.name)}, {n_in}, {wsym}, {bsym}, {msym}, {ssym}, "
+                    f"{e.ptr(y.name)}, {n_out}, {args});")
+    return [], (f"{{\n        int32_t t;\n        for (t = 0; t < {rows}; ++t) {{\n"
+                f"            tc_fully_connected_s8({e.ptr(x.name)} + t * {n_in}, {n_in}, {wsym}, {bsym}, {msym}, "
+                f"{ssym}, {e.ptr(y.name)} + t * {n_out}, {n_out}, {args});\n        }}\n    }}")
 
 
 _ADD_FIELDS = ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult", "input1_shift", "input2_mult",

@@ -25,6 +25,7 @@ from typing import Sequence
 
 from tinycore.errors import BudgetError, BuildError, UnsupportedError
 from tinycore.export.boards import COMMON_DIR, Board, get_board
+from tinycore.export.model_files import io_bytes
 
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
 CORTEX_M_DIR = KERNELS_DIR / "cortex_m"
@@ -260,7 +261,7 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     dsp_on = use_dsp(b, dsp)
     plan = plan_graph(graph)
     inputs = random_inputs(graph, n, seed)
-    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), n * graph.input_tensor().nbytes)
+    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), n * io_bytes(graph)[0])
     with tempfile.TemporaryDirectory(prefix="tc_fw_") as tmp:
         root = Path(keep_dir) if keep_dir is not None else Path(tmp)
         gen = generate_c(graph, root / "model", test_inputs=inputs, plan=plan)
@@ -291,18 +292,18 @@ def build_only(graph, board: str, out_dir: str | Path, *, dsp: bool | None = Non
     from tinycore.export.codegen import generate_c
     from tinycore.export.validate import random_inputs
     from tinycore.memory import flash_bytes, plan_graph
-    from tinycore.runtime import run
+    from tinycore.runtime import flat_outputs
 
     b = get_board(board)
     out = Path(out_dir)
     plan = plan_graph(graph)
     inputs = random_inputs(graph, 1, seed)
-    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), graph.input_tensor().nbytes)
+    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), io_bytes(graph)[0])
     gen = generate_c(graph, out / "model", test_inputs=inputs, plan=plan)
     img = build_firmware(gen.out_dir, b, dsp=dsp, out_dir=out)
     if img.arena_bytes != plan.arena_bytes:
         raise BuildError(f"{img.elf}: tc_arena is {img.arena_bytes} B, the plan says {plan.arena_bytes} B")
-    expected = run(graph, inputs[0]).reshape(-1).astype("int8").tobytes().hex()
+    expected = flat_outputs(graph, inputs[0]).tobytes().hex()
     return dict(board=b.name, cpu=b.cpu, elf=str(img.elf), bin=str(img.bin), hex=str(img.hex),
                 text_bytes=img.text_bytes, data_bytes=img.data_bytes, bss_bytes=img.bss_bytes,
                 arena_bytes=plan.arena_bytes, flash_bytes=img.flash_bytes, sram_bytes_board=b.sram_bytes,

@@ -13,11 +13,13 @@ from tinycore.export.host import build_host, run_program
 from tinycore.ir.graph import Graph
 
 
-def random_inputs(graph: Graph, n: int, seed: int) -> list[np.ndarray]:
-    """n int8 inputs uniform over [-128, 127], shaped as the graph input."""
+def random_inputs(graph: Graph, n: int, seed: int) -> list:
+    """n int8 inputs uniform over [-128, 127], shaped as the graph input; with several graph inputs, each is a
+    tuple of arrays in graph.inputs order (what tinycore.runtime.run takes)."""
     rng = np.random.default_rng(seed)
-    shape = graph.input_tensor().shape
-    return [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(n)]
+    shapes = [graph.tensors[name].shape for name in graph.inputs]
+    draws = [tuple(rng.integers(-128, 128, s, dtype=np.int8) for s in shapes) for _ in range(n)]
+    return [d[0] for d in draws] if len(shapes) == 1 else draws
 
 
 def graph_flash_bytes(graph: Graph) -> int:
@@ -28,22 +30,30 @@ def graph_flash_bytes(graph: Graph) -> int:
     return flash_bytes(graph)
 
 
-def compare_outputs(graph: Graph, inputs: list[np.ndarray], outputs: list[bytes]) -> dict:
-    """outputs_match, n_checked, max_abs_diff of C outputs against tinycore.runtime.run."""
+def compare_outputs(graph: Graph, inputs: list, outputs: list[bytes]) -> dict:
+    """outputs_match, n_checked, max_abs_diff of C outputs (every graph output, packed in graph order, as
+    model_invoke writes them) against tinycore.runtime.run; per_output_match: one flag per graph output."""
     from tinycore.runtime import run
 
     max_diff = 0
     match = len(outputs) == len(inputs)
+    per_output = [match] * len(graph.outputs)
     for x, got in zip(inputs, outputs):
-        want = run(graph, x).reshape(-1)
+        ys = run(graph, x)
+        wants = [y.reshape(-1) for y in (ys if isinstance(ys, tuple) else (ys,))]
         got_arr = np.frombuffer(got, dtype=np.int8)
-        if got_arr.size != want.size:
+        if got_arr.size != sum(w.size for w in wants):
             match = False
+            per_output = [False] * len(wants)
             continue
-        diff = int(np.abs(got_arr.astype(np.int32) - want.astype(np.int32)).max(initial=0))
-        max_diff = max(max_diff, diff)
-        match = match and diff == 0
-    return {"outputs_match": bool(match), "n_checked": len(outputs), "max_abs_diff": max_diff}
+        pieces = np.split(got_arr, np.cumsum([w.size for w in wants])[:-1])
+        for k, (want, piece) in enumerate(zip(wants, pieces)):
+            diff = int(np.abs(piece.astype(np.int32) - want.astype(np.int32)).max(initial=0))
+            max_diff = max(max_diff, diff)
+            per_output[k] = per_output[k] and diff == 0
+            match = match and diff == 0
+    return {"outputs_match": bool(match), "n_checked": len(outputs), "max_abs_diff": max_diff,
+            "per_output_match": [bool(m) for m in per_output]}
 
 
 def validate(graph: Graph, target: str = "host", n: int = 20, seed: int = 0, sanitize: bool = False,

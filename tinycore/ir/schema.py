@@ -14,6 +14,7 @@ Ops (inputs in order):
                        dilation_h dilation_w pad_* input_zp output_zp act_min act_max
   depthwise_conv2d_s8  x(1,H,W,Ci) w(1,KH,KW,Ci*M) bias mult shift (per output channel); same attrs + depth_multiplier
   fully_connected_s8   x(1,...,N) w(O,N) bias(O,) mult(O,) shift(O,); attrs input_zp output_zp act_min act_max
+                       -> (1, O); or per token: x(1,...,T,N) with more than N values -> (1,...,T,O)
   add_s8               a b (same shape); attrs input1_zp input2_zp output_zp left_shift input1_mult input1_shift
                        input2_mult input2_shift output_mult output_shift act_min act_max  (TFLite ADD)
   avg_pool2d_s8        x; attrs filter_h filter_w stride_h stride_w pad_* act_min act_max (same quantization in/out)
@@ -84,9 +85,12 @@ def _infer_fc(shapes, a):
     n = 1
     for d in x[1:]:
         n *= d
-    if w[1] != n:
-        raise GraphValidationError(f"weights take {w[1]} inputs, input has {n} values per sample")
-    return (1, w[0])
+    if w[1] == n:
+        return (1, w[0])
+    if x[-1] != w[1]:
+        raise GraphValidationError(f"weights take {w[1]} inputs; the input {tuple(x)} has {n} values per sample and "
+                                   f"{x[-1]} per token (last axis)")
+    return (*x[:-1], w[0])
 
 
 def _infer_same(shapes, a):

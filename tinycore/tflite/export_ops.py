@@ -87,8 +87,10 @@ def _conv(w, op: Op) -> None:
 
 def _fully_connected(w, op: Op) -> None:
     ins = _weighted_inputs(w, op, 0, True)
+    # per token (rows of the last axis, output (1, ..., T, O)): TFLM keeps the input's leading dims
+    keep = _t(w, op.inputs[0]).size != _t(w, op.inputs[1]).shape[1]
     w.add_op("FULLY_CONNECTED", ins, [w.activation(op.outputs[0])], "FullyConnectedOptions",
-             FusedActivationFunction=_fused(w, op, op.outputs[0]))
+             FusedActivationFunction=_fused(w, op, op.outputs[0]), KeepNumDims=keep)
 
 
 def _add(w, op: Op) -> None:

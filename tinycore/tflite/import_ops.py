@@ -81,9 +81,16 @@ def _fully_connected(b) -> None:
         raise b.unsupported("shuffled weights format is not supported")
     wname = b.weights(w, 2)
     o, n = w.shape
-    if int(np.prod(x.shape)) != n or int(np.prod(out.shape)) != o:
-        raise b.unsupported(f"input {x.shape} / output {out.shape} with weights {w.shape}: only a batch of one "
-                            f"is supported")
+    size = int(np.prod(x.shape))
+    shape: tuple[int, ...] = (1, o)  # one vector: x flattened
+    if size != n:  # one row per token (keep_num_dims on a rank-3 input); batches of several are the same bytes
+        shape = (1, *x.shape[1:-1], o) if len(x.shape) > 1 and x.shape[0] == 1 else (1, *x.shape[:-1], o)
+        if x.shape[-1] != n or int(np.prod(out.shape)) != size // n * o:
+            raise b.unsupported(f"input {x.shape} / output {out.shape} with weights {w.shape}: the input is neither "
+                                f"one vector of {n} values nor rows of {n} (last axis)")
+    elif int(np.prod(out.shape)) != o:
+        raise b.unsupported(f"input {x.shape} / output {out.shape} with weights {w.shape}: output should hold {o} "
+                            f"values")
     if len(w.scale) not in (1, o):
         raise b.damaged(f"weights '{w.name}' have {len(w.scale)} scales for {o} outputs")
     (si, zi), (so, zo) = b.quant(x), b.quant(out)
@@ -92,7 +99,7 @@ def _fully_connected(b) -> None:
     ins = [b.activation(x), wname, b.bias(bias, o, [P.f32(si * s) for s in ws]),
            b.constant("mult", np.array(mult, np.int32)), b.constant("shift", np.array(shift, np.int32))]
     a = {"input_zp": zi, "output_zp": zo, **_clamp(b, out)}
-    _emit_reshaped(b, "fully_connected_s8", ins, out, (1, o), a)
+    _emit_reshaped(b, "fully_connected_s8", ins, out, shape, a)
 
 
 def _emit_reshaped(b, kind: str, ins: list[str], out, shape: tuple[int, ...], attrs: dict) -> None:
