@@ -109,6 +109,15 @@ class GraphBuilder:
         return self._op("fully_connected_s8", [self.cur, *self._consts(f"c{len(self.g.ops)}", wt, n_out, n_in)],
                         attrs, out_zp)
 
+    def fc_tokens(self, n_out: int) -> str:
+        """The same FC on every row of the last axis (TFLite keep_num_dims): (1, ..., N) -> (1, ..., n_out)."""
+        n_in = self.shape[-1]
+        wt = weights(self.rng, (n_out, n_in))
+        out_zp = zero_point(self.rng)
+        attrs = dict(input_zp=self.g.tensors[self.cur].zero_point, output_zp=out_zp, act_min=-128, act_max=127)
+        return self._op("fully_connected_s8", [self.cur, *self._consts(f"c{len(self.g.ops)}", wt, n_out, n_in)],
+                        attrs, out_zp)
+
     def finish(self) -> Graph:
         self.g.outputs = [self.cur]
         return self.g

@@ -63,10 +63,11 @@ class GraphMaker:
             a["depth_multiplier"] = dm
         return self._emit("depthwise_conv2d_s8" if depthwise else "conv2d_s8", ins, out, a)
 
-    def fc(self, n_out: int, act: int = 0, per_tensor: bool = True) -> str:
+    def fc(self, n_out: int, act: int = 0, per_tensor: bool = True, per_token: bool = False) -> str:
+        """per_token: the weights take the last axis, one output row per token (TFLite keep_num_dims)."""
         x = self.t(self.x)
-        out = self.act((1, n_out))
-        w = self.rng.integers(-127, 128, size=(n_out, x.size), dtype=np.int8)
+        out = self.act((*x.shape[:-1], n_out) if per_token else (1, n_out))
+        w = self.rng.integers(-127, 128, size=(n_out, x.shape[-1] if per_token else x.size), dtype=np.int8)
         ws = ((P.f32(self.rng.uniform(0.002, 0.02)),) if per_tensor
               else tuple(P.f32(self.rng.uniform(0.002, 0.02)) for _ in range(n_out)))
         bias = self.rng.integers(-3000, 3000, size=n_out, dtype=np.int32)

@@ -35,6 +35,17 @@ def tflm_outputs(model, xs) -> list[np.ndarray]:
     return outs
 
 
+def tflm_all_outputs(model, xs, n_outputs: int) -> list[tuple[np.ndarray, ...]]:
+    """Every output of each run (one-input models), in the file's output order."""
+    itp = tflm_interpreter(model)
+    outs = []
+    for x in xs:
+        itp.set_input(x, 0)
+        itp.invoke()
+        outs.append(tuple(np.array(itp.get_output(k)).copy() for k in range(n_outputs)))
+    return outs
+
+
 def random_inputs(shape, n: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.integers(-128, 128, size=tuple(shape), dtype=np.int8) for _ in range(n)]
