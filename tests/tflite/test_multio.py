@@ -130,3 +130,14 @@ def test_fixture_in_firmware_m4_equals_runtime(name):
     r = validate_on_board(graph, "mps2-an386", n=3, seed=2)
     assert r["outputs_match"] is True and r["per_output_match"] == [True] * len(graph.outputs)
     assert r["dsp"] is True  # the cortex_m FC kernel runs the per-token rows
+
+
+def test_per_token_fc_memory_rule():
+    """An FC per token reads every token while it writes: input and output are both live, nothing in place."""
+    from tinycore.memory import plan_graph
+
+    g = load_model(FIXTURES / "dense_tokens.tflite")
+    plan = plan_graph(g)
+    assert [r.inplace for r in plan.per_layer] == [False, False]
+    assert [(r.input_bytes, r.output_bytes) for r in plan.per_layer] == [(48, 72), (72, 30)]
+    assert plan.arena_bytes == 48 + 72  # peak at the first FC; the 30 B output reuses the input's place

@@ -1,6 +1,7 @@
 """tc_test_main.c: the program that runs a generated model on compiled-in inputs, on the host or on a board.
 
-It prints each output as one line of lowercase hex bytes (two digits per byte, nothing else on the line) and,
+It prints the output of each run as one line of lowercase hex bytes (two digits per byte, nothing else on the
+line; a graph with several outputs prints all of them packed in graph order, as `model_invoke` writes them) and,
 when a board header defines the counter macros, a line `instr <n>` after each output. `parse_output` reads it.
 Board hooks: compile with -DTC_BOARD_HEADER='"board.h"'; that header provides `tc_board_init()` and may define
 TC_COUNTER_BEGIN() / TC_COUNTER_END(n) (n is assigned the count) and TC_BOARD_EXIT(code).
@@ -52,7 +53,8 @@ int main(void)
 
 
 def harness_source(inputs: list[np.ndarray], input_bytes: int) -> str:
-    """C source of tc_test_main.c with `inputs` (int8 arrays of input_bytes values each) compiled in."""
+    """C source of tc_test_main.c with `inputs` (packed int8 arrays of input_bytes values each: every graph input
+    one after the other, see tinycore.export.codegen.normalize_test_inputs) compiled in."""
     rows = [c_array("int8_t", f"tc_test_input{k}", x) for k, x in enumerate(inputs)]
     table = ", ".join(f"tc_test_input{k}" for k in range(len(inputs)))
     return "\n".join([
