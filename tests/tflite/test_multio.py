@@ -141,3 +141,43 @@ def test_per_token_fc_memory_rule():
     assert [r.inplace for r in plan.per_layer] == [False, False]
     assert [(r.input_bytes, r.output_bytes) for r in plan.per_layer] == [(48, 72), (72, 30)]
     assert plan.arena_bytes == 48 + 72  # peak at the first FC; the 30 B output reuses the input's place
+
+
+def two_inputs_graph(seed: int):
+    """Inputs a (1, 6, 5, 3) and b (its own quantization): conv(a) + b -> RELU, then two outputs: the sum and a
+    per-token FC of it (rows of channels)."""
+    from tinycore.ir import Graph
+
+    g = GraphMaker(seed, (1, 6, 5, 3))
+    other = g.act((1, 6, 5, 4))
+    g.conv(4, 3, pads=(1, 1, 1, 1), act=0)
+    s = g.add(other, act=1)
+    t = g.fc(5, per_token=True)
+    return Graph(g.tensors, g.ops, [g.input, other], [t, s], {"source": "random"})
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("seed", [0, 1])
+def test_two_input_graph_exports_imports_and_runs_in_c(seed, tmp_path):
+    from tests.tflite.tflm import tflm_interpreter
+
+    graph = two_inputs_graph(seed)
+    path = tmp_path / "two_in.tflite"
+    path.write_bytes(export_tflite_bytes(graph))
+    back = import_tflite(path)
+    assert len(back.inputs) == 2 and len(back.outputs) == 2
+    itp = tflm_interpreter(path)
+    rng = np.random.default_rng(seed)
+    pairs = [tuple(rng.integers(-128, 128, graph.tensors[n].shape, dtype=np.int8) for n in graph.inputs)
+             for _ in range(6)]
+    for xy in pairs:
+        for k, v in enumerate(xy):
+            itp.set_input(v, k)
+        itp.invoke()
+        ref = [np.array(itp.get_output(k)) for k in range(2)]
+        for got in (run_outputs(graph, xy), run_outputs(back, xy)):
+            for y, r in zip(got, ref):
+                np.testing.assert_array_equal(y, r)
+    gen = generate_c(back, tmp_path / "m", test_inputs=pairs)
+    out = parse_output(run_program(build_host(gen.out_dir)), n_expected=len(pairs)).outputs
+    assert out == [b"".join(y.tobytes() for y in run_outputs(graph, xy)) for xy in pairs]

@@ -138,8 +138,9 @@ def import_model(model: TflModel) -> Graph:
     """Translate subgraph 0 of an int8 model; UnsupportedError names the first op or tensor we cannot take."""
     b = GraphBuilder(model)
     meta: dict = {"source": model.source, "source_format": "tflite"}
-    if len(model.inputs) != 1:
-        raise UnsupportedError(f"{model.source}: model has {len(model.inputs)} inputs; only one is supported")
+    if not model.inputs or not model.outputs:
+        raise UnsupportedError(f"{model.source}: model has {len(model.inputs)} inputs and {len(model.outputs)} "
+                               f"outputs; it needs at least one of each")
     graph_inputs = list(model.inputs)
     graph_outputs = list(model.outputs)
     for op in model.operators:
@@ -167,7 +168,7 @@ def _float_input_edge(b: GraphBuilder, op: TflOperator, graph_inputs: list[int],
         raise b.unsupported("QUANTIZE from float32 is only supported on the model input")
     graph_inputs[graph_inputs.index(src)] = dst.index
     s, zp = b.quant(dst)
-    meta["float_input"] = {"name": b.model.tensors[src].name, "scale": s, "zero_point": zp}
+    _record_float_edge(meta, "float_input", {"name": b.model.tensors[src].name, "scale": s, "zero_point": zp})
 
 
 def _float_output_edge(b: GraphBuilder, op: TflOperator, graph_outputs: list[int], meta: dict) -> None:
@@ -177,4 +178,11 @@ def _float_output_edge(b: GraphBuilder, op: TflOperator, graph_outputs: list[int
         raise b.unsupported("DEQUANTIZE is only supported on a model output")
     s, zp = b.quant(src)
     graph_outputs[graph_outputs.index(dst.index)] = src.index
-    meta["float_output"] = {"name": dst.name, "scale": s, "zero_point": zp}
+    _record_float_edge(meta, "float_output", {"name": dst.name, "scale": s, "zero_point": zp})
+
+
+def _record_float_edge(meta: dict, key: str, edge: dict) -> None:
+    """meta[key] is the first float edge (one-input / one-output models); meta[key + "s"] lists every one, in the
+    order the model's operators meet them."""
+    meta.setdefault(key, edge)
+    meta.setdefault(key + "s", []).append(edge)
