@@ -81,8 +81,8 @@ def cmd_analyze(args) -> int:
         print(json.dumps(rep, indent=1))
         return 0
     print(f"{args.model}: {rep['n_ops']} ops, {rep['macs']:,} MACs, {rep['params']:,} params")
-    print(f"input {rep['input']['shape']} scale {rep['input']['scale']:.6g} zp {rep['input']['zero_point']}; "
-          f"output {rep['output']['shape']}")
+    ins = "; ".join(f"input {t['shape']} scale {t['scale']:.6g} zp {t['zero_point']}" for t in rep["inputs"])
+    print(f"{ins}; output {', '.join(str(t['shape']) for t in rep['outputs'])}")
     print(f"{'#':>3} {'op':<28} {'kind':<20} {'output':<18} {'MACs':>12} {'params':>9}")
     for o in rep["ops"]:
         print(f"{o['index']:>3} {o['name'][:28]:<28} {o['kind']:<20} {str(tuple(o['output_shape'])):<18} "
