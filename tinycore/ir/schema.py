@@ -82,6 +82,8 @@ def _infer_dw(shapes, a):
 
 def _infer_fc(shapes, a):
     x, w = shapes[0], shapes[1]
+    if len(x) < 2 or x[0] != 1:
+        raise GraphValidationError(f"input {tuple(x)}: a fully connected op takes a batch of one (1, ..., N)")
     n = 1
     for d in x[1:]:
         n *= d

@@ -83,11 +83,11 @@ def _fully_connected(b) -> None:
     o, n = w.shape
     size = int(np.prod(x.shape))
     shape: tuple[int, ...] = (1, o)  # one vector: x flattened
-    if size != n:  # one row per token (keep_num_dims on a rank-3 input); batches of several are the same bytes
-        shape = (1, *x.shape[1:-1], o) if len(x.shape) > 1 and x.shape[0] == 1 else (1, *x.shape[:-1], o)
-        if x.shape[-1] != n or int(np.prod(out.shape)) != size // n * o:
-            raise b.unsupported(f"input {x.shape} / output {out.shape} with weights {w.shape}: the input is neither "
-                                f"one vector of {n} values nor rows of {n} (last axis)")
+    if size != n:  # one row per token: keep_num_dims on x (1, T, N) -> (1, T, O)
+        shape = (*x.shape[:-1], o)
+        if len(x.shape) < 3 or x.shape[0] != 1 or x.shape[-1] != n or int(np.prod(out.shape)) != size // n * o:
+            raise b.unsupported(f"input {x.shape} / output {out.shape} with weights {w.shape}: only one vector of {n} "
+                                f"values or a batch of one with rows of {n} (last axis, (1, T, {n})) is supported")
     elif int(np.prod(out.shape)) != o:
         raise b.unsupported(f"input {x.shape} / output {out.shape} with weights {w.shape}: output should hold {o} "
                             f"values")
