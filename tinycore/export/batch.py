@@ -1,9 +1,9 @@
 """Many generated models in ONE host program: one link, kernels compiled once (fast tests and benches).
 
 Each model folder comes from generate_c. A wrapper `tc_m<i>.c` renames its `model_invoke` (and
-`model_invoke_io`) with the preprocessor and includes the folder's model.c, so the constants and `tc_arena` of every model stay `static`
-to its own translation unit. The driver prints `m<i> <hex>` per input. Compilation is split into jobs that run
-in parallel, then linked once.
+`model_invoke_io`) with the preprocessor and includes the folder's model.c, so the constants and `tc_arena` of
+every model stay `static` to its own translation unit. The driver prints `m<i> <hex>` per input (every output,
+packed). Compilation is split into jobs that run in parallel, then linked once.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 model.c holds the constants as `static const` arrays, ONE arena `tc_arena[MODEL_ARENA_BYTES]` (aligned to 4)
 whose size and offsets come from `tinycore.memory.plan_graph`, and the inference, a straight list of kernel
 calls; the files and their interface (several inputs and outputs included) are written by
-`tinycore.export.model_files`. The folder is written to a temporary sibling and renamed, so a failed generation leaves no folder.
+`tinycore.export.model_files`. The folder is written to a temporary sibling and renamed, so a failed generation
+leaves no folder.
 """
 from __future__ import annotations
 

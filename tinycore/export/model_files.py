@@ -31,7 +31,8 @@ _ARENA = [
     "static union { int8_t bytes[MODEL_ARENA_BYTES]; int32_t align; } tc_arena_words;",
     "#define tc_arena (tc_arena_words.bytes)", "#endif",
 ]
-IO_SIGNATURE = "int model_invoke_io(const int8_t *const inputs[MODEL_N_INPUTS], int8_t *const outputs[MODEL_N_OUTPUTS])"
+IO_SIGNATURE = ("int model_invoke_io(const int8_t *const inputs[MODEL_N_INPUTS], "
+                "int8_t *const outputs[MODEL_N_OUTPUTS])")
 STREAM_SIGNATURE = "int model_invoke_stream(int8_t *out)"
 
 
