@@ -57,3 +57,19 @@ def test_keeps_shape():
 def test_bad_quantization_parameters(scale, zp, message):
     with pytest.raises(UnsupportedError, match=message):
         quantize_float_s8(np.zeros(3, np.float32), scale, zp)
+
+
+def test_every_caller_rounds_the_float32_quotient():
+    """Model inputs, fused clamps from torch and from .tflite: 2.0 / 0.8 is 2.5 in float32 (-> 3), 2.4999999627
+    in double (-> 2), and 0.49999997 stays 0 (x + 0.5 in float32 made it 1 in quantize_input before)."""
+    from tinycore.ir import Graph, Tensor
+    from tinycore.quant import quantize_input
+    from tinycore.quant.params import activation_clamp
+    from tinycore.tflite.params import activation_range
+
+    g = Graph({"x": Tensor("x", (1, 3), "int8", (0.8,), 0)}, [], ["x"], ["x"])
+    x = np.float32([2.0, 0.49999997 * np.float32(0.8), -2.0])
+    np.testing.assert_array_equal(quantize_input(g, x)[0], quantize_float_s8(x, 0.8, 0))
+    np.testing.assert_array_equal(quantize_input(g, x), np.int8([[3, 0, -3]]))
+    assert activation_clamp({"lo": -np.inf, "hi": 2.0}, 0.8, 0) == (-128, 3)
+    assert activation_range(3, float(np.float32(0.8)), 0) == (0, 8)  # RELU6: 6 / 0.8 = 7.5 -> 8
