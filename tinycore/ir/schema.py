@@ -1,7 +1,9 @@
 """What each op kind takes: its inputs (with dtypes), its attributes, and the shape it produces.
 
 This table is the op registry. Runtime, memory planner and C export each register one implementation per kind,
-and a test checks that every kind here has all of them. Attribute conventions (shared by every backend):
+and a test checks that every kind here has all of them. Each kind's attributes are the fields of its typed record in
+`tinycore.ir.attrs`, all required (validation rejects a missing, extra or mistyped key). Attribute conventions
+(shared by every backend):
 
 - Padding is explicit: `pad_top, pad_bottom, pad_left, pad_right` (TFLite SAME padding is resolved at import).
 - Zero points are given as `input_zp`, `output_zp` (the real value is scale * (q - zp)).
