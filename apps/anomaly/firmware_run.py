@@ -8,7 +8,7 @@ double; the alarm threshold is the same score's (1 - FALSE_ALARM_RATE) quantile 
   outputs_match_runtime (strict): firmware int8 outputs == tinycore.runtime.run on the firmware's own int8
       features, byte for byte, every scored vector of every clip;
   score_max_abs_diff: |firmware score - the score Python computes (float64) from the firmware's bytes| (<= 1e-6);
-  feature_mismatch_values: firmware int8 features != Python's (torch front end + quantize_features_s8), counted;
+  feature_mismatch_values: firmware int8 features != Python's (torch front end + quantize_float_s8), counted;
   alarms_match_python: firmware alarms == the Python pipeline's (torch features, numpy runtime) on the same clips.
 """
 from __future__ import annotations
@@ -71,11 +71,10 @@ def int8_score(feat: NDArray[np.int8], out: NDArray[np.int8], graph) -> float:
 
 def python_clip(graph, logmel: NDArray[np.float32]) -> tuple[NDArray[np.int8], NDArray[np.int8], float]:
     """Python pipeline on one clip's (200, 128) log-mel: int8 features, runtime outputs, score."""
-    from tinycore.audio.quantize import quantize_features_s8
-    from tinycore.runtime import run
+    from tinycore.runtime import quantize_float_s8, run
 
     x = graph.input_tensor()
-    q = quantize_features_s8(clip_vectors(logmel[None], SCORE_STRIDE), float(x.scale[0]), int(x.zero_point))
+    q = quantize_float_s8(clip_vectors(logmel[None], SCORE_STRIDE), float(x.scale[0]), int(x.zero_point))
     out = np.stack([run(graph, v.reshape(x.shape)).reshape(-1) for v in q]).astype(np.int8)
     return q, out, int8_score(q, out, graph)
 

@@ -3,7 +3,7 @@ against the Python pipeline.
 
 The image (tinycore.export.app_firmware) holds N test clips and one stream of a few seconds as int16 PCM; main.c
 (apps/kws/firmware) prints each window's int8 features and outputs and the stream's detections. Checks:
-(a) feature_mismatch_values: firmware features != Python's (torch front end + quantize_features_s8), counted;
+(a) feature_mismatch_values: firmware features != Python's (torch front end + quantize_float_s8), counted;
     float front ends may differ at a rounding boundary, so this is a number, not a pass/fail;
 (b) outputs_match_runtime (strict): firmware outputs == tinycore.runtime.run on the firmware's own features, byte
     for byte, every clip and every stream window;

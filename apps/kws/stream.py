@@ -147,12 +147,11 @@ def int8_windows(graph, fe_config, windows: NDArray[np.float32]) -> tuple[NDArra
     windows (N, L) float32 -> (int8 features (N, T*F), int8 logits (N, C)).
     """
     from tinycore.audio.features import compute_features
-    from tinycore.audio.quantize import quantize_features_s8
-    from tinycore.runtime import run
+    from tinycore.runtime import quantize_float_s8, run
 
     x = graph.input_tensor()
     feats = compute_features(fe_config, windows).reshape(len(windows), -1)
-    q = quantize_features_s8(feats, float(x.scale[0]), int(x.zero_point))
+    q = quantize_float_s8(feats, float(x.scale[0]), int(x.zero_point))
     if q.shape[1] != x.size:
         raise UnsupportedError(f"front end gives {q.shape[1]} values per window, graph input '{x.name}' takes "
                                f"{x.size} {tuple(x.shape)}; the run was exported with another front end")

@@ -50,7 +50,10 @@ def test_tinynas_search_fine_tunes_on_the_apps_loader(tmp_path):
     assert calls == [CFG.supernet.batch_size] and s["train_source"] == "train_loader"
     assert report["model"]["macs"] == s["predicted_macs"] <= limit == s["macs_limit"]
     assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
-    assert 0.0 <= report["metrics"]["int8"]["accuracy"] <= 1.0
+    # the fine-tuned winner learns the 4 blobs (chance 0.25): measured 0.953 float and int8 on the 64 test
+    # samples; floor 10 points below, int8 within 3 samples of float
+    m = report["metrics"]
+    assert m["int8"]["accuracy"] >= 0.85 and abs(m["float"]["accuracy"] - m["int8"]["accuracy"]) <= 3 / 64
 
 
 def test_space_report_gives_the_stage1_choice_and_a_budget_grid(tmp_path):

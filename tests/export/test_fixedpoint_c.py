@@ -4,8 +4,9 @@ import numpy as np
 from tinycore.export.codegen import KERNELS_DIR
 from tinycore.export.emit import c_array
 from tinycore.export.host import compile_program, run_program
-from tinycore.runtime.fixedpoint import (INT32_MAX, INT32_MIN, requantize, round_div_away, rounding_divide_by_pot,
-                                         saturating_rounding_doubling_high_mul, wrap_int32)
+from tinycore.runtime.fixedpoint import (INT32_MAX, INT32_MIN, quantize_float_s8, requantize, round_div_away,
+                                         rounding_divide_by_pot, saturating_rounding_doubling_high_mul, wrap_int32)
+from tests.runtime.test_quantize_float import BOUNDARIES
 
 EDGE = [INT32_MIN, INT32_MIN + 1, -(1 << 30), -(1 << 30) - 1, -3, -2, -1, 0, 1, 2, 3, (1 << 30) - 1, 1 << 30,
         INT32_MAX - 1, INT32_MAX]
@@ -20,10 +21,15 @@ def _values(seed: int):
     return aa.reshape(-1), bb.reshape(-1)
 
 
-def _run_c(tmp_path, body: str, arrays: dict[str, np.ndarray], n: int) -> np.ndarray:
+# float from its bit pattern (exact: no decimal printing in between)
+F32_FROM_BITS = ("#include <string.h>\n"
+                 "static float tc_f(int32_t bits) { float f; memcpy(&f, &bits, sizeof f); return f; }\n")
+
+
+def _run_c(tmp_path, body: str, arrays: dict[str, np.ndarray], n: int, prelude: str = "") -> np.ndarray:
     src = tmp_path / "fp.c"
     decls = "\n".join(c_array("int32_t", k, v) for k, v in arrays.items())
-    src.write_text(f"#include <stdio.h>\n#include \"tc_fixedpoint.h\"\n{decls}\nint main(void) {{\n"
+    src.write_text(f"#include <stdio.h>\n#include \"tc_fixedpoint.h\"\n{prelude}{decls}\nint main(void) {{\n"
                    f"    int i;\n    for (i = 0; i < {n}; ++i) {{ printf(\"%ld\\n\", (long)({body})); }}\n"
                    "    return 0;\n}\n")
     exe = compile_program([src], tmp_path / "fp", include_dirs=[KERNELS_DIR / "include"], sanitize=True,
@@ -63,3 +69,20 @@ def test_rounding_divide_shift_wrap_and_average_match(tmp_path):
     arrays["vsmall"] = small
     np.testing.assert_array_equal(_run_c(tmp_path, "tc_round_div_away(vsmall[i], vc[i])", arrays, a.size),
                                   round_div_away(small, arrays["vc"]))
+
+
+def test_float_quantizer_matches_python(tmp_path):
+    """tc_quantize_float_s8 == quantize_float_s8 at the rounding boundaries, saturation, +-inf and NaN, and on
+    random floats around the ties, for several scales and zero points."""
+    rng = np.random.default_rng(3)
+    edges = np.float32([b[0] for b in BOUNDARIES] + [np.inf, -np.inf, np.nan, 3e38, -3e38, 1e-45])
+    ties = (np.arange(-140, 140) + np.float32(0.5)).astype(np.float32)
+    near = np.concatenate([np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf))])
+    values = np.concatenate([edges, ties, near, rng.normal(0, 60, 400).astype(np.float32)])
+    for scale, zp in [(1.0, 0), (0.6, 7), (0.0372, -128), (3.1e-5, 127)]:
+        x = (values * np.float32(scale)).astype(np.float32)
+        x[:len(edges)] = edges  # the edges as inputs too (not only as quotients)
+        bits = int(np.float32(scale).view(np.int32))
+        got = _run_c(tmp_path, f"tc_quantize_float_s8(tc_f(vx[i]), tc_f({bits}), {zp})", {"vx": x.view(np.int32)},
+                     x.size, prelude=F32_FROM_BITS)
+        np.testing.assert_array_equal(got, quantize_float_s8(x, scale, zp), err_msg=f"scale {scale} zp {zp}")

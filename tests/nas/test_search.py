@@ -31,7 +31,7 @@ def test_quick_search_winner_has_exactly_the_predicted_memory(tmp_path):
     graph = quantize(res.model, [x])
     assert plan_graph(graph).arena_bytes == res.predicted_arena_bytes
     assert flash_bytes(graph) == res.predicted_flash_bytes
-    assert res.accuracy >= 0.5  # 4 classes: chance is 0.25
+    assert res.accuracy >= 0.8  # 4 classes (chance 0.25); measured 0.922 on the 64 validation samples
     for name in ("stage1.json", "stage1_cdf.png", "supernet.pt", "evolution.jsonl", "candidates.png",
                  "best_spec.json", "search.json", "finetune/checkpoint.pt"):
         assert (tmp_path / name).exists(), name

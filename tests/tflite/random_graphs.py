@@ -88,7 +88,7 @@ class GraphMaker:
         x = self.t(self.x)
         a = {"filter_h": f, "filter_w": f, "stride_h": stride, "stride_w": stride, "pad_top": pads[0],
              "pad_bottom": pads[1], "pad_left": pads[2], "pad_right": pads[3]}
-        oh, ow = conv_output_hw(x.shape[1], x.shape[2], f, f, a)
+        oh, ow = conv_output_hw(x.shape[1], x.shape[2], f, f, a, dilation=(1, 1))
         out = self.act((1, oh, ow, x.shape[3]), x.scale[0], x.zero_point)
         a.update(self._clamp(out, 0))
         return self._emit(kind, [self.x], out, a)

@@ -16,6 +16,8 @@ from tinycore.audio.features import dct_matrix, hann_window, mel_matrix
 
 C_DIR = Path(__file__).resolve().parent / "c"
 C_FILES = ("tc_frontend.h", "tc_frontend.c")
+# the one float -> int8 quantizer (tc_quantize_float_s8) that tc_frontend_quantize_s8 calls, copied beside them
+FIXEDPOINT_H = Path(__file__).resolve().parents[1] / "export" / "kernels" / "include" / "tc_fixedpoint.h"
 
 
 def sparse_mel(config: FrontendConfig) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
@@ -92,11 +94,13 @@ def tables_source(config: FrontendConfig) -> str:
 
 
 def write_frontend_c(config: FrontendConfig, out_dir: str | Path) -> list[Path]:
-    """Write tc_frontend.h, tc_frontend.c, tc_frontend_config.h, tc_frontend_tables.c; return the .c files."""
+    """Write tc_frontend.h, tc_frontend.c, tc_fixedpoint.h, tc_frontend_config.h, tc_frontend_tables.c; return the
+    .c files."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in C_FILES:
         (out / name).write_text((C_DIR / name).read_text())
+    (out / FIXEDPOINT_H.name).write_text(FIXEDPOINT_H.read_text())
     (out / "tc_frontend_config.h").write_text(config_header(config))
     (out / "tc_frontend_tables.c").write_text(tables_source(config))
     return [out / "tc_frontend.c", out / "tc_frontend_tables.c"]

@@ -127,8 +127,8 @@ def _conv(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
                                    f"input, which its kernel cannot do (see tc_kernels.h)")
         scratch = e.scratch_ptr(op, need)
     p = f"tc_op{i}"
-    params = [a["stride_h"], a["stride_w"], a.get("dilation_h", 1), a.get("dilation_w", 1), a["pad_top"],
-              a["pad_left"], a["input_zp"], a["output_zp"], a["act_min"], a["act_max"], a.get("depth_multiplier", 1)]
+    params = [a["stride_h"], a["stride_w"], a["dilation_h"], a["dilation_w"], a["pad_top"], a["pad_left"],
+              a["input_zp"], a["output_zp"], a["act_min"], a["act_max"], a["depth_multiplier"] if dw else 1]
     decls = [f"static const tc_conv_params {p}_p = {{{', '.join(c_int(v) for v in params)}}};",
              _dims(f"{p}_in", x.shape), _dims(f"{p}_f", fshape), _dims(f"{p}_out", y.shape)]
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])

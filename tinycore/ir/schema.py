@@ -1,7 +1,9 @@
 """What each op kind takes: its inputs (with dtypes), its attributes, and the shape it produces.
 
 This table is the op registry. Runtime, memory planner and C export each register one implementation per kind,
-and a test checks that every kind here has all of them. Attribute conventions (shared by every backend):
+and a test checks that every kind here has all of them. Each kind's attributes are the fields of its typed record in
+`tinycore.ir.attrs`, all required (validation rejects a missing, extra or mistyped key). Attribute conventions
+(shared by every backend):
 
 - Padding is explicit: `pad_top, pad_bottom, pad_left, pad_right` (TFLite SAME padding is resolved at import).
 - Zero points are given as `input_zp`, `output_zp` (the real value is scale * (q - zp)).
@@ -31,26 +33,26 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tinycore.errors import GraphValidationError
-
-PAD_ATTRS = ("pad_top", "pad_bottom", "pad_left", "pad_right")
-CONV_ATTRS = ("stride_h", "stride_w", "dilation_h", "dilation_w", *PAD_ATTRS, "input_zp", "output_zp",
-              "act_min", "act_max")
-POOL_ATTRS = ("filter_h", "filter_w", "stride_h", "stride_w", *PAD_ATTRS, "act_min", "act_max")
+from tinycore.ir.attrs import ATTR_RECORDS, attr_names
 
 
 @dataclass(frozen=True)
 class OpSchema:
     kind: str
     inputs: tuple[tuple[str, str, bool], ...]  # (role, dtype, must_be_constant)
-    attrs: tuple[str, ...]
+    attrs: tuple[str, ...]  # the fields of the op's typed record (tinycore.ir.attrs), which validation enforces
     infer: Callable[[list[tuple[int, ...]], dict], tuple[int, ...]]  # input shapes, attrs -> output shape
     summary: str
 
 
-def conv_output_hw(h: int, w: int, kh: int, kw: int, a: dict) -> tuple[int, int]:
-    """Output height and width of a convolution or pool with explicit padding (floor division, as TFLite)."""
-    ekh = (kh - 1) * a.get("dilation_h", 1) + 1
-    ekw = (kw - 1) * a.get("dilation_w", 1) + 1
+def conv_output_hw(h: int, w: int, kh: int, kw: int, a: dict,
+                   dilation: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Output height and width of a convolution or pool with explicit padding (floor division, as TFLite).
+
+    A convolution's dilation is read from its attributes; a pool has none and passes dilation=(1, 1)."""
+    dh, dw = (a["dilation_h"], a["dilation_w"]) if dilation is None else dilation
+    ekh = (kh - 1) * dh + 1
+    ekw = (kw - 1) * dw + 1
     oh = (h + a["pad_top"] + a["pad_bottom"] - ekh) // a["stride_h"] + 1
     ow = (w + a["pad_left"] + a["pad_right"] - ekw) // a["stride_w"] + 1
     return oh, ow
@@ -104,7 +106,7 @@ def _infer_same(shapes, a):
 def _infer_pool(shapes, a):
     x = shapes[0]
     _need_rank(x, 4, "input")
-    oh, ow = conv_output_hw(x[1], x[2], a["filter_h"], a["filter_w"], a)
+    oh, ow = conv_output_hw(x[1], x[2], a["filter_h"], a["filter_w"], a, dilation=(1, 1))
     return (1, oh, ow, x[3])
 
 
@@ -127,23 +129,27 @@ def _infer_reshape(shapes, a):
 _WEIGHTED = (("x", "int8", False), ("weights", "int8", True), ("bias", "int32", True),
              ("mult", "int32", True), ("shift", "int32", True))
 
+
+def _attrs(kind: str) -> tuple[str, ...]:
+    return attr_names(ATTR_RECORDS[kind])
+
+
 SCHEMAS: dict[str, OpSchema] = {s.kind: s for s in [
-    OpSchema("conv2d_s8", _WEIGHTED, CONV_ATTRS, _infer_conv, "2-D convolution"),
-    OpSchema("depthwise_conv2d_s8", _WEIGHTED, CONV_ATTRS + ("depth_multiplier",), _infer_dw,
+    OpSchema("conv2d_s8", _WEIGHTED, _attrs("conv2d_s8"), _infer_conv, "2-D convolution"),
+    OpSchema("depthwise_conv2d_s8", _WEIGHTED, _attrs("depthwise_conv2d_s8"), _infer_dw,
              "depthwise convolution"),
-    OpSchema("fully_connected_s8", _WEIGHTED, ("input_zp", "output_zp", "act_min", "act_max"), _infer_fc,
+    OpSchema("fully_connected_s8", _WEIGHTED, _attrs("fully_connected_s8"), _infer_fc,
              "fully connected"),
     OpSchema("add_s8", (("a", "int8", False), ("b", "int8", False)),
-             ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult", "input1_shift", "input2_mult",
-              "input2_shift", "output_mult", "output_shift", "act_min", "act_max"), _infer_same, "elementwise add"),
-    OpSchema("avg_pool2d_s8", (("x", "int8", False),), POOL_ATTRS, _infer_pool, "average pool"),
-    OpSchema("max_pool2d_s8", (("x", "int8", False),), POOL_ATTRS, _infer_pool, "max pool"),
-    OpSchema("mean_s8", (("x", "int8", False),), ("input_zp", "output_zp", "mult", "shift"), _infer_mean,
+             _attrs("add_s8"), _infer_same, "elementwise add"),
+    OpSchema("avg_pool2d_s8", (("x", "int8", False),), _attrs("avg_pool2d_s8"), _infer_pool, "average pool"),
+    OpSchema("max_pool2d_s8", (("x", "int8", False),), _attrs("max_pool2d_s8"), _infer_pool, "max pool"),
+    OpSchema("mean_s8", (("x", "int8", False),), _attrs("mean_s8"), _infer_mean,
              "mean over height and width"),
-    OpSchema("reshape", (("x", "int8", False),), ("shape",), _infer_reshape, "reshape (no data movement)"),
-    OpSchema("pad_s8", (("x", "int8", False),), (*PAD_ATTRS, "pad_value"), _infer_pad, "constant padding"),
-    OpSchema("softmax_s8", (("x", "int8", False),), ("input_mult", "input_left_shift", "diff_min"), _infer_same,
+    OpSchema("reshape", (("x", "int8", False),), _attrs("reshape"), _infer_reshape, "reshape (no data movement)"),
+    OpSchema("pad_s8", (("x", "int8", False),), _attrs("pad_s8"), _infer_pad, "constant padding"),
+    OpSchema("softmax_s8", (("x", "int8", False),), _attrs("softmax_s8"), _infer_same,
              "softmax"),
-    OpSchema("quantize_s8", (("x", "int8", False),), ("input_zp", "output_zp", "mult", "shift"), _infer_same,
+    OpSchema("quantize_s8", (("x", "int8", False),), _attrs("quantize_s8"), _infer_same,
              "requantize int8 to int8"),
 ]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinycore.errors import GraphValidationError
+from tinycore.ir.attrs import ClampAttrs, parse_attrs
 from tinycore.ir.graph import Graph
 from tinycore.ir.schema import SCHEMAS
 
@@ -46,9 +47,10 @@ def validate_graph(graph: Graph, source: str = "graph") -> None:
                  f"has {len(op.inputs)}")
         if len(op.outputs) != 1:
             fail(f"{where}: must have exactly one output, has {len(op.outputs)}")
-        missing = [a for a in schema.attrs if a not in op.attrs]
-        if missing:
-            fail(f"{where}: missing attribute(s) {', '.join(missing)}")
+        try:
+            attrs = parse_attrs(op.kind, op.attrs)
+        except GraphValidationError as e:
+            fail(f"{where}: {e}")
         shapes = []
         for name, (role, dtype, const) in zip(op.inputs, schema.inputs):
             t = graph.tensors.get(name)
@@ -79,8 +81,8 @@ def validate_graph(graph: Graph, source: str = "graph") -> None:
             for name, role in zip(op.inputs[2:], ("bias", "mult", "shift")):
                 if graph.tensors[name].shape != (cout,):
                     fail(f"{where}: {role} '{name}' has shape {graph.tensors[name].shape}, expected ({cout},)")
-        if "act_min" in op.attrs and not -128 <= op.attrs["act_min"] <= op.attrs["act_max"] <= 127:
-            fail(f"{where}: activation clamp [{op.attrs['act_min']}, {op.attrs['act_max']}] is not inside [-128, 127]")
+        if isinstance(attrs, ClampAttrs) and attrs.act_min > attrs.act_max:
+            fail(f"{where}: activation clamp [{attrs.act_min}, {attrs.act_max}] is empty (act_min > act_max)")
         available.add(out.name)
     for n in graph.outputs:
         if n not in available:

@@ -75,7 +75,7 @@ class _Builder:
         if not g.symmetric:
             t, b, l, r = pads
             self.cur = self._op("pad_s8", f"{where}.pad", [self.cur], (1, h + t + b, w + l + r, cin),
-                                {"pad_top": t, "pad_bottom": b, "pad_left": l, "pad_right": r, "pad_value": None})
+                                {"pad_top": t, "pad_bottom": b, "pad_left": l, "pad_right": r, "pad_value": 0})
             pads = (0, 0, 0, 0)
         attrs = {"stride_h": g.sh, "stride_w": g.sw, "dilation_h": 1, "dilation_w": 1, "pad_top": pads[0],
                  "pad_bottom": pads[1], "pad_left": pads[2], "pad_right": pads[3]}

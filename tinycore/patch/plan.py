@@ -91,8 +91,8 @@ def rf_nodes(graph: Graph, split_op: int, start: int = 0) -> list[RFNode]:
         if op.kind in ("conv2d_s8", "depthwise_conv2d_s8"):
             w = graph.tensors[op.inputs[1]].shape
             a = op.attrs
-            rows = Window(w[1], a["stride_h"], a["pad_top"], a.get("dilation_h", 1))
-            cols = Window(w[2], a["stride_w"], a["pad_left"], a.get("dilation_w", 1))
+            rows = Window(w[1], a["stride_h"], a["pad_top"], a["dilation_h"])
+            cols = Window(w[2], a["stride_w"], a["pad_left"], a["dilation_w"])
         else:
             rows, cols = _window(op, "rows"), _window(op, "cols")
         nodes.append(RFNode(op.name, ins, op.outputs[0], rows, cols))

@@ -253,7 +253,7 @@ class _Walker:
                      "pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0}
         last, fused, _, act = self._fuse(node, allow_bn=False)
         kind = "max_pool2d_s8" if info.kind == "maxpool" else "avg_pool2d_s8"
-        oh, ow = conv_output_hw(h, w, attrs["filter_h"], attrs["filter_w"], attrs)
+        oh, ow = conv_output_hw(h, w, attrs["filter_h"], attrs["filter_w"], attrs, dilation=(1, 1))
         if keep:
             assert _graph_shape(_meta_shape(last), info.where)[0] == (1, oh, ow, c), info.where
             self._emit(kind, info, [x], [node] + fused, (1, oh, ow, c), "nchw", attrs, act=act, share=x.name)

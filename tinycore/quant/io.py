@@ -10,10 +10,12 @@ from numpy.typing import NDArray
 
 from tinycore.errors import TinycoreError
 from tinycore.ir.graph import Graph
+from tinycore.runtime.fixedpoint import quantize_float_s8
 
 
 def quantize_input(graph: Graph, x_float: NDArray) -> NDArray[np.int8]:
-    """round(x / scale) + zero_point in float32 with rounding half away from zero (TFLite QUANTIZE), clamped.
+    """round(x / scale) + zero_point in float32 with rounding half away from zero (TFLite QUANTIZE), clamped:
+    the one quantizer, `quantize_float_s8`, that the firmware's C twin matches.
 
     x_float: (C, H, W) or (N, C, H, W) for image models, (F,) or (N, F) for vector models. Returns (N, H, W, C) or
     (N, F) int8; with N = 1 it is directly the runtime's input.
@@ -31,9 +33,7 @@ def quantize_input(graph: Graph, x_float: NDArray) -> NDArray[np.int8]:
         want = (t.shape[3], t.shape[1], t.shape[2]) if len(t.shape) == 4 else t.shape[1:]
         raise TinycoreError(f"input '{t.name}': the graph takes float samples of shape {want} "
                             f"(torch layout), got {x.shape[1:] if x.ndim != 4 else (x.shape[3], *x.shape[1:3])}")
-    q = x / np.float32(t.scale[0])
-    q = np.sign(q) * np.floor(np.abs(q) + np.float32(0.5))
-    return np.clip(q + t.zero_point, -128, 127).astype(np.int8)
+    return quantize_float_s8(x, float(t.scale[0]), int(t.zero_point))
 
 
 def dequantize_output(graph: Graph, y_int8: NDArray, index: int = 0) -> NDArray[np.float32]:

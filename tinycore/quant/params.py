@@ -5,11 +5,9 @@ float32 scales in TFLite Micro's order, so a graph exported to .tflite gets the 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from tinycore.runtime.fixedpoint import quantize_multiplier
+from tinycore.runtime.fixedpoint import quantize_float_s8, quantize_multiplier
 
 QMIN, QMAX = -128, 127
 WEIGHT_MAX = 127  # symmetric weights use [-127, 127] (CMSIS-NN / TFLite per-channel convention)
@@ -22,7 +20,8 @@ def f32(x: float | np.ndarray) -> np.ndarray:
 
 
 def round_half_away(x: np.ndarray | float) -> np.ndarray:
-    """Round half away from zero (TfLiteRound, std::round) rather than numpy's half to even."""
+    """Round half away from zero (TfLiteRound, std::round) rather than numpy's half to even, in double: for the
+    converter's parameters (zero points, weights, biases). Float activations go through quantize_float_s8."""
     x = np.asarray(x, dtype=np.float64)
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
@@ -70,18 +69,12 @@ def requant_multipliers(in_scale: float, w_scale: np.ndarray, out_scale: float) 
 
 def activation_clamp(act: dict | None, scale: float, zp: int) -> tuple[int, int]:
     """Fused clamp [lo, hi] (real units) -> (act_min, act_max) on the int8 output, as TFLite's
-    CalculateActivationRangeQuantized: zero_point + round(f / scale) in float32, limited to [-128, 127]."""
+    CalculateActivationRangeQuantized: zero_point + round(f / scale) in float32, limited to [-128, 127] (the
+    float quantizer; an infinite bound saturates). A clamp the calibrated range lies outside of gets the int8
+    value nearest to it, lo <= hi keeps act_min <= act_max."""
     if act is None:
         return QMIN, QMAX
-
-    def q(f: float) -> int:
-        return zp + int(round_half_away(np.float32(f) / np.float32(scale)))
-
-    act_min = QMIN if act["lo"] == -math.inf else max(QMIN, q(act["lo"]))
-    act_max = QMAX if act["hi"] == math.inf else min(QMAX, q(act["hi"]))
-    if act_min > act_max:  # a clamp that the calibrated range lies entirely outside of
-        act_min = act_max = min(max(zp, QMIN), QMAX)
-    return act_min, act_max
+    return int(quantize_float_s8(act["lo"], scale, zp)), int(quantize_float_s8(act["hi"], scale, zp))
 
 
 def add_params(s1: float, z1: int, s2: float, z2: int, s_out: float, z_out: int) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 Its C twin is `tc_fixedpoint.h`; no other code in the project rounds. All functions work on numpy arrays and
 compute in int64 so that the int32 results are exact, including the wrap-around of an int32 left shift.
+`quantize_float_s8` is the one float -> int8 quantizer (model inputs, audio features, activation clamps).
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+
+from tinycore.errors import UnsupportedError
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -87,3 +90,30 @@ def round_div_away(acc: NDArray, count: NDArray | int) -> NDArray[np.int64]:
     pos = (acc + half) // count
     neg = -((-(acc - half)) // count)
     return np.where(acc > 0, pos, neg)
+
+
+# |x / scale| beyond this saturates for every int8 zero point; clamping the quotient here first keeps the float ->
+# int conversion exact and defined (C converts only in-range values) and sends +-inf to the int8 limits.
+_QUOTIENT_LIMIT = np.float32(512.0)
+
+
+def quantize_float_s8(x: NDArray | float, scale: float, zero_point: int) -> NDArray[np.int8]:
+    """Float -> int8 as TFLite QUANTIZE does it in C: clamp(roundf(x_f32 / scale_f32) + zero_point, -128, 127).
+
+    The quotient is one float32 division (what C computes on float operands), rounded half away from zero
+    exactly as C roundf: from the float32 fraction, never x + 0.5 (which rounds 0.49999997 up to 1). Policy for
+    non-finite input: +-inf saturate to 127 / -128, NaN gives zero_point (real 0). C twin: tc_quantize_float_s8.
+    x: any shape; returns int8 of the same shape.
+    """
+    if not (np.isfinite(scale) and scale > 0):
+        raise UnsupportedError(f"quantization scale {scale} must be a positive finite number")
+    if not -128 <= int(zero_point) <= 127:
+        raise UnsupportedError(f"quantization zero point {zero_point} outside int8 range [-128, 127]")
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    nan = np.isnan(v)
+    v = np.clip(np.where(nan, np.float32(0), v), -_QUOTIENT_LIMIT, _QUOTIENT_LIMIT)
+    whole = np.trunc(v)
+    frac = v - whole  # exact in float32 for |v| <= 512
+    q = whole.astype(np.int64) + (frac >= np.float32(0.5)) - (frac <= np.float32(-0.5))
+    return np.clip(q + int(zero_point), -128, 127).astype(np.int8)

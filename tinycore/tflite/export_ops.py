@@ -27,12 +27,12 @@ def _fused(w, op: Op, out_name: str) -> int:
                         f"quantization (scale {t.scale[0]:.6g}, zero point {t.zero_point})")
 
 
-def _padding(x_shape, kh: int, kw: int, a: dict) -> str | None:
-    """SAME or VALID if TFLM's padding for it equals the explicit padding, else None."""
+def _padding(x_shape, kh: int, kw: int, a: dict, dilation: tuple[int, int]) -> str | None:
+    """SAME or VALID if TFLM's padding for it equals the explicit padding, else None (dilation (1, 1) for pools)."""
     pads = (a["pad_top"], a["pad_bottom"], a["pad_left"], a["pad_right"])
     for mode in ("VALID", "SAME"):
-        _, pt, pb = P.explicit_padding(mode, x_shape[1], kh, a["stride_h"], a.get("dilation_h", 1))
-        _, pl, pr = P.explicit_padding(mode, x_shape[2], kw, a["stride_w"], a.get("dilation_w", 1))
+        _, pt, pb = P.explicit_padding(mode, x_shape[1], kh, a["stride_h"], dilation[0])
+        _, pl, pr = P.explicit_padding(mode, x_shape[2], kw, a["stride_w"], dilation[1])
         if (pt, pb, pl, pr) == pads:
             return mode
     return None
@@ -68,7 +68,7 @@ def _conv(w, op: Op) -> None:
     if a["input_zp"] != x.zero_point or a["output_zp"] != _t(w, op.outputs[0]).zero_point:
         raise w.unsupported("zero point attributes differ from the tensors' zero points")
     ins = _weighted_inputs(w, op, 3 if depthwise else 0, False)
-    mode = _padding(x.shape, wt.shape[1], wt.shape[2], a)
+    mode = _padding(x.shape, wt.shape[1], wt.shape[2], a, (a["dilation_h"], a["dilation_w"]))
     if mode is None:  # explicit padding: a PAD with the input zero point (real 0), then a VALID convolution
         shape = (1, x.shape[1] + a["pad_top"] + a["pad_bottom"], x.shape[2] + a["pad_left"] + a["pad_right"],
                  x.shape[3])
@@ -105,7 +105,7 @@ def _add(w, op: Op) -> None:
 
 def _pool(w, op: Op) -> None:
     a, x = op.attrs, _t(w, op.inputs[0])
-    mode = _padding(x.shape, a["filter_h"], a["filter_w"], a)
+    mode = _padding(x.shape, a["filter_h"], a["filter_w"], a, (1, 1))
     if mode is None:
         raise w.unsupported(f"padding {[a[k] for k in ('pad_top', 'pad_bottom', 'pad_left', 'pad_right')]} is "
                             f"neither SAME nor VALID; TFLite pools cannot express it")

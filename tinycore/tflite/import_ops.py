@@ -38,8 +38,9 @@ def _spatial(b, x_shape, kh: int, kw: int, out_shape, with_dilation: bool) -> di
         a["dilation_h"], a["dilation_w"] = int(_opt(b, "DilationHFactor")), int(_opt(b, "DilationWFactor"))
     if min(a.values()) < 1 or min(kh, kw) < 1:
         raise b.damaged(f"strides/dilations {a} and kernel {kh}x{kw} must be positive")
-    oh, a["pad_top"], a["pad_bottom"] = P.explicit_padding(pad, x_shape[1], kh, a["stride_h"], a.get("dilation_h", 1))
-    ow, a["pad_left"], a["pad_right"] = P.explicit_padding(pad, x_shape[2], kw, a["stride_w"], a.get("dilation_w", 1))
+    dh, dw = (a["dilation_h"], a["dilation_w"]) if with_dilation else (1, 1)
+    oh, a["pad_top"], a["pad_bottom"] = P.explicit_padding(pad, x_shape[1], kh, a["stride_h"], dh)
+    ow, a["pad_left"], a["pad_right"] = P.explicit_padding(pad, x_shape[2], kw, a["stride_w"], dw)
     if (oh, ow) != tuple(out_shape[1:3]):
         raise b.damaged(f"output is {out_shape[1]}x{out_shape[2]}, {pad} padding gives {oh}x{ow}")
     return a

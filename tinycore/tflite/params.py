@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from tinycore.runtime.fixedpoint import quantize_multiplier
+from tinycore.runtime.fixedpoint import quantize_float_s8, quantize_multiplier
 
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}  # fused activations we express as clamps
 
@@ -69,24 +69,14 @@ def softmax_params(input_scale: float, beta: float) -> dict | None:
     return {"input_mult": mult, "input_left_shift": left_shift, "diff_min": -radius}
 
 
-def _quantize_f32(value: float, scale: float, zero_point: int) -> int:
-    """zero_point + round(value / scale) with the division in float32 and rounding half away from zero."""
-    q = float(np.float32(value) / np.float32(scale))
-    return zero_point + int(math.copysign(math.floor(abs(q) + 0.5), q))
-
-
 def activation_range(activation: int, scale: float, zero_point: int) -> tuple[int, int] | None:
-    """CalculateActivationRangeQuantized for an int8 output; None for activations we do not support."""
-    lo, hi = -128, 127
-    if activation == 0:
-        return lo, hi
-    if activation == 1:
-        return max(lo, _quantize_f32(0.0, scale, zero_point)), hi
-    if activation == 2:
-        return max(lo, _quantize_f32(-1.0, scale, zero_point)), min(hi, _quantize_f32(1.0, scale, zero_point))
-    if activation == 3:
-        return max(lo, _quantize_f32(0.0, scale, zero_point)), min(hi, _quantize_f32(6.0, scale, zero_point))
-    return None
+    """CalculateActivationRangeQuantized for an int8 output: each real bound quantized by the one float quantizer
+    (it clamps to [-128, 127]); None for activations we do not support."""
+    bounds = {0: (-math.inf, math.inf), 1: (0.0, math.inf), 2: (-1.0, 1.0), 3: (0.0, 6.0)}.get(activation)
+    if bounds is None:
+        return None
+    lo, hi = (int(quantize_float_s8(v, scale, zero_point)) for v in bounds)
+    return lo, hi
 
 
 def out_size(padding: str, size: int, kernel: int, stride: int, dilation: int) -> int:

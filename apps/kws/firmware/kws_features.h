@@ -1,6 +1,6 @@
 /* KWS features for the firmware: one window of int16 PCM -> the model's int8 input, frame by frame.
  *
- * Same result as apps/kws/stream.py's Python path (torch front end + quantize_features_s8) up to float rounding
+ * Same result as apps/kws/stream.py's Python path (torch front end + quantize_float_s8) up to float rounding
  * at a quantization boundary: each sample is s / 32768 (exact), the window is divided by its peak |s| / 32768
  * (if the config peak-normalizes), then each frame goes through tc_frontend_frame and is quantized at once with
  * tc_frontend_quantize_s8. Only one frame is held as float (TC_FE_FRAME_SAMPLES floats), not the whole window.

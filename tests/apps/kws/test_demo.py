@@ -25,9 +25,10 @@ def test_demo_quick_end_to_end(tmp_path):
     fw = r["firmware"]
     assert fw["outputs_match_runtime"] is True and fw["labels_match_python"] is True and fw["n_checked"] == 3
     assert fw["arena_bytes"] == r["memory"]["sram_peak_bytes"] and fw["bss_bytes"] >= fw["arena_bytes"]
-    # 3 epochs on the quick set is far from the final figure, but well above chance (1/12) on unseen voices
-    assert r["metrics"]["float"]["accuracy"] > 0.3
-    assert abs(r["metrics"]["float"]["accuracy"] - r["metrics"]["int8"]["accuracy"]) < 0.05
+    # README (Results): these settings (3 epochs, seed 0) measured float 74.7 %, int8 74.6 % on the 1,170 test
+    # clips; floor 10 points below, int8 within 2 points of float
+    assert r["metrics"]["float"]["accuracy"] >= 0.65
+    assert abs(r["metrics"]["float"]["accuracy"] - r["metrics"]["int8"]["accuracy"]) <= 0.02
     for png in ("memory.png", "confusion_float.png", "confusion_int8.png"):
         assert (run / png).stat().st_size > 1000
     assert "firmware mps2-an386: outputs match Python True" in p.stdout

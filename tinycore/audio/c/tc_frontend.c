@@ -1,5 +1,6 @@
 /* Audio front end in float32 C99: window, radix-2 real FFT, |X|^power, sparse mel, log, DCT. See tc_frontend.h. */
 #include "tc_frontend.h"
+#include "tc_fixedpoint.h"
 
 #include <math.h>
 
@@ -142,10 +143,6 @@ void tc_frontend_clip(const float *clip, float *out) {
 void tc_frontend_quantize_s8(const float *x, int32_t n, float scale, int32_t zero_point, int8_t *out) {
     int32_t i;
     for (i = 0; i < n; ++i) {
-        float v = x[i] / scale;
-        int32_t q;
-        v = v > 1e9f ? 1e9f : (v < -1e9f ? -1e9f : v);
-        q = (int32_t)roundf(v) + zero_point;
-        out[i] = (int8_t)(q > 127 ? 127 : (q < -128 ? -128 : q));
+        out[i] = tc_quantize_float_s8(x[i], scale, zero_point);
     }
 }

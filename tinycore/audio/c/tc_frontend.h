@@ -24,8 +24,8 @@ void tc_frontend_frame(const float *frame, float *out);
  * With TC_FE_FRAMES_STACKED = n, model input vector i is the contiguous run out[i * F .. (i + n) * F). */
 void tc_frontend_clip(const float *clip, float *out);
 
-/* x / scale, rounded half away from zero (roundf), + zero_point, clamped to [-128, 127]: TFLite QUANTIZE.
- * Same integers as tinycore.audio.quantize.quantize_features_s8 for the same float inputs. */
+/* x / scale, rounded half away from zero (roundf), + zero_point, clamped to [-128, 127]: TFLite QUANTIZE, by
+ * tc_quantize_float_s8 (tc_fixedpoint.h). Same integers as tinycore.runtime.fixedpoint.quantize_float_s8. */
 void tc_frontend_quantize_s8(const float *x, int32_t n, float scale, int32_t zero_point, int8_t *out);
 
 #ifdef __cplusplus

@@ -13,7 +13,7 @@ def padded_windows(x: NDArray[np.int8], kh: int, kw: int, a: dict, fill: int) ->
     Float64 holds every int8 x int8 sum of products exactly (< 2**53), and lets numpy use BLAS.
     """
     sh, sw = a["stride_h"], a["stride_w"]
-    dh, dw = a.get("dilation_h", 1), a.get("dilation_w", 1)
+    dh, dw = a["dilation_h"], a["dilation_w"]
     xi = x[0].astype(np.float64) - fill
     xp = np.pad(xi, ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)))
     ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1

@@ -1,4 +1,5 @@
-/* tc_fixedpoint.h: the only C code that rounds. C twin of tinycore/runtime/fixedpoint.py.
+/* tc_fixedpoint.h: the only C code that rounds (integers, and the one float -> int8 quantizer). C twin of
+ * tinycore/runtime/fixedpoint.py.
  *
  * gemmlowp / TFLite Micro arithmetic: saturating rounding doubling high multiply, rounding divide by a power of
  * two, requantization by a Q31 multiplier and a shift, and TFLite's rounded integer average. Every int32 wrap is
@@ -80,6 +81,26 @@ static inline int8_t tc_clamp_s8(int32_t x, int32_t lo, int32_t hi)
 static inline int8_t tc_output_s8(int32_t requantized, int32_t zp, int32_t lo, int32_t hi)
 {
     return (int8_t)(requantized < lo - zp ? lo : (requantized > hi - zp ? hi : requantized + zp));
+}
+
+/* Float -> int8 as TFLite QUANTIZE: clamp(roundf(x / scale) + zero_point, -128, 127), the one float quantizer
+ * (twin of quantize_float_s8 in tinycore/runtime/fixedpoint.py). One float division; the quotient is clamped to
+ * +-512 (saturating for any int8 zero point) so the int conversion is defined, then rounded half away from zero
+ * from its exact float fraction, as roundf does, without libm. +-inf saturate; NaN gives zero_point (real 0). */
+static inline int8_t tc_quantize_float_s8(float x, float scale, int32_t zero_point)
+{
+    float v = x / scale;
+    float frac;
+    int32_t q;
+    if (v != v) {
+        return (int8_t)zero_point;
+    }
+    v = v > 512.0f ? 512.0f : (v < -512.0f ? -512.0f : v);
+    q = (int32_t)v;
+    frac = v - (float)q;
+    q += frac >= 0.5f ? 1 : (frac <= -0.5f ? -1 : 0);
+    q += zero_point;
+    return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
 }
 
 #endif /* TC_FIXEDPOINT_H */
