@@ -54,6 +54,7 @@ def config_header(config: FrontendConfig) -> str:
         "N_MFCC": c.n_mfcc or 0, "N_FEATURES": c.n_features, "NUM_FRAMES": c.num_frames,
         "FRAMES_STACKED": c.frames_stacked, "POWER": int(c.power), "LOG_10LOG10": int(c.log_kind == "10log10"),
         "LOG_OFFSET": f"{np.float32(c.log_offset):.9g}f", "PEAK_NORMALIZE": int(c.peak_normalize),
+        "PEAK_SIGNED": int(c.peak_kind == "max"),
         "MEL_WEIGHTS": int(lens.sum()),
     }
     lines = [f"#define TC_FE_{k} {v}" for k, v in macros.items()]
@@ -87,7 +88,7 @@ def tables_source(config: FrontendConfig) -> str:
         _floats("tc_fe_mel_weight", weights, "TC_FE_MEL_WEIGHTS"),
     ]
     if c.n_mfcc:
-        parts.append(_floats("tc_fe_dct", dct_matrix(c.n_mfcc, c.n_mels), "TC_FE_N_MFCC * TC_FE_N_MELS"))
+        parts.append(_floats("tc_fe_dct", dct_matrix(c.n_mfcc, c.n_mels, c.dct_norm), "TC_FE_N_MFCC * TC_FE_N_MELS"))
     return "\n".join(parts)
 
 
