@@ -34,3 +34,8 @@ def frontend_named(name: str | None) -> FrontendConfig:
     if name not in FRONTENDS:
         raise UnsupportedError(f"--frontend {name!r}: the KWS app has {sorted(FRONTENDS)}")
     return FRONTENDS[name]
+
+
+def frontend_of(dataset: dict) -> FrontendConfig:
+    """The front end data were made with (report.json / TaskData "dataset" section); older reports: the default."""
+    return FrontendConfig.from_dict(dataset["frontend"]) if "frontend" in dataset else KWS_FRONTEND

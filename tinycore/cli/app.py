@@ -23,7 +23,7 @@ def _data_options(args) -> DataOptions:
     cache = Path(args.cache_dir) if args.cache_dir else Path("data") / args.task_name / ("quick" if args.quick else
                                                                                           "full")
     return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
-                       quick=args.quick, progress=not args.quiet)
+                       quick=args.quick, progress=not args.quiet, frontend=getattr(args, "frontend", None))
 
 
 @contextmanager
@@ -123,9 +123,18 @@ def cmd_eval(task: Task, args) -> int:
     from tinycore.cli import steps
 
     data = _load_data(task, _data_options(args))
+    m = task.metric_name
+    if args.tflite:
+        from tinycore.cli.eval_model import evaluate_model_file
+
+        run = _run_dir(args, f"eval_{Path(args.tflite).stem}")
+        labels = tuple(args.labels.split(",")) if args.labels else None
+        metrics = evaluate_model_file(task, data, run, args.tflite, split=args.split, labels=labels)
+        _emit(args, metrics, f"{args.split}: {args.tflite} int8 {m} {metrics[m]:.4f} on {metrics.get('n', '?')} "
+                             f"samples (report: {run.report_path})")
+        return 0
     run = _run_dir(args, "default")
     metrics = steps.evaluate(task, data, run, split=args.split)
-    m = task.metric_name
     _emit(args, metrics, f"{args.split}: float {m} {metrics['float'][m]:.4f}, int8 {m} {metrics['int8'][m]:.4f}")
     return 0
 
@@ -229,6 +238,8 @@ def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    if task.frontends:
+        p.add_argument("--frontend", choices=task.frontends, help=f"input pipeline (default {task.frontends[0]})")
     if run:
         p.add_argument("--out", help=f"run folder to write (default runs/{task.name}/<name>)")
         p.add_argument("--run", help="an existing run folder to read and update")
@@ -278,6 +289,10 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="float and int8 metrics on the test split (held-out speakers/machines)")
     _common(s, task, run=True)
     s.add_argument("--split", default="test", choices=("val", "test"))
+    s.add_argument("--tflite", metavar="FILE", help="score this int8 .tflite (or graph file) made elsewhere instead "
+                                                    "of the run's model; outputs are mapped to the app's classes by name")
+    s.add_argument("--labels", help="the --tflite model's class names in output order, comma-separated "
+                                    "(default: the app's; KWS: MLPerf's order)")
     s.set_defaults(fn=cmd_eval)
     s = sub.add_parser("firmware", help="build the firmware, run it in QEMU, compare with Python")
     _common(s, task, run=True, board=True)
