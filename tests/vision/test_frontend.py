@@ -32,7 +32,12 @@ def make_frame(fmt: str, h: int, w: int, seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def host_vision(tmp_path_factory):
     d = tmp_path_factory.mktemp("tc_vision")
-    sources = write_vision_c(VWW, d)
+    sources = write_vision_c(IMAGENET, d)
+    (d / "cfg.c").write_text('#include "tc_vision_config.h"\n'  # the generated header compiles and holds the table
+                             "const int8_t *cfg_table(void) { return tc_vision_table; }\n"
+                             "int32_t cfg_size(void) { return TC_VISION_OUT_H * 10000 + TC_VISION_OUT_W * 10 "
+                             "+ TC_VISION_CHANNELS; }\n")
+    sources.append(d / "cfg.c")
     so = d / "libtc_vision.so"
     res = subprocess.run(["cc", *HOST_FLAGS, "-shared", "-fPIC", "-o", str(so), *map(str, sources)],
                          capture_output=True, text=True)
@@ -50,6 +55,9 @@ def host_vision(tmp_path_factory):
                frame.shape[1], config.out_h, config.out_w, config.channels, table.ctypes.data_as(ctypes.c_void_p),
                out.ctypes.data_as(ctypes.c_void_p))
         return rc, out
+    lib.cfg_table.restype = ctypes.POINTER(ctypes.c_int8)
+    run.table = np.ctypeslib.as_array(lib.cfg_table(), (3 * 256,)).copy()
+    run.size = lib.cfg_size()
     return run
 
 
@@ -108,6 +116,11 @@ def test_colour_conversions():
     np.testing.assert_array_equal(to_colour(rgb, "rgb888", 1)[0, :, 0], [255, 0, 77, 27])  # BT.601 luma in Q8 (77/256 > 0.299)
     gray = np.array([[0, 17, 255]], np.uint8)
     np.testing.assert_array_equal(to_colour(gray, "gray8", 3)[0], [[0] * 3, [17] * 3, [255] * 3])
+
+
+def test_generated_header(host_vision):
+    np.testing.assert_array_equal(host_vision.table, quant_table(IMAGENET).ravel())
+    assert host_vision.size == 64 * 10000 + 80 * 10 + 3
 
 
 def test_quant_tables():

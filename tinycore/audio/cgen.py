@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from tinycore.audio.config import FrontendConfig
 from tinycore.audio.features import dct_matrix, hann_window, mel_matrix
+from tinycore.export.csources import write_c_sources
 
 C_DIR = Path(__file__).resolve().parent / "c"
 C_FILES = ("tc_frontend.h", "tc_frontend.c")
@@ -94,10 +95,6 @@ def tables_source(config: FrontendConfig) -> str:
 
 def write_frontend_c(config: FrontendConfig, out_dir: str | Path) -> list[Path]:
     """Write tc_frontend.h, tc_frontend.c, tc_frontend_config.h, tc_frontend_tables.c; return the .c files."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in C_FILES:
-        (out / name).write_text((C_DIR / name).read_text())
-    (out / "tc_frontend_config.h").write_text(config_header(config))
-    (out / "tc_frontend_tables.c").write_text(tables_source(config))
+    out = write_c_sources(C_DIR, C_FILES, {"tc_frontend_config.h": config_header(config),
+                                           "tc_frontend_tables.c": tables_source(config)}, out_dir)
     return [out / "tc_frontend.c", out / "tc_frontend_tables.c"]
