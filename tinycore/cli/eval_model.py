@@ -55,7 +55,7 @@ def evaluate_model_file(task: Task, data: TaskData, run: RunDir, model_path: str
         y = np.stack([run_graph(graph, s) for s in q]).reshape(len(q), -1)
         return dequantize_output(graph, y)[:, order]
 
-    metrics = task.evaluate(predict, data, split, run.path, "model_file")
+    metrics = task.evaluate(predict, data, split, run.path, model_path.stem)  # confusion_<stem>.png
     inp = graph.input_tensor()
     run.update_report(dataset=data.dataset, model={"file": str(model_path), "input_scale": float(inp.scale[0]),
                                                    "input_zero_point": int(inp.zero_point),
