@@ -57,3 +57,20 @@ def test_reference_model_predictions_in_app_order(tmp_path: Path):
 def test_model_of_another_input_shape_is_refused(tmp_path: Path):
     with pytest.raises(ModelFileError, match="ad01_int8.tflite: does not take the app's features"):
         evaluate_model_file(TASK, _data(4), RunDir(tmp_path), FIXTURES / "ad01_int8.tflite")
+
+
+def test_cli_missing_or_damaged_file_fails_fast(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    for path, text in ((tmp_path / "none.tflite", "none.tflite: no such file"), (bad, "bad.tflite")):
+        p = subprocess.run([sys.executable, "-m", "apps.kws", "eval", "--tflite", str(path), "--frontend", "mlperf",
+                            "--quick", "--cache-dir", str(tmp_path / "data")], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == 2 and text in p.stderr
+        assert p.stderr.strip().splitlines() == [p.stderr.strip()]  # one line, no traceback
+        assert not (tmp_path / "data").exists()  # nothing built or loaded

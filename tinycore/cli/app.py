@@ -122,17 +122,20 @@ def cmd_export(task: Task, args) -> int:
 def cmd_eval(task: Task, args) -> int:
     from tinycore.cli import steps
 
-    data = _load_data(task, _data_options(args))
     m = task.metric_name
     if args.tflite:
         from tinycore.cli.eval_model import evaluate_model_file
+        from tinycore.cli.model_file import open_model
 
+        graph = open_model(args.tflite)  # before the data: a bad file fails fast
+        data = _load_data(task, _data_options(args))
         run = _run_dir(args, f"eval_{Path(args.tflite).stem}")
         labels = tuple(args.labels.split(",")) if args.labels else None
-        metrics = evaluate_model_file(task, data, run, args.tflite, split=args.split, labels=labels)
+        metrics = evaluate_model_file(task, data, run, args.tflite, split=args.split, labels=labels, graph=graph)
         _emit(args, metrics, f"{args.split}: {args.tflite} int8 {m} {metrics[m]:.4f} on {metrics.get('n', '?')} "
                              f"samples (report: {run.report_path})")
         return 0
+    data = _load_data(task, _data_options(args))
     run = _run_dir(args, "default")
     metrics = steps.evaluate(task, data, run, split=args.split)
     _emit(args, metrics, f"{args.split}: float {m} {metrics['float'][m]:.4f}, int8 {m} {metrics['int8'][m]:.4f}")

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tinycore.errors import ModelFileError
+from tinycore.ir import Graph
 from tinycore.report import RunDir
 from tinycore.task import Task, TaskData
 
@@ -30,15 +31,17 @@ def class_order(model_labels: tuple[str, ...], app_classes: tuple[str, ...], n_o
 
 
 def evaluate_model_file(task: Task, data: TaskData, run: RunDir, model_path: str | Path, split: str = "test",
-                        labels: tuple[str, ...] | None = None) -> dict:
-    """Metrics of the int8 model in model_path on data's split, written to run's report.json."""
+                        labels: tuple[str, ...] | None = None, graph: Graph | None = None) -> dict:
+    """Metrics of the int8 model in model_path on data's split, written to run's report.json.
+
+    graph: the file already opened (the CLI opens it before loading data, so a bad file fails fast)."""
     from tinycore.cli.model_file import open_model
     from tinycore.errors import TinycoreError
     from tinycore.quant import dequantize_output, quantize_input
     from tinycore.runtime import run as run_graph
 
     model_path = Path(model_path)
-    graph = open_model(model_path)
+    graph = graph if graph is not None else open_model(model_path)
     x, _ = getattr(data, split)
     try:
         quantize_input(graph, x[:1])
