@@ -3,15 +3,36 @@
 
 #define TC_VISION_Q 8
 
-/* Source index pair and Q8 weight of output index d along an axis of n_in -> n_out (half-pixel centres). */
-static void tc_vision_position(int32_t d, int32_t n_in, int32_t n_out, int32_t *i0, int32_t *i1, int32_t *w) {
-    int64_t pos = ((int64_t)(2 * d + 1) * n_in * (1 << TC_VISION_Q) + n_out) / (2 * (int64_t)n_out) -
-                  (1 << (TC_VISION_Q - 1));
-    int64_t hi = (int64_t)(n_in - 1) << TC_VISION_Q;
+/* Walks the source positions of output indices 0, 1, ... along an axis of n_in -> n_out (half-pixel centres):
+ * pos(d) = ((2 d + 1) n_in 256 + n_out) // (2 n_out) - 128, kept as quotient and remainder of that division and
+ * advanced by adding 2 n_in 256, so no division per pixel (all values fit int32 for sides up to 65535). */
+typedef struct {
+    int32_t q, r, step_q, step_r, den, n_in;
+} tc_vision_axis;
+
+static void tc_vision_axis_init(tc_vision_axis *a, int32_t n_in, int32_t n_out) {
+    int32_t step = 2 * n_in * (1 << TC_VISION_Q);
+    a->den = 2 * n_out;
+    a->q = (n_in * (1 << TC_VISION_Q) + n_out) / a->den;
+    a->r = (n_in * (1 << TC_VISION_Q) + n_out) % a->den;
+    a->step_q = step / a->den;
+    a->step_r = step % a->den;
+    a->n_in = n_in;
+}
+
+/* The current index pair and Q8 weight, then advance to the next output index. */
+static void tc_vision_axis_next(tc_vision_axis *a, int32_t *i0, int32_t *i1, int32_t *w) {
+    int32_t pos = a->q - (1 << (TC_VISION_Q - 1)), hi = (a->n_in - 1) << TC_VISION_Q;
     pos = pos < 0 ? 0 : (pos > hi ? hi : pos);
-    *i0 = (int32_t)(pos >> TC_VISION_Q);
-    *i1 = *i0 + 1 < n_in ? *i0 + 1 : n_in - 1;
-    *w = (int32_t)(pos & ((1 << TC_VISION_Q) - 1));
+    *i0 = pos >> TC_VISION_Q;
+    *i1 = *i0 + 1 < a->n_in ? *i0 + 1 : a->n_in - 1;
+    *w = pos & ((1 << TC_VISION_Q) - 1);
+    a->q += a->step_q;
+    a->r += a->step_r;
+    if (a->r >= a->den) {
+        a->q += 1;
+        a->r -= a->den;
+    }
 }
 
 /* Pixel (y, x) of the frame in the output colour space, values 0..255, into px[0..channels). */
@@ -54,12 +75,15 @@ int32_t tc_vision_preprocess(const void *frame, int32_t format, int32_t in_h, in
         in_w < 1 || in_h > 65535 || in_w > 65535 || out_h < 1 || out_w < 1 || out_h > 4096 || out_w > 4096) {
         return -1;
     }
+    tc_vision_axis ya, xa;
+    tc_vision_axis_init(&ya, in_h, out_h);
     for (oy = 0; oy < out_h; ++oy) {
         int32_t y0, y1, fy;
-        tc_vision_position(oy, in_h, out_h, &y0, &y1, &fy);
+        tc_vision_axis_next(&ya, &y0, &y1, &fy);
+        tc_vision_axis_init(&xa, in_w, out_w);
         for (ox = 0; ox < out_w; ++ox) {
             int32_t x0, x1, fx, p00[3], p01[3], p10[3], p11[3];
-            tc_vision_position(ox, in_w, out_w, &x0, &x1, &fx);
+            tc_vision_axis_next(&xa, &x0, &x1, &fx);
             tc_vision_pixel(frame, format, in_w, y0, x0, channels, p00);
             tc_vision_pixel(frame, format, in_w, y0, x1, channels, p01);
             tc_vision_pixel(frame, format, in_w, y1, x0, channels, p10);
