@@ -11,8 +11,8 @@ import pytest
 
 from tinycore.errors import DataError, UnsupportedError
 from tinycore.vision.cgen import write_vision_c
-from tinycore.vision.frontend import (FORMAT_CODES, FORMATS, VisionConfig, preprocess, quant_table, read_image,
-                                      resize_bilinear, rgb888_to_rgb565, source_positions, to_colour)
+from tinycore.vision.frontend import (FORMAT_CODES, FORMATS, VisionConfig, config_for_model, preprocess, quant_table,
+                                      read_image, resize_bilinear, rgb888_to_rgb565, source_positions, to_colour)
 
 HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 VWW = VisionConfig(out_h=96, out_w=96, channels=3)  # MLPerf VWW input: scale 1/255, zero point -128
@@ -150,3 +150,21 @@ def test_read_image_round_trip(tmp_path):
     frame = make_frame("rgb888", 20, 30, seed=2)
     Image.fromarray(frame).save(tmp_path / "f.png")
     np.testing.assert_array_equal(read_image(tmp_path / "f.png"), frame)
+
+
+def test_config_from_real_models():
+    from tests.tflite.tflm import FIXTURES
+    from tinycore.tflite import load_model
+
+    vww = config_for_model(load_model(FIXTURES / "vww_96_int8.tflite"))  # MLPerf VWW: pixels / 255
+    assert (vww.out_h, vww.out_w, vww.channels, vww.zero_point) == (96, 96, 3, -128)
+    np.testing.assert_array_equal(quant_table(vww), np.tile(np.arange(-128, 128), (3, 1)))
+    person = config_for_model(load_model(FIXTURES / "person_detect.tflite"), mean=(0.5,), std=(0.5,))  # TFLM
+    assert (person.out_h, person.out_w, person.channels, person.zero_point) == (96, 96, 1, -1)
+    t = quant_table(person)[0].astype(int)
+    # 1.0 / 0.0078431377 is 127.49999 in float32 (as TFLite QUANTIZE computes it): white -> 127 - 1 = 126
+    assert t[0] == -128 and t[255] == 126 and np.all(np.diff(t) >= 0)
+    frame = make_frame("rgb565", 120, 160, seed=4)  # a QVGA-ish RGB565 camera frame -> the model's gray input
+    assert preprocess(frame, "rgb565", person).shape == (96, 96, 1)
+    with pytest.raises(UnsupportedError, match="an image model takes"):
+        config_for_model(load_model(FIXTURES / "kws_ref_model.tflite"))

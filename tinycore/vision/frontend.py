@@ -61,6 +61,18 @@ class VisionConfig:
         return asdict(self)
 
 
+def config_for_model(graph, mean: tuple[float, ...] = (0.0,), std: tuple[float, ...] = (1.0,)) -> VisionConfig:
+    """The front end a model's int8 NHWC input asks for: size, channels, scale and zero point from the graph (any
+    int8 .tflite through tinycore.tflite.load_model); mean/std are how the model was trained, not in the file."""
+    t = graph.input_tensor()
+    if len(t.shape) != 4 or t.shape[3] not in (1, 3):
+        raise UnsupportedError(f"input '{t.name}' has shape {tuple(t.shape)}; an image model takes (1, H, W, 1 or 3)")
+    if len(t.scale) != 1:
+        raise UnsupportedError(f"input '{t.name}' has {len(t.scale)} scales; the front end needs one per tensor")
+    return VisionConfig(out_h=int(t.shape[1]), out_w=int(t.shape[2]), channels=int(t.shape[3]), mean=tuple(mean),
+                        std=tuple(std), scale=float(t.scale[0]), zero_point=int(t.zero_point))
+
+
 def quant_table(config: VisionConfig) -> NDArray[np.int8]:
     """(channels, 256) int8: the model input value of each uint8 pixel value, per channel."""
     c = config
