@@ -167,4 +167,4 @@ def test_config_from_real_models():
     frame = make_frame("rgb565", 120, 160, seed=4)  # a QVGA-ish RGB565 camera frame -> the model's gray input
     assert preprocess(frame, "rgb565", person).shape == (96, 96, 1)
     with pytest.raises(UnsupportedError, match="an image model takes"):
-        config_for_model(load_model(FIXTURES / "kws_ref_model.tflite"))
+        config_for_model(load_model(FIXTURES / "ad01_int8.tflite"))  # (1, 640) vectors
