@@ -74,3 +74,20 @@ def test_cli_missing_or_damaged_file_fails_fast(tmp_path: Path):
         assert p.returncode == 2 and text in p.stderr
         assert p.stderr.strip().splitlines() == [p.stderr.strip()]  # one line, no traceback
         assert not (tmp_path / "data").exists()  # nothing built or loaded
+
+
+def test_run_folder_remembers_its_frontend(tmp_path: Path):
+    import argparse
+    import json
+
+    from tinycore.cli.app import _frontend
+    from tinycore.errors import TinycoreError
+
+    (tmp_path / "report.json").write_text(json.dumps({"dataset": {"frontend_name": "mlperf"}}))
+    ns = argparse.Namespace
+    assert _frontend(ns(frontend=None, run=str(tmp_path), out=None)) == "mlperf"  # firmware/eval of an MLPerf run
+    assert _frontend(ns(frontend="mlperf", run=None, out=str(tmp_path))) == "mlperf"
+    assert _frontend(ns(frontend="librosa", run=None, out=str(tmp_path / "new"))) == "librosa"  # no report yet
+    assert _frontend(ns(frontend=None, run=None, out=None)) is None  # the app's default
+    with pytest.raises(TinycoreError, match="trained with --frontend mlperf, not librosa"):
+        _frontend(ns(frontend="librosa", run=str(tmp_path), out=None))

@@ -19,11 +19,27 @@ from tinycore.task import DataOptions, Task
 from tinycore.units import parse_bytes, parse_count
 
 
+def _frontend(args) -> str | None:
+    """--frontend, or the one the run folder's data were made with (report.json dataset.frontend_name): a model
+    trained on one front end's features must be evaluated and put in firmware with the same one."""
+    given = getattr(args, "frontend", None)
+    folder = getattr(args, "run", None) or getattr(args, "out", None)
+    if folder is None or not hasattr(args, "frontend"):
+        return given
+    from tinycore.report import RunDir
+
+    used = RunDir(Path(folder)).load_report().get("dataset", {}).get("frontend_name")
+    if given is not None and used is not None and given != used:
+        raise TinycoreError(f"{folder}: its model was trained with --frontend {used}, not {given}; drop --frontend "
+                            f"or choose another run folder")
+    return given or used
+
+
 def _data_options(args) -> DataOptions:
     cache = Path(args.cache_dir) if args.cache_dir else Path("data") / args.task_name / ("quick" if args.quick else
                                                                                           "full")
     return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
-                       quick=args.quick, progress=not args.quiet, frontend=getattr(args, "frontend", None))
+                       quick=args.quick, progress=not args.quiet, frontend=_frontend(args))
 
 
 @contextmanager
