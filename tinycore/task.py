@@ -22,6 +22,7 @@ class DataOptions:
     seed: int = 0
     quick: bool = False
     progress: bool = True
+    frontend: str | None = None  # `--frontend NAME` (one of Task.frontends); None = the app's default
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,6 @@ class Task:
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"
     add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # task extras such as `stream`
+    frontends: tuple[str, ...] = ()  # input pipelines `--frontend` can pick (first = default); () = no option
+    # class names, in output order, of models made elsewhere (`eval --tflite`); mapped to `classes` by name
+    model_labels: tuple[str, ...] | None = None

@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from apps.kws.frontend import KWS_FRONTEND
+from apps.kws.frontend import frontend_of
 from apps.kws.speech_commands import mix_background, train_noises
+from tinycore.audio.config import FrontendConfig
 from tinycore.audio.features import TorchFrontend
 from tinycore.task import TaskData
 
@@ -33,10 +34,10 @@ class _Clips(Dataset):
 class SpeedPerturbCollate:
     """Batch of (wave, label) -> (features (B, 1, T, F), labels), each wave resampled by a random factor."""
 
-    def __init__(self, factors: tuple[float, ...] = SPEED_FACTORS) -> None:
+    def __init__(self, frontend: FrontendConfig, factors: tuple[float, ...] = SPEED_FACTORS) -> None:
         self.factors = factors
-        self.frontend = TorchFrontend(KWS_FRONTEND)
-        self.n = KWS_FRONTEND.clip_samples
+        self.frontend = TorchFrontend(frontend)
+        self.n = frontend.clip_samples
 
     def __call__(self, batch):
         waves = torch.stack([b[0] for b in batch])
@@ -63,7 +64,8 @@ class SpeedPerturbCollate:
 def speed_perturbed_train_loader(data: TaskData, batch_size: int, progress: bool = True) -> DataLoader:
     """The training split as waveforms with speed perturbation (what `tinycore.train.fit` takes)."""
     manifest = data.extra["manifest"]
-    waves, labels = manifest.load_split("train", KWS_FRONTEND.sample_rate_hz, KWS_FRONTEND.clip_samples, progress)
+    fe = frontend_of(data.dataset)
+    waves, labels = manifest.load_split("train", fe.sample_rate_hz, fe.clip_samples, progress)
     if data.extra.get("real_data"):  # MLPerf/TF: background noise on train clips only
         waves = mix_background(waves, train_noises(manifest), np.random.default_rng(0))
-    return DataLoader(_Clips(waves, labels), batch_size=batch_size, shuffle=True, collate_fn=SpeedPerturbCollate())
+    return DataLoader(_Clips(waves, labels), batch_size=batch_size, shuffle=True, collate_fn=SpeedPerturbCollate(fe))

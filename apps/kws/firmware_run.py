@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from apps.kws.frontend import KWS_FRONTEND
+from apps.kws.frontend import KWS_FRONTEND, frontend_of
 from apps.kws.stream import (BACKGROUND_LABELS, StreamConfig, detect, detection_tuples, exp_table_q16,
                              from_pcm16, int8_windows, pcm16, posteriors_q15, stream_int8, window_starts)
 from tinycore.errors import BuildError, DataError, UnsupportedError
@@ -141,7 +141,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
     from tinycore.ir import load_graph
     from tinycore.runtime import run
 
-    fe = KWS_FRONTEND
+    fe = frontend_of(req.data.dataset)  # the C front end the model's features need (--frontend)
     cfg = stream_config or StreamConfig(window_samples=fe.clip_samples, sample_rate_hz=fe.sample_rate_hz)
     if cfg.window_samples != fe.clip_samples or cfg.sample_rate_hz != fe.sample_rate_hz:
         raise UnsupportedError(f"stream window {cfg.window_samples} samples at {cfg.sample_rate_hz} Hz must be the "

@@ -203,15 +203,15 @@ def cmd_stream(task, args) -> int:
 
     from pathlib import Path
 
-    from apps.kws.frontend import KWS_FRONTEND
+    from apps.kws.frontend import frontend_of
     from tinycore.ir import load_graph
     from tinycore.report import RunDir
 
-    fe = KWS_FRONTEND
+    run = RunDir(Path(args.run))
+    fe = frontend_of(run.load_report().get("dataset", {}))  # the front end the run's model was trained on
     config = StreamConfig(window_samples=fe.clip_samples, hop_samples=args.hop_ms * fe.sample_rate_hz // 1000,
                           average_windows=args.average, threshold=args.threshold,
                           suppression_ms=args.suppression_ms, sample_rate_hz=fe.sample_rate_hz)
-    run = RunDir(Path(args.run))
     notices: list[str] = []
     audio = read_stream_wav(args.wav, fe.sample_rate_hz, notices)
     for n in notices:

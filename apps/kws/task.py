@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from apps.kws.augment import speed_perturbed_train_loader
 from apps.kws.data import build_dataset
 from apps.kws.firmware_run import run_kws_firmware
-from apps.kws.frontend import KWS_FRONTEND
+from apps.kws.frontend import FRONTENDS, frontend_named
 from apps.kws.speech_commands import load_speech_commands, mix_background, train_noises
 from apps.kws.stream import add_commands
 from tinycore.audio import Manifest
@@ -27,6 +27,10 @@ The built-in data set is spoken by espeak-ng voices; the test split's voices are
 --data-dir reads Google Speech Commands v0.02 (validation_list.txt / testing_list.txt splits)."""
 
 
+# output order of MLPerf Tiny's reference KWS model (TFDS speech_commands label ids)
+MLPERF_LABELS = ("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "_silence_", "_unknown_")
+
+
 def _manifest(opts: DataOptions) -> Manifest:
     if opts.data_dir is not None:
         return load_speech_commands(opts.data_dir)
@@ -40,7 +44,7 @@ def build_data(opts: DataOptions) -> dict:
 
 
 def _features_cache_key(m: Manifest, opts: DataOptions) -> str:
-    key = json.dumps({"frontend": KWS_FRONTEND.to_dict(), "root": str(m.root), "n": len(m.clips),
+    key = json.dumps({"frontend": frontend_named(opts.frontend).to_dict(), "root": str(m.root), "n": len(m.clips),
                       "meta": m.meta, "seed": opts.seed}, sort_keys=True, default=str)
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
@@ -58,6 +62,7 @@ def load_data(opts: DataOptions) -> TaskData:
     from tinycore.audio.features import compute_features
 
     m = _manifest(opts)
+    fe = frontend_named(opts.frontend)
     cache = Path(opts.cache_dir) / f"features_{_features_cache_key(m, opts)}.npz"
     if cache.exists():
         z = np.load(cache)
@@ -65,17 +70,17 @@ def load_data(opts: DataOptions) -> TaskData:
     else:
         splits = {}
         for s in ("train", "val", "test"):
-            waves, y = m.load_split(s, KWS_FRONTEND.sample_rate_hz, KWS_FRONTEND.clip_samples, opts.progress)
+            waves, y = m.load_split(s, fe.sample_rate_hz, fe.clip_samples, opts.progress)
             if s == "train" and opts.data_dir is not None:  # MLPerf/TF: background noise on train clips only
                 waves = mix_background(waves, train_noises(m), np.random.default_rng(opts.seed))
-            splits[s] = (compute_features(KWS_FRONTEND, waves)[:, None].astype(np.float32), y)
+            splits[s] = (compute_features(fe, waves)[:, None].astype(np.float32), y)
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))})
     dataset = {"name": m.meta.get("name"), "source": m.meta.get("source", str(m.root)),
                "n_train": len(splits["train"][1]), "n_val": len(splits["val"][1]), "n_test": len(splits["test"][1]),
                "split": m.meta.get("split_rule"), "noise": _noise_description(m),
-               "frontend": KWS_FRONTEND.to_dict()}
-    return TaskData(splits["train"], splits["val"], splits["test"], (1, *KWS_FRONTEND.feature_shape),
+               "frontend": fe.to_dict(), "frontend_name": opts.frontend or "librosa"}
+    return TaskData(splits["train"], splits["val"], splits["test"], (1, *fe.feature_shape),
                     tuple(m.classes), dataset, {"manifest": m, "real_data": opts.data_dir is not None})
 
 
@@ -127,4 +132,6 @@ TASK = Task(
     default_budget=("64KB", "256KB"),
     firmware=run_kws_firmware,
     add_commands=add_commands,
+    frontends=tuple(FRONTENDS),
+    model_labels=MLPERF_LABELS,
 )

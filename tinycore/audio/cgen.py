@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from tinycore.audio.config import FrontendConfig
 from tinycore.audio.features import dct_matrix, hann_window, mel_matrix
+from tinycore.export.csources import write_c_sources
 
 C_DIR = Path(__file__).resolve().parent / "c"
 C_FILES = ("tc_frontend.h", "tc_frontend.c")
@@ -56,6 +57,7 @@ def config_header(config: FrontendConfig) -> str:
         "N_MFCC": c.n_mfcc or 0, "N_FEATURES": c.n_features, "NUM_FRAMES": c.num_frames,
         "FRAMES_STACKED": c.frames_stacked, "POWER": int(c.power), "LOG_10LOG10": int(c.log_kind == "10log10"),
         "LOG_OFFSET": f"{np.float32(c.log_offset):.9g}f", "PEAK_NORMALIZE": int(c.peak_normalize),
+        "PEAK_SIGNED": int(c.peak_kind == "max"),
         "MEL_WEIGHTS": int(lens.sum()),
     }
     lines = [f"#define TC_FE_{k} {v}" for k, v in macros.items()]
@@ -89,18 +91,14 @@ def tables_source(config: FrontendConfig) -> str:
         _floats("tc_fe_mel_weight", weights, "TC_FE_MEL_WEIGHTS"),
     ]
     if c.n_mfcc:
-        parts.append(_floats("tc_fe_dct", dct_matrix(c.n_mfcc, c.n_mels), "TC_FE_N_MFCC * TC_FE_N_MELS"))
+        parts.append(_floats("tc_fe_dct", dct_matrix(c.n_mfcc, c.n_mels, c.dct_norm), "TC_FE_N_MFCC * TC_FE_N_MELS"))
     return "\n".join(parts)
 
 
 def write_frontend_c(config: FrontendConfig, out_dir: str | Path) -> list[Path]:
     """Write tc_frontend.h, tc_frontend.c, tc_fixedpoint.h, tc_frontend_config.h, tc_frontend_tables.c; return the
     .c files."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in C_FILES:
-        (out / name).write_text((C_DIR / name).read_text())
-    (out / FIXEDPOINT_H.name).write_text(FIXEDPOINT_H.read_text())
-    (out / "tc_frontend_config.h").write_text(config_header(config))
-    (out / "tc_frontend_tables.c").write_text(tables_source(config))
+    out = write_c_sources(C_DIR, C_FILES, {FIXEDPOINT_H.name: FIXEDPOINT_H.read_text(),
+                                           "tc_frontend_config.h": config_header(config),
+                                           "tc_frontend_tables.c": tables_source(config)}, out_dir)
     return [out / "tc_frontend.c", out / "tc_frontend_tables.c"]

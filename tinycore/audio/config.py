@@ -3,8 +3,15 @@
 Framing has no padding: frames of `frame_samples` every `hop_samples` over `clip_samples`, so
 T = (L - l) // s + 1 and the last (L - l) % s samples are not used. Each frame is windowed (periodic Hann of
 length l), zero-padded at the end to `n_fft`, and its magnitude (power 1) or power (2) spectrum is mapped to mel
-bins (librosa.filters.mel, Slaney scale and norm). Then either `n_mfcc` DCT-II (orthonormal) coefficients of
-log(mel + log_offset) (KWS), or the log-mel itself (anomaly). Features are laid out (T, F), time-major, so
+bins. Then either `n_mfcc` DCT-II coefficients of log(mel + log_offset) (KWS), or the log-mel itself (anomaly).
+
+Three conventions differ between librosa and TensorFlow (MLPerf Tiny's KWS reference); each is a setting:
+- `mel_filters`: "librosa" = librosa.filters.mel (Slaney mel scale, triangles in Hz, Slaney area norm);
+  "tf" = tf.signal.linear_to_mel_weight_matrix (HTK scale 1127 ln(1 + f/700), triangles in mel, no norm, DC bin 0).
+- `dct_norm`: "ortho" = scipy/librosa orthonormal DCT-II; "tf" = tf.signal.mfccs_from_log_mel_spectrograms,
+  sqrt(2/N) on every row (row 0 is sqrt(2) larger than orthonormal).
+- `peak_kind` (with peak_normalize): "abs" divides by max |x|; "max" by the largest sample value (MLPerf's
+  tf.reduce_max). A clip whose peak is <= 0 is left as it is (TF would divide by zero). Features are laid out (T, F), time-major, so
 `frames_stacked` consecutive frames are a contiguous run of the (T, F) array.
 """
 from __future__ import annotations
@@ -13,6 +20,9 @@ from dataclasses import asdict, dataclass, fields
 
 from tinycore.errors import UnsupportedError
 
+MEL_FILTERS = ("librosa", "tf")
+DCT_NORMS = ("ortho", "tf")
+PEAK_KINDS = ("abs", "max")
 LOG_KINDS = ("ln", "10log10")  # log(mel + offset) as MLPerf KWS; 10*log10(mel + offset) as the DCASE baseline
 
 
@@ -46,7 +56,10 @@ class FrontendConfig:
     log_offset: float = 1e-6       # added to mel before the log
     n_mfcc: int | None = 10        # None = log-mel features
     frames_stacked: int = 1        # consecutive frames per model input vector (anomaly: 5)
-    peak_normalize: bool = False   # divide the clip by its max |x| first (MLPerf KWS does; needs the whole clip)
+    peak_normalize: bool = False   # divide the clip by its peak first (MLPerf KWS does; needs the whole clip)
+    mel_filters: str = "librosa"   # one of MEL_FILTERS
+    dct_norm: str = "ortho"        # one of DCT_NORMS
+    peak_kind: str = "abs"         # one of PEAK_KINDS: the peak is max |x| or max x
 
     def __post_init__(self) -> None:
         num_frames(self.clip_samples, self.frame_samples, self.hop_samples)
@@ -62,6 +75,10 @@ class FrontendConfig:
             raise UnsupportedError(f"power {self.power}: only 1.0 (magnitude) and 2.0 (power) are supported")
         if self.log_kind not in LOG_KINDS:
             raise UnsupportedError(f"log_kind {self.log_kind!r}: use one of {LOG_KINDS}")
+        for name, value, allowed in (("mel_filters", self.mel_filters, MEL_FILTERS),
+                                     ("dct_norm", self.dct_norm, DCT_NORMS), ("peak_kind", self.peak_kind, PEAK_KINDS)):
+            if value not in allowed:
+                raise UnsupportedError(f"{name} {value!r}: use one of {allowed}")
         if self.n_mels <= 0 or not self.log_offset > 0:
             raise UnsupportedError(f"n_mels ({self.n_mels}) and log_offset ({self.log_offset}) must be > 0")
         if self.n_mfcc is not None and not 0 < self.n_mfcc <= self.n_mels:

@@ -19,11 +19,27 @@ from tinycore.task import DataOptions, Task
 from tinycore.units import parse_bytes, parse_count
 
 
+def _frontend(args) -> str | None:
+    """--frontend, or the one the run folder's data were made with (report.json dataset.frontend_name): a model
+    trained on one front end's features must be evaluated and put in firmware with the same one."""
+    given = getattr(args, "frontend", None)
+    folder = getattr(args, "run", None) or getattr(args, "out", None)
+    if folder is None or not hasattr(args, "frontend"):
+        return given
+    from tinycore.report import RunDir
+
+    used = RunDir(Path(folder)).load_report().get("dataset", {}).get("frontend_name")
+    if given is not None and used is not None and given != used:
+        raise TinycoreError(f"{folder}: its model was trained with --frontend {used}, not {given}; drop --frontend "
+                            f"or choose another run folder")
+    return given or used
+
+
 def _data_options(args) -> DataOptions:
     cache = Path(args.cache_dir) if args.cache_dir else Path("data") / args.task_name / ("quick" if args.quick else
                                                                                           "full")
     return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
-                       quick=args.quick, progress=not args.quiet)
+                       quick=args.quick, progress=not args.quiet, frontend=_frontend(args))
 
 
 @contextmanager
@@ -122,10 +138,22 @@ def cmd_export(task: Task, args) -> int:
 def cmd_eval(task: Task, args) -> int:
     from tinycore.cli import steps
 
+    m = task.metric_name
+    if args.tflite:
+        from tinycore.cli.eval_model import evaluate_model_file
+        from tinycore.cli.model_file import open_model
+
+        graph = open_model(args.tflite)  # before the data: a bad file fails fast
+        data = _load_data(task, _data_options(args))
+        run = _run_dir(args, f"eval_{Path(args.tflite).stem}")
+        labels = tuple(args.labels.split(",")) if args.labels else None
+        metrics = evaluate_model_file(task, data, run, args.tflite, split=args.split, labels=labels, graph=graph)
+        _emit(args, metrics, f"{args.split}: {args.tflite} int8 {m} {metrics[m]:.4f} on {metrics.get('n', '?')} "
+                             f"samples (report: {run.report_path})")
+        return 0
     data = _load_data(task, _data_options(args))
     run = _run_dir(args, "default")
     metrics = steps.evaluate(task, data, run, split=args.split)
-    m = task.metric_name
     _emit(args, metrics, f"{args.split}: float {m} {metrics['float'][m]:.4f}, int8 {m} {metrics['int8'][m]:.4f}")
     return 0
 
@@ -229,6 +257,8 @@ def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    if task.frontends:
+        p.add_argument("--frontend", choices=task.frontends, help=f"input pipeline (default {task.frontends[0]})")
     if run:
         p.add_argument("--out", help=f"run folder to write (default runs/{task.name}/<name>)")
         p.add_argument("--run", help="an existing run folder to read and update")
@@ -278,6 +308,10 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="float and int8 metrics on the test split (held-out speakers/machines)")
     _common(s, task, run=True)
     s.add_argument("--split", default="test", choices=("val", "test"))
+    s.add_argument("--tflite", metavar="FILE", help="score this int8 .tflite (or graph file) made elsewhere instead "
+                                                    "of the run's model; outputs are mapped to the app's classes by name")
+    s.add_argument("--labels", help="the --tflite model's class names in output order, comma-separated "
+                                    "(default: the app's; KWS: MLPerf's order)")
     s.set_defaults(fn=cmd_eval)
     s = sub.add_parser("firmware", help="build the firmware, run it in QEMU, compare with Python")
     _common(s, task, run=True, board=True)

@@ -10,11 +10,15 @@ void kws_features_s16(const int16_t *pcm, float scale, int32_t zero_point, int8_
 #if TC_FE_PEAK_NORMALIZE
     int32_t mx = 0;
     for (i = 0; i < TC_FE_CLIP_SAMPLES; ++i) {
+#if TC_FE_PEAK_SIGNED
+        int32_t a = pcm[i]; /* MLPerf (--frontend mlperf): the largest sample value */
+#else
         int32_t a = pcm[i] < 0 ? -(int32_t)pcm[i] : (int32_t)pcm[i];
+#endif
         mx = a > mx ? a : mx;
     }
     if (mx > 0) {
-        peak = (float)mx / 32768.0f; /* = max |s / 32768|, exactly */
+        peak = (float)mx / 32768.0f; /* = max |s / 32768| (or max s / 32768), exactly */
     }
 #endif
     for (t = 0; t < TC_FE_NUM_FRAMES; ++t) {

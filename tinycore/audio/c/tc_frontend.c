@@ -124,7 +124,11 @@ void tc_frontend_clip(const float *clip, float *out) {
 #if TC_FE_PEAK_NORMALIZE
     float mx = 0.0f;
     for (i = 0; i < TC_FE_CLIP_SAMPLES; ++i) {
+#if TC_FE_PEAK_SIGNED
+        float a = clip[i]; /* MLPerf: the largest sample value, not |x| */
+#else
         float a = fabsf(clip[i]);
+#endif
         mx = a > mx ? a : mx;
     }
     if (mx > 0.0f) {
