@@ -22,6 +22,9 @@ class DataOptions:
     seed: int = 0
     quick: bool = False
     progress: bool = True
+    # the splits the command reads: `eval` asks for the one it scores, `export` for train (calibration), so an
+    # evaluation-only folder (a test archive with no train clips) can be read; a loader may leave the others empty
+    splits: tuple[str, ...] = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class Task:
     # None trains on data.train as it is
     train_loader: Callable[[TaskData, int, bool], Any] | None = None
     firmware: Callable[[FirmwareRequest], dict] | None = None  # -> report "firmware" section
+    # the "firmware" section's booleans that must be True: `firmware` and `demo` exit 1 when one is False
+    firmware_checks: tuple[str, ...] = ("outputs_match_runtime",)
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"
     add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # task extras such as `stream`
