@@ -62,6 +62,12 @@ class FirmwareRequest:
     seed: int
     progress: bool = True
 
+    def log(self, msg: str) -> None:
+        """A progress line on stderr, unless the command runs with --quiet."""
+        from tinycore.progress import log
+
+        log(msg, quiet=not self.progress)
+
 
 @dataclass(frozen=True)
 class AppSearchResult:

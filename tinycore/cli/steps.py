@@ -5,20 +5,15 @@ Each step reads what earlier steps left in the run folder and records its own se
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 
 from tinycore.errors import BudgetError, TinycoreError
+from tinycore.progress import log
 from tinycore.report import RunDir
 from tinycore.task import FirmwareRequest, Task, TaskData
 
 CALIBRATION_SAMPLES = 512
-
-
-def log(msg: str, quiet: bool = False) -> None:
-    if not quiet:
-        print(msg, file=sys.stderr, flush=True)
 
 
 def model_section(spec) -> dict:
