@@ -73,6 +73,11 @@ def test_export_and_eval_use_the_runs_data_then_the_archive_under_its_own_key(tr
     # calibration read the run's --data-dir (its train split only: 10 keywords + 2 unknown + 8 silence windows)
     (calib,) = cache.glob("features_*_train.npz")
     assert len(np.load(calib)["train_y"]) == 20 and not list(cache.glob("features_*_test.npz"))
+    # over budget: the graph and report are still written, the command fails with the reason last
+    run.graph_path.unlink()
+    rc, out, err = _main(["export", "--run", str(run.path), "--quiet", "--sram", "1KB"], capsys)
+    assert rc == 2 and "SRAM arena" in err.strip().splitlines()[-1] and "--sram 1,024 B" in err
+    assert run.graph_path.is_file()
     rc, out, err = _main(["eval", "--run", str(run.path), "--quiet", "--json"], capsys)
     assert rc == 0, err
     own = json.loads(out)
