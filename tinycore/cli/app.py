@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -340,25 +339,8 @@ READS_RUN = ("export", "eval", "firmware")  # commands that use a trained run's 
 
 
 def _resolve_source(args) -> None:
-    """Fill the data flags left out: from the run for READS_RUN commands, then the defaults; args.own_source says
-    whether the data are the run's own (eval keeps its test figures as the run's headline `metrics` then)."""
-    if not hasattr(args, "seed"):
-        return  # a task extra without the data flags
-    given_dir = args.data_dir
-    stored = {}
-    if args.command in READS_RUN:
-        run = _run_dir(args, "default")
-        stored = run.load_report().get(run_source.REPORT_KEY) or {}
-        taken = run_source.recall(run, args)
-        if taken and not args.quiet:
-            flags = [(f"--{k}" if v else f"--no-{k}") if isinstance(v, bool) else f"--{k.replace('_', '-')} {v}"
-                     for k, v in taken.items()]
-            print(f"using the run's {' '.join(flags)} (report.json data_source; flags override)", file=sys.stderr)
-    run_source.apply_defaults(args)
-    mine = run_source.source_of(args)
-    args.own_source = (not stored and given_dir is None) or (
-        bool(stored) and (mine.data_dir, mine.quick, mine.seed) == (stored.get("data_dir"), stored.get("quick"),
-                                                                   stored.get("seed")))
+    if hasattr(args, "seed"):  # not a task extra without the data flags
+        run_source.resolve(args, _run_dir(args, "default") if args.command in READS_RUN else None)
 
 
 def main(task: Task, argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ that folder. A flag given on the command line always wins (--no-quick turns a qu
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,3 +59,26 @@ def apply_defaults(args: argparse.Namespace) -> None:
     for name, value in _DEFAULTS.items():
         if getattr(args, name, None) is None:
             setattr(args, name, value)
+
+
+def resolve(args: argparse.Namespace, run: RunDir | None) -> None:
+    """Fill the data flags left out, from `run` (a command that reads a trained run) and then the defaults.
+
+    Sets args.own_source: whether the data are the run's own (same folder, --quick and --seed as it was made
+    with, or no --data-dir for a run that recorded nothing), so `eval` knows if its test figures are the run's
+    headline `metrics` or an evaluation on other data.
+    """
+    given_dir = args.data_dir
+    stored = {}
+    if run is not None:
+        stored = run.load_report().get(REPORT_KEY) or {}
+        taken = recall(run, args)
+        if taken and not args.quiet:
+            flags = [(f"--{k}" if v else f"--no-{k}") if isinstance(v, bool) else f"--{k.replace('_', '-')} {v}"
+                     for k, v in taken.items()]
+            print(f"using the run's {' '.join(flags)} (report.json {REPORT_KEY}; flags override)", file=sys.stderr)
+    apply_defaults(args)
+    mine = source_of(args)
+    args.own_source = (not stored and given_dir is None) or (
+        bool(stored) and (mine.data_dir, mine.quick, mine.seed) == (stored.get("data_dir"), stored.get("quick"),
+                                                                   stored.get("seed")))
