@@ -1,9 +1,10 @@
 """Host latency of one inference: generated C (cc -O2) vs the numpy integer runtime (vs float torch for a zoo
 model). One JSON object per line.
 
-    python bench/latency.py                      # random integer graphs (seeds 0..2); no float column
-    python bench/latency.py --seeds 0 5 --runs 200
-    python bench/latency.py --zoo ds_cnn_s       # a float zoo model, quantized on random calibration data
+    python bench/latency.py                      # ds_cnn_s and dense_autoencoder (zoo models)
+    python bench/latency.py --zoo ds_cnn_s --runs 200
+Zoo models are quantized on random calibration data. (Random multi-op test graphs live in tests/cases, which a
+bench does not import: benches use only the package.)
 
 C timing: a generated timing main runs model_invoke `runs` times between two clock() reads (CPU time).
 numpy and torch: median wall time of `runs` single-sample calls. Outputs of C and numpy are checked equal.
@@ -123,15 +124,10 @@ def zoo_rows(name: str, runs: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="random integer graphs")
-    ap.add_argument("--zoo", nargs="*", default=[], help="zoo model names (float column included)")
+    ap.add_argument("--zoo", nargs="*", default=["ds_cnn_s", "dense_autoencoder"],
+                    help="zoo model names (float column included)")
     ap.add_argument("--runs", type=int, default=100)
     args = ap.parse_args()
-    if args.seeds and not args.zoo:
-        from tests.cases.random_graphs import random_graph
-
-        for seed in args.seeds:
-            print(json.dumps(bench_graph(f"random{seed}", random_graph(seed), args.runs)), flush=True)
     for name in args.zoo:
         print(json.dumps(zoo_rows(name, args.runs)), flush=True)
 

@@ -46,3 +46,9 @@ class TrainError(TinycoreError):
 
 class DataError(TinycoreError):
     """A data set folder or data file is missing or unusable."""
+
+
+class CheckError(TinycoreError):
+    """A check the command ran has failed (firmware outputs differ from the runtime's, a validation mismatch):
+    the command printed its results, then exits 1 with this reason last."""
+    exit_code = 1

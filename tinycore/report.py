@@ -3,7 +3,9 @@
 Fields (see shared/design.md): app, dataset{...}, model{family, spec, params, macs}, budget{sram_bytes,
 flash_bytes}, memory{sram_peak_bytes, flash_bytes, per_layer[...]}, metrics{float{...}, int8{...}},
 firmware{board, elf, text_bytes, data_bytes, bss_bytes, outputs_match_runtime, n_checked,
-instructions_per_inference}.
+instructions_per_inference} (a build-only board: emulated false, bin, hex, flash_command, n_checked 0),
+data_source{data_dir, cache_dir, quick, seed} (how the run was made: tinycore.cli.run_source),
+evaluations{"<data set>:<split>": {split, float, int8, own_data, dataset}} (every `eval`, one key per data set).
 """
 from __future__ import annotations
 

@@ -23,6 +23,9 @@ class DataOptions:
     quick: bool = False
     progress: bool = True
     frontend: str | None = None  # `--frontend NAME` (one of Task.frontends); None = the app's default
+    # the splits the command reads: `eval` asks for the one it scores, `export` for train (calibration), so an
+    # evaluation-only folder (a test archive with no train clips) can be read; a loader may leave the others empty
+    splits: tuple[str, ...] = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class FirmwareRequest:
     seed: int
     progress: bool = True
 
+    def log(self, msg: str) -> None:
+        """A progress line on stderr, unless the command runs with --quiet."""
+        from tinycore.progress import log
+
+        log(msg, quiet=not self.progress)
+
 
 @dataclass(frozen=True)
 class AppSearchResult:
@@ -95,6 +104,8 @@ class Task:
     # None trains on data.train as it is
     train_loader: Callable[[TaskData, int, bool], Any] | None = None
     firmware: Callable[[FirmwareRequest], dict] | None = None  # -> report "firmware" section
+    # the "firmware" section's booleans that must be True: `firmware` and `demo` exit 1 when one is False
+    firmware_checks: tuple[str, ...] = ("outputs_match_runtime",)
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"
     add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # task extras such as `stream`

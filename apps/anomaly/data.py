@@ -8,7 +8,6 @@ from the seed; rebuilt only when the seed, size or DATASET_VERSION changes.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -16,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from tqdm import tqdm
 
 from apps.anomaly.dcase import load_dcase
 from apps.anomaly.frontend import ANOMALY_FRONTEND
 from apps.anomaly.synth import ANOMALY_KINDS, MACHINE_IDS, MACHINE_TYPES, SEVERITIES, machine, render_clip
 from tinycore.audio.manifest import Manifest
+from tinycore.pool import map_in_processes
 
 DATASET_VERSION = 4
 
@@ -77,10 +76,6 @@ def _render(job: ClipJob, root: str) -> dict:
             "seed": job.seed}
 
 
-def _render_star(args: tuple[ClipJob, str]) -> dict:
-    return _render(*args)
-
-
 def build_dataset(cache_dir: str | Path, seed: int = 0, quick: bool = False, progress: bool = True,
                   workers: int = 2) -> Manifest:
     """Render (or reuse) the built-in set under cache_dir and return its manifest."""
@@ -98,12 +93,7 @@ def build_dataset(cache_dir: str | Path, seed: int = 0, quick: bool = False, pro
     t0 = time.time()
     jobs = _jobs(size, seed)
     args = [(j, str(root)) for j in jobs]
-    if workers <= 1:
-        infos = [_render(*a) for a in tqdm(args, desc="synthesize clips", disable=not progress, leave=False)]
-    else:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            infos = list(tqdm(pool.imap(_render_star, args, chunksize=4), total=len(jobs), desc="synthesize clips",
-                              disable=not progress, leave=False))
+    infos = map_in_processes(_render, args, workers=workers, desc="synthesize clips", progress=progress, chunksize=4)
     doc = {"stamp": stamp, "build_seconds": round(time.time() - t0, 1),
            "clips": {j.path: info for j, info in zip(jobs, infos)}}
     tmp = labels_path.with_suffix(".tmp")

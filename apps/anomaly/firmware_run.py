@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,9 @@ from numpy.typing import NDArray
 from apps.anomaly.features import SCORE_STRIDE, clip_vectors
 from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTORS_PER_CLIP
 from apps.anomaly.scoring import FALSE_ALARM_RATE, threshold_at
+from tinycore.audio.pcm import pcm16
 from tinycore.errors import BuildError, DataError, UnsupportedError
+from tinycore.export.firmware_output import firmware_lines, hex_payload
 from tinycore.task import FirmwareRequest
 
 FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
@@ -41,23 +42,14 @@ _SCORE = re.compile(r"^score (\d+) model (\d+) vectors (\d+) alarm ([01]) bits (
 def parse_output(text: str, where: str) -> list[dict]:
     """[{fe, model, alarm, score, feat: [bytes], out: [bytes]}] per clip, from main.c's lines."""
     clips: list[dict] = []
-    done = False
-    for line in text.splitlines():
-        line = line.strip()
+    for line in firmware_lines(text, where):
         if m := _CLIP.match(line):
             clips.append({"fe": int(m[2]), "feat": [], "out": []})
-        elif line.startswith(("feat ", "out ")) and clips:
-            key, hexs = line.split(" ", 1)
-            clips[-1][key].append(bytes.fromhex(hexs))
+        elif (payload := hex_payload(line)) and clips:
+            clips[-1][payload[0]].append(payload[1])
         elif m := _SCORE.match(line):
             clips[-1].update(model=int(m[2]), vectors=int(m[3]), alarm=int(m[4]),
                              score=struct.unpack(">d", bytes.fromhex(m[5]))[0])
-        elif line == "done":
-            done = True
-        elif line.startswith("error"):
-            raise BuildError(f"{where}: {line}")
-    if not done:
-        raise BuildError(f"{where}: the firmware did not finish (no `done` line); output ends: {text[-500:]}")
     return clips
 
 
@@ -114,8 +106,8 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
 
         rec = next(r for r in manifest.split("test") if r.path == info["paths"][i])
         wave, _ = read_clips(manifest, [rec], progress=False)
-        pcm.append(np.round(wave[0][CROP[0]:CROP[1]] * 32768.0).clip(-32768, 32767).astype(np.int16))
-    _log(req, f"anomaly firmware: Python pipeline on {len(picked)} clips")
+        pcm.append(pcm16(wave[0][CROP[0]:CROP[1]]))
+    req.log(f"anomaly firmware: Python pipeline on {len(picked)} clips")
     val_lm = req.data.extra["logmel"]["val"]
     val_scores = np.array([python_clip(graph, lm)[2] for lm in val_lm])
     threshold = float(np.float32(threshold_at(val_scores, FALSE_ALARM_RATE)))
@@ -128,10 +120,10 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     defines = {"AN_N_CLIPS": len(picked), "AN_FRAMES": N_FRAMES, "AN_VECTORS": VECTORS_PER_CLIP,
                "AN_VECTOR_STRIDE": SCORE_STRIDE,
                "AN_THRESHOLD_BITS": f"0x{struct.unpack('<I', struct.pack('<f', threshold))[0]:08x}u"}
-    _log(req, f"anomaly firmware: build for {req.board}")
+    req.log(f"anomaly firmware: build for {req.board}")
     app = build_app_firmware(graph, req.board, root, main_c=FIRMWARE_DIR / "main.c", sources=fe_sources,
                              include_dirs=[fe_dir], arrays={"an_clips": np.concatenate(pcm)}, defines=defines)
-    _log(req, f"anomaly firmware: run {app.image.elf} in QEMU")
+    req.log(f"anomaly firmware: run {app.image.elf} in QEMU")
     clips = parse_output(run_app_firmware(app, timeout_s), f"{req.board} {app.image.elf}")
     if len(clips) != len(picked):
         raise BuildError(f"{req.board}: firmware ran {len(clips)} clips, expected {len(picked)}")
@@ -161,8 +153,3 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         instructions_method="board counter around the 200-frame front end and each model_invoke",
         clip_crop_samples=list(CROP), clips=rows)
     return section
-
-
-def _log(req: FirmwareRequest, msg: str) -> None:
-    if req.progress:
-        print(msg, file=sys.stderr, flush=True)

@@ -11,22 +11,20 @@ cached as wav/<split>/<label>/<n>.wav + manifest.json (rebuilt only if seed, siz
 """
 from __future__ import annotations
 
-import multiprocessing
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from tqdm import tqdm
 
 from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS
 from tinycore.audio.espeak import english_accents, espeak_version, synthesize, variants
 from tinycore.audio.manifest import ClipRecord, Manifest
 from tinycore.audio.noise import COLOURS, coloured_noise, hum, mix_at_snr
 from tinycore.audio.wav import resample
+from tinycore.pool import map_in_processes
 
 DATASET_VERSION = 1
 SAMPLE_RATE_HZ = 16000
@@ -156,10 +154,6 @@ def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
     return ClipRecord(spec.path, spec.label, spec.split, voice, snr_db=spec.snr_db, noise=spec.noise, extra=extra)
 
 
-def _render_star(args: tuple[ClipSpec, str]) -> ClipRecord:
-    return render(*args)
-
-
 def _cached(out: Path, key: dict) -> Manifest | None:
     path = out / "manifest.json"
     if not path.is_file():
@@ -186,9 +180,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     accents = english_accents()
     specs, by_split = plan(seed, size, accents, variants())
     jobs = [(s, str(out)) for s in specs]
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        records = list(tqdm(pool.imap(_render_star, jobs, chunksize=16), total=len(jobs), file=sys.stderr,
-                            desc="kws data (espeak-ng)", disable=not progress))
+    records = map_in_processes(render, jobs, workers=workers, desc="kws data (espeak-ng)", progress=progress,
+                               chunksize=16)
     meta = {**key, "name": "kws_espeak", "source": "built-in: espeak-ng synthesis",
             "sample_rate_hz": SAMPLE_RATE_HZ, "clip_samples": CLIP_SAMPLES, "accents": accents,
             "variants": by_split,

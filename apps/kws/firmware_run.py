@@ -15,7 +15,6 @@ Clips that do not fit one image's Flash are split over several images (the strea
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +23,10 @@ from numpy.typing import NDArray
 
 from apps.kws.frontend import KWS_FRONTEND, frontend_of
 from apps.kws.stream import (BACKGROUND_LABELS, StreamConfig, detect, detection_tuples, exp_table_q16,
-                             from_pcm16, int8_windows, pcm16, posteriors_q15, stream_int8, window_starts)
+                             int8_windows, posteriors_q15, stream_int8, window_starts)
+from tinycore.audio.pcm import from_pcm16, pcm16
 from tinycore.errors import BuildError, DataError, UnsupportedError
+from tinycore.export.firmware_output import firmware_lines, hex_payload
 from tinycore.task import FirmwareRequest
 
 FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
@@ -49,25 +50,17 @@ _HEAD = re.compile(r"^(clip|win) (\d+)(?: start (\d+))? label (\d+) fe (\d+) mod
 
 
 def parse_firmware_output(text: str, where: str) -> FirmwareOutput:
-    out = FirmwareOutput()
+    out = FirmwareOutput(done=True)  # firmware_lines raises unless the firmware printed `done`
     current: dict | None = None
-    for line in text.splitlines():
-        line = line.strip()
+    for line in firmware_lines(text, where):
         if m := _HEAD.match(line):
             current = {"index": int(m[2]), "start": int(m[3] or 0), "label": int(m[4]), "fe": int(m[5]),
                        "model": int(m[6])}
             (out.clips if m[1] == "clip" else out.windows).append(current)
-        elif line.startswith(("feat ", "out ")) and current is not None:
-            key, hexs = line.split(" ", 1)
-            current[key] = bytes.fromhex(hexs)
+        elif (payload := hex_payload(line)) and current is not None:
+            current[payload[0]] = payload[1]
         elif line.startswith("det "):
             out.detections.append(tuple(int(v) for v in line.split()[1:4]))  # type: ignore[arg-type]
-        elif line == "done":
-            out.done = True
-        elif line.startswith("error"):
-            raise BuildError(f"{where}: {line}")
-    if not out.done:
-        raise BuildError(f"{where}: the firmware did not finish (no `done` line); output ends: {text[-500:]}")
     return out
 
 
@@ -116,11 +109,6 @@ def _defines(n_clips: int, n_classes: int, background_mask: int, cfg: StreamConf
             "KWS_HAS_STREAM": int(stream)}
 
 
-def _log(req: FirmwareRequest, msg: str) -> None:
-    if req.progress:
-        print(msg, file=sys.stderr, flush=True)
-
-
 def clips_per_image(board, graph, stream_bytes: int, clip_bytes: int) -> int:
     """How many int16 clips fit one image's Flash beside the model constants, the stream and FLASH_MARGIN."""
     from tinycore.memory import flash_bytes
@@ -158,7 +146,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
     clip_pcm = pcm16(waves)
     stream_audio, placed = make_stream(waves, true_labels, classes, req.seed)
     stream_pcm = pcm16(stream_audio)
-    _log(req, f"kws firmware: Python pipeline on {len(clip_pcm)} clips and a {len(stream_pcm) / fe.sample_rate_hz:.1f}"
+    req.log(f"kws firmware: Python pipeline on {len(clip_pcm)} clips and a {len(stream_pcm) / fe.sample_rate_hz:.1f}"
               f" s stream")
     py_feats, py_logits = int8_windows(graph, fe, from_pcm16(clip_pcm))
     py_stream = stream_int8(graph, fe, from_pcm16(stream_pcm), cfg)
@@ -175,13 +163,13 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
         arrays = {"kws_clips": clip_pcm[batch].reshape(-1), "kws_exp_q16": table}
         if last:
             arrays["kws_stream_pcm"] = stream_pcm
-        _log(req, f"kws firmware: build image {k + 1}/{len(batches)} for {board.name} ({len(batch)} clips"
+        req.log(f"kws firmware: build image {k + 1}/{len(batches)} for {board.name} ({len(batch)} clips"
                   f"{' + stream' if last else ''})")
         app = build_app_firmware(
             graph, board, root if len(batches) == 1 else root / f"image{k}", main_c=FIRMWARE_DIR / "main.c",
             sources=[*fe_sources, *(FIRMWARE_DIR / s for s in C_SOURCES)], include_dirs=[fe_dir, FIRMWARE_DIR],
             arrays=arrays, defines=_defines(len(batch), len(classes), background_mask, cfg, last))
-        _log(req, f"kws firmware: run {app.image.elf} in QEMU")
+        req.log(f"kws firmware: run {app.image.elf} in QEMU")
         parsed.append(parse_firmware_output(run_app_firmware(app, timeout_s), f"{board.name} {app.image.elf}"))
         apps.append(app)
     clips = [c for p in parsed for c in p.clips]

@@ -8,6 +8,8 @@ Layout (/work/shared/notes/datasets.md, section 1): <root>/<word>/<speaker>_noha
   doing_the_dishes.wav to test (MLPerf takes test silence from a separate test archive, which this layout does
   not have); the other files to train. Train-time mixing uses only the train noise files.
 - Clips shorter than 1 s are zero-padded at read time; other rates are resampled with a notice.
+The official test archive (speech_commands_test_set_v0.02: the 10 keyword folders, `_silence_/`, `_unknown_/`, no
+split lists) is an evaluation-only folder: every clip is test, folder name = label, in the same label order.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ UNKNOWN_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
                  "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow", "backward", "forward",
                  "follow", "learn", "visual")
 BACKGROUND_DIR = "_background_noise_"
+TEST_ARCHIVE_NAME = "speech_commands_test_set_v0.02"
 SILENCE_SPLIT = {"running_tap.wav": "val", "doing_the_dishes.wav": "test"}  # every other noise file: train
 SAMPLE_RATE_HZ = 16000
 CLIP_SAMPLES = 16000
@@ -52,12 +55,37 @@ def _silence_windows(path: Path, split: str, root: Path) -> list[ClipRecord]:
             for s in range(0, info.frames - win + 1, hop)]
 
 
+def is_test_archive(root: Path) -> bool:
+    """The official test archive's layout: `_silence_/` and `_unknown_/` folders and no split lists."""
+    return ((root / "_silence_").is_dir() and (root / "_unknown_").is_dir()
+            and not (root / "testing_list.txt").exists() and not (root / "validation_list.txt").exists())
+
+
+def load_test_archive(root: Path) -> Manifest:
+    """Manifest of the official test archive: every <label>/<name>.wav is a test clip of class <label>."""
+    others = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in CLASSES)
+    if others:
+        raise DataError(f"{root}: folder(s) {', '.join(others)} are not classes of the test archive layout "
+                        f"(expected {', '.join(CLASSES)})")
+    clips = [ClipRecord(f"{path.parent.name}/{path.name}", path.parent.name, "test",
+                        path.name.split("_nohash_")[0], extra={"word": path.parent.name})
+             for path in sorted(root.glob("*/*.wav"))]
+    manifest = Manifest(root=root.resolve(), classes=CLASSES, clips=tuple(clips), meta={
+        "name": TEST_ARCHIVE_NAME, "source": str(root.resolve()),
+        "split_rule": "official test archive: every clip is test (evaluation only)"})
+    manifest.check_classes(str(root), splits=("test",))
+    return manifest
+
+
 def load_speech_commands(data_dir: str | Path) -> Manifest:
-    """Manifest of a Speech Commands v0.02 folder (no audio is read here; reading checks each file)."""
+    """Manifest of a Speech Commands v0.02 folder, or of the official test archive (no audio is read here;
+    reading checks each file)."""
     root = Path(data_dir)
     if not root.is_dir():
         raise DataError(f"{root}: Speech Commands folder not found (--data-dir should hold the word folders, "
                         f"_background_noise_/ and the two split lists)")
+    if is_test_archive(root):
+        return load_test_archive(root)
     val = _read_list(root / "validation_list.txt")
     test = _read_list(root / "testing_list.txt")
     clips: list[ClipRecord] = []

@@ -123,16 +123,6 @@ def detection_tuples(dets: Sequence[Detection]) -> list[tuple[int, int]]:
     return [(d.class_index, d.time_ms) for d in dets]
 
 
-def pcm16(audio: NDArray) -> NDArray[np.int16]:
-    """Float audio in [-1, 1) -> int16 PCM as a WAV file or the firmware holds it (round, saturate)."""
-    return np.clip(np.round(np.asarray(audio, np.float64) * 32768.0), -32768, 32767).astype(np.int16)
-
-
-def from_pcm16(pcm: NDArray[np.int16]) -> NDArray[np.float32]:
-    """int16 -> float32 s / 32768, exact (the firmware converts the same way)."""
-    return np.asarray(pcm, np.float32) / np.float32(32768.0)
-
-
 def window_batch(audio: NDArray[np.float32], starts: Sequence[int], config: StreamConfig) -> NDArray[np.float32]:
     """(n windows, L) float32 views of the audio, zero-padded at the end if it is shorter than L."""
     x = np.asarray(audio, np.float32)

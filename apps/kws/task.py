@@ -58,24 +58,30 @@ def _noise_description(m: Manifest) -> str | None:
 
 
 def load_data(opts: DataOptions) -> TaskData:
-    """MFCC features (N, 1, 49, 10) for train / val / test; cached beside the built-in set."""
+    """MFCC features (N, 1, 49, 10) for the splits opts asks for (the others empty); cached beside the built-in
+    set, one file for all three splits or one per subset."""
     from tinycore.audio.features import compute_features
 
     m = _manifest(opts)
     fe = frontend_named(opts.frontend)
-    cache = Path(opts.cache_dir) / f"features_{_features_cache_key(m, opts)}.npz"
-    if cache.exists():
-        z = np.load(cache)
-        splits = {s: (z[f"{s}_x"], z[f"{s}_y"]) for s in ("train", "val", "test")}
+    m.check_classes(str(m.root), splits=opts.splits)
+    key = _features_cache_key(m, opts)
+    whole = Path(opts.cache_dir) / f"features_{key}.npz"
+    cache = whole if set(opts.splits) == {"train", "val", "test"} else \
+        Path(opts.cache_dir) / f"features_{key}_{'-'.join(sorted(opts.splits))}.npz"
+    empty = (np.zeros((0, 1, *fe.feature_shape), np.float32), np.zeros(0, np.int64))
+    splits = {s: empty for s in ("train", "val", "test")}
+    if whole.exists() or cache.exists():
+        z = np.load(whole if whole.exists() else cache)
+        splits.update({s: (z[f"{s}_x"], z[f"{s}_y"]) for s in opts.splits})
     else:
-        splits = {}
-        for s in ("train", "val", "test"):
+        for s in opts.splits:
             waves, y = m.load_split(s, fe.sample_rate_hz, fe.clip_samples, opts.progress)
             if s == "train" and opts.data_dir is not None:  # MLPerf/TF: background noise on train clips only
                 waves = mix_background(waves, train_noises(m), np.random.default_rng(opts.seed))
             splits[s] = (compute_features(fe, waves)[:, None].astype(np.float32), y)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, **{f"{s}_{k}": v for s, (x, y) in splits.items() for k, v in (("x", x), ("y", y))})
+        np.savez(cache, **{f"{s}_{k}": v for s in opts.splits for k, v in zip("xy", splits[s])})
     dataset = {"name": m.meta.get("name"), "source": m.meta.get("source", str(m.root)),
                "n_train": len(splits["train"][1]), "n_val": len(splits["val"][1]), "n_test": len(splits["test"][1]),
                "split": m.meta.get("split_rule"), "noise": _noise_description(m),
@@ -131,6 +137,7 @@ TASK = Task(
     train_loader=speed_perturbed_train_loader,
     default_budget=("64KB", "256KB"),
     firmware=run_kws_firmware,
+    firmware_checks=("outputs_match_runtime", "stream_logic_match"),
     add_commands=add_commands,
     frontends=tuple(FRONTENDS),
     model_labels=MLPERF_LABELS,

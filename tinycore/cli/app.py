@@ -12,8 +12,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from tinycore.cli import run_source
 from tinycore.cli.errors import run_command
-from tinycore.errors import TinycoreError
+from tinycore.errors import CheckError, TinycoreError
 from tinycore.report import RunDir
 from tinycore.task import DataOptions, Task
 from tinycore.units import parse_bytes, parse_count
@@ -35,11 +36,11 @@ def _frontend(args) -> str | None:
     return given or used
 
 
-def _data_options(args) -> DataOptions:
+def _data_options(args, splits: tuple[str, ...] = ("train", "val", "test")) -> DataOptions:
     cache = Path(args.cache_dir) if args.cache_dir else Path("data") / args.task_name / ("quick" if args.quick else
                                                                                           "full")
     return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
-                       quick=args.quick, progress=not args.quiet, frontend=_frontend(args))
+                       quick=args.quick, progress=not args.quiet, frontend=_frontend(args), splits=splits)
 
 
 @contextmanager
@@ -52,6 +53,13 @@ def _cache_lock(opts: DataOptions):
     with open(Path(opts.cache_dir) / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def _remember_source(run: RunDir, args) -> None:
+    from tinycore.train.distributed import is_main_process
+
+    if is_main_process():
+        run_source.remember(run, args)
 
 
 def _load_data(task: Task, opts: DataOptions, build: bool = False):
@@ -115,6 +123,7 @@ def cmd_train(task: Task, args) -> int:
     _check_model_name(args.model)
     data = _load_data(task, _data_options(args))
     run = _run_dir(args, args.model or "default")
+    _remember_source(run, args)
     section = steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
                           progress=not args.quiet, epochs=args.epochs)
     name = steps.train_metric_name(task)
@@ -125,10 +134,11 @@ def cmd_train(task: Task, args) -> int:
 def cmd_export(task: Task, args) -> int:
     from tinycore.cli import steps
 
-    data = _load_data(task, _data_options(args))
+    data = _load_data(task, _data_options(args, splits=("train",)))  # calibration reads train clips only
     run = _run_dir(args, "default")
+    # over budget: the graph, memory plot and report are written, then BudgetError (exit 2) names what is over
     mem = steps.export(task, data, run, sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
-                       strict=args.strict)
+                       strict=True)
     _emit(args, {k: v for k, v in mem.items() if k != "per_layer"},
           f"exported {run.graph_path}: arena {mem['sram_peak_bytes']:,} B, flash {mem['flash_bytes']:,} B "
           f"(memory profile: {run.path / 'memory.png'})")
@@ -144,17 +154,21 @@ def cmd_eval(task: Task, args) -> int:
         from tinycore.cli.model_file import open_model
 
         graph = open_model(args.tflite)  # before the data: a bad file fails fast
-        data = _load_data(task, _data_options(args))
+        data = _load_data(task, _data_options(args, splits=(args.split,)))
         run = _run_dir(args, f"eval_{Path(args.tflite).stem}")
         labels = tuple(args.labels.split(",")) if args.labels else None
         metrics = evaluate_model_file(task, data, run, args.tflite, split=args.split, labels=labels, graph=graph)
         _emit(args, metrics, f"{args.split}: {args.tflite} int8 {m} {metrics[m]:.4f} on {metrics.get('n', '?')} "
                              f"samples (report: {run.report_path})")
         return 0
-    data = _load_data(task, _data_options(args))
     run = _run_dir(args, "default")
-    metrics = steps.evaluate(task, data, run, split=args.split)
-    _emit(args, metrics, f"{args.split}: float {m} {metrics['float'][m]:.4f}, int8 {m} {metrics['int8'][m]:.4f}")
+    own = args.own_source
+    data = _load_data(task, _data_options(args, splits=(args.split,)))
+    metrics = steps.evaluate(task, data, run, split=args.split, own_data=own)
+    m = task.metric_name
+    _emit(args, metrics, f"{metrics['key']}: float {m} {metrics['float'][m]:.4f}, int8 {m} "
+                         f"{metrics['int8'][m]:.4f} (report.json evaluations[\"{metrics['key']}\"]"
+                         f"{' and metrics' if own and args.split == 'test' else ''})")
     return 0
 
 
@@ -165,7 +179,18 @@ def cmd_firmware(task: Task, args) -> int:
     run = _run_dir(args, "default")
     fw = steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed, progress=not args.quiet)
     _emit(args, fw, "firmware: " + ", ".join(f"{k} {v}" for k, v in fw.items() if not isinstance(v, (dict, list))))
-    return 0 if fw.get("outputs_match_runtime", True) else 1
+    _check_firmware(task, run, fw)
+    return 0
+
+
+def _check_firmware(task: Task, run: RunDir, fw: dict) -> None:
+    """Raise CheckError (exit 1, the reason printed last) when one of the task's firmware checks is False."""
+    from tinycore.cli import steps
+
+    failed = steps.firmware_failures(task, fw)
+    if failed:
+        raise CheckError(f"{fw.get('elf', run.path)}: firmware check(s) failed on {fw.get('board')}: "
+                         f"{', '.join(failed)} (details in {run.report_path} \"firmware\")")
 
 
 def cmd_search(task: Task, args) -> int:
@@ -173,6 +198,7 @@ def cmd_search(task: Task, args) -> int:
 
     data = _load_data(task, _data_options(args))
     run = _run_dir(args, "search")
+    _remember_source(run, args)
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                       flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
                                       progress=not args.quiet, epochs=args.epochs,
@@ -207,6 +233,7 @@ def cmd_demo(task: Task, args) -> int:
               f"[1/5] data from {args.data_dir}", quiet)
     data = _load_data(task, opts, build=True)
     run = _run_dir(args, "demo")
+    _remember_source(run, args)
     sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
     if args.search:
         from tinycore.cli import search
@@ -225,11 +252,14 @@ def cmd_demo(task: Task, args) -> int:
         steps.export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=True)
     steps.log("[4/5] evaluate float and int8", quiet)
     steps.evaluate(task, data, run)
+    fw = None
     if task.firmware is not None and not args.no_firmware:
         steps.log(f"[5/5] firmware on {args.board} (QEMU)", quiet)
-        steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed, progress=not quiet)
+        fw = steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed, progress=not quiet)
     report = run.update_report(demo={"seconds": round(time.time() - t0, 1), "quick": args.quick})
     _emit(args, report, demo_summary(task, run, report))
+    if fw is not None:
+        _check_firmware(task, run, fw)
     return 0
 
 
@@ -242,7 +272,10 @@ def demo_summary(task: Task, run: RunDir, report: dict) -> str:
              f"{report.get('model', {}).get('macs', 0):,} MACs",
              f"{m}: float {met.get('float', {}).get(m, float('nan')):.4f}, int8 {met.get('int8', {}).get(m, float('nan')):.4f}",
              f"SRAM arena {mem.get('sram_peak_bytes', 0):,} B, Flash {mem.get('flash_bytes', 0):,} B"]
-    if fw:
+    if fw and fw.get("emulated") is False:
+        lines.append(f"firmware {fw.get('board')} (build only): flash {fw.get('flash_bytes', 0):,} B; "
+                     f"flash it with `{fw.get('flash_command')}`")
+    elif fw:
         lines.append(f"firmware {fw.get('board')}: outputs match Python {fw.get('outputs_match_runtime')} on "
                      f"{fw.get('n_checked')} clips, {fw.get('instructions_per_inference', 0):,.0f} instructions/inference")
     lines.append(f"took {report.get('demo', {}).get('seconds')} s; report: {run.report_path}")
@@ -253,8 +286,10 @@ def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget
             board: bool = False) -> None:
     p.add_argument("--data-dir", help="a public data set on disk instead of the built-in one (see the app README)")
     p.add_argument("--cache-dir", help="where the built-in data set is cached (default data/<app>/{quick,full})")
-    p.add_argument("--quick", action="store_true", help="small settings that finish in minutes on 2 cores")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action=argparse.BooleanOptionalAction, default=None,
+                   help="small settings that finish in minutes on 2 cores (commands that read a --run take the "
+                        "run's setting, as they take its --data-dir, --cache-dir and --seed, unless given)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0, or the run's)")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     if task.frontends:
@@ -267,7 +302,8 @@ def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget
         p.add_argument("--flash", default=task.default_budget[1], help="Flash budget for the model (e.g. 256KB)")
     if board:
         p.add_argument("--board", default=task.default_board,
-                       help="emulated board: mps2-an386 (M4F), mps2-an500 (M7), mps2-an385 (M3)")
+                       help="emulated board: mps2-an386 (M4F), mps2-an500 (M7), mps2-an385 (M3); a real board "
+                            "(stm32f412, stm32f746, stm32h743) is built, not run: sizes and the flash command")
         p.add_argument("--n", type=int, default=20, help="test clips run in the firmware")
 
 
@@ -303,11 +339,15 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
         s.set_defaults(fn=cmd_space)
     s = sub.add_parser("export", help="quantize a trained run to int8, plan memory, check the budget")
     _common(s, task, run=True, budget=True)
-    s.add_argument("--strict", action="store_true", help="fail (exit 2) when the model exceeds the budget")
+    s.add_argument("--strict", action="store_true",
+                   help="kept for old scripts: export always fails (exit 2) when the model exceeds the budget, "
+                        "after writing the graph and report")
     s.set_defaults(fn=cmd_export)
     s = sub.add_parser("eval", help="float and int8 metrics on the test split (held-out speakers/machines)")
     _common(s, task, run=True)
-    s.add_argument("--split", default="test", choices=("val", "test"))
+    s.add_argument("--split", default="test", choices=("val", "test"),
+                   help="the split to score; it alone is read, so an evaluation-only folder (e.g. the official "
+                        "test archive) works with --data-dir")
     s.add_argument("--tflite", metavar="FILE", help="score this int8 .tflite (or graph file) made elsewhere instead "
                                                     "of the run's model; outputs are mapped to the app's classes by name")
     s.add_argument("--labels", help="the --tflite model's class names in output order, comma-separated "
@@ -330,9 +370,18 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     return p
 
 
+READS_RUN = ("export", "eval", "firmware")  # commands that use a trained run's data source unless told otherwise
+
+
+def _resolve_source(args) -> None:
+    if hasattr(args, "seed"):  # not a task extra without the data flags
+        run_source.resolve(args, _run_dir(args, "default") if args.command in READS_RUN else None)
+
+
 def main(task: Task, argv: list[str] | None = None) -> int:
     args = build_parser(task).parse_args(argv)
     args.task_name = task.name
+    _resolve_source(args)
     import torch
 
     torch.set_num_threads(max(1, args.threads))

@@ -5,20 +5,15 @@ Each step reads what earlier steps left in the run folder and records its own se
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 
 from tinycore.errors import BudgetError, TinycoreError
+from tinycore.progress import log
 from tinycore.report import RunDir
 from tinycore.task import FirmwareRequest, Task, TaskData
 
 CALIBRATION_SAMPLES = 512
-
-
-def log(msg: str, quiet: bool = False) -> None:
-    if not quiet:
-        print(msg, file=sys.stderr, flush=True)
 
 
 def model_section(spec) -> dict:
@@ -135,19 +130,53 @@ def predictors(run: RunDir):
     return predict_float, predict_int8
 
 
-def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test") -> dict:
+def evaluation_key(data: TaskData, split: str) -> str:
+    """The name of one evaluation in report.json "evaluations": the data set's name and the split, e.g.
+    "speech_commands_test_set_v0.02:test"."""
+    return f"{data.dataset.get('name') or 'data'}:{split}"
+
+
+def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test", own_data: bool = True) -> dict:
+    """Float and int8 metrics of `split`, kept in report.json under evaluations[evaluation_key]; with the run's
+    own data and the test split they are also the run's headline `metrics`. An evaluation on other data draws its
+    plots in run/evaluations/<key>/ so that the run's own stay."""
     predict_float, predict_int8 = predictors(run)
-    metrics = {"split": split, "float": task.evaluate(predict_float, data, split, run.path, "float"),
-               "int8": task.evaluate(predict_int8, data, split, run.path, "int8")}
-    run.update_report(metrics=metrics)
-    return metrics
+    key = evaluation_key(data, split)
+    plots = run.path if own_data else run.path / "evaluations" / key.replace(":", "_").replace("/", "_")
+    plots.mkdir(parents=True, exist_ok=True)
+    metrics = {"split": split, "float": task.evaluate(predict_float, data, split, plots, "float"),
+               "int8": task.evaluate(predict_int8, data, split, plots, "int8")}
+    evaluations = run.load_report().get("evaluations", {})
+    evaluations[key] = {**metrics, "own_data": own_data,
+                        "dataset": {k: data.dataset.get(k) for k in ("name", "source", f"n_{split}")}}
+    sections = {"evaluations": evaluations}
+    if own_data and split == "test":
+        sections["metrics"] = metrics
+    run.update_report(**sections)
+    return {"key": key, **metrics}
 
 
 def firmware(task: Task, data: TaskData, run: RunDir, *, board: str, n_clips: int, seed: int,
              progress: bool) -> dict:
+    """Build the task's firmware and, on an emulated board, run and check it. A real board (build only) stops
+    after the first image is built: the section then holds its sizes and flash command, `emulated` False and no
+    check results."""
+    from tinycore.export.app_firmware import NotEmulated, image_section
+
     if task.firmware is None:
         raise TinycoreError(f"the {task.name} app has no firmware target yet")
-    section = task.firmware(FirmwareRequest(run.path, run.need(run.graph_path, "export"), board, data, n_clips, seed,
-                                            progress))
+    try:
+        section = task.firmware(FirmwareRequest(run.path, run.need(run.graph_path, "export"), board, data, n_clips,
+                                                seed, progress))
+    except NotEmulated as built:
+        img = built.app.image
+        section = {**image_section(built.app), "emulated": False, "bin": str(img.bin), "hex": str(img.hex),
+                   "flash_command": img.flash_command, "n_checked": 0}
     run.update_report(firmware=section)
     return section
+
+
+def firmware_failures(task: Task, section: dict) -> list[str]:
+    """The task's firmware checks that are False in `section` (a check not run, as on a build-only board, is
+    not a failure)."""
+    return [name for name in task.firmware_checks if section.get(name) is False]

@@ -145,7 +145,12 @@ def cmd_validate(args) -> int:
                                                          "instructions_per_inference")}
         if extra:
             print("  " + ", ".join(f"{k} {v:,}" for k, v in extra.items()))
-    return 0 if result["outputs_match"] else 1
+    if not result["outputs_match"]:
+        from tinycore.errors import CheckError
+
+        raise CheckError(f"{args.model}: outputs on {args.target} differ from the numpy runtime "
+                         f"(max |diff| {result['max_abs_diff']} over {result['n_checked']} inputs)")
+    return 0
 
 
 def cmd_convert(args) -> int:

@@ -160,15 +160,24 @@ def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c
                     sum(np.asarray(a).nbytes for a in arrays.values()))
 
 
+class NotEmulated(UnsupportedError):
+    """run_app_firmware on a real board: the image is built (`app`) but cannot run here; the CLI reports the
+    build and its flash command instead of failing."""
+
+    def __init__(self, message: str, app: AppImage):
+        super().__init__(message)
+        self.app = app
+
+
 def run_app_firmware(app: AppImage, timeout_s: float = 120.0) -> str:
     """Run the image in QEMU (emulated boards only) and return its stdout; a hang, fault or nonzero exit status
-    raises BuildError (tinycore.export.qemu.run_in_qemu)."""
+    raises BuildError (tinycore.export.qemu.run_in_qemu); a real board raises NotEmulated carrying the image."""
     from tinycore.export.qemu import run_in_qemu
 
     b = get_board(app.image.board)
     if not b.emulated:
-        raise UnsupportedError(f"board '{b.name}' is real hardware: flash {app.image.bin} with "
-                               f"`{app.image.flash_command}`; emulated boards: mps2-an385, mps2-an386, mps2-an500")
+        raise NotEmulated(f"board '{b.name}' is real hardware: flash {app.image.bin} with "
+                               f"`{app.image.flash_command}`; emulated boards: mps2-an385, mps2-an386, mps2-an500", app)
     return run_in_qemu(app.image.elf, b, timeout_s)
 
 

@@ -18,6 +18,7 @@
 #include TC_BOARD_HEADER
 #include "app_data.h"
 #include "model.h"
+#include "tc_app_output.h"
 #include "tc_frontend.h"
 
 #ifndef TC_COUNTER_END
@@ -36,22 +37,7 @@ static float an_feats[AN_FRAMES * TC_FE_N_FEATURES];
 static float an_frame[TC_FE_FRAME_SAMPLES];
 static int8_t an_in[MODEL_INPUT_BYTES];
 static int8_t an_out[MODEL_OUTPUT_BYTES];
-static char an_line[2 * MODEL_INPUT_BYTES + 8];
-
-static void print_hex(const char *tag, const int8_t *v, int32_t n) {
-    static const char digits[] = "0123456789abcdef";
-    int32_t i, p = 0;
-    for (; tag[p] != '\0'; ++p) {
-        an_line[p] = tag[p];
-    }
-    an_line[p++] = ' ';
-    for (i = 0; i < n; ++i) {
-        an_line[p++] = digits[((uint8_t)v[i]) >> 4];
-        an_line[p++] = digits[((uint8_t)v[i]) & 15u];
-    }
-    an_line[p] = '\0';
-    puts(an_line);
-}
+static char an_line[TC_HEX_LINE_BYTES(MODEL_INPUT_BYTES)];
 
 static double vector_mse(void) {
     const double si = (double)MODEL_INPUT_SCALE, so = (double)MODEL_OUTPUT_SCALE;
@@ -94,8 +80,8 @@ static int run_clip(int32_t k) {
             return 1;
         }
         score += vector_mse();
-        print_hex("feat", an_in, MODEL_INPUT_BYTES);
-        print_hex("out", an_out, MODEL_OUTPUT_BYTES);
+        tc_print_hex("feat", an_in, MODEL_INPUT_BYTES, an_line);
+        tc_print_hex("out", an_out, MODEL_OUTPUT_BYTES, an_line);
     }
     score /= (double)n;
     memcpy(&bits, &score, sizeof bits);

@@ -18,6 +18,7 @@
 #include "kws_features.h"
 #include "kws_stream.h"
 #include "model.h"
+#include "tc_app_output.h"
 
 #ifndef TC_COUNTER_END
 #define TC_COUNTER_BEGIN() ((void)0)
@@ -33,22 +34,7 @@
 
 static int8_t kws_in[MODEL_INPUT_BYTES];
 static int8_t kws_out[MODEL_OUTPUT_BYTES];
-static char kws_line[2 * MODEL_INPUT_BYTES + 8];
-
-static void print_hex(const char *tag, const int8_t *v, int32_t n) {
-    static const char digits[] = "0123456789abcdef";
-    int32_t i, p = 0;
-    for (; tag[p] != '\0'; ++p) {
-        kws_line[p] = tag[p];
-    }
-    kws_line[p++] = ' ';
-    for (i = 0; i < n; ++i) {
-        kws_line[p++] = digits[((uint8_t)v[i]) >> 4];
-        kws_line[p++] = digits[((uint8_t)v[i]) & 15u];
-    }
-    kws_line[p] = '\0';
-    puts(kws_line);
-}
+static char kws_line[TC_HEX_LINE_BYTES(MODEL_INPUT_BYTES)];
 
 static int32_t argmax(const int8_t *v, int32_t n) {
     int32_t i, best = 0;
@@ -81,8 +67,8 @@ static int run_window(const char *what, int32_t index, uint32_t start, const int
         printf("clip %ld label %ld fe %lu model %lu\n", (long)index, (long)argmax(kws_out, MODEL_OUTPUT_BYTES), fe,
                mi);
     }
-    print_hex("feat", kws_in, MODEL_INPUT_BYTES);
-    print_hex("out", kws_out, MODEL_OUTPUT_BYTES);
+    tc_print_hex("feat", kws_in, MODEL_INPUT_BYTES, kws_line);
+    tc_print_hex("out", kws_out, MODEL_OUTPUT_BYTES, kws_line);
     return 0;
 }
 

@@ -17,7 +17,8 @@ import pytest
 
 from apps.kws.firmware_run import FIRMWARE_DIR, run_kws_firmware
 from apps.kws.frontend import MLPERF_FRONTEND, frontend_of
-from apps.kws.stream import StreamConfig, from_pcm16, pcm16
+from apps.kws.stream import StreamConfig
+from tinycore.audio.pcm import from_pcm16, pcm16
 from tests.audio.conftest import HOST_FLAGS
 from tests.audio.signals import speech_clips
 from tinycore.audio.cgen import write_frontend_c

@@ -240,7 +240,8 @@ def test_stream_command_int8_and_resampled(tiny, tmp_path, capsys):
     assert doc["model"] == "int8" and doc["config"]["hop_samples"] == 3200
     assert doc["windows"] == (len(audio) - 16000) // 3200 + 1
     from apps.kws.frontend import KWS_FRONTEND
-    from apps.kws.stream import from_pcm16, pcm16, stream_int8
+    from apps.kws.stream import stream_int8
+    from tinycore.audio.pcm import from_pcm16, pcm16
     from tinycore.ir import load_graph
 
     cfg = StreamConfig(hop_samples=3200)

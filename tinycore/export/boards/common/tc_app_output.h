@@ -1,0 +1,28 @@
+/* The app firmware's output contract, C side (Python side: tinycore/export/firmware_output.py): results line by
+ * line, int8 payloads as "<tag> <hex>" lines, "error <what>" on failure, "done" at the end. Header only: the line
+ * buffer is the caller's, sized TC_HEX_LINE_BYTES(n) for n values, so no app carries a copy of this printer. */
+#ifndef TC_APP_OUTPUT_H
+#define TC_APP_OUTPUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define TC_HEX_LINE_BYTES(n) (2 * (n) + 8) /* a tag of up to 6 characters, a space, the hex, the NUL */
+
+/* Print "<tag> <2 hex digits per value>" with one puts (one semihosting call per line). */
+static inline void tc_print_hex(const char *tag, const int8_t *v, int32_t n, char *line) {
+    static const char digits[] = "0123456789abcdef";
+    int32_t i, p = 0;
+    for (; tag[p] != '\0'; ++p) {
+        line[p] = tag[p];
+    }
+    line[p++] = ' ';
+    for (i = 0; i < n; ++i) {
+        line[p++] = digits[((uint8_t)v[i]) >> 4];
+        line[p++] = digits[((uint8_t)v[i]) & 15u];
+    }
+    line[p] = '\0';
+    puts(line);
+}
+
+#endif /* TC_APP_OUTPUT_H */
