@@ -7,8 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tests.cases.build import act, single_op
-from tinycore.ir import Graph
+from tinycore.ir import Graph, Tensor
 from tinycore.tflite import params as P
+
+
+def with_output_scale(g: Graph, scale: float) -> Graph:
+    """The output tensor in the quantization its parameters were derived for (single_op gives a default)."""
+    y = g.tensors["y"]
+    g.tensors["y"] = Tensor(y.name, y.shape, y.dtype, (P.f32(scale),), y.zero_point)
+    return g
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,8 @@ class LogisticCase:
 
     def make(self, seed: int) -> Graph:
         x = act("x", self.shape, self.zp, self.scale)
-        return single_op("logistic_s8", x, [], P.logistic_params(self.scale, self.zp), -128)
+        return with_output_scale(single_op("logistic_s8", x, [], P.logistic_params(self.scale, self.zp), -128),
+                                 1.0 / 256)
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,7 @@ class HardSwishCase:
     def make(self, seed: int) -> Graph:
         x = act("x", self.shape, self.zps[0], self.scales[0])
         attrs = P.hard_swish_params(self.scales[0], self.zps[0], self.scales[1], self.zps[1])
-        return single_op("hard_swish_s8", x, [], attrs, self.zps[1])
+        return with_output_scale(single_op("hard_swish_s8", x, [], attrs, self.zps[1]), self.scales[1])
 
 
 LOGISTIC_CASES = [
