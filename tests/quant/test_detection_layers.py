@@ -32,6 +32,22 @@ class SEBlock(nn.Module):
         return self.head(y)
 
 
+class Neck(nn.Module):
+    """FPN-like: a strided branch up-sampled and concatenated with the full-resolution one (their calibrated
+    ranges differ, so both are requantized to the concatenation's quantization)."""
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+        self.full = nn.Conv2d(3, 5, 3, padding=1)
+        self.low = nn.Sequential(nn.Conv2d(3, 3 if dim == 1 else 5, 3, stride=2, padding=1), nn.ReLU())
+        self.head = nn.Conv2d(8 if dim == 1 else 5, 4, 1)
+
+    def forward(self, x):
+        low = F.interpolate(self.low(x), scale_factor=2, mode="nearest")
+        return self.head(torch.cat([self.full(x), low], dim=self.dim))
+
+
 class Gate(nn.Module):
     def forward(self, x):
         return F.hardswish(x) * torch.sigmoid(x)
@@ -48,6 +64,31 @@ def test_int8_close_to_float(make):
     # measured 1.5 / 0.36 LSB (max / mean) for these models: rounding through the 1/256 gate and the multiply
     assert err.max() <= 3, f"max error {err.max():.2f} LSB"
     assert err.mean() <= 0.6, f"mean error {err.mean():.3f} LSB"
+
+
+@pytest.mark.parametrize("dim", [1, 2, -1])
+def test_cat_is_requantized_then_concatenated(dim):
+    torch.manual_seed(4)
+    graph, err = _quantized_error_lsb(Neck(dim).eval(), (3, 6, 8))
+    cat = next(op for op in graph.ops if op.kind == "concatenation_s8")
+    assert cat.attrs["axis"] == {1: 3, 2: 1, -1: 2}[dim]
+    y = graph.tensors[cat.outputs[0]]
+    for name in cat.inputs:  # every input is a requantization to the output's quantization
+        producer = next(op for op in graph.ops if name in op.outputs)
+        assert producer.kind == "quantize_s8"
+        t = graph.tensors[name]
+        assert (t.scale, t.zero_point) == (y.scale, y.zero_point)
+    assert err.max() <= 3, f"max error {err.max():.2f} LSB"
+    assert err.mean() <= 0.6, f"mean error {err.mean():.3f} LSB"
+
+
+@pytest.mark.oracle
+def test_quantized_neck_runs_in_tflm_with_our_bytes():
+    torch.manual_seed(5)
+    graph = quantize(Neck(1).eval(), [torch.randn(16, 3, 6, 8) for _ in range(3)])
+    xs = random_inputs(graph.input_tensor().shape, 8, 0)
+    for x, ref in zip(xs, tflm_outputs(export_tflite_bytes(graph), xs)):
+        np.testing.assert_array_equal(run(graph, x).reshape(-1), ref.reshape(-1))
 
 
 @pytest.mark.oracle

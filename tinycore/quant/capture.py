@@ -170,6 +170,8 @@ class _Walker:
             self._pad(node, info)
         elif kind == "reshape":
             self._reshape(node, info)
+        elif kind == "cat":
+            self._cat(node, info)
         elif kind in ("sigmoid", "hardswish", "mul", "resize"):
             self._detection_op(node, info)
         elif kind == "bn":
@@ -338,3 +340,26 @@ class _Walker:
                                               f"float32 arithmetic than in torch")
         attrs = {"out_h": shape[1], "out_w": shape[2], "align_corners": 0, "half_pixel_centers": 0}
         self._emit("resize_nearest_s8", info, [x], [node], shape, "nchw", attrs, share=x.name)
+
+    def _cat(self, node: fx.Node, info: NodeInfo) -> None:
+        """Each input is first requantized to the output's calibrated quantization (TFLite's CONCATENATION needs one
+        quantization), then copied along the axis."""
+        parts = node.args[0] if node.args else node.kwargs.get("tensors")
+        if not isinstance(parts, (list, tuple)) or len(parts) < 2:
+            raise self._unsupported(info, "torch.cat needs a list of two or more tensors")
+        xs = [self.value_of(p, info.where) for p in parts]
+        shape, layout = _graph_shape(_meta_shape(node), info.where)
+        rank = len(shape)
+        dim = int(info.params["dim"]) % rank
+        if any(x.layout not in ("nchw", "flat") or len(x.shape) != rank for x in xs) or dim == 0:
+            raise self._unsupported(info, f"torch.cat along dim {info.params['dim']} of {[x.shape for x in xs]}: "
+                                          f"only maps along C, H or W, or vectors along features")
+        axis = {1: 3, 2: 1, 3: 2}[dim] if rank == 4 else dim
+        name = self._unique(info.where)
+        requantized = []
+        for k, x in enumerate(xs):
+            qname = self._unique(f"{name}.requantize{k}")
+            self.cap.values[qname] = Value(qname, x.node, x.shape, x.layout, x.chw, share=name)
+            self.cap.layers.append(Layer("quantize_s8", qname, [info.where], [x.name], qname, {}))
+            requantized.append(self.cap.values[qname])
+        self._emit("concatenation_s8", info, requantized, [node], shape, layout, {"axis": axis})

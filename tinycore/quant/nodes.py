@@ -21,7 +21,7 @@ SUPPORTED_LAYERS = (
     "AdaptiveAvgPool2d / global mean over H, W", "AvgPool2d", "MaxPool2d", "Flatten / flatten / view / reshape",
     "ZeroPad2d / F.pad with zeros", "residual add (+, torch.add)", "Dropout / Identity (ignored in eval)",
     "Sigmoid / torch.sigmoid", "Hardswish / F.hardswish", "x * y (same shape, or an (N, C, 1, 1) gate)",
-    "F.interpolate / Upsample, mode 'nearest'")
+    "F.interpolate / Upsample, mode 'nearest'", "torch.cat of maps or vectors")
 
 _IGNORED_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity)
 _IGNORED_FUNCTIONS = {F.dropout, F.dropout1d, F.dropout2d, F.alpha_dropout, torch.nn.functional.feature_alpha_dropout}
@@ -173,6 +173,8 @@ def _function_info(node: fx.Node, info: NodeInfo) -> NodeInfo:
         info.kind = "hardswish"
     elif t in (operator.mul, torch.mul, operator.imul) or (method and t in ("mul", "__mul__")):
         info.kind = "mul"
+    elif t in (torch.cat, torch.concat):
+        info.kind, info.params = "cat", {"dim": _arg(node, 1, "dim", 0)}
     elif t is F.interpolate:
         info.kind, info.params = "resize", {"mode": _arg(node, 3, "mode", "nearest"),
                                             "align_corners": _arg(node, 4, "align_corners")}
