@@ -176,10 +176,8 @@ def _pad(b) -> None:
 
 def _softmax(b) -> None:
     x, out = b.tfl(0), b.out_tfl()
-    (si, _), (so, zo) = b.quant(x), b.quant(out)
-    if zo != -128 or P.f32(so) != 1.0 / 256:
-        raise b.unsupported(f"int8 softmax output must have scale 1/256 and zero point -128 (TFLite Micro), "
-                            f"'{out.name}' has {so} / {zo}")
+    si, _ = b.quant(x)
+    need_probability_output(b, out, "softmax")
     a = P.softmax_params(si, float(_opt(b, "Beta")))
     if a is None:
         raise b.unsupported(f"input scale {si} x beta {_opt(b, 'Beta')} is too small for TFLite's int8 softmax")
@@ -212,6 +210,14 @@ TRANSLATORS: dict[str, Callable] = {
 
 
 # --- detection / MobileNetV3 ops (concatenation, resize, logistic, hard swish, mul) ---
+
+
+def need_probability_output(b, out, what: str) -> None:
+    """int8 softmax and logistic write scale 1/256, zero point -128 in TFLite Micro; refuse any other output."""
+    so, zo = b.quant(out)
+    if zo != -128 or P.f32(so) != 1.0 / 256:
+        raise b.unsupported(f"int8 {what} output must have scale 1/256 and zero point -128 (TFLite Micro), "
+                            f"'{out.name}' has {so} / {zo}")
 
 
 def _concatenation(b) -> None:
@@ -254,10 +260,8 @@ def _resize_nearest(b) -> None:
 
 def _logistic(b) -> None:
     x, out = b.tfl(0), b.out_tfl()
-    (si, zi), (so, zo) = b.quant(x), b.quant(out)
-    if zo != -128 or P.f32(so) != 1.0 / 256:
-        raise b.unsupported(f"int8 LOGISTIC output must have scale 1/256 and zero point -128 (TFLite Micro), "
-                            f"'{out.name}' has {so} / {zo}")
+    si, zi = b.quant(x)
+    need_probability_output(b, out, "LOGISTIC")
     b.emit("logistic_s8", [b.activation(x)], b.activation(out), P.logistic_params(si, zi))
 
 
