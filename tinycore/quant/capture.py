@@ -13,11 +13,12 @@ import torch.fx as fx
 import torch.nn as nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from tinycore.errors import CalibrationError, UnsupportedError
-from tinycore.ir.schema import conv_output_hw
+from tinycore.errors import CalibrationError, GraphValidationError, UnsupportedError
+from tinycore.ir.schema import SCHEMAS, conv_output_hw
 from tinycore.quant.fold import fold_bn
 from tinycore.quant.layers import Capture, Layer, Value
 from tinycore.quant.nodes import SUPPORTED_LAYERS, NodeInfo, as_pair, conv_geometry, describe, pool_geometry
+from tinycore.runtime.ops.resize import nearest_indices
 
 _CALLS = ("call_module", "call_function", "call_method")
 
@@ -308,9 +309,6 @@ class _Walker:
             self._resize(node, info)
 
     def _mul(self, node: fx.Node, info: NodeInfo) -> None:
-        from tinycore.ir import SCHEMAS
-        from tinycore.errors import GraphValidationError
-
         if len(node.args) < 2 or not all(isinstance(a, fx.Node) for a in node.args[:2]):
             raise self._unsupported(info, "multiply by a constant is not supported; only tensor * tensor")
         a, b = (self.value_of(arg, info.where) for arg in node.args[:2])
@@ -325,8 +323,6 @@ class _Walker:
         self._emit("mul_s8", info, [a, b], [node] + fused, shape, big.layout, {}, act=act, chw=big.chw)
 
     def _resize(self, node: fx.Node, info: NodeInfo) -> None:
-        from tinycore.runtime.ops.resize import nearest_indices
-
         x = self._map_input(node, info)
         if info.params["mode"] != "nearest":
             raise self._unsupported(info, f"interpolation mode {info.params['mode']!r}; only 'nearest' maps to "

@@ -116,7 +116,8 @@ def _op(layer: Layer, qp: dict[str, tuple[float, int]], tensors: dict[str, Tenso
 
 def _detection_op_params(layer: Layer, qp: dict[str, tuple[float, int]], s_out: float, z_out: int, act_min: int,
                          act_max: int) -> dict:
-    """logistic, hard swish, mul, requantize: TFLite Micro's preparation from the calibrated scales (tinycore.tflite.params)."""
+    """logistic, hard swish, mul, requantize: TFLite Micro's preparation from the calibrated scales
+    (tinycore.tflite.params), so that the graph exports to a .tflite that TFLM runs with the same bytes."""
     from tinycore.tflite import params as P
 
     s_in, z_in = qp[layer.inputs[0]]

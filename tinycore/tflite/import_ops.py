@@ -8,6 +8,8 @@ from typing import Callable
 
 import numpy as np
 
+from tinycore.errors import GraphValidationError
+from tinycore.ir.schema import SCHEMAS
 from tinycore.tflite import params as P
 
 _PADDING = {0: "SAME", 1: "VALID"}
@@ -277,9 +279,6 @@ def _hard_swish(b) -> None:
 
 def _mul(b) -> None:
     x1, x2, out = b.tfl(0), b.tfl(1), b.out_tfl()
-    from tinycore.ir import SCHEMAS
-    from tinycore.errors import GraphValidationError
-
     try:
         shape = SCHEMAS["mul_s8"].infer([x1.shape, x2.shape], {})
     except GraphValidationError as e:
