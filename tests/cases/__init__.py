@@ -24,4 +24,17 @@ CASE_TABLES = {
     "softmax_s8": SOFTMAX_CASES,
     "quantize_s8": QUANTIZE_CASES,
 }
+# detection / MobileNetV3 ops
+from tests.cases.activations import HARD_SWISH_CASES, LOGISTIC_CASES  # noqa: E402
+from tests.cases.concatenation import CONCATENATION_CASES  # noqa: E402
+from tests.cases.mul import MUL_CASES  # noqa: E402
+from tests.cases.resize_nearest import RESIZE_NEAREST_CASES  # noqa: E402
+
+CASE_TABLES.update({
+    "concatenation_s8": CONCATENATION_CASES,
+    "resize_nearest_s8": RESIZE_NEAREST_CASES,
+    "logistic_s8": LOGISTIC_CASES,
+    "hard_swish_s8": HARD_SWISH_CASES,
+    "mul_s8": MUL_CASES,
+})
 ALL_CASES = [(kind, case) for kind, table in CASE_TABLES.items() for case in table]

@@ -62,9 +62,10 @@ def test_small_mobilenet_v2_quantizes():
 
 
 @pytest.mark.parametrize("layer,pattern", [
-    (nn.Sigmoid(), r"^body\.1 \(torch\.nn\.modules\.activation\.Sigmoid\): unsupported layer\. Supported layers: "),
+    (nn.Softplus(), r"^body\.1 \(torch\.nn\.modules\.activation\.Softplus\): unsupported layer\. Supported layers: "),
     (nn.Conv2d(4, 4, 3, groups=2), r"^body\.1 \(torch\.nn\.modules\.conv\.Conv2d\): groups=2 with 4 input"),
-    (nn.Upsample(scale_factor=2), r"^body\.1 \(torch\.nn\.modules\.upsampling\.Upsample\): unsupported layer"),
+    (nn.Upsample(scale_factor=2, mode="bilinear"),
+     r"^body\.1 \(torch\.nn\.modules\.upsampling\.Upsample\): interpolation mode 'bilinear'"),
 ])
 def test_unsupported_layer_is_named(layer, pattern):
     wrapped = nn.Sequential()

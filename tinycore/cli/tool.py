@@ -55,7 +55,7 @@ def analyze_report(graph, model_path: str) -> dict:
         "params": graph_params(graph),
         "flash_bytes": flash_bytes(graph),
         "flash": {"weights_bytes": flash.weights_bytes, "bias_bytes": flash.bias_bytes,
-                  "requant_bytes": flash.requant_bytes},
+                  "requant_bytes": flash.requant_bytes, "table_bytes": flash.table_bytes},
         "arena_bytes": plan.arena_bytes,
         "lower_bound_bytes": plan.lower_bound_bytes,
         "peak_op": None if peak is None else {"index": peak.index, "name": peak.name, "kind": peak.kind},
@@ -90,7 +90,8 @@ def cmd_analyze(args) -> int:
     print()
     print(format_memory_table(plan_graph(graph)))
     print(f"Flash (model constants): {rep['flash_bytes']:,} B  (weights {rep['flash']['weights_bytes']:,}, "
-          f"bias {rep['flash']['bias_bytes']:,}, requant {rep['flash']['requant_bytes']:,})")
+          f"bias {rep['flash']['bias_bytes']:,}, requant {rep['flash']['requant_bytes']:,}, "
+          f"tables {rep['flash']['table_bytes']:,})")
     print(f"SRAM arena: {rep['arena_bytes']:,} B")
     if figures is not None:
         from tinycore.patch.cli import format_patch_summary

@@ -236,3 +236,63 @@ EMITTERS: dict[str, Callable[[Emitter, Op, int | str], tuple[list[str], str]]] =
     "softmax_s8": _softmax,
     "quantize_s8": _quantize,
 }
+
+
+# --- detection / MobileNetV3 ops (concatenation, resize, logistic, hard swish, mul) ---
+
+
+def _concatenation(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    """One copy call per input into its place along the axis (rows before the axis, bytes from it on)."""
+    axis, y = op.attrs["axis"], e.graph.tensors[op.outputs[0]]
+    outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+    out_inner = y.size // outer
+    calls, at = [], 0
+    for name in op.inputs:
+        in_inner = e.graph.tensors[name].size // outer
+        calls.append(f"tc_concatenation_s8({e.ptr(name)}, {outer}, {in_inner}, {e.ptr(y.name)} + {at}, {out_inner});")
+        at += in_inner
+    return [], "\n    ".join(calls)
+
+
+def _resize_nearest(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    from tinycore.runtime.ops.resize import nearest_indices
+
+    a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], e.graph.tensors[op.outputs[0]]
+    flags = (a["align_corners"], a["half_pixel_centers"])
+    p = f"tc_op{i}"
+    decls = [_dims(f"{p}_in", x.shape), _dims(f"{p}_out", y.shape),
+             c_array("int32_t", f"{p}_rows", nearest_indices(x.shape[1], y.shape[1], *flags)),
+             c_array("int32_t", f"{p}_cols", nearest_indices(x.shape[2], y.shape[2], *flags))]
+    return decls, (f"tc_resize_nearest_s8(&{p}_in, {e.ptr(x.name)}, &{p}_out, {e.ptr(y.name)}, {p}_rows, "
+                   f"{p}_cols);")
+
+
+def _lookup(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    """logistic_s8, hard_swish_s8: the runtime's arithmetic tabulated for all 256 inputs."""
+    from tinycore.runtime.ops import OP_FUNCTIONS
+    from tinycore.runtime.ops.activations import lookup_table
+
+    x, y = e.graph.tensors[op.inputs[0]], op.outputs[0]
+    table = c_array("int8_t", f"tc_op{i}_table", lookup_table(OP_FUNCTIONS[op.kind], op.attrs), per_line=16)
+    return [table], f"tc_{op.kind}({e.ptr(x.name)}, {e.ptr(y)}, {x.size}, tc_op{i}_table);"
+
+
+_MUL_FIELDS = ("input1_zp", "input2_zp", "output_zp", "mult", "shift", "act_min", "act_max")
+
+
+def _mul(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    a, y = op.attrs, e.graph.tensors[op.outputs[0]]
+    cols = y.shape[-1]
+    steps = [cols if e.graph.tensors[n].size == y.size else 0 for n in op.inputs]  # 0: a (1, ..., 1, C) vector
+    decl = f"static const tc_mul_params tc_op{i}_p = {{{', '.join(c_int(a[k]) for k in _MUL_FIELDS)}}};"
+    return [decl], (f"tc_mul_s8(&tc_op{i}_p, {e.ptr(op.inputs[0])}, {steps[0]}, {e.ptr(op.inputs[1])}, {steps[1]}, "
+                    f"{e.ptr(y.name)}, {y.size // cols}, {cols});")
+
+
+EMITTERS.update({
+    "concatenation_s8": _concatenation,
+    "resize_nearest_s8": _resize_nearest,
+    "logistic_s8": _lookup,
+    "hard_swish_s8": _lookup,
+    "mul_s8": _mul,
+})

@@ -163,3 +163,60 @@ def parse_attrs(kind: str, attrs: Mapping[str, Any]) -> Any:
     if problems:
         raise GraphValidationError(f"{'; '.join(problems)}; {kind} takes {', '.join(names)}")
     return record(**{f.name: _value(f.name, attrs[f.name], f.metadata) for f in fields(record)})
+
+
+# --- detection / MobileNetV3 ops (concatenation, resize, logistic, hard swish, mul) ---
+
+
+@dataclass(frozen=True)
+class ConcatenationAttrs:
+    """Inputs and output share one quantization (the importer requantizes the others first)."""
+    axis: int = _int(lo=0, hi=7)
+
+
+@dataclass(frozen=True)
+class ResizeNearestAttrs:
+    """TFLite RESIZE_NEAREST_NEIGHBOR: output size and the two flags (0 or 1)."""
+    out_h: int = _int(**_POS)
+    out_w: int = _int(**_POS)
+    align_corners: int = _int(lo=0, hi=1)
+    half_pixel_centers: int = _int(lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class LogisticAttrs:
+    """TFLite Micro's int8 LOGISTIC preparation: input rescaled to Q4.27; output scale 1/256, zero point -128."""
+    input_zp: int = _int(**_S8)
+    input_mult: int = _int(**_NONNEG)
+    input_left_shift: int = _int(lo=-31, hi=31)
+    input_range_radius: int = _int(**_NONNEG)
+
+
+@dataclass(frozen=True)
+class HardSwishAttrs:
+    """TFLite Micro's int8 HARD_SWISH preparation: two Q15 multipliers with their exponents."""
+    input_zp: int = _int(**_S8)
+    output_zp: int = _int(**_S8)
+    output_mult: int = _int(lo=0, hi=32767)
+    output_exponent: int = _int(lo=-31, hi=0)
+    reluish_mult: int = _int(lo=0, hi=32767)
+    reluish_exponent: int = _int(lo=-31, hi=31)
+
+
+@dataclass(frozen=True)
+class MulAttrs(ClampAttrs):
+    """TFLite MUL int8: (a - input1_zp) * (b - input2_zp) requantized by s1 * s2 / s_out."""
+    input1_zp: int = _int(**_S8)
+    input2_zp: int = _int(**_S8)
+    output_zp: int = _int(**_S8)
+    mult: int = _int(**_NONNEG)
+    shift: int = _int()
+
+
+ATTR_RECORDS.update({
+    "concatenation_s8": ConcatenationAttrs,
+    "resize_nearest_s8": ResizeNearestAttrs,
+    "logistic_s8": LogisticAttrs,
+    "hard_swish_s8": HardSwishAttrs,
+    "mul_s8": MulAttrs,
+})

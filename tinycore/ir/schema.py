@@ -26,6 +26,13 @@ Ops (inputs in order):
   pad_s8               x(1,H,W,C); attrs pad_top pad_bottom pad_left pad_right pad_value
   softmax_s8           x(1,N); attrs input_mult input_left_shift diff_min (TFLite int8 softmax; out scale 1/256, zp -128)
   quantize_s8          x int8 -> y int8 with other quantization; attrs input_zp output_zp mult shift (TFLite QUANTIZE)
+  concatenation_s8     x0 x1 ... (two or more, one quantization shared with the output); attrs axis
+  resize_nearest_s8    x(1,H,W,C) -> (1,out_h,out_w,C); attrs out_h out_w align_corners half_pixel_centers
+  logistic_s8          x; attrs input_zp input_mult input_left_shift input_range_radius (TFLite LOGISTIC; out
+                       scale 1/256, zp -128)
+  hard_swish_s8        x; attrs input_zp output_zp output_mult output_exponent reluish_mult reluish_exponent
+  mul_s8               a b, same shape or one of them (1,...,1,C) over the other; attrs input1_zp input2_zp
+                       output_zp mult shift act_min act_max (TFLite MUL)
 """
 from __future__ import annotations
 
@@ -43,6 +50,15 @@ class OpSchema:
     attrs: tuple[str, ...]  # the fields of the op's typed record (tinycore.ir.attrs), which validation enforces
     infer: Callable[[list[tuple[int, ...]], dict], tuple[int, ...]]  # input shapes, attrs -> output shape
     summary: str
+    variadic: bool = False  # the last input role repeats: two or more inputs (concatenation)
+
+    def roles(self, n: int) -> tuple[tuple[str, str, bool], ...] | None:
+        """The input roles of an op with n inputs, or None if the kind cannot take n inputs."""
+        if not self.variadic:
+            return self.inputs if n == len(self.inputs) else None
+        if n < len(self.inputs):
+            return None
+        return self.inputs + (self.inputs[-1],) * (n - len(self.inputs))
 
 
 def conv_output_hw(h: int, w: int, kh: int, kw: int, a: dict,
@@ -153,3 +169,46 @@ SCHEMAS: dict[str, OpSchema] = {s.kind: s for s in [
     OpSchema("quantize_s8", (("x", "int8", False),), _attrs("quantize_s8"), _infer_same,
              "requantize int8 to int8"),
 ]}
+
+
+# --- detection / MobileNetV3 ops (concatenation, resize, logistic, hard swish, mul) ---
+
+
+def _infer_concat(shapes, a):
+    first, axis = tuple(shapes[0]), a["axis"]
+    if axis >= len(first):
+        raise GraphValidationError(f"axis {axis} is outside the rank-{len(first)} inputs")
+    for s in shapes[1:]:
+        if len(s) != len(first) or any(d != e for k, (d, e) in enumerate(zip(s, first)) if k != axis):
+            raise GraphValidationError(f"inputs {tuple(s)} and {first} differ outside axis {axis}")
+    return tuple(sum(s[k] for s in shapes) if k == axis else d for k, d in enumerate(first))
+
+
+def _infer_resize(shapes, a):
+    x = shapes[0]
+    _need_rank(x, 4, "input")
+    return (1, a["out_h"], a["out_w"], x[3])
+
+
+def _infer_mul(shapes, a):
+    """Same shape, or one side a (1, ..., 1, C) vector broadcast over the other's last axis."""
+    s1, s2 = tuple(shapes[0]), tuple(shapes[1])
+    if s1 == s2:
+        return s1
+    for small, big in ((s1, s2), (s2, s1)):
+        if small[-1] == big[-1] and len(small) == len(big) and all(d == 1 for d in small[:-1]):
+            return big
+    raise GraphValidationError(f"inputs {s1} and {s2}: only the same shape or a (1, ..., 1, C) vector broadcast "
+                               f"over the last axis is supported")
+
+
+_X = (("x", "int8", False),)
+SCHEMAS.update({s.kind: s for s in [
+    OpSchema("concatenation_s8", (("x0", "int8", False), ("x1", "int8", False)), _attrs("concatenation_s8"),
+             _infer_concat, "concatenation along one axis", variadic=True),
+    OpSchema("resize_nearest_s8", _X, _attrs("resize_nearest_s8"), _infer_resize, "nearest-neighbour resize"),
+    OpSchema("logistic_s8", _X, _attrs("logistic_s8"), _infer_same, "logistic (sigmoid)"),
+    OpSchema("hard_swish_s8", _X, _attrs("hard_swish_s8"), _infer_same, "hard swish"),
+    OpSchema("mul_s8", (("a", "int8", False), ("b", "int8", False)), _attrs("mul_s8"), _infer_mul,
+             "elementwise multiply"),
+]})

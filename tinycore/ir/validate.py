@@ -42,9 +42,10 @@ def validate_graph(graph: Graph, source: str = "graph") -> None:
         schema = SCHEMAS.get(op.kind)
         if schema is None:
             fail(f"{where}: unknown op kind; known kinds: {', '.join(sorted(SCHEMAS))}")
-        if len(op.inputs) != len(schema.inputs):
-            fail(f"{where}: takes {len(schema.inputs)} inputs ({', '.join(r for r, _, _ in schema.inputs)}), "
-                 f"has {len(op.inputs)}")
+        roles = schema.roles(len(op.inputs))
+        if roles is None:
+            fail(f"{where}: takes {'at least ' if schema.variadic else ''}{len(schema.inputs)} inputs "
+                 f"({', '.join(r for r, _, _ in schema.inputs)}), has {len(op.inputs)}")
         if len(op.outputs) != 1:
             fail(f"{where}: must have exactly one output, has {len(op.outputs)}")
         try:
@@ -52,7 +53,7 @@ def validate_graph(graph: Graph, source: str = "graph") -> None:
         except GraphValidationError as e:
             fail(f"{where}: {e}")
         shapes = []
-        for name, (role, dtype, const) in zip(op.inputs, schema.inputs):
+        for name, (role, dtype, const) in zip(op.inputs, roles):
             t = graph.tensors.get(name)
             if t is None:
                 fail(f"{where}: input {role} '{name}' is not a tensor of the graph")

@@ -1,7 +1,8 @@
 """Flash accounting: every constant the firmware holds for the model.
 
 `flash_bytes(graph)` counts the model's constant arrays (weights, biases, requantization multipliers and
-shifts) as the C export emits them, byte for byte. Kernel code is measured on the built firmware (`text_bytes`
+shifts, and the tables the exporter derives for some ops: logistic / hard swish lookups, resize indices) as the
+C export emits them, byte for byte. Kernel code is measured on the built firmware (`text_bytes`
 in a firmware report), since it depends on the compiler and the board.
 """
 from __future__ import annotations
@@ -17,6 +18,19 @@ class FlashReport:
     bias_bytes: int  # int32 biases
     requant_bytes: int  # int32 multipliers and shifts
     total_bytes: int
+    table_bytes: int = 0  # tables the C export derives from attributes (see op_table_bytes)
+
+
+def op_table_bytes(graph: Graph) -> int:
+    """Constant tables that are not graph tensors: 256 int8 per lookup op, one int32 per output row and column of a
+    nearest resize (tinycore.export.emit)."""
+    total = 0
+    for op in graph.ops:
+        if op.kind in ("logistic_s8", "hard_swish_s8"):
+            total += 256
+        elif op.kind == "resize_nearest_s8":
+            total += 4 * (op.attrs["out_h"] + op.attrs["out_w"])
+    return total
 
 
 def flash_report(graph: Graph) -> FlashReport:
@@ -29,10 +43,11 @@ def flash_report(graph: Graph) -> FlashReport:
     for t in graph.constants():
         role = role_of.get(t.name, "weights")
         by_role["requant" if role in ("mult", "shift") else role if role in by_role else "weights"] += t.nbytes
-    total = sum(by_role.values())
-    return FlashReport(by_role["weights"], by_role["bias"], by_role["requant"], total)
+    tables = op_table_bytes(graph)
+    total = sum(by_role.values()) + tables
+    return FlashReport(by_role["weights"], by_role["bias"], by_role["requant"], total, tables)
 
 
 def flash_bytes(graph: Graph) -> int:
     """Bytes of constant model data in Flash (each constant counted once even if two ops share it)."""
-    return sum(t.nbytes for t in graph.constants())
+    return sum(t.nbytes for t in graph.constants()) + op_table_bytes(graph)

@@ -11,7 +11,11 @@ from tinycore.ir.graph import Graph, Op
 PLAIN_KINDS = frozenset({"fully_connected_s8", "avg_pool2d_s8", "max_pool2d_s8", "mean_s8", "pad_s8", "softmax_s8"})
 ELEMENTWISE_KINDS = frozenset({"add_s8", "quantize_s8"})
 ALIAS_KINDS = frozenset({"reshape"})
-RULE_KINDS = PLAIN_KINDS | ELEMENTWISE_KINDS | ALIAS_KINDS | {"conv2d_s8", "depthwise_conv2d_s8"}
+# detection / MobileNetV3 ops: concatenation and resize copy between distinct buffers; the lookups are elementwise;
+# mul may write over a full-size input only (never over a broadcast (1, ..., 1, C) vector)
+PLAIN_KINDS |= {"concatenation_s8", "resize_nearest_s8"}
+ELEMENTWISE_KINDS |= {"logistic_s8", "hard_swish_s8"}
+RULE_KINDS = PLAIN_KINDS | ELEMENTWISE_KINDS | ALIAS_KINDS | {"conv2d_s8", "depthwise_conv2d_s8", "mul_s8"}
 
 
 def inplace_candidates(op: Op, graph: Graph) -> list[str]:
@@ -27,6 +31,8 @@ def inplace_candidates(op: Op, graph: Graph) -> list[str]:
         pointwise = w.shape[1] == 1 and w.shape[2] == 1 and a["stride_h"] == 1 and a["stride_w"] == 1 and \
             not any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
         return [x.name] if pointwise and out.shape[-1] <= x.shape[-1] else []
+    if op.kind == "mul_s8":
+        return [n for n in op.inputs if not graph.tensors[n].is_constant and graph.tensors[n].shape == out.shape]
     if op.kind in ELEMENTWISE_KINDS:
         return [n for n in op.inputs if not graph.tensors[n].is_constant]
     return []

@@ -13,11 +13,12 @@ import torch.fx as fx
 import torch.nn as nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from tinycore.errors import CalibrationError, UnsupportedError
-from tinycore.ir.schema import conv_output_hw
+from tinycore.errors import CalibrationError, GraphValidationError, UnsupportedError
+from tinycore.ir.schema import SCHEMAS, conv_output_hw
 from tinycore.quant.fold import fold_bn
 from tinycore.quant.layers import Capture, Layer, Value
 from tinycore.quant.nodes import SUPPORTED_LAYERS, NodeInfo, as_pair, conv_geometry, describe, pool_geometry
+from tinycore.runtime.ops.resize import nearest_indices
 
 _CALLS = ("call_module", "call_function", "call_method")
 
@@ -124,9 +125,9 @@ class _Walker:
         return last, fused, bn, act
 
     def _emit(self, kind: str, info: NodeInfo, inputs: list[Value], nodes: list[fx.Node], shape: tuple[int, ...],
-              layout: str, attrs: dict, weight=None, bias=None, act=None, chw=None, share=None) -> Value:
+              layout: str, attrs: dict, weight=None, bias=None, act=None, chw=None, share=None, fixed=None) -> Value:
         name = self._unique(info.where)
-        v = Value(name, nodes[-1].name, shape, layout, chw, share)
+        v = Value(name, nodes[-1].name, shape, layout, chw, share, fixed)
         self.cap.values[name] = v
         modules = [info.where] + [describe(self.gm, n).where for n in nodes[1:]]
         self.cap.layers.append(Layer(kind, name, modules, [x.name for x in inputs], name, attrs, weight, bias, act))
@@ -170,6 +171,10 @@ class _Walker:
             self._pad(node, info)
         elif kind == "reshape":
             self._reshape(node, info)
+        elif kind == "cat":
+            self._cat(node, info)
+        elif kind in ("sigmoid", "hardswish", "mul", "resize"):
+            self._detection_op(node, info)
         elif kind == "bn":
             raise self._unsupported(info, "BatchNorm2d must directly follow a Conv2d whose output nothing else "
                                           "reads, so that it can be folded into it")
@@ -289,3 +294,68 @@ class _Walker:
         layout, chw = ("flat", None) if h * w == 1 else ("chw_flat", (c, h, w))
         self._emit("reshape", info, [x], [node], (1, h * w * c), layout, {"shape": [1, h * w * c]}, chw=chw,
                    share=x.name)
+
+    # ---- MobileNetV3 / detection layers: sigmoid, hard swish, gating multiply, nearest up-sampling
+    def _detection_op(self, node: fx.Node, info: NodeInfo) -> None:
+        if info.kind == "mul":
+            self._mul(node, info)
+            return
+        x = self.value_of(node.args[0], info.where)
+        if info.kind == "sigmoid":
+            self._emit("logistic_s8", info, [x], [node], x.shape, x.layout, {}, chw=x.chw, fixed=(1.0 / 256, -128))
+        elif info.kind == "hardswish":
+            self._emit("hard_swish_s8", info, [x], [node], x.shape, x.layout, {}, chw=x.chw)
+        else:
+            self._resize(node, info)
+
+    def _mul(self, node: fx.Node, info: NodeInfo) -> None:
+        if len(node.args) < 2 or not all(isinstance(a, fx.Node) for a in node.args[:2]):
+            raise self._unsupported(info, "multiply by a constant is not supported; only tensor * tensor")
+        a, b = (self.value_of(arg, info.where) for arg in node.args[:2])
+        try:
+            shape = SCHEMAS["mul_s8"].infer([a.shape, b.shape], {})
+        except GraphValidationError as e:
+            raise self._unsupported(info, str(e)) from None
+        big = a if a.shape == shape else b
+        if a.shape == b.shape and a.chw != b.chw:
+            raise self._unsupported(info, "multiply of two flattened maps in different layouts")
+        last, fused, _, act = self._fuse(node, allow_bn=False)
+        self._emit("mul_s8", info, [a, b], [node] + fused, shape, big.layout, {}, act=act, chw=big.chw)
+
+    def _resize(self, node: fx.Node, info: NodeInfo) -> None:
+        x = self._map_input(node, info)
+        if info.params["mode"] != "nearest":
+            raise self._unsupported(info, f"interpolation mode {info.params['mode']!r}; only 'nearest' maps to "
+                                          f"TFLite's RESIZE_NEAREST_NEIGHBOR")
+        shape, _ = _graph_shape(_meta_shape(node), info.where)
+        for axis in (1, 2):  # torch's nearest source index is floor(o * in / out): must equal TFLite's
+            n_in, n_out = x.shape[axis], shape[axis]
+            torch_idx = [min(o * n_in // n_out, n_in - 1) for o in range(n_out)]
+            if nearest_indices(n_in, n_out, 0, 0).tolist() != torch_idx:
+                raise self._unsupported(info, f"nearest resize {n_in} -> {n_out} picks other pixels in TFLite's "
+                                              f"float32 arithmetic than in torch")
+        attrs = {"out_h": shape[1], "out_w": shape[2], "align_corners": 0, "half_pixel_centers": 0}
+        self._emit("resize_nearest_s8", info, [x], [node], shape, "nchw", attrs, share=x.name)
+
+    def _cat(self, node: fx.Node, info: NodeInfo) -> None:
+        """Each input is first requantized to the output's calibrated quantization (TFLite's CONCATENATION needs one
+        quantization), then copied along the axis."""
+        parts = node.args[0] if node.args else node.kwargs.get("tensors")
+        if not isinstance(parts, (list, tuple)) or len(parts) < 2:
+            raise self._unsupported(info, "torch.cat needs a list of two or more tensors")
+        xs = [self.value_of(p, info.where) for p in parts]
+        shape, layout = _graph_shape(_meta_shape(node), info.where)
+        rank = len(shape)
+        dim = int(info.params["dim"]) % rank
+        if any(x.layout not in ("nchw", "flat") or len(x.shape) != rank for x in xs) or dim == 0:
+            raise self._unsupported(info, f"torch.cat along dim {info.params['dim']} of {[x.shape for x in xs]}: "
+                                          f"only maps along C, H or W, or vectors along features")
+        axis = {1: 3, 2: 1, 3: 2}[dim] if rank == 4 else dim
+        name = self._unique(info.where)
+        requantized = []
+        for k, x in enumerate(xs):
+            qname = self._unique(f"{name}.requantize{k}")
+            self.cap.values[qname] = Value(qname, x.node, x.shape, x.layout, x.chw, share=name)
+            self.cap.layers.append(Layer("quantize_s8", qname, [info.where], [x.name], qname, {}))
+            requantized.append(self.cap.values[qname])
+        self._emit("concatenation_s8", info, requantized, [node], shape, layout, {"axis": axis})

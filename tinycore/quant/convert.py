@@ -45,8 +45,15 @@ def quantize(model: nn.Module, calibration_inputs: Iterable) -> Graph:
 def value_qparams(cap: Capture, ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, int]]:
     """(scale, zero point) of every graph activation; pools, pads and reshapes share their input's."""
     q: dict[str, tuple[float, int]] = {}
-    for name, v in cap.values.items():  # insertion order is topological
-        q[name] = q[v.share] if v.share is not None else activation_qparams(*ranges[v.node])
+
+    def qparams(name: str) -> tuple[float, int]:  # a concatenation's requantized inputs share its later output
+        if name not in q:
+            v = cap.values[name]
+            q[name] = v.fixed or (qparams(v.share) if v.share is not None else activation_qparams(*ranges[v.node]))
+        return q[name]
+
+    for name in cap.values:
+        qparams(name)
     return q
 
 
@@ -101,5 +108,30 @@ def _op(layer: Layer, qp: dict[str, tuple[float, int]], tensors: dict[str, Tenso
         attrs.update(act_min=act_min, act_max=act_max)
     elif layer.kind == "pad_s8":
         attrs["pad_value"] = z_out  # real 0.0
+    elif layer.kind in ("logistic_s8", "hard_swish_s8", "mul_s8", "quantize_s8"):
+        attrs.update(_detection_op_params(layer, qp, s_out, z_out, act_min, act_max))
     return Op(layer.kind, layer.name, inputs, [layer.output], attrs)
 
+
+
+def _detection_op_params(layer: Layer, qp: dict[str, tuple[float, int]], s_out: float, z_out: int, act_min: int,
+                         act_max: int) -> dict:
+    """logistic, hard swish, mul, requantize: TFLite Micro's preparation from the calibrated scales
+    (tinycore.tflite.params), so that the graph exports to a .tflite that TFLM runs with the same bytes."""
+    from tinycore.tflite import params as P
+
+    s_in, z_in = qp[layer.inputs[0]]
+    if layer.kind == "quantize_s8":
+        mult, shift = P.requantize_multiplier(s_in, s_out)
+        return {"input_zp": z_in, "output_zp": z_out, "mult": mult, "shift": shift}
+    if layer.kind == "logistic_s8":
+        return P.logistic_params(s_in, z_in)
+    if layer.kind == "hard_swish_s8":
+        a = P.hard_swish_params(s_in, z_in, s_out, z_out)
+        if a is None:
+            raise CalibrationError(f"{layer.name}: hard swish input scale {s_in:.6g} / 128 exceeds the output scale "
+                                   f"{s_out:.6g}; TFLite Micro refuses it")
+        return a
+    s2, z2 = qp[layer.inputs[1]]
+    return {"input1_zp": z_in, "input2_zp": z2, "output_zp": z_out, **P.mul_params(s_in, s2, s_out),
+            "act_min": act_min, "act_max": act_max}

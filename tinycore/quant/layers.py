@@ -18,6 +18,7 @@ class Value:
     layout: str
     chw: tuple[int, int, int] | None = None
     share: str | None = None  # copies the quantization of this value (pools, reshape, pad: TFLite requires it)
+    fixed: tuple[float, int] | None = None  # a quantization the op dictates (logistic: 1/256, -128)
 
 
 @dataclass

@@ -19,7 +19,9 @@ SUPPORTED_LAYERS = (
     "Conv2d (groups 1, or groups == in_channels for depthwise)", "BatchNorm2d directly after a Conv2d",
     "ReLU / ReLU6 / Hardtanh / F.relu / clamp (fused into the op before)", "Linear",
     "AdaptiveAvgPool2d / global mean over H, W", "AvgPool2d", "MaxPool2d", "Flatten / flatten / view / reshape",
-    "ZeroPad2d / F.pad with zeros", "residual add (+, torch.add)", "Dropout / Identity (ignored in eval)")
+    "ZeroPad2d / F.pad with zeros", "residual add (+, torch.add)", "Dropout / Identity (ignored in eval)",
+    "Sigmoid / torch.sigmoid", "Hardswish / F.hardswish", "x * y (same shape, or an (N, C, 1, 1) gate)",
+    "F.interpolate / Upsample, mode 'nearest'", "torch.cat of maps or vectors")
 
 _IGNORED_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity)
 _IGNORED_FUNCTIONS = {F.dropout, F.dropout1d, F.dropout2d, F.alpha_dropout, torch.nn.functional.feature_alpha_dropout}
@@ -113,6 +115,12 @@ def _module_info(node: fx.Node, m: nn.Module, info: NodeInfo) -> NodeInfo:
         info.kind, info.params = "pad", {"pad": m.padding, "value": float(getattr(m, "value", 0.0))}
     elif isinstance(m, _IGNORED_MODULES):
         info.kind = "ignore"
+    elif isinstance(m, nn.Sigmoid):
+        info.kind = "sigmoid"
+    elif isinstance(m, nn.Hardswish):
+        info.kind = "hardswish"
+    elif isinstance(m, nn.Upsample):
+        info.kind, info.params = "resize", {"mode": m.mode, "align_corners": m.align_corners}
     return info
 
 
@@ -159,6 +167,17 @@ def _function_info(node: fx.Node, info: NodeInfo) -> NodeInfo:
         info.kind = "reshape"
     elif t in _IGNORED_FUNCTIONS or (method and t in _IGNORED_METHODS):
         info.kind = "ignore"
+    elif t in (torch.sigmoid, F.sigmoid) or (method and t == "sigmoid"):
+        info.kind = "sigmoid"
+    elif t is F.hardswish:
+        info.kind = "hardswish"
+    elif t in (operator.mul, torch.mul, operator.imul) or (method and t in ("mul", "__mul__")):
+        info.kind = "mul"
+    elif t in (torch.cat, torch.concat):
+        info.kind, info.params = "cat", {"dim": _arg(node, 1, "dim", 0)}
+    elif t is F.interpolate:
+        info.kind, info.params = "resize", {"mode": _arg(node, 3, "mode", "nearest"),
+                                            "align_corners": _arg(node, 4, "align_corners")}
     return info
 
 

@@ -93,14 +93,19 @@ def _fully_connected(w, op: Op) -> None:
              FusedActivationFunction=_fused(w, op, op.outputs[0]), KeepNumDims=keep)
 
 
-def _add(w, op: Op) -> None:
+def _binary(w, op: Op, code: str, params) -> None:
+    """ADD and MUL: check the graph's parameters against TFLM's from the three scales, write the op and clamp."""
     a1, a2, out = _t(w, op.inputs[0]), _t(w, op.inputs[1]), _t(w, op.outputs[0])
-    want = P.add_params(a1.scale[0], a2.scale[0], out.scale[0])
+    want = params(a1.scale[0], a2.scale[0], out.scale[0])
     want.update(input1_zp=a1.zero_point, input2_zp=a2.zero_point, output_zp=out.zero_point)
     for key, value in want.items():
         _check(w, key, [op.attrs[key]], [value])
-    w.add_op("ADD", [w.activation(a1.name), w.activation(a2.name)], [w.activation(out.name)], "AddOptions",
-             FusedActivationFunction=_fused(w, op, out.name))
+    w.add_op(code, [w.activation(a1.name), w.activation(a2.name)], [w.activation(out.name)],
+             f"{code.capitalize()}Options", FusedActivationFunction=_fused(w, op, out.name))
+
+
+def _add(w, op: Op) -> None:
+    _binary(w, op, "ADD", P.add_params)
 
 
 def _pool(w, op: Op) -> None:
@@ -153,8 +158,7 @@ def _pad(w, op: Op) -> None:
 
 def _softmax(w, op: Op) -> None:
     x, out = _t(w, op.inputs[0]), _t(w, op.outputs[0])
-    if out.zero_point != -128 or P.f32(out.scale[0]) != 1.0 / 256:
-        raise w.unsupported(f"output '{out.name}' must have scale 1/256 and zero point -128 for TFLite int8 softmax")
+    _need_probability_output(w, out, "softmax")
     want = P.softmax_params(x.scale[0], 1.0)
     if want is None or any(op.attrs[k] != v for k, v in want.items()):
         raise w.unsupported(f"attributes {op.attrs} are not TFLite's for input scale {x.scale[0]:.6g} and beta 1 "
@@ -167,3 +171,64 @@ EXPORTERS: dict[str, Callable] = {
     "avg_pool2d_s8": _pool, "max_pool2d_s8": _pool, "mean_s8": _mean, "reshape": _reshape, "pad_s8": _pad,
     "softmax_s8": _softmax, "quantize_s8": _quantize,
 }
+
+
+# --- detection / MobileNetV3 ops (concatenation, resize, logistic, hard swish, mul) ---
+
+
+def _need_probability_output(w, out, what: str) -> None:
+    """int8 softmax and logistic write scale 1/256, zero point -128 in TFLite Micro."""
+    if out.zero_point != -128 or P.f32(out.scale[0]) != 1.0 / 256:
+        raise w.unsupported(f"output '{out.name}' must have scale 1/256 and zero point -128 for TFLite int8 {what}")
+
+
+def _same_quant(w, names: list[str], out_name: str, what: str) -> None:
+    out = _t(w, out_name)
+    for n in names:
+        t = _t(w, n)
+        if (P.f32(t.scale[0]), t.zero_point) != (P.f32(out.scale[0]), out.zero_point):
+            raise w.unsupported(f"input '{n}' is quantized ({t.scale[0]:.6g}, {t.zero_point}), the output "
+                                f"({out.scale[0]:.6g}, {out.zero_point}): {what} needs one quantization")
+
+
+def _concatenation(w, op: Op) -> None:
+    _same_quant(w, op.inputs, op.outputs[0], "CONCATENATION")
+    w.add_op("CONCATENATION", [w.activation(n) for n in op.inputs], [w.activation(op.outputs[0])],
+             "ConcatenationOptions", Axis=op.attrs["axis"], FusedActivationFunction=0)
+
+
+def _resize_nearest(w, op: Op) -> None:
+    a = op.attrs
+    _same_quant(w, op.inputs, op.outputs[0], "RESIZE_NEAREST_NEIGHBOR")
+    size = w.constant(f"{op.name}/size", np.array([a["out_h"], a["out_w"]], np.int32), quantized=False)
+    w.add_op("RESIZE_NEAREST_NEIGHBOR", [w.activation(op.inputs[0]), size], [w.activation(op.outputs[0])],
+             "ResizeNearestNeighborOptions", AlignCorners=bool(a["align_corners"]),
+             HalfPixelCenters=bool(a["half_pixel_centers"]))
+
+
+def _logistic(w, op: Op) -> None:
+    x, out = _t(w, op.inputs[0]), _t(w, op.outputs[0])
+    _need_probability_output(w, out, "LOGISTIC")
+    want = P.logistic_params(x.scale[0], x.zero_point)
+    _check(w, "logistic parameters", [op.attrs[k] for k in want], list(want.values()))
+    w.add_op("LOGISTIC", [w.activation(x.name)], [w.activation(out.name)])
+
+
+def _hard_swish(w, op: Op) -> None:
+    x, out = _t(w, op.inputs[0]), _t(w, op.outputs[0])
+    want = P.hard_swish_params(x.scale[0], x.zero_point, out.scale[0], out.zero_point)
+    if want is None:
+        raise w.unsupported(f"input scale {x.scale[0]:.6g} / 128 over output scale {out.scale[0]:.6g} exceeds 1: "
+                            f"TFLite Micro's HARD_SWISH refuses it")
+    _check(w, "hard swish parameters", [op.attrs[k] for k in want], list(want.values()))
+    w.add_op("HARD_SWISH", [w.activation(x.name)], [w.activation(out.name)])
+
+
+def _mul(w, op: Op) -> None:
+    _binary(w, op, "MUL", P.mul_params)
+
+
+EXPORTERS.update({
+    "concatenation_s8": _concatenation, "resize_nearest_s8": _resize_nearest, "logistic_s8": _logistic,
+    "hard_swish_s8": _hard_swish, "mul_s8": _mul,
+})

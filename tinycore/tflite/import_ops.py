@@ -8,6 +8,8 @@ from typing import Callable
 
 import numpy as np
 
+from tinycore.errors import GraphValidationError
+from tinycore.ir.schema import SCHEMAS
 from tinycore.tflite import params as P
 
 _PADDING = {0: "SAME", 1: "VALID"}
@@ -176,10 +178,8 @@ def _pad(b) -> None:
 
 def _softmax(b) -> None:
     x, out = b.tfl(0), b.out_tfl()
-    (si, _), (so, zo) = b.quant(x), b.quant(out)
-    if zo != -128 or P.f32(so) != 1.0 / 256:
-        raise b.unsupported(f"int8 softmax output must have scale 1/256 and zero point -128 (TFLite Micro), "
-                            f"'{out.name}' has {so} / {zo}")
+    si, _ = b.quant(x)
+    need_probability_output(b, out, "softmax")
     a = P.softmax_params(si, float(_opt(b, "Beta")))
     if a is None:
         raise b.unsupported(f"input scale {si} x beta {_opt(b, 'Beta')} is too small for TFLite's int8 softmax")
@@ -209,3 +209,91 @@ TRANSLATORS: dict[str, Callable] = {
     "SOFTMAX": _softmax,
     "QUANTIZE": _quantize,  # int8 -> int8; float32 -> int8 on the input is handled by the importer
 }
+
+
+# --- detection / MobileNetV3 ops (concatenation, resize, logistic, hard swish, mul) ---
+
+
+def need_probability_output(b, out, what: str) -> None:
+    """int8 softmax and logistic write scale 1/256, zero point -128 in TFLite Micro; refuse any other output."""
+    so, zo = b.quant(out)
+    if zo != -128 or P.f32(so) != 1.0 / 256:
+        raise b.unsupported(f"int8 {what} output must have scale 1/256 and zero point -128 (TFLite Micro), "
+                            f"'{out.name}' has {so} / {zo}")
+
+
+def _concatenation(b) -> None:
+    """Inputs quantized unlike the output are first requantized to it (quantize_s8), then the bytes are copied."""
+    xs, out = [b.tfl(k) for k in range(len(b.op.inputs))], b.out_tfl()
+    if int(_opt(b, "FusedActivationFunction")) != 0:
+        raise b.unsupported("a fused activation on CONCATENATION is not supported")
+    rank = len(out.shape)
+    axis = int(_opt(b, "Axis"))
+    if not -rank <= axis < rank:
+        raise b.damaged(f"axis {axis} is outside the rank-{rank} output")
+    so, zo = b.quant(out)
+    names = []
+    for x in xs:
+        if x.data is not None:
+            raise b.unsupported(f"constant input '{x.name}' to CONCATENATION is not supported")
+        name = b.activation(x)
+        si, zi = b.quant(x)
+        if (P.f32(si), zi) != (P.f32(so), zo):
+            tmp = b.temp(out, x.shape, "requantized")
+            mult, shift = P.requantize_multiplier(si, so)
+            b.emit("quantize_s8", [name], tmp, {"input_zp": zi, "output_zp": zo, "mult": mult, "shift": shift},
+                   suffix=f"_requantize{len(names)}")
+            name = tmp
+        names.append(name)
+    b.emit("concatenation_s8", names, b.activation(out), {"axis": axis % rank})
+
+
+def _resize_nearest(b) -> None:
+    x, out = b.tfl(0), b.out_tfl()
+    _need_rank4(b, x), _need_rank4(b, out)
+    if b.quant(x) != b.quant(out):
+        raise b.unsupported("RESIZE_NEAREST_NEIGHBOR with different input and output quantization is not supported")
+    if out.shape[3] != x.shape[3]:
+        raise b.damaged(f"output {out.shape} has other channels than input {x.shape}")
+    a = {"out_h": out.shape[1], "out_w": out.shape[2], "align_corners": int(bool(_opt(b, "AlignCorners"))),
+         "half_pixel_centers": int(bool(_opt(b, "HalfPixelCenters")))}
+    b.emit("resize_nearest_s8", [b.activation(x)], b.activation(out), a)
+
+
+def _logistic(b) -> None:
+    x, out = b.tfl(0), b.out_tfl()
+    si, zi = b.quant(x)
+    need_probability_output(b, out, "LOGISTIC")
+    b.emit("logistic_s8", [b.activation(x)], b.activation(out), P.logistic_params(si, zi))
+
+
+def _hard_swish(b) -> None:
+    x, out = b.tfl(0), b.out_tfl()
+    (si, zi), (so, zo) = b.quant(x), b.quant(out)
+    a = P.hard_swish_params(si, zi, so, zo)
+    if a is None:
+        raise b.unsupported(f"input scale {si} / 128 over output scale {so} exceeds 1: TFLite Micro's HARD_SWISH "
+                            f"refuses it")
+    b.emit("hard_swish_s8", [b.activation(x)], b.activation(out), a)
+
+
+def _mul(b) -> None:
+    x1, x2, out = b.tfl(0), b.tfl(1), b.out_tfl()
+    try:
+        shape = SCHEMAS["mul_s8"].infer([x1.shape, x2.shape], {})
+    except GraphValidationError as e:
+        raise b.unsupported(str(e)) from None
+    if tuple(shape) != tuple(out.shape):
+        raise b.damaged(f"MUL {x1.shape} x {x2.shape} gives {shape}, the output is {out.shape}")
+    (s1, z1), (s2, z2), (so, zo) = b.quant(x1), b.quant(x2), b.quant(out)
+    a = {"input1_zp": z1, "input2_zp": z2, "output_zp": zo, **P.mul_params(s1, s2, so), **_clamp(b, out)}
+    b.emit("mul_s8", [b.activation(x1), b.activation(x2)], b.activation(out), a)
+
+
+TRANSLATORS.update({
+    "CONCATENATION": _concatenation,
+    "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+    "LOGISTIC": _logistic,
+    "HARD_SWISH": _hard_swish,
+    "MUL": _mul,
+})

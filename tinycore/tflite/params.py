@@ -90,3 +90,41 @@ def explicit_padding(padding: str, size: int, kernel: int, stride: int, dilation
     out = out_size(padding, size, kernel, stride, dilation)
     total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
     return out, total // 2, total - total // 2
+
+
+# --- detection / MobileNetV3 ops (logistic, hard swish, mul) ---
+
+
+def logistic_params(input_scale: float, input_zp: int) -> dict:
+    """LOGISTIC int8 (TFLM CalculateArithmeticOpData): input scale x 2**27 (4 integer bits) as frexp's Q31 and
+    exponent, and the radius beyond which the output saturates (CalculateInputRadius, 4 integer bits)."""
+    frac, left_shift = math.frexp(float(f32(input_scale)) * (1 << 27))
+    mult = math.floor(frac * (1 << 31) + 0.5)  # TfLiteRound of a positive value
+    radius = math.floor(15.0 * (1 << 27) / 2.0 ** left_shift)
+    return {"input_zp": int(input_zp), "input_mult": mult, "input_left_shift": left_shift,
+            "input_range_radius": radius}
+
+
+def _q15(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier then DownScaleInt32ToInt16Multiplier: a Q15 multiplier and its exponent."""
+    m32, exponent = quantize_multiplier(real)
+    m16 = 32767 if m32 >= 2**31 - 1 - (1 << 15) else (m32 + (1 << 15)) >> 16
+    return m16, exponent
+
+
+def hard_swish_params(input_scale: float, input_zp: int, output_scale: float, output_zp: int) -> dict | None:
+    """HARD_SWISH int8 (TFLM HardSwishPrepare, float32 scale arithmetic as the C++); None where TFLM refuses (the
+    output multiplier's exponent must not be positive)."""
+    hires = np.float32(1.0 / 128.0) * np.float32(f32(input_scale))
+    out_m, out_e = _q15(float(hires / np.float32(f32(output_scale))))
+    relu_m, relu_e = _q15(float(hires / (np.float32(3.0) / np.float32(32768.0))))
+    if out_e > 0:
+        return None
+    return {"input_zp": int(input_zp), "output_zp": int(output_zp), "output_mult": out_m, "output_exponent": out_e,
+            "reluish_mult": relu_m, "reluish_exponent": relu_e}
+
+
+def mul_params(scale1: float, scale2: float, output_scale: float) -> dict:
+    """MUL int8: QuantizeMultiplier(double(s1) * double(s2) / double(s_out))."""
+    mult, shift = quantize_multiplier(float(f32(scale1)) * float(f32(scale2)) / float(f32(output_scale)))
+    return {"mult": mult, "shift": shift}

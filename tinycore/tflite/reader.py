@@ -33,6 +33,8 @@ _OPTION_FIELDS = {"CONV_2D": _CONV, "DEPTHWISE_CONV_2D": _CONV + ("DepthMultipli
                   "FULLY_CONNECTED": ("FusedActivationFunction", "WeightsFormat", "KeepNumDims"),
                   "ADD": ("FusedActivationFunction",), "AVERAGE_POOL_2D": _POOL, "MAX_POOL_2D": _POOL,
                   "SOFTMAX": ("Beta",), "MEAN": ("KeepDims",)}
+_OPTION_FIELDS.update({"CONCATENATION": ("Axis", "FusedActivationFunction"), "MUL": ("FusedActivationFunction",),
+                       "RESIZE_NEAREST_NEIGHBOR": ("AlignCorners", "HalfPixelCenters")})
 _DECODE_ERRORS = (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError,
                   AttributeError)
 

@@ -21,3 +21,17 @@ OP_FUNCTIONS = {
     "quantize_s8": quantize_s8,
     "softmax_s8": softmax_s8,
 }
+
+# --- detection / MobileNetV3 ops ---
+from tinycore.runtime.ops.activations import hard_swish_s8, logistic_s8  # noqa: E402
+from tinycore.runtime.ops.concatenation import concatenation_s8  # noqa: E402
+from tinycore.runtime.ops.mul import mul_s8  # noqa: E402
+from tinycore.runtime.ops.resize import resize_nearest_s8  # noqa: E402
+
+OP_FUNCTIONS.update({
+    "concatenation_s8": concatenation_s8,
+    "resize_nearest_s8": resize_nearest_s8,
+    "logistic_s8": logistic_s8,
+    "hard_swish_s8": hard_swish_s8,
+    "mul_s8": mul_s8,
+})

@@ -38,35 +38,39 @@ def _exp_on_interval(a: NDArray) -> NDArray[np.int64]:
     return wrap_int32(constant_term + srdhm(constant_term, wrap_int32(x + poly)))
 
 
-def exp_on_negative_values(a: NDArray) -> NDArray[np.int64]:
-    """gemmlowp exp_on_negative_values for Q5.26 input a <= 0; result Q0.31."""
+def exp_on_negative_values(a: NDArray, integer_bits: int = _SCALED_DIFF_INT_BITS) -> NDArray[np.int64]:
+    """gemmlowp exp_on_negative_values for a <= 0 with `integer_bits` (Q5.26 for softmax, Q4.27 for logistic);
+    result Q0.31. The barrel shifter only has the steps below the input's integer bits (as gemmlowp)."""
     a = np.asarray(a, dtype=np.int64)
-    frac_bits = 31 - _SCALED_DIFF_INT_BITS
+    frac_bits = 31 - integer_bits
     one_quarter = 1 << (frac_bits - 2)
     a_mod = wrap_int32((a & (one_quarter - 1)) - one_quarter)
-    result = _exp_on_interval(_sat_shl(a_mod, _SCALED_DIFF_INT_BITS))
+    result = _exp_on_interval(_sat_shl(a_mod, integer_bits))
     remainder = wrap_int32(a_mod - a)
     for exponent, multiplier in _EXP_BARREL:
+        if exponent >= integer_bits:
+            break
         bit = (remainder & (1 << (frac_bits + exponent))) != 0
         result = np.where(bit, srdhm(result, multiplier), result)
     return np.where(a == 0, INT32_MAX, result)
 
 
-def _one_over_one_plus_x(a: int) -> int:
+def one_over_one_plus_x(a: NDArray) -> NDArray[np.int64]:
     """gemmlowp one_over_one_plus_x_for_x_in_0_1: Q0.31 in and out, three Newton-Raphson steps in Q2.29."""
+    a = np.asarray(a, dtype=np.int64)
     half_denominator = (a + INT32_MAX + 1) // 2  # RoundingHalfSum(a, 1.0); a >= 0 so the sum is positive
-    x = int(wrap_int32(1515870810 + srdhm(half_denominator, -1010580540)))
+    x = wrap_int32(1515870810 + srdhm(half_denominator, -1010580540))
     for _ in range(3):
-        one_minus = int(wrap_int32((1 << 29) - srdhm(half_denominator, x)))
-        x = int(wrap_int32(x + _sat_shl(srdhm(x, one_minus), 2)))
-    return int(_sat_shl(x, 1))
+        one_minus = wrap_int32((1 << 29) - srdhm(half_denominator, x))
+        x = wrap_int32(x + _sat_shl(srdhm(x, one_minus), 2))
+    return _sat_shl(x, 1)
 
 
 def get_reciprocal(x: int, x_integer_digits: int) -> tuple[int, int]:
     """TFLite GetReciprocal: (Q0.31 scale, num_bits_over_unit) with 1/x ~= scale * 2**-num_bits_over_unit."""
     headroom_plus_one = 32 - int(x).bit_length()  # count leading zeros of a positive int32
     shifted = ((int(x) << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31)
-    return _one_over_one_plus_x(shifted), x_integer_digits - headroom_plus_one
+    return int(one_over_one_plus_x(shifted)), x_integer_digits - headroom_plus_one
 
 
 def softmax_s8(x, input_mult: int, input_left_shift: int, diff_min: int) -> NDArray[np.int8]:

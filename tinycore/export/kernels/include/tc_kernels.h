@@ -12,6 +12,7 @@
  *   tc_conv2d_s8            1x1, stride 1, no padding, Cout <= Cin: needs scratch of Cout bytes.
  *   tc_depthwise_conv2d_s8  depth_multiplier 1: needs scratch of OH * OW bytes.
  *   tc_add_s8, tc_quantize_s8 (elementwise): out may equal an input; no scratch.
+ *   tc_logistic_s8, tc_hard_swish_s8 (elementwise): out may equal in; tc_mul_s8: out may equal a full-size input.
  * Otherwise out must not overlap any input and scratch may be NULL.
  */
 #ifndef TC_KERNELS_H
@@ -108,5 +109,42 @@ void tc_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t cols, in
 /* TFLite QUANTIZE int8 -> int8 (another scale and zero point). */
 void tc_quantize_s8(const int8_t *in, int8_t *out, int32_t size, int32_t input_zp, int32_t output_zp, int32_t mult,
                     int32_t shift);
+
+/* --- detection / MobileNetV3 ops --- */
+
+typedef struct {
+    int32_t input1_zp;
+    int32_t input2_zp;
+    int32_t output_zp;
+    int32_t mult;
+    int32_t shift;
+    int32_t act_min;
+    int32_t act_max;
+} tc_mul_params;
+
+/* TFLite CONCATENATION: copies one input, outer slices of in_inner bytes, into slices of out_inner bytes (out
+ * points at the input's place in the first slice); called once per input. */
+void tc_concatenation_s8(const int8_t *in, int32_t outer, int32_t in_inner, int8_t *out, int32_t out_inner);
+
+/* TFLite RESIZE_NEAREST_NEIGHBOR: rows[out_h] and cols[out_w] are the source indices (computed at export). */
+void tc_resize_nearest_s8(const tc_dims *in_dims, const int8_t *in, const tc_dims *out_dims, int8_t *out,
+                          const int32_t *rows, const int32_t *cols);
+
+/* One int8 function of one int8 value by its table, table[x + 128] (elementwise; out may equal in). */
+static inline void tc_lookup_s8(const int8_t *in, int8_t *out, int32_t size, const int8_t *table)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        out[i] = table[(int32_t)in[i] + 128];
+    }
+}
+
+/* TFLite LOGISTIC (output scale 1/256, zero point -128) and HARD_SWISH by their 256-entry tables. */
+void tc_logistic_s8(const int8_t *in, int8_t *out, int32_t size, const int8_t *table);
+void tc_hard_swish_s8(const int8_t *in, int8_t *out, int32_t size, const int8_t *table);
+
+/* TFLite MUL: rows x cols outputs; a_step / b_step are cols (full tensor) or 0 (a (1, ..., 1, C) vector). */
+void tc_mul_s8(const tc_mul_params *p, const int8_t *a, int32_t a_step, const int8_t *b, int32_t b_step, int8_t *out,
+               int32_t rows, int32_t cols);
 
 #endif /* TC_KERNELS_H */
