@@ -63,20 +63,25 @@ static inline int32_t tc_dw_first_tap(const tc_dw_call *k, int32_t oy, int32_t o
     return (oy * p->stride_h - p->pad_top) * k->in_dims->w + ox * p->stride_w - p->pad_left;
 }
 
-/* Pixels [0, limit) of a group may be written out once output pixel q is done: those before the first tap of
- * pixel q + 1 (all after the last pixel). */
-static inline int32_t tc_dw_flush_limit(const tc_dw_call *k, int32_t q)
+/* Pixels [0, limit) of a group may be written out once output pixel q = (oy, ox) is done: those before the first
+ * tap of pixel q + 1 (all after the last pixel). */
+static inline int32_t tc_dw_limit(const tc_dw_call *k, int32_t oy, int32_t ox, int32_t q)
 {
-    const int32_t out_w = k->out_dims->w, n = k->out_dims->h * out_w;
+    const int32_t out_w = k->out_dims->w;
     int32_t ft;
-    if (q + 1 >= n) {
-        return n;
+    if (q + 1 >= k->out_dims->h * out_w) {
+        return q + 1;
     }
     if (!k->early) {
         return 0;
     }
-    ft = tc_dw_first_tap(k, (q + 1) / out_w, (q + 1) % out_w);
+    ft = ox + 1 < out_w ? tc_dw_first_tap(k, oy, ox + 1) : tc_dw_first_tap(k, oy + 1, 0);
     return ft < 0 ? 0 : (ft > q + 1 ? q + 1 : ft);
+}
+
+static inline int32_t tc_dw_flush_limit(const tc_dw_call *k, int32_t q)
+{
+    return tc_dw_limit(k, q / k->out_dims->w, q % k->out_dims->w, q);
 }
 
 /* Whether in-place staging through a ring of k->ring_px pixels never overflows and never writes a pixel that a
@@ -98,20 +103,175 @@ static int tc_dw_ring_fits(const tc_dw_call *k)
     return 1;
 }
 
-/* a[j] += sum over taps [t, end) of (p[off + j] - zp) * w_j (j = 0..3; nzp = -zp in both int16 halves). */
+/* One tap of four channels: a0..a3 += (p[off + j] - zp) * w_j. */
+static inline __attribute__((always_inline)) void tc_dw_tap4(const tc_dw_tap *t, const int8_t *p, int32_t nzp,
+                                                              int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    const int32_t v = tc_load32(p + t->off);
+    const int32_t e = tc_sxtab16(nzp, v), o = tc_sxtab16_ror8(nzp, v);
+    *a0 = tc_smlabb(e, t->we, *a0);
+    *a2 = tc_smlatt(e, t->we, *a2);
+    *a1 = tc_smlabb(o, t->wo, *a1);
+    *a3 = tc_smlatt(o, t->wo, *a3);
+}
+
+/* One tap in assembly: LDM of the table entry (we, wo, off in r8, r9, r10), LDR of 4 input channels, 2 SXTAB16,
+ * 4 SMLAxy: 8 instructions per 4 MACs. */
+#define TC_DW_TAP_ASM \
+    "ldmia %[t]!, {%[we], %[wo], %[off]}\n" \
+    "ldr %[v], [%[p], %[off]]\n" \
+    "sxtab16 %[e], %[nzp], %[v]\n" \
+    "sxtab16 %[v], %[nzp], %[v], ror #8\n" \
+    "smlabb %[a0], %[e], %[we], %[a0]\n" \
+    "smlatt %[a2], %[e], %[we], %[a2]\n" \
+    "smlabb %[a1], %[v], %[wo], %[a1]\n" \
+    "smlatt %[a3], %[v], %[wo], %[a3]\n"
+
+/* a[j] += sum over taps [t, end) of (p[off + j] - zp) * w_j (j = 0..3; nzp = -zp in both int16 halves). With DSP
+ * the taps go three at a time through assembly (26 instructions per 12 MACs with the loop branch), after the
+ * n % 3 first ones in C; gcc 12 reloads the table fields one by one and keeps the loop counter apart. */
 static inline __attribute__((always_inline)) void tc_dw_taps4(const tc_dw_tap *t, const tc_dw_tap *end,
                                                                const int8_t *p, int32_t nzp, int32_t a[4])
 {
     int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    for (; t != end; ++t) {
-        const int32_t v = tc_load32(p + t->off);
-        const int32_t e = tc_sxtab16(nzp, v), o = tc_sxtab16_ror8(nzp, v);
-        a0 = tc_smlabb(e, t->we, a0);
-        a2 = tc_smlatt(e, t->we, a2);
-        a1 = tc_smlabb(o, t->wo, a1);
-        a3 = tc_smlatt(o, t->wo, a3);
+    switch ((int32_t)(end - t) % 3) {
+    case 2:
+        tc_dw_tap4(t++, p, nzp, &a0, &a1, &a2, &a3);
+        /* fall through */
+    case 1:
+        tc_dw_tap4(t++, p, nzp, &a0, &a1, &a2, &a3);
+        break;
+    default:
+        break;
     }
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (t != end) {
+        register int32_t we __asm__("r8");
+        register int32_t wo __asm__("r9");
+        register int32_t off __asm__("r10");
+        int32_t v, e;
+        __asm__ volatile("1:\n" TC_DW_TAP_ASM TC_DW_TAP_ASM TC_DW_TAP_ASM
+                         "cmp %[t], %[end]\n"
+                         "bne 1b\n"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "+r"(t),
+                           [we] "=&r"(we), [wo] "=&r"(wo), [off] "=&r"(off), [v] "=&r"(v), [e] "=&r"(e)
+                         : [p] "r"(p), [nzp] "r"(nzp), [end] "r"(end)
+                         : "cc", "memory");
+    }
+#else
+    for (; t != end; ++t) {
+        tc_dw_tap4(t, p, nzp, &a0, &a1, &a2, &a3);
+    }
+#endif
     a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
+}
+
+/* In-place staging state of one channel group: pixels [next, q) wait in the ring, from slot_r on. */
+typedef struct {
+    int32_t next, slot_w, slot_r;
+} tc_dw_ring;
+
+/* Pixel q's `width` outputs are in the ring's write slot: advance it and write out every pixel that no later
+ * window reads. */
+static void tc_dw_stage(const tc_dw_call *k, tc_dw_ring *r, int32_t q, int32_t oc, int32_t width)
+{
+    const int32_t lim = tc_dw_flush_limit(k, q), out_c = k->out_dims->c;
+    r->slot_w = r->slot_w + 1 == k->ring_px ? 0 : r->slot_w + 1;
+    for (; r->next < lim; ++r->next) {
+        memcpy(k->out + r->next * out_c + oc, k->ring + r->slot_r * width, (size_t)width);
+        r->slot_r = r->slot_r + 1 == k->ring_px ? 0 : r->slot_r + 1;
+    }
+}
+
+/* Vector path: output channels oc .. oc + 3 of every pixel, table tab (this group's weights). `fast`: the
+ * output stage is tc_dsp_rq_fast; `staged`: in place through the ring (both constants in each caller, so that
+ * the pixel loop tests neither). */
+static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_call *k, const tc_dw_tap *tab,
+                                                                   int32_t oc, int fast, int staged)
+{
+    const tc_conv_params *p = k->p;
+    const int32_t in_h = k->in_dims->h, in_w = k->in_dims->w, in_c = k->in_dims->c;
+    const int32_t k_h = k->fd->h, k_w = k->fd->w, out_w = k->out_dims->w, out_c = k->out_dims->c;
+    const int32_t sw = p->stride_w, dw = p->dilation_w, zp = p->output_zp, taps = k_h * k_w;
+    const int32_t nzp = (int32_t)(((uint32_t)(-p->input_zp) << 16) | ((uint32_t)(-p->input_zp) & 0xFFFFu));
+    const int32_t b0 = k->bias[oc], b1 = k->bias[oc + 1], b2 = k->bias[oc + 2], b3 = k->bias[oc + 3];
+    const int8_t *in_c0 = k->in + oc;
+    int32_t m[4], khi[4], rm1[4];
+    int8_t *ring_w = k->ring, *ring_r = k->ring, *ring_end = k->ring + 4 * k->ring_px;
+    int32_t oy, ox, j, ox_lo = 0, ox_hi, q = 0, next = 0;
+    for (j = 0; j < 4; ++j) {
+        m[j] = k->mult[oc + j];
+        rm1[j] = -k->shift[oc + j] - 1;
+        khi[j] = fast ? tc_dsp_rq_khi(zp, rm1[j]) : 0;
+    }
+    /* columns [ox_lo, ox_hi) have the whole window inside the input's width */
+    while (ox_lo < out_w && ox_lo * sw - p->pad_left < 0) {
+        ++ox_lo;
+    }
+    for (ox_hi = ox_lo; ox_hi < out_w && ox_hi * sw - p->pad_left + (k_w - 1) * dw < in_w; ++ox_hi) {
+    }
+    for (oy = 0; oy < k->out_dims->h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_top;
+        const int32_t first = iy0 * in_w - p->pad_left; /* first taps: this row's, the next row's */
+        const int32_t first_next_row = first + p->stride_h * in_w;
+        const int8_t *px = in_c0 + first * in_c;
+        int8_t *dst = k->out + oy * out_w * out_c + oc;
+        int32_t ky0, ky1, ky;
+        tc_dw_range(iy0, k_h, p->dilation_h, in_h, &ky0, &ky1);
+        for (ox = 0; ox < out_w; ++ox, ++q, px += sw * in_c, dst += out_c) {
+            int32_t a[4] = {b0, b1, b2, b3};
+            int8_t *o = staged ? ring_w : dst;
+            if (ky1 - ky0 == k_h && ox >= ox_lo && ox < ox_hi) {
+                tc_dw_taps4(tab, tab + taps, px, nzp, a);
+            } else {
+                int32_t kx0, kx1;
+                tc_dw_range(ox * sw - p->pad_left, k_w, dw, in_w, &kx0, &kx1);
+                for (ky = ky0; ky < ky1; ++ky) {
+                    tc_dw_taps4(tab + ky * k_w + kx0, tab + ky * k_w + kx1, px, nzp, a);
+                }
+            }
+            if (fast) {
+                o[0] = tc_dsp_sat8(tc_dsp_rq_fast(a[0], m[0], khi[0], rm1[0]));
+                o[1] = tc_dsp_sat8(tc_dsp_rq_fast(a[1], m[1], khi[1], rm1[1]));
+                o[2] = tc_dsp_sat8(tc_dsp_rq_fast(a[2], m[2], khi[2], rm1[2]));
+                o[3] = tc_dsp_sat8(tc_dsp_rq_fast(a[3], m[3], khi[3], rm1[3]));
+            } else {
+                for (j = 0; j < 4; ++j) {
+                    o[j] = tc_output_s8(tc_requantize(a[j], m[j], -rm1[j] - 1), zp, p->act_min, p->act_max);
+                }
+            }
+            if (staged) { /* as tc_dw_stage, with the ring's pointers and the next window's first tap in registers */
+                const int32_t lim = ox + 1 < out_w ? first + (ox + 1) * sw : first_next_row;
+                ring_w = ring_w + 4 == ring_end ? k->ring : ring_w + 4;
+                for (; next < lim && next <= q; ++next) {
+                    memcpy(k->out + next * out_c + oc, ring_r, 4);
+                    ring_r = ring_r + 4 == ring_end ? k->ring : ring_r + 4;
+                }
+            }
+        }
+    }
+    for (; staged && next < q; ++next) {
+        memcpy(k->out + next * out_c + oc, ring_r, 4);
+        ring_r = ring_r + 4 == ring_end ? k->ring : ring_r + 4;
+    }
+}
+
+/* One function per output stage and destination, so that each keeps its accumulators in registers. */
+static __attribute__((noinline)) void tc_dw_channels4_fast(const tc_dw_call *k, const tc_dw_tap *tab, int32_t oc)
+{
+    tc_dw_channels4(k, tab, oc, 1, 0);
+}
+
+static __attribute__((noinline)) void tc_dw_channels4_fast_staged(const tc_dw_call *k, const tc_dw_tap *tab,
+                                                                  int32_t oc)
+{
+    tc_dw_channels4(k, tab, oc, 1, 1);
+}
+
+static __attribute__((noinline)) void tc_dw_channels4_general(const tc_dw_call *k, const tc_dw_tap *tab,
+                                                              int32_t oc)
+{
+    tc_dw_channels4(k, tab, oc, 0, k->ring != NULL);
 }
 
 /* Accumulator of output channel oc at the window starting at input (iy0, ix0), valid taps [ky0, ky1) x [kx0, kx1). */
@@ -132,76 +292,30 @@ static int32_t tc_dw_scalar(const tc_dw_call *k, int32_t oc, int32_t iy0, int32_
     return acc;
 }
 
-/* Output channels oc .. oc + width - 1 (width 4: vector path with table tab; width 1: scalar path) for every
- * pixel, straight to out or through the ring. */
-static inline __attribute__((always_inline)) void tc_dw_channels(const tc_dw_call *k, const tc_dw_tap *tab,
-                                                                  int32_t oc, int32_t width)
+/* Scalar path: output channel oc of every pixel, straight to out or through the ring. */
+static void tc_dw_channel1(const tc_dw_call *k, int32_t oc)
 {
     const tc_conv_params *p = k->p;
-    const int32_t in_h = k->in_dims->h, in_w = k->in_dims->w, in_c = k->in_dims->c;
-    const int32_t k_h = k->fd->h, k_w = k->fd->w, out_w = k->out_dims->w, out_c = k->out_dims->c;
-    const int32_t n_pix = k->out_dims->h * out_w, zp = p->output_zp;
-    const int32_t nzp = (int32_t)(((uint32_t)(-p->input_zp) << 16) | ((uint32_t)(-p->input_zp) & 0xFFFFu));
-    const int8_t *in_c0 = k->in + oc;
-    int32_t m[4], khi[4], rm1[4];
-    int32_t oy, ox, j, q = 0, next = 0, slot_w = 0, slot_r = 0;
-    for (j = 0; j < width; ++j) {
-        m[j] = k->mult[oc + j];
-        rm1[j] = -k->shift[oc + j] - 1;
-        khi[j] = k->fast ? tc_dsp_rq_khi(zp, rm1[j]) : 0;
-    }
+    const int32_t out_w = k->out_dims->w, out_c = k->out_dims->c;
+    int32_t oy, ox, q = 0;
+    tc_dw_ring r = {0, 0, 0};
     for (oy = 0; oy < k->out_dims->h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
-        int32_t ky0, ky1, ky;
-        tc_dw_range(iy0, k_h, p->dilation_h, in_h, &ky0, &ky1);
+        int32_t ky0, ky1;
+        tc_dw_range(iy0, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
         for (ox = 0; ox < out_w; ++ox, ++q) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
             int32_t kx0, kx1;
-            int32_t a[4];
-            int8_t v[4];
-            tc_dw_range(ix0, k_w, p->dilation_w, in_w, &kx0, &kx1);
-            if (width == 4) {
-                const int8_t *px = in_c0 + (iy0 * in_w + ix0) * in_c;
-                a[0] = k->bias[oc], a[1] = k->bias[oc + 1], a[2] = k->bias[oc + 2], a[3] = k->bias[oc + 3];
-                if (ky1 - ky0 == k_h && kx1 - kx0 == k_w) {
-                    tc_dw_taps4(tab, tab + k_h * k_w, px, nzp, a);
-                } else {
-                    for (ky = ky0; ky < ky1; ++ky) {
-                        tc_dw_taps4(tab + ky * k_w + kx0, tab + ky * k_w + kx1, px, nzp, a);
-                    }
-                }
-            } else {
-                a[0] = tc_dw_scalar(k, oc, iy0, ix0, ky0, ky1, kx0, kx1);
-            }
-            for (j = 0; j < width; ++j) {
-                v[j] = k->fast ? tc_dsp_sat8(tc_dsp_rq_fast(a[j], m[j], khi[j], rm1[j]))
-                               : tc_output_s8(tc_requantize(a[j], m[j], -rm1[j] - 1), zp, p->act_min, p->act_max);
-            }
-            if (k->ring == NULL) {
-                memcpy(k->out + q * out_c + oc, v, (size_t)width);
-            } else {
-                const int32_t lim = tc_dw_flush_limit(k, q);
-                memcpy(k->ring + slot_w * width, v, (size_t)width);
-                slot_w = slot_w + 1 == k->ring_px ? 0 : slot_w + 1;
-                for (; next < lim; ++next) {
-                    memcpy(k->out + next * out_c + oc, k->ring + slot_r * width, (size_t)width);
-                    slot_r = slot_r + 1 == k->ring_px ? 0 : slot_r + 1;
-                }
+            int8_t *o = k->ring ? k->ring + r.slot_w : k->out + q * out_c + oc;
+            tc_dw_range(ix0, k->fd->w, p->dilation_w, k->in_dims->w, &kx0, &kx1);
+            *o = tc_output_s8(tc_requantize(tc_dw_scalar(k, oc, iy0, ix0, ky0, ky1, kx0, kx1), k->mult[oc],
+                                            k->shift[oc]),
+                              p->output_zp, p->act_min, p->act_max);
+            if (k->ring) {
+                tc_dw_stage(k, &r, q, oc, 1);
             }
         }
     }
-    (void)n_pix;
-}
-
-/* One function per width, so that each keeps its accumulators in registers. */
-static __attribute__((noinline)) void tc_dw_channels4(const tc_dw_call *k, const tc_dw_tap *tab, int32_t oc)
-{
-    tc_dw_channels(k, tab, oc, 4);
-}
-
-static __attribute__((noinline)) void tc_dw_channels1(const tc_dw_call *k, int32_t oc)
-{
-    tc_dw_channels(k, NULL, oc, 1);
 }
 
 void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in,
@@ -231,12 +345,18 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                 tab[t].we = tc_sxtb16(w);
                 tab[t].wo = tc_sxtb16_ror8(w);
             }
-            tc_dw_channels4(&k, tab, oc);
+            if (k.fast && k.ring) {
+                tc_dw_channels4_fast_staged(&k, tab, oc);
+            } else if (k.fast) {
+                tc_dw_channels4_fast(&k, tab, oc);
+            } else {
+                tc_dw_channels4_general(&k, tab, oc);
+            }
         }
     }
     k.ring_px = n_pix;
     k.early = 0; /* the whole plane of one channel fits: write it out after its last pixel */
     for (; oc < out_c; ++oc) {
-        tc_dw_channels1(&k, oc);
+        tc_dw_channel1(&k, oc);
     }
 }
