@@ -25,6 +25,7 @@ from typing import Sequence
 
 from tinycore.errors import BudgetError, BuildError, UnsupportedError
 from tinycore.export.boards import COMMON_DIR, Board, get_board
+from tinycore.export.qemu import mean_instructions
 
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
 CORTEX_M_DIR = KERNELS_DIR / "cortex_m"
@@ -241,7 +242,7 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
 
     Returns outputs_match, n_checked, max_abs_diff, text_bytes, data_bytes, bss_bytes, arena_bytes (the plan),
     arena_symbol_bytes (the ELF's tc_arena, must equal the plan), flash_bytes (text + data of the image),
-    model_flash_bytes (constants, tinycore.memory.flash_bytes), instructions_per_inference (mean over the n
+    model_flash_bytes (constants, tinycore.memory.flash_bytes), instructions_per_inference (integer: mean over the n
     inputs; the method is METHOD), board, cpu, dsp. Build-only boards raise UnsupportedError: use build_only.
     """
     import tempfile
@@ -276,7 +277,7 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
         board=b.name, cpu=b.cpu, target=b.name, dsp=dsp_on, text_bytes=img.text_bytes, data_bytes=img.data_bytes,
         bss_bytes=img.bss_bytes, arena_bytes=plan.arena_bytes, arena_symbol_bytes=img.arena_bytes,
         flash_bytes=img.flash_bytes, model_flash_bytes=flash_bytes(graph),
-        instructions_per_inference=sum(got.instructions) / n, instructions=list(got.instructions),
+        instructions_per_inference=mean_instructions(sum(got.instructions), n), instructions=list(got.instructions),
         instructions_method=METHOD)
     return result
 
