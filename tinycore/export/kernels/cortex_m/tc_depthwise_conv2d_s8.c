@@ -17,7 +17,8 @@
  * input pixel q of the same channels, which later output pixels may still read. Outputs wait in scratch used as a
  * ring (OH * OW / 4 pixels of 4 channels; OH * OW pixels of one channel on the scalar path) and are written out as
  * soon as no later output pixel's window starts at or before them (in raster order the first tap index of the
- * windows never decreases, checked once per call). When the wait would exceed the ring, the groups take the
+ * windows never decreases, checked once per call); the vector path writes them out at the end of each output row,
+ * so its ring holds a row more. When the wait would exceed the ring, the groups take the
  * scalar path, whose whole plane fits.
  */
 #include <string.h>
@@ -28,6 +29,8 @@
 
 /* Taps of the vector path's table (7 x 7): 12 bytes each on the stack. */
 #define TC_DW_TAPS_MAX 49
+/* Taps of the two border-shape tables (up to 5 x 5 kernels; 7 x 7 borders go row by row). */
+#define TC_DW_EDGE_TAPS 25
 
 typedef struct {
     int32_t we;  /* weights of channels 0 and 2, int16 each */
@@ -93,7 +96,7 @@ static int tc_dw_ring_fits(const tc_dw_call *k)
     for (q = 0; q < n; ++q) {
         const int32_t ft = tc_dw_first_tap(k, q / out_w, q % out_w);
         int32_t lim;
-        if (ft < prev || q - next >= k->ring_px) {
+        if (ft < prev || q - next + out_w > k->ring_px) { /* + out_w: the vector path writes out once per row */
             return 0;
         }
         prev = ft;
@@ -183,6 +186,66 @@ static void tc_dw_stage(const tc_dw_call *k, tc_dw_ring *r, int32_t q, int32_t o
     }
 }
 
+/* The fused output stage (tc_dsp_rq_fast + SSAT, tc_dsp.h) of four channels: o[j] from a[j] with the constants
+ * qc[3j .. 3j + 2] = m, khi, rm1. With DSP one LDM per channel fetches them (8 instructions per output; gcc 12
+ * reloads them one by one and spills). */
+static inline __attribute__((always_inline)) void tc_dw_out4(const int32_t a[4], const int32_t *qc, int8_t *o)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    register int32_t m __asm__("r8");
+    register int32_t khi __asm__("r9");
+    register int32_t rm1 __asm__("r10");
+    int32_t lo, hi;
+#define TC_DW_OUT_ASM(A, J) \
+    "ldmia %[qc]!, {%[m], %[khi], %[rm1]}\n" \
+    "and %[lo], %[" A "], #0x80000000\n" \
+    "orr %[lo], %[lo], #0x40000000\n" \
+    "add %[hi], %[khi], %[" A "], asr #31\n" \
+    "smlal %[lo], %[hi], %[" A "], %[m]\n" \
+    "asr %[hi], %[hi], %[rm1]\n" \
+    "ssat %[hi], #8, %[hi]\n" \
+    "strb %[hi], [%[o], #" J "]\n"
+    __asm__ volatile(TC_DW_OUT_ASM("a0", "0") TC_DW_OUT_ASM("a1", "1") TC_DW_OUT_ASM("a2", "2")
+                     TC_DW_OUT_ASM("a3", "3")
+                     : [qc] "+r"(qc), [m] "=&r"(m), [khi] "=&r"(khi), [rm1] "=&r"(rm1), [lo] "=&r"(lo),
+                       [hi] "=&r"(hi)
+                     : [a0] "r"(a[0]), [a1] "r"(a[1]), [a2] "r"(a[2]), [a3] "r"(a[3]), [o] "r"(o)
+                     : "memory");
+#undef TC_DW_OUT_ASM
+#else
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        o[j] = tc_dsp_sat8(tc_dsp_rq_fast(a[j], qc[3 * j], qc[3 * j + 1], qc[3 * j + 2]));
+    }
+#endif
+}
+
+/* Valid taps of a border pixel, gathered from the table once per border shape (ky0, ky1, kx0, kx1); two shapes
+ * are kept, so that a window overhanging left and right alternates between them without regathering. */
+typedef struct {
+    tc_dw_tap taps[2][TC_DW_EDGE_TAPS];
+    int32_t key[2], n[2], last;
+} tc_dw_edges;
+
+static const tc_dw_tap *tc_dw_edge_taps(tc_dw_edges *e, const tc_dw_tap *tab, int32_t k_w, int32_t ky0,
+                                        int32_t ky1, int32_t kx0, int32_t kx1, int32_t *n)
+{
+    const int32_t key = ky0 | ky1 << 8 | kx0 << 16 | kx1 << 24;
+    int32_t slot = e->key[0] == key ? 0 : (e->key[1] == key ? 1 : -1), ky, kx;
+    if (slot < 0) {
+        slot = 1 - e->last;
+        e->key[slot] = key, e->n[slot] = 0;
+        for (ky = ky0; ky < ky1; ++ky) {
+            for (kx = kx0; kx < kx1; ++kx) {
+                e->taps[slot][e->n[slot]++] = tab[ky * k_w + kx];
+            }
+        }
+    }
+    e->last = slot;
+    *n = e->n[slot];
+    return e->taps[slot];
+}
+
 /* Vector path: output channels oc .. oc + 3 of every pixel, table tab (this group's weights). `fast`: the
  * output stage is tc_dsp_rq_fast; `staged`: in place through the ring (both constants in each caller, so that
  * the pixel loop tests neither). */
@@ -196,14 +259,17 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
     const int32_t nzp = (int32_t)(((uint32_t)(-p->input_zp) << 16) | ((uint32_t)(-p->input_zp) & 0xFFFFu));
     const int32_t b0 = k->bias[oc], b1 = k->bias[oc + 1], b2 = k->bias[oc + 2], b3 = k->bias[oc + 3];
     const int8_t *in_c0 = k->in + oc;
-    int32_t m[4], khi[4], rm1[4];
+    int32_t m[4], khi[4], rm1[4], qc[12];
+    tc_dw_edges edges;
     int8_t *ring_w = k->ring, *ring_r = k->ring, *ring_end = k->ring + 4 * k->ring_px;
     int32_t oy, ox, j, ox_lo = 0, ox_hi, q = 0, next = 0;
     for (j = 0; j < 4; ++j) {
         m[j] = k->mult[oc + j];
         rm1[j] = -k->shift[oc + j] - 1;
         khi[j] = fast ? tc_dsp_rq_khi(zp, rm1[j]) : 0;
+        qc[3 * j] = m[j], qc[3 * j + 1] = khi[j], qc[3 * j + 2] = rm1[j];
     }
+    edges.key[0] = edges.key[1] = -1, edges.last = 0;
     /* columns [ox_lo, ox_hi) have the whole window inside the input's width */
     while (ox_lo < out_w && ox_lo * sw - p->pad_left < 0) {
         ++ox_lo;
@@ -224,35 +290,36 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
             if (ky1 - ky0 == k_h && ox >= ox_lo && ox < ox_hi) {
                 tc_dw_taps4(tab, tab + taps, px, nzp, a);
             } else {
-                int32_t kx0, kx1;
+                int32_t kx0, kx1, n_edge;
                 tc_dw_range(ox * sw - p->pad_left, k_w, dw, in_w, &kx0, &kx1);
-                for (ky = ky0; ky < ky1; ++ky) {
-                    tc_dw_taps4(tab + ky * k_w + kx0, tab + ky * k_w + kx1, px, nzp, a);
+                if (taps <= TC_DW_EDGE_TAPS) {
+                    const tc_dw_tap *e = tc_dw_edge_taps(&edges, tab, k_w, ky0, ky1, kx0, kx1, &n_edge);
+                    tc_dw_taps4(e, e + n_edge, px, nzp, a);
+                } else {
+                    for (ky = ky0; ky < ky1; ++ky) {
+                        tc_dw_taps4(tab + ky * k_w + kx0, tab + ky * k_w + kx1, px, nzp, a);
+                    }
                 }
             }
             if (fast) {
-                o[0] = tc_dsp_sat8(tc_dsp_rq_fast(a[0], m[0], khi[0], rm1[0]));
-                o[1] = tc_dsp_sat8(tc_dsp_rq_fast(a[1], m[1], khi[1], rm1[1]));
-                o[2] = tc_dsp_sat8(tc_dsp_rq_fast(a[2], m[2], khi[2], rm1[2]));
-                o[3] = tc_dsp_sat8(tc_dsp_rq_fast(a[3], m[3], khi[3], rm1[3]));
+                tc_dw_out4(a, qc, o);
             } else {
                 for (j = 0; j < 4; ++j) {
                     o[j] = tc_output_s8(tc_requantize(a[j], m[j], -rm1[j] - 1), zp, p->act_min, p->act_max);
                 }
             }
-            if (staged) { /* as tc_dw_stage, with the ring's pointers and the next window's first tap in registers */
-                const int32_t lim = ox + 1 < out_w ? first + (ox + 1) * sw : first_next_row;
+            if (staged) {
                 ring_w = ring_w + 4 == ring_end ? k->ring : ring_w + 4;
-                for (; next < lim && next <= q; ++next) {
-                    memcpy(k->out + next * out_c + oc, ring_r, 4);
-                    ring_r = ring_r + 4 == ring_end ? k->ring : ring_r + 4;
-                }
             }
         }
-    }
-    for (; staged && next < q; ++next) {
-        memcpy(k->out + next * out_c + oc, ring_r, 4);
-        ring_r = ring_r + 4 == ring_end ? k->ring : ring_r + 4;
+        if (staged) { /* as tc_dw_stage, once per row: what the next row's windows no longer read */
+            const int32_t lim = oy + 1 < k->out_dims->h ? first_next_row : q;
+            int8_t *to = k->out + next * out_c + oc;
+            for (; next < lim && next < q; ++next, to += out_c) {
+                memcpy(to, ring_r, 4);
+                ring_r = ring_r + 4 == ring_end ? k->ring : ring_r + 4;
+            }
+        }
     }
 }
 
