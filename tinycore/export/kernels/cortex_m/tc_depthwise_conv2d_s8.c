@@ -227,20 +227,29 @@ typedef struct {
     int32_t key[2], n[2], last;
 } tc_dw_edges;
 
-static const tc_dw_tap *tc_dw_edge_taps(tc_dw_edges *e, const tc_dw_tap *tab, int32_t k_w, int32_t ky0,
-                                        int32_t ky1, int32_t kx0, int32_t kx1, int32_t *n)
+/* Gathers the valid taps of a new border shape into the slot not used last; returns the slot. */
+static __attribute__((noinline)) int32_t tc_dw_edge_gather(tc_dw_edges *e, const tc_dw_tap *tab, int32_t k_w,
+                                                           int32_t key)
 {
-    const int32_t key = ky0 | ky1 << 8 | kx0 << 16 | kx1 << 24;
-    int32_t slot = e->key[0] == key ? 0 : (e->key[1] == key ? 1 : -1), ky, kx;
-    if (slot < 0) {
-        slot = 1 - e->last;
-        e->key[slot] = key, e->n[slot] = 0;
-        for (ky = ky0; ky < ky1; ++ky) {
-            for (kx = kx0; kx < kx1; ++kx) {
-                e->taps[slot][e->n[slot]++] = tab[ky * k_w + kx];
-            }
+    const int32_t ky0 = key & 0xFF, ky1 = (key >> 8) & 0xFF, kx0 = (key >> 16) & 0xFF, kx1 = key >> 24;
+    const int32_t slot = 1 - e->last;
+    int32_t ky, kx;
+    e->key[slot] = key, e->n[slot] = 0;
+    for (ky = ky0; ky < ky1; ++ky) {
+        for (kx = kx0; kx < kx1; ++kx) {
+            e->taps[slot][e->n[slot]++] = tab[ky * k_w + kx];
         }
     }
+    return slot;
+}
+
+/* The valid taps of a border pixel (*n of them); the lookup is inline, the gathering (rare) is not. */
+static inline __attribute__((always_inline)) const tc_dw_tap *tc_dw_edge_taps(tc_dw_edges *e, const tc_dw_tap *tab,
+                                                                               int32_t k_w, int32_t ky0, int32_t ky1,
+                                                                               int32_t kx0, int32_t kx1, int32_t *n)
+{
+    const int32_t key = ky0 | ky1 << 8 | kx0 << 16 | kx1 << 24;
+    const int32_t slot = e->key[0] == key ? 0 : (e->key[1] == key ? 1 : tc_dw_edge_gather(e, tab, k_w, key));
     e->last = slot;
     *n = e->n[slot];
     return e->taps[slot];
