@@ -91,6 +91,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     """Build, run and check the anomaly firmware (module docstring); returns the report's "firmware" section."""
     from tinycore.audio.cgen import write_frontend_c
     from tinycore.export.app_firmware import build_app_firmware, image_section, run_app_firmware
+    from tinycore.export.qemu import mean_instructions
     from tinycore.ir import load_graph
 
     graph = load_graph(req.graph_path)
@@ -148,8 +149,9 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         score_max_abs_diff=score_diff, scores_match=bool(score_diff <= SCORE_TOLERANCE),
         score_tolerance=SCORE_TOLERANCE, feature_mismatch_values=feat_diff, feature_values_checked=feat_total,
         alarms_match_python=all(r["alarm_firmware"] == r["alarm_python"] for r in rows), threshold=threshold,
-        instructions_per_inference=float(np.mean([c["model"] / c["vectors"] for c in clips])),
-        frontend_instructions_per_clip=float(np.mean([c["fe"] for c in clips])),
+        instructions_per_inference=mean_instructions(sum(c["model"] for c in clips),
+                                                     sum(c["vectors"] for c in clips)),
+        frontend_instructions_per_clip=mean_instructions(sum(c["fe"] for c in clips), len(clips)),
         instructions_method="board counter around the 200-frame front end and each model_invoke",
         clip_crop_samples=list(CROP), clips=rows)
     return section

@@ -126,6 +126,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
     from tinycore.audio.cgen import write_frontend_c
     from tinycore.export.app_firmware import build_app_firmware, image_section, run_app_firmware
     from tinycore.export.boards import get_board
+    from tinycore.export.qemu import mean_instructions
     from tinycore.ir import load_graph
     from tinycore.runtime import run
 
@@ -198,8 +199,8 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
         feature_mismatch_values=int(np.count_nonzero(fw_feats != ref_feats)),
         feature_values_checked=int(fw_feats.size),
         n_checked=len(clips), n_stream_windows=len(windows), n_images=len(apps),
-        instructions_per_inference=float(np.mean([c["model"] for c in clips])),
-        frontend_instructions_per_clip=float(np.mean([c["fe"] for c in clips])),
+        instructions_per_inference=mean_instructions(sum(c["model"] for c in clips), len(clips)),
+        frontend_instructions_per_clip=mean_instructions(sum(c["fe"] for c in clips), len(clips)),
         instructions_method="board counter around kws_features_s16 and model_invoke separately "
                             "(tinycore.export.firmware.METHOD)",
         frontend_ram_bytes=main_app.ram_bytes(["tc_frontend.c", "tc_frontend_tables.c", "kws_features.c"]),

@@ -62,4 +62,17 @@ DEPTHWISE_CASES = [
     DepthwiseCase("saturate", hw=(4, 4), channels=4, kernel=3, extreme=True, gain=40.0),
     DepthwiseCase("positive_shift", hw=(4, 4), channels=2, kernel=1, pad="valid", gain=1e3),
     DepthwiseCase("relu", hw=(5, 5), channels=6, kernel=3, relu=True),
+    # paths of the Cortex-M DSP kernel (cortex_m/tc_depthwise_conv2d_s8.c): groups of 4 channels with 1, 2, 3
+    # channels left over, 3x3 / 5x5 / 7x7 at stride 1 and 2, the general output stage, more taps than its table
+    DepthwiseCase("dsp_k3_c20", hw=(7, 6), channels=20, kernel=3),
+    DepthwiseCase("dsp_k3_stride2_c13", hw=(9, 8), channels=13, kernel=3, stride=2),
+    DepthwiseCase("dsp_k5_c10", hw=(8, 7), channels=10, kernel=5),
+    DepthwiseCase("dsp_k5_stride2_asym_c8", hw=(10, 9), channels=8, kernel=5, stride=2, pad=(1, 2, 2, 1)),
+    DepthwiseCase("dsp_k7_c11", hw=(9, 10), channels=11, kernel=7),
+    DepthwiseCase("dsp_k7_stride2_c12", hw=(13, 12), channels=12, kernel=7, stride=2),
+    DepthwiseCase("dsp_dilation2_c8", hw=(9, 9), channels=8, kernel=3, dilation=2),
+    DepthwiseCase("dsp_relu_c8", hw=(5, 6), channels=8, kernel=3, relu=True),
+    DepthwiseCase("dsp_saturate_c8", hw=(4, 5), channels=8, kernel=3, extreme=True, gain=40.0),
+    DepthwiseCase("dsp_multiplier3_c5", hw=(6, 7), channels=5, kernel=3, depth_multiplier=3),
+    DepthwiseCase("dsp_k9_c8", hw=(10, 9), channels=8, kernel=9),
 ]

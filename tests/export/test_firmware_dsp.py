@@ -14,6 +14,12 @@ DSP kernels and once with the portable ones, on M4 and M7. Paths of tc_conv2d_s8
   - in place (out == in): blocks and a left-over block (inplace_pw), blocks, staged columns and a single pixel
     through scratch (inplace_pw_cin13).
 tc_dsp_rq_fast itself is also compared with tc_requantize on edge values below.
+
+tc_depthwise_conv2d_s8 runs every depthwise case (its dsp_* rows reach each path: groups of 4 channels with 1..3
+left over, 3x3/5x5/7x7 at stride 1 and 2, dilation, asymmetric padding, the general output stage, depth
+multiplier > 1 and more taps than the table through the scalar path) twice: out of place, and in place through
+scratch (depth multiplier 1; the ring of OH * OW / 4 pixels, or the scalar path when the wait is longer than the
+ring: dsp_dw_ring_too_small).
 """
 from __future__ import annotations
 
@@ -24,7 +30,9 @@ import pytest
 
 from tests.cases.build import act, const, requant, weights
 from tests.cases.conv2d import CONV2D_CASES, Conv2dCase
+from tests.cases.depthwise_conv2d import DEPTHWISE_CASES, DepthwiseCase
 from tests.cases.fully_connected import FC_CASES, FullyConnectedCase
+from tests.export.plans import hand_plan
 from tinycore.export import build_host, generate_c, parse_output, run_program
 from tinycore.export.codegen import KERNELS_DIR
 from tinycore.export.emit import c_array
@@ -56,6 +64,22 @@ STRESS = [
     FullyConnectedCase("dsp_fc_extreme", in_shape=(1, 1024), n_out=8, extreme=True, gain=30.0),
 ]
 CASES = [*CONV2D_CASES, *FC_CASES, *STRESS]
+DW_CASES = [*DEPTHWISE_CASES,
+            DepthwiseCase("dsp_dw_dscnn", hw=(25, 5), channels=64, kernel=3),  # the DS-CNN KWS layer
+            DepthwiseCase("dsp_dw_ring_too_small", hw=(3, 12), channels=8, kernel=3)]  # waits 14 pixels > 36 / 4
+
+
+def depthwise_graphs() -> list[tuple[str, Graph, object]]:
+    """(name, graph, plan): every depthwise case out of place, and in place where the planner allows it."""
+    out = []
+    for c in DW_CASES:
+        g = c.make(seed=0)
+        out.append((f"dw_{c.name}", g, hand_plan(g)))
+        y = g.tensors["y"]
+        if c.depth_multiplier == 1 and y.nbytes <= g.tensors["x"].nbytes:
+            op = g.ops[0].name
+            out.append((f"dw_inplace_{c.name}", g, hand_plan(g, {op: 0}, {op: y.shape[1] * y.shape[2]})))
+    return out
 
 
 def inplace_pointwise_graph(name: str, hw: tuple[int, int], cin: int, cout: int, seed: int) -> Graph:
@@ -80,18 +104,21 @@ INPLACE = {"inplace_pw": ((5, 6), 16, 8, 3),  # 30 pixels: blocks of 8, then one
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("dsp_cases")
-    graphs = [(c.name, c.make(seed=0)) for c in CASES]
-    graphs += [(name, inplace_pointwise_graph(name, *args)) for name, args in INPLACE.items()]
+    graphs = [(c.name, c.make(seed=0), None) for c in CASES]
+    graphs += [(name, inplace_pointwise_graph(name, *args), None) for name, args in INPLACE.items()]
+    graphs += depthwise_graphs()
     out = []
-    for k, (name, g) in enumerate(graphs):
+    for k, (name, g, plan) in enumerate(graphs):
         xs = random_inputs(g, 2, seed=k)
-        out.append((name, g, xs, generate_c(g, root / f"c{k}", test_inputs=xs).out_dir))
+        out.append((name, g, xs, generate_c(g, root / f"c{k}", test_inputs=xs, plan=plan).out_dir))
     return out
 
 
 def test_inplace_cases_are_planned_in_place(generated):
-    for name, g, _, _ in generated[-len(INPLACE):]:
-        assert name in INPLACE and plan_graph(g).inplace.get("conv2d_s8") is True, name
+    pointwise = [(name, g) for name, g, _, _ in generated if name in INPLACE]
+    assert len(pointwise) == len(INPLACE)
+    for name, g in pointwise:
+        assert plan_graph(g).inplace.get("conv2d_s8") is True, name
 
 
 def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_path):
@@ -101,10 +128,10 @@ def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_pat
     bad = []
     stress = {c.name for c in STRESS} | set(INPLACE)
     for k, (name, g, xs, gen) in enumerate(generated):
-        if name not in stress:
+        if name not in stress and not name.startswith(("dw_dsp", "dw_inplace_dsp", "dw_inplace_k")):
             continue
         d = shutil.copytree(gen, tmp_path / f"h{k}")
-        for f in ("tc_conv2d_s8.c", "tc_fully_connected_s8.c", "tc_dsp.h"):
+        for f in ("tc_conv2d_s8.c", "tc_fully_connected_s8.c", "tc_depthwise_conv2d_s8.c", "tc_dsp.h"):
             if (d / f).exists() or f == "tc_dsp.h":
                 shutil.copy(CORTEX_M_DIR / f, d / f)
         outs = parse_output(run_program(build_host(d, sanitize=True)), n_expected=2).outputs
@@ -118,7 +145,8 @@ def test_dsp_kernels_equal_portable_and_runtime_in_qemu(board, generated, tmp_pa
     dirs = [g[3] for g in generated]
     dsp_img, dsp_texts = run_batch(dirs, board, tmp_path / "dsp", dsp=True)
     port_img, port_texts = run_batch(dirs, board, tmp_path / "portable", dsp=False)
-    assert "cortex_m/tc_conv2d_s8.c" in dsp_img.kernels and "cortex_m/tc_fully_connected_s8.c" in dsp_img.kernels
+    assert {"cortex_m/tc_conv2d_s8.c", "cortex_m/tc_fully_connected_s8.c",
+            "cortex_m/tc_depthwise_conv2d_s8.c"} <= set(dsp_img.kernels)
     assert not any(k.startswith("cortex_m/") for k in port_img.kernels)
     bad, speed = [], {}
     for (name, g, xs, _), dt, pt in zip(generated, dsp_texts, port_texts):
@@ -132,6 +160,10 @@ def test_dsp_kernels_equal_portable_and_runtime_in_qemu(board, generated, tmp_pa
     for name in ("dsp_pointwise_mlperf", "wide"):
         dsp_instr, portable_instr = speed[name]
         assert dsp_instr * 2 < portable_instr, (name, speed[name])
+    # four channels per input word: the DS-CNN depthwise layer, in place or not, at least 4 times faster
+    for name in ("dw_dsp_dw_dscnn", "dw_inplace_dsp_dw_dscnn"):
+        dsp_instr, portable_instr = speed[name]
+        assert dsp_instr * 4 < portable_instr, (name, speed[name])
 
 
 def test_fused_requantization_equals_tc_requantize(tmp_path):

@@ -26,6 +26,15 @@ _FAULT_NAMES = {103: "HardFault", 104: "MemManage fault", 105: "BusFault", 106: 
                 134: "lockup (fault inside the fault handler)"}
 
 
+def mean_instructions(total_instructions: int, n_inferences: int) -> int:
+    """Instructions per inference as reported (`instructions_per_inference`): the exact mean of exact integer
+    counts, rounded to the nearest integer (halves up). Counts are whole instructions, so a fraction would only
+    suggest a precision that one inference never has."""
+    if n_inferences <= 0:
+        raise ValueError(f"mean_instructions: {n_inferences} inferences")
+    return (2 * int(total_instructions) + n_inferences) // (2 * n_inferences)
+
+
 def qemu_command(elf: Path | str, board: Board | str) -> list[str]:
     """The qemu-system-arm command line for `elf` on an emulated board (semihosting on, exact icount)."""
     b = board if isinstance(board, Board) else get_board(board)

@@ -13,6 +13,7 @@ from tinycore.errors import BuildError
 from tinycore.export.harness import parse_output
 from tinycore.export.host import build_host, run_program as run_exe
 from tinycore.export.patch_codegen import generate_patch_c
+from tinycore.export.qemu import mean_instructions
 from tinycore.export.validate import compare_outputs, graph_flash_bytes, random_inputs
 from tinycore.ir.graph import Graph
 from tinycore.memory.patch_plan import plan_patch_program
@@ -66,5 +67,5 @@ def _run_on_board(graph: Graph, gen_dir: Path, board: str, arena_bytes: int, n: 
     got = parse_output(text, n_expected=n, where=f"{b.name} firmware")
     extra = dict(board=b.name, cpu=b.cpu, arena_symbol_bytes=img.arena_bytes, text_bytes=img.text_bytes,
                  data_bytes=img.data_bytes, bss_bytes=img.bss_bytes,
-                 instructions_per_inference=sum(got.instructions) / n if got.instructions else None)
+                 instructions_per_inference=mean_instructions(sum(got.instructions), n) if got.instructions else None)
     return text, extra

@@ -55,6 +55,7 @@ def test_sizes_and_counts(fw_result):
     assert fw["frontend_ram_bytes"] == 4 * (480 + 10) + 4 * (512 + 257 + 40)
     assert fw["bss_bytes"] >= fw["arena_bytes"] + fw["frontend_ram_bytes"]
     assert fw["instructions_per_inference"] > 10_000 and fw["frontend_instructions_per_clip"] > 100_000
+    assert type(fw["instructions_per_inference"]) is int and type(fw["frontend_instructions_per_clip"]) is int
 
 
 def test_parse_rejects_unfinished_or_error_output():

@@ -28,6 +28,8 @@
 #include <arm_acle.h>
 static inline int32_t tc_smlad(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
 static inline int32_t tc_sxtb16(int32_t x) { return __sxtb16(x); }
+static inline int32_t tc_smlabb(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
+static inline int32_t tc_smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
 /* gcc 12 does not fold a rotate into sxtb16/sxtab16, so the rotated forms are written in assembly. */
 static inline int32_t tc_sxtb16_ror8(int32_t x)
 {
@@ -53,6 +55,14 @@ static inline int32_t tc_byte(int32_t x, int i) { return (int32_t)(int8_t)(uint8
 static inline int32_t tc_smlad(int32_t a, int32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(tc_lo16(a) * tc_lo16(b)) + (uint32_t)(tc_hi16(a) * tc_hi16(b)));
+}
+static inline int32_t tc_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tc_lo16(a) * tc_lo16(b)));
+}
+static inline int32_t tc_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tc_hi16(a) * tc_hi16(b)));
 }
 static inline int32_t tc_sxtb16(int32_t x) { return tc_pack16(tc_byte(x, 0), tc_byte(x, 2)); }
 static inline int32_t tc_sxtb16_ror8(int32_t x) { return tc_pack16(tc_byte(x, 1), tc_byte(x, 3)); }
