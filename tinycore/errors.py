@@ -46,3 +46,7 @@ class TrainError(TinycoreError):
 
 class DataError(TinycoreError):
     """A data set folder or data file is missing or unusable."""
+
+
+class PlanError(TinycoreError):
+    """An arena plan is invalid: two buffers alive at once share bytes, or a buffer lies outside the arena."""

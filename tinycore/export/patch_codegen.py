@@ -23,7 +23,7 @@ from tinycore.export.codegen import (GeneratedModel, check_graph_supported, kern
 from tinycore.export.emit import EMITTERS, Emitter, c_comment, check_accumulator_bound
 from tinycore.export.harness import harness_source
 from tinycore.ir.graph import Graph, Op
-from tinycore.memory.patch_plan import PatchArenaPlan, plan_patch_program
+from tinycore.memory.patch_plan import PatchArenaPlan, check_patch_plan, plan_patch_program
 
 _COPY_FN = """\
 /* Copy a window of `rows` rows of `row_bytes` bytes between NHWC buffers with different row pitches. */
@@ -184,6 +184,7 @@ def generate_patch_c(graph: Graph, program, out_dir: str | Path, *,
         if off < 0 or off + plan.sizes[name] > plan.arena_bytes:
             raise UnsupportedError(f"patch arena plan places '{name}' ({plan.sizes[name]} B) at {off}, outside the "
                                    f"{plan.arena_bytes} B arena")
+    check_patch_plan(program, plan)  # no two live buffers share a byte
     inputs = normalize_test_inputs(graph, test_inputs)
     model_c, called, const_bytes = _model_c(graph, program, plan)
     kernels: list[Path] = []
