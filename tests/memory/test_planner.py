@@ -9,6 +9,7 @@ from tinycore.memory import ArenaPlan, Buffer, check_plan, flash_bytes, flash_re
 from tinycore.memory.graph_plan import graph_schedule
 from tinycore.memory.schedule import _plan
 from tinycore.memory.plot import plot_memory_profile
+from tinycore.memory.rules import conv_col_bytes
 
 
 def test_planner_reuses_freed_space():
@@ -65,8 +66,10 @@ def test_inplace_depthwise_and_pointwise_share_one_buffer():
     assert plain.arena_bytes == 1024 + 1024  # x and a both alive at dw
     assert shared.inplace == {"dw": True, "pw1": True}
     assert shared.offsets["x"] == shared.offsets["a"] == shared.offsets["b"]
-    assert shared.scratch["dw"][1] == 64 and shared.scratch["pw1"][1] == 8
-    assert shared.arena_bytes == 1024 + 64  # one 1024 B buffer + the 64 B channel scratch of dw
+    col = conv_col_bytes(1, 1, 16, 64)  # pw1's DSP column area: 8 columns of 16 int16 values
+    assert col == 256
+    assert shared.scratch["dw"][1] == 64 and shared.scratch["pw1"][1] == 8 + col
+    assert shared.arena_bytes == 1024 + 8 + col  # one 1024 B buffer + pw1's pixel and column scratch
     assert shared.lower_bound_bytes == shared.arena_bytes
     check_plan(g, shared)
 
@@ -75,9 +78,10 @@ def test_inplace_is_dropped_where_it_would_raise_the_peak():
     g = _chain_graph()  # after pw1 shrinks to 512 B, pw2 expands to 1536 B: an in-place x/a/b buffer stays 1024 B
     schedule = graph_schedule(g)
     all_inplace = _plan(schedule, schedule.lifetimes(), "all", {})
-    assert all_inplace.arena_bytes == 1024 + 1536
+    pw2_col = conv_col_bytes(1, 1, 8, 64)
+    assert all_inplace.arena_bytes == 1024 + 1536 + pw2_col  # pw2's column beside both buffers
     plan = plan_graph(g)
-    assert plan.arena_bytes == 2048 < all_inplace.arena_bytes
+    assert plan.arena_bytes == 2048 + pw2_col < all_inplace.arena_bytes
     assert plan.inplace["pw1"] is False and plan.inplace["pw2"] is False
     check_plan(g, plan)
 

@@ -149,5 +149,8 @@ def firmware(task: Task, data: TaskData, run: RunDir, *, board: str, n_clips: in
         raise TinycoreError(f"the {task.name} app has no firmware target yet")
     section = task.firmware(FirmwareRequest(run.path, run.need(run.graph_path, "export"), board, data, n_clips, seed,
                                             progress))
-    run.update_report(firmware=section)
+    memory = run.load_report().get("memory", {})
+    if "sram_total_bytes" in section:  # measured in QEMU: the whole SRAM of the image, beside the planned arena
+        memory = {**memory, "sram_total_bytes": section["sram_total_bytes"]}
+    run.update_report(firmware=section, memory=memory)
     return section
