@@ -127,3 +127,19 @@ def test_plans_are_deterministic_and_refined_below_the_policies():
     policies = [_plan(schedule, schedule.lifetimes(), p, {}).arena_bytes for p in ("none", "same_size", "all")]
     a, b = plan_graph(g), plan_graph(g)
     assert a == b and a.arena_bytes <= min(policies)
+
+
+def test_cli_analyze_and_generate_exit_nonzero_on_an_overlapping_plan(tmp_path, monkeypatch, capsys):
+    """A planner bug (here: every buffer placed at offset 0) is caught by the check inside plan_graph."""
+    import tinycore.memory.schedule as schedule
+    from tinycore.cli.tool import main
+    from tinycore.memory.planner import Placement
+
+    path = _chain_graph().save(tmp_path / "chain.graph")
+    assert main(["analyze", str(path), "--json"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(schedule, "plan_arena", lambda bufs: Placement({b.name: 0 for b in bufs},
+                                                                         max(b.size_bytes for b in bufs)))
+    for cmd in (["analyze", str(path)], ["generate", str(path), "--out", str(tmp_path / "gen")]):
+        assert main(cmd) == 2
+        assert "share bytes while both are alive" in capsys.readouterr().err
