@@ -87,8 +87,9 @@ def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool) -
     return policy == "all" or (policy == "same_size" and same_size)
 
 
-def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str,
-          overrides: dict[int, bool]) -> SchedulePlan:
+def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, overrides: dict[int, bool],
+          must_beat: int | None = None) -> SchedulePlan | None:
+    """One plan; None (before placing anything) when its live bytes alone reach `must_beat`."""
     sizes = schedule.sizes
     groups = Groups()
     glife = {n: list(v) for n, v in life.items()}
@@ -102,7 +103,6 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str,
         gsize[root] = max(gsize[root], gsize[new])
         groups.join(root, new)
 
-    pinned_roots = lambda: {groups.find(p) for p in schedule.pinned}  # noqa: E731 (groups grow as we go)
     for k, s in enumerate(schedule.steps):
         done = False
         if s.alias:
@@ -112,7 +112,8 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str,
                 if not _allowed(policy, overrides, k, sizes[cand] == sizes[s.writes]):
                     continue
                 root = groups.find(cand)
-                if glife[root][1] == k and root not in pinned_roots():
+                pinned = any(groups.find(p) == root for p in schedule.pinned)  # an output must survive
+                if glife[root][1] == k and not pinned:
                     merge(cand, s.writes)
                     done = True
                     break
@@ -124,10 +125,12 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str,
     roots = sorted(dict.fromkeys(groups.find(n) for n in life), key=lambda r: glife[r][0])
     buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) for r in roots]
     buffers += [Buffer(f"scratch:{n}", size, k, k) for n, (k, size) in scratch_need.items()]
+    live = live_bytes_per_step(buffers, len(schedule.steps))
+    if must_beat is not None and max(live, default=0) >= must_beat:
+        return None  # no placement can beat it: skip the costly part
     placement = plan_arena(buffers)
     offsets = {n: placement.offsets[groups.find(n)] for n in life}
     scratch = {n: (placement.offsets[f"scratch:{n}"], size) for n, (_, size) in scratch_need.items()}
-    live = live_bytes_per_step(buffers, len(schedule.steps))
     return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy)
 
 
@@ -151,8 +154,8 @@ def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool =
             trial = dict(overrides)
             same = any(sizes[c] == sizes[s.writes] for c in s.candidates)
             trial[k] = not _allowed(best.policy, overrides, k, same)
-            p = _plan(schedule, life, best.policy, trial)
-            if p.arena_bytes < best.arena_bytes:
+            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes)
+            if p is not None and p.arena_bytes < best.arena_bytes:
                 best, overrides = p, trial
     check_schedule_plan(schedule, best.arena_bytes, best.offsets, best.inplace, best.scratch)
     return best
