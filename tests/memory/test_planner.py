@@ -5,7 +5,8 @@ import pytest
 
 from tinycore.ir import Graph, Op, Tensor
 from tinycore.errors import PlanError
-from tinycore.memory import ArenaPlan, Buffer, check_plan, flash_bytes, flash_report, format_memory_table, plan_arena, plan_graph
+from tinycore.memory import (ArenaPlan, Buffer, check_plan, flash_bytes, flash_report, format_memory_table,
+                             plan_arena, plan_graph)
 from tinycore.memory.graph_plan import graph_schedule
 from tinycore.memory.schedule import _plan
 from tinycore.memory.plot import plot_memory_profile

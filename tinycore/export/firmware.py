@@ -192,8 +192,8 @@ def sram_section(img: FirmwareImage, stack_bytes: Sequence[int], heap_bytes: Seq
     if not stack_bytes or not heap_bytes:
         raise BuildError(f"{img.elf}: the firmware printed no `stack <n> heap <n>` line (tc_stack.h)")
     stack, heap = max(stack_bytes), max(heap_bytes)
-    return {"stack_bytes": stack, "heap_bytes": heap, "sram_total_bytes": img.data_bytes + img.bss_bytes + stack + heap,
-            "sram_measured_on": measured_on}
+    return {"stack_bytes": stack, "heap_bytes": heap,
+            "sram_total_bytes": img.data_bytes + img.bss_bytes + stack + heap, "sram_measured_on": measured_on}
 
 
 def check_sram_total(board: Board, section: dict) -> None:
