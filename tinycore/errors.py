@@ -52,3 +52,7 @@ class CheckError(TinycoreError):
     """A check the command ran has failed (firmware outputs differ from the runtime's, a validation mismatch):
     the command printed its results, then exits 1 with this reason last."""
     exit_code = 1
+
+
+class PlanError(TinycoreError):
+    """An arena plan is invalid: two buffers alive at once share bytes, or a buffer lies outside the arena."""

@@ -90,7 +90,7 @@ def pick_clips(req: FirmwareRequest) -> list[int]:
 def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     """Build, run and check the anomaly firmware (module docstring); returns the report's "firmware" section."""
     from tinycore.audio.cgen import write_frontend_c
-    from tinycore.export.app_firmware import build_app_firmware, image_section, run_app_firmware
+    from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
     from tinycore.export.qemu import mean_instructions
     from tinycore.ir import load_graph
 
@@ -125,7 +125,8 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     app = build_app_firmware(graph, req.board, root, main_c=FIRMWARE_DIR / "main.c", sources=fe_sources,
                              include_dirs=[fe_dir], arrays={"an_clips": np.concatenate(pcm)}, defines=defines)
     req.log(f"anomaly firmware: run {app.image.elf} in QEMU")
-    clips = parse_output(run_app_firmware(app, timeout_s), f"{req.board} {app.image.elf}")
+    stdout = run_app_firmware(app, timeout_s)
+    clips = parse_output(stdout, f"{req.board} {app.image.elf}")
     if len(clips) != len(picked):
         raise BuildError(f"{req.board}: firmware ran {len(clips)} clips, expected {len(picked)}")
     x = graph.input_tensor()
@@ -144,6 +145,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
                      "score_firmware": c["score"], "score_python": py_score, "alarm_firmware": c["alarm"],
                      "alarm_python": int(py_score > threshold)})
     section = image_section(app)
+    section.update(measured_sram(app, stdout))
     section.update(
         outputs_match_runtime=match, n_checked=len(picked), vectors_per_clip=len(clips[0]["out"]),
         score_max_abs_diff=score_diff, scores_match=bool(score_diff <= SCORE_TOLERANCE),

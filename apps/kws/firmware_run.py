@@ -124,7 +124,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
                      timeout_s: float = 300.0) -> dict:
     """Build, run and check the KWS firmware (module docstring); returns the report's "firmware" section."""
     from tinycore.audio.cgen import write_frontend_c
-    from tinycore.export.app_firmware import build_app_firmware, image_section, run_app_firmware
+    from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
     from tinycore.export.boards import get_board
     from tinycore.export.qemu import mean_instructions
     from tinycore.ir import load_graph
@@ -158,7 +158,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
     fe_dir = root / "frontend"
     fe_sources = write_frontend_c(fe, fe_dir)
     table = exp_table_q16(float(y.scale[0]))
-    parsed, apps = [], []
+    parsed, apps, stdouts = [], [], []
     for k, batch in enumerate(batches):
         last = k == len(batches) - 1
         arrays = {"kws_clips": clip_pcm[batch].reshape(-1), "kws_exp_q16": table}
@@ -171,7 +171,8 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
             sources=[*fe_sources, *(FIRMWARE_DIR / s for s in C_SOURCES)], include_dirs=[fe_dir, FIRMWARE_DIR],
             arrays=arrays, defines=_defines(len(batch), len(classes), background_mask, cfg, last))
         req.log(f"kws firmware: run {app.image.elf} in QEMU")
-        parsed.append(parse_firmware_output(run_app_firmware(app, timeout_s), f"{board.name} {app.image.elf}"))
+        stdouts.append(run_app_firmware(app, timeout_s))
+        parsed.append(parse_firmware_output(stdouts[-1], f"{board.name} {app.image.elf}"))
         apps.append(app)
     clips = [c for p in parsed for c in p.clips]
     windows, fw_dets = parsed[-1].windows, parsed[-1].detections
@@ -190,6 +191,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
     fw_det_pairs = [(c, t) for c, t, _ in fw_dets]
     main_app = apps[-1]
     section = image_section(main_app)
+    section.update(measured_sram(main_app, stdouts))  # the deepest stack of every image; the main image's .bss
     section.update(
         outputs_match_runtime=bool(np.array_equal(fw_outs, runtime_outs)),
         outputs_mismatch_windows=int(np.count_nonzero((fw_outs != runtime_outs).any(axis=1))),

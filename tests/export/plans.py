@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinycore.ir import Graph
+from tinycore.memory.rules import scratch_bytes as rule_scratch_bytes
 
 
 @dataclass
@@ -25,9 +26,11 @@ def _align(n: int) -> int:
 
 def hand_plan(graph: Graph, inplace: dict[str, int] | None = None, scratch_bytes: dict[str, int] | None = None,
               alias_reshape: bool = True) -> HandPlan:
-    """inplace: op name -> index of the input its output overwrites; scratch_bytes: op name -> scratch size."""
+    """inplace: op name -> index of the input its output overwrites; scratch_bytes: op name -> scratch size
+    (0: none), by default the kernel's need (tinycore.memory.rules.scratch_bytes) for every op."""
     inplace = inplace or {}
-    scratch_bytes = scratch_bytes or {}
+    scratch_bytes = {op.name: rule_scratch_bytes(op, graph, op.name in inplace) for op in graph.ops} | \
+        (scratch_bytes or {})
     group: dict[str, str] = {n: n for n in graph.inputs}
     for op in graph.ops:
         out = op.outputs[0]
@@ -47,7 +50,8 @@ def hand_plan(graph: Graph, inplace: dict[str, int] | None = None, scratch_bytes
         end += _align(size)
     scratch = {}
     for name, size in scratch_bytes.items():
-        scratch[name] = (end, size)
-        end += size
+        if size:
+            scratch[name] = (end, size)
+            end += _align(size)
     return HandPlan(end, {t: base[g] for t, g in group.items()}, {op.name: op.name in inplace for op in graph.ops},
                     scratch)

@@ -14,7 +14,8 @@ from tinycore.errors import BudgetError, BuildError, UnsupportedError
 from tinycore.export import generate_c
 from tinycore.export.boards import BOARDS, get_board
 from tinycore.export.firmware import (SRAM_RESERVE_BYTES, FirmwareImage, board_include_dirs, build_firmware,
-                                      build_only, compile_objects, link_image, startup_object, validate_on_board)
+                                      build_only, check_sram_total, compile_objects, emulated_twin, link_image,
+                                      sram_section, startup_object, validate_on_board)
 from tinycore.export.qemu import run_in_qemu
 from tinycore.export.validate import random_inputs
 from tinycore.memory import plan_graph
@@ -187,6 +188,22 @@ def test_build_only_boards_give_elf_bin_hex_and_flash_command(board, tmp_path):
     graph = random_graph(2)  # the harness's one test input is random_inputs(graph, 1, seed=0)[0]
     assert r["expected_output_hex"] == run(graph, random_inputs(graph, 1, 0)[0]).astype(np.int8).tobytes().hex()
     assert r["dsp"] is True
+    # no emulator for this board: stack and heap measured on the MPS2 board with the same core, and named
+    assert r["sram_measured_on"].startswith(emulated_twin(b).name) and b.cpu in r["sram_measured_on"]
+    assert r["sram_total_bytes"] == r["data_bytes"] + r["bss_bytes"] + r["stack_bytes"] + r["heap_bytes"]
+
+
+def test_sram_fit_check_uses_the_measured_total():
+    img = FirmwareImage("stm32f412", Path("f.elf"), Path("f.bin"), Path("f.hex"), 1000, 100, 250_000, {}, True, "")
+    b = get_board("stm32f412")
+    ok = sram_section(img, [600, 900], [1468], "mps2-an386 (QEMU)")
+    assert ok["stack_bytes"] == 900 and ok["sram_total_bytes"] == 100 + 250_000 + 900 + 1468
+    check_sram_total(b, ok)  # 252,468 B <= 256 KiB
+    over = sram_section(img, [12_000], [1468], "mps2-an386 (QEMU)")
+    with pytest.raises(BudgetError, match=r"needs 263,568 B .* stack 12,000 B and heap 1,468 B measured on mps2"):
+        check_sram_total(b, over)
+    with pytest.raises(BuildError, match="no `stack <n> heap <n>` line"):
+        sram_section(img, [], [], "x")
 
 
 def test_build_only_board_cannot_be_validated_in_qemu():

@@ -14,6 +14,7 @@ from tests.export.plans import hand_plan
 from tinycore.errors import UnsupportedError
 from tinycore.export import generate_c
 from tinycore.export.batch import run_models_on_host
+from tinycore.memory.rules import scratch_bytes
 from tinycore.runtime import run
 
 DW_INPLACE = [c for c in DEPTHWISE_CASES if c.depth_multiplier == 1]
@@ -27,11 +28,12 @@ def _inplace_models():
     for c in DW_INPLACE:
         g = c.make(0)
         op, y = g.ops[0], g.tensors["y"]
-        out.append((f"dw-{c.name}", g, hand_plan(g, {op.name: 0}, {op.name: y.shape[1] * y.shape[2]})))
+        assert y.shape[1] * y.shape[2] == scratch_bytes(op, g, True)
+        out.append((f"dw-{c.name}", g, hand_plan(g, {op.name: 0})))
     for c in PW_INPLACE:
         g = c.make(0)
         op = g.ops[0]
-        out.append((f"pw-{c.name}", g, hand_plan(g, {op.name: 0}, {op.name: g.tensors["y"].shape[3]})))
+        out.append((f"pw-{c.name}", g, hand_plan(g, {op.name: 0})))  # Cout bytes (rounded to 4) + DSP column
     for c in ADD_CASES:
         for which in (0, 1):
             g = c.make(0)
@@ -76,7 +78,7 @@ def test_plans_really_are_in_place():
 
 def test_generated_call_passes_scratch_and_same_buffer(tmp_path):
     g = DW_INPLACE[0].make(0)
-    plan = hand_plan(g, {g.ops[0].name: 0}, {g.ops[0].name: 36})
+    plan = hand_plan(g, {g.ops[0].name: 0})
     generate_c(g, tmp_path / "m", plan=plan)
     src = (tmp_path / "m" / "model.c").read_text()
     off, (s_off, _) = plan.offsets["x"], plan.scratch[g.ops[0].name]
@@ -104,6 +106,6 @@ def test_inplace_without_enough_scratch_is_refused(tmp_path):
     g = DW_INPLACE[0].make(0)
     name = g.ops[0].name
     with pytest.raises(UnsupportedError, match="no scratch"):
-        generate_c(g, tmp_path / "a", plan=hand_plan(g, {name: 0}))
-    with pytest.raises(UnsupportedError, match="35 B of scratch, the in-place kernel needs 36 B"):
+        generate_c(g, tmp_path / "a", plan=hand_plan(g, {name: 0}, {name: 0}))
+    with pytest.raises(UnsupportedError, match="35 B of scratch, its kernel needs 36 B"):
         generate_c(g, tmp_path / "b", plan=hand_plan(g, {name: 0}, {name: 35}))

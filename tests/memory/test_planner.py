@@ -1,9 +1,16 @@
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from tinycore.ir import Graph, Op, Tensor
-from tinycore.memory import Buffer, check_plan, flash_bytes, flash_report, format_memory_table, plan_arena, plan_graph
-from tinycore.memory.graph_plan import _plan
+from tinycore.errors import PlanError
+from tinycore.memory import (ArenaPlan, Buffer, check_plan, flash_bytes, flash_report, format_memory_table,
+                             plan_arena, plan_graph)
+from tinycore.memory.graph_plan import graph_schedule
+from tinycore.memory.schedule import _plan
 from tinycore.memory.plot import plot_memory_profile
+from tinycore.memory.rules import conv_col_bytes
 
 
 def test_planner_reuses_freed_space():
@@ -60,18 +67,22 @@ def test_inplace_depthwise_and_pointwise_share_one_buffer():
     assert plain.arena_bytes == 1024 + 1024  # x and a both alive at dw
     assert shared.inplace == {"dw": True, "pw1": True}
     assert shared.offsets["x"] == shared.offsets["a"] == shared.offsets["b"]
-    assert shared.scratch["dw"][1] == 64 and shared.scratch["pw1"][1] == 8
-    assert shared.arena_bytes == 1024 + 64  # one 1024 B buffer + the 64 B channel scratch of dw
+    col = conv_col_bytes(1, 1, 16, 64)  # pw1's DSP column area: 8 columns of 16 int16 values
+    assert col == 256
+    assert shared.scratch["dw"][1] == 64 and shared.scratch["pw1"][1] == 8 + col
+    assert shared.arena_bytes == 1024 + 8 + col  # one 1024 B buffer + pw1's pixel and column scratch
     assert shared.lower_bound_bytes == shared.arena_bytes
     check_plan(g, shared)
 
 
 def test_inplace_is_dropped_where_it_would_raise_the_peak():
     g = _chain_graph()  # after pw1 shrinks to 512 B, pw2 expands to 1536 B: an in-place x/a/b buffer stays 1024 B
-    all_inplace = _plan(g, "all")
-    assert all_inplace.arena_bytes == 1024 + 1536
+    schedule = graph_schedule(g)
+    all_inplace = _plan(schedule, schedule.lifetimes(), "all", {})
+    pw2_col = conv_col_bytes(1, 1, 8, 64)
+    assert all_inplace.arena_bytes == 1024 + 1536 + pw2_col  # pw2's column beside both buffers
     plan = plan_graph(g)
-    assert plan.arena_bytes == 2048 < all_inplace.arena_bytes
+    assert plan.arena_bytes == 2048 + pw2_col < all_inplace.arena_bytes
     assert plan.inplace["pw1"] is False and plan.inplace["pw2"] is False
     check_plan(g, plan)
 
@@ -86,3 +97,50 @@ def test_memory_table_flash_and_plot(tmp_path):
     assert flash_bytes(g) == weights + 3 * 4 * (16 + 8 + 24)
     png = plot_memory_profile(plan, tmp_path / "mem.png", "chain")
     assert png.stat().st_size > 1000
+
+
+def test_overlap_check_refuses_hand_made_overlaps():
+    g = _chain_graph()
+    plan = plan_graph(g)
+    check_plan(g, plan)
+    # a and b are both alive at pw1 (a read, b written) and pw1 is not planned in place: b may not sit on a
+    bad = ArenaPlan(4096, {"x": 0, "a": 1024, "b": 1024 + 256, "c": 2048}, {"dw": False, "pw1": False, "pw2": False},
+                    {})
+    with pytest.raises(PlanError, match=r"'a' \[1024, 2048\) and 'b' \[1280, 1792\) share bytes"):
+        check_plan(g, bad)
+    # the same offsets are fine once pw1 writes over a by design
+    ok = ArenaPlan(4096, {"x": 0, "a": 1024, "b": 1024, "c": 2048}, {"dw": False, "pw1": True, "pw2": False},
+                   {"pw1": (3072, 8)})
+    check_plan(g, ok)
+    # scratch is a buffer of its own: on top of pw1's output it is an overlap
+    with pytest.raises(PlanError, match=r"scratch:pw1"):
+        check_plan(g, replace(ok, scratch={"pw1": (1024, 8)}))
+    # in place claimed, but no input starts where the output starts
+    with pytest.raises(PlanError, match=r"'pw1' \(step 1\) is planned in place"):
+        check_plan(g, replace(ok, offsets={**ok.offsets, "b": 0}))
+    with pytest.raises(PlanError, match="outside the 2048 B arena"):
+        check_plan(g, replace(ok, arena_bytes=2048))
+
+
+def test_plans_are_deterministic_and_refined_below_the_policies():
+    g = _chain_graph()
+    schedule = graph_schedule(g)
+    policies = [_plan(schedule, schedule.lifetimes(), p, {}).arena_bytes for p in ("none", "same_size", "all")]
+    a, b = plan_graph(g), plan_graph(g)
+    assert a == b and a.arena_bytes <= min(policies)
+
+
+def test_cli_analyze_and_generate_exit_nonzero_on_an_overlapping_plan(tmp_path, monkeypatch, capsys):
+    """A planner bug (here: every buffer placed at offset 0) is caught by the check inside plan_graph."""
+    import tinycore.memory.schedule as schedule
+    from tinycore.cli.tool import main
+    from tinycore.memory.planner import Placement
+
+    path = _chain_graph().save(tmp_path / "chain.graph")
+    assert main(["analyze", str(path), "--json"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(schedule, "plan_arena", lambda bufs: Placement({b.name: 0 for b in bufs},
+                                                                         max(b.size_bytes for b in bufs)))
+    for cmd in (["analyze", str(path)], ["generate", str(path), "--out", str(tmp_path / "gen")]):
+        assert main(cmd) == 2
+        assert "share bytes while both are alive" in capsys.readouterr().err

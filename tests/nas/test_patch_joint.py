@@ -89,7 +89,9 @@ def test_a_budget_only_patches_meet_gives_a_patched_winner():
     space = image_space()
     cfg = JointConfig(grids=(None, (2, 2), (3, 3), (4, 4)), input_mode="stream", evolution=EVO)
     smallest = plan_graph(graph_shape(space.to_spec(space.smallest(1.0, 40), name=space.name))).arena_bytes
-    budget = Budget(smallest - 1024, 1024 * 1024)  # no subnet fits without patches
+    # no subnet fits without patches; the per-op in-place refinement brought the unpatched arenas closer to the
+    # patched ones, so the margin is 256 B (was 1024 B)
+    budget = Budget(smallest - 256, 1024 * 1024)
     res = joint_evolve(space, 1.0, 40, budget, macs_score(space), cfg, np.random.default_rng(3))
     assert res.rejected["over budget"] > 0
     assert all(c.cost.plan is not None for c in res.candidates)

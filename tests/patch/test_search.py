@@ -18,10 +18,12 @@ def test_auto_never_raises_the_peak_on_a_small_first_stage():
 
 
 def test_auto_and_grid_search_shrink_the_arena():
-    g, _ = patch_net(0, hw=(48, 40))
+    # with the per-op in-place refinement the unpatched plan already reaches this net's stage-2 peak in frame mode
+    # (48x40: 13,440 -> 12,060 B, as small as any patch plan), so the test takes a larger input, streamed
+    g, _ = patch_net(0, hw=(96, 80))
     no_patch = plan_graph(g).arena_bytes
-    for req in ("auto", "3x2"):
-        f = choose_plan(g, req, "frame")
+    for req in ("auto", "2x2"):
+        f = choose_plan(g, req, "stream")
         assert f.plan is not None and f.arena_bytes < no_patch and f.mac_overhead_pct <= 20.0
     f = best_patch_plan(g, grid=(2, 2), input_mode="stream")
     assert f.arena_bytes == f.arena_bytes_stream < no_patch

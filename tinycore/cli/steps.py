@@ -172,7 +172,10 @@ def firmware(task: Task, data: TaskData, run: RunDir, *, board: str, n_clips: in
         img = built.app.image
         section = {**image_section(built.app), "emulated": False, "bin": str(img.bin), "hex": str(img.hex),
                    "flash_command": img.flash_command, "n_checked": 0}
-    run.update_report(firmware=section)
+    memory = run.load_report().get("memory", {})
+    if "sram_total_bytes" in section:  # measured in QEMU: the whole SRAM of the image, beside the planned arena
+        memory = {**memory, "sram_total_bytes": section["sram_total_bytes"]}
+    run.update_report(firmware=section, memory=memory)
     return section
 
 

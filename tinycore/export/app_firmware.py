@@ -6,8 +6,9 @@ in Flash), compiles everything for a board with the pieces of tinycore.export.fi
 kernel choice, fit check and linker script as the model-only firmware), and runs the image in QEMU.
 
 The app's main.c includes "model.h", "app_data.h" and TC_BOARD_HEADER (board.h: tc_board_init, the exact
-instruction counter TC_COUNTER_BEGIN / TC_COUNTER_END on the emulated boards), and returns 0 from main (the exit
-status QEMU reports). What it prints is the app's business: `AppRun.stdout` is returned as is.
+instruction counter TC_COUNTER_BEGIN / TC_COUNTER_END on the emulated boards, TC_STACK_PAINT / TC_STACK_USED),
+and returns 0 from main (the exit status QEMU reports). What it prints is the app's business, except one line
+`stack <bytes> heap <bytes>` (the deepest stack around model_invoke, the heap in use) that `measured_sram` reads.
 """
 from __future__ import annotations
 
@@ -179,6 +180,22 @@ def run_app_firmware(app: AppImage, timeout_s: float = 120.0) -> str:
         raise NotEmulated(f"board '{b.name}' is real hardware: flash {app.image.bin} with "
                                f"`{app.image.flash_command}`; emulated boards: mps2-an385, mps2-an386, mps2-an500", app)
     return run_in_qemu(app.image.elf, b, timeout_s)
+
+
+def measured_sram(app: AppImage, stdout: str | Sequence[str]) -> dict:
+    """stack_bytes, heap_bytes and sram_total_bytes of the image from its run(s) (the app's main.c prints
+    `stack <n> heap <n>` after painting the stack around model_invoke, boards/common/tc_stack.h); checked against
+    the board's SRAM. Several stdouts (an app split over images): the deepest stack and largest heap."""
+    from tinycore.export.harness import parse_sram_lines
+
+    stack: list[int] = []
+    heap: list[int] = []
+    for text in [stdout] if isinstance(stdout, str) else stdout:
+        st, hp = parse_sram_lines(text)
+        stack, heap = stack + st, heap + hp
+    section = fw.sram_section(app.image, stack, heap, f"{app.image.board} (QEMU)")
+    fw.check_sram_total(get_board(app.image.board), section)
+    return section
 
 
 def image_section(app: AppImage) -> dict:

@@ -76,6 +76,9 @@ def _check_plan(graph: Graph, plan: Any) -> None:
         if off < 0 or off + size > plan.arena_bytes:
             raise UnsupportedError(f"arena plan places the scratch of op '{name}' at {off}+{size}, outside "
                                    f"the {plan.arena_bytes} B arena")
+    from tinycore.memory import check_plan
+
+    check_plan(graph, plan)  # no two live buffers share a byte (hand-made plans included)
 
 
 def _model_code(graph: Graph, plan: Any) -> tuple[ModelCode, list[str], list[str]]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from tinycore.errors import UnsupportedError
 from tinycore.ir.graph import Graph, Op
+from tinycore.memory.rules import scratch_bytes
 
 _C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
 INT32_MIN = -(2**31)
@@ -69,13 +70,16 @@ class Emitter:
         return f"(tc_arena + {self.offsets[tensor]})"
 
     def scratch_ptr(self, op: Op, need_bytes: int) -> str:
+        """The op's planned scratch (tinycore.memory.rules.scratch_bytes), "NULL" when its kernel needs none."""
+        if need_bytes == 0:
+            return "NULL"
         if op.name not in self.scratch:
-            raise UnsupportedError(f"op '{op.name}' ({op.kind}) runs in place but the arena plan gives it no "
-                                   f"scratch; its kernel needs {need_bytes} B")
+            raise UnsupportedError(f"op '{op.name}' ({op.kind}): the arena plan gives it no scratch; its kernel "
+                                   f"needs {need_bytes} B")
         off, size = self.scratch[op.name]
         if size < need_bytes:
-            raise UnsupportedError(f"op '{op.name}' ({op.kind}): arena plan gives {size} B of scratch, the "
-                                   f"in-place kernel needs {need_bytes} B")
+            raise UnsupportedError(f"op '{op.name}' ({op.kind}): arena plan gives {size} B of scratch, its "
+                                   f"kernel needs {need_bytes} B")
         return f"(tc_arena + {off})"
 
 
@@ -112,20 +116,18 @@ def _conv(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     y = g.tensors[op.outputs[0]]
     dw = op.kind == "depthwise_conv2d_s8"
     fshape = (1, w.shape[1], w.shape[2], w.shape[3])
-    scratch = "NULL"
-    if e.offsets[x.name] == e.offsets[y.name]:
+    inplace = e.offsets[x.name] == e.offsets[y.name]
+    if inplace:
         if dw:
             ok = a["depth_multiplier"] == 1
-            need = y.shape[1] * y.shape[2]
         else:
             ok = (w.shape[1] == w.shape[2] == 1 and a["stride_h"] == a["stride_w"] == 1
                   and not any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
                   and y.shape[3] <= x.shape[3])
-            need = y.shape[3]
         if not ok:
             raise UnsupportedError(f"op {i} {op.kind} '{op.name}': the arena plan writes its output over its "
                                    f"input, which its kernel cannot do (see tc_kernels.h)")
-        scratch = e.scratch_ptr(op, need)
+    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace))
     p = f"tc_op{i}"
     params = [a["stride_h"], a["stride_w"], a["dilation_h"], a["dilation_w"], a["pad_top"], a["pad_left"],
               a["input_zp"], a["output_zp"], a["act_min"], a["act_max"], a["depth_multiplier"] if dw else 1]
@@ -144,13 +146,14 @@ def _fc(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     n_out, n_in = g.tensors[op.inputs[1]].shape
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
     args = ", ".join(c_int(a[k]) for k in ("input_zp", "output_zp", "act_min", "act_max"))
+    scratch = e.scratch_ptr(op, scratch_bytes(op, g, False))
     rows = x.size // n_in  # 1, or one row per token (see tinycore.runtime.ops.fully_connected)
     if rows == 1:
         return [], (f"tc_fully_connected_s8({e.ptr(x.name)}, {n_in}, {wsym}, {bsym}, {msym}, {ssym}, "
-                    f"{e.ptr(y.name)}, {n_out}, {args});")
+                    f"{e.ptr(y.name)}, {n_out}, {args}, {scratch});")
     return [], (f"{{\n        int32_t t;\n        for (t = 0; t < {rows}; ++t) {{\n"
                 f"            tc_fully_connected_s8({e.ptr(x.name)} + t * {n_in}, {n_in}, {wsym}, {bsym}, {msym}, "
-                f"{ssym}, {e.ptr(y.name)} + t * {n_out}, {n_out}, {args});\n        }}\n    }}")
+                f"{ssym}, {e.ptr(y.name)} + t * {n_out}, {n_out}, {args}, {scratch});\n        }}\n    }}")
 
 
 _ADD_FIELDS = ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult", "input1_shift", "input2_mult",

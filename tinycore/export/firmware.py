@@ -6,7 +6,12 @@ in kernels/cortex_m/ from there (same file name and signature); the M3 takes the
 
 Fit check before linking, so an oversized model gets a sentence rather than a linker message:
   SRAM need  = .data + .bss of the compiled objects (the model arena tc_arena, the harness's output buffer)
-               + SRAM_RESERVE_BYTES (stack 8 KiB, heap 4 KiB for newlib's stdio, 1 KiB newlib data).
+               + SRAM_RESERVE_BYTES (stack 8 KiB, heap 4 KiB for newlib's stdio, 1 KiB newlib data): an estimate
+               before anything runs.
+After a run the check is redone with the measured figure (`sram_section`): sram_total_bytes = .data + .bss of the
+image + the stack high-water mark around model_invoke + the heap in use, both measured in QEMU
+(boards/common/tc_stack.h). A build-only board has no emulator: its stack and heap are measured by running the
+same model on the emulated board of the same core (`emulated_twin`), an estimate the report names.
   Flash need = code + constants of the compiled objects + LIBC_FLASH_BYTES (start-up, newlib-nano printf,
                semihosting; measured about 10 KiB).
 The graph-level check (`check_graph_fits`) uses the planned arena and tinycore.memory.flash_bytes instead, with
@@ -168,6 +173,43 @@ def check_graph_fits(board: Board | str, arena_bytes: int, constant_bytes: int, 
               f"{FLASH_CODE_ESTIMATE_BYTES:,} B")
 
 
+def emulated_twin(board: Board) -> Board:
+    """The emulated board with the same core (and so the same code and stack frames): the board itself if it is
+    emulated, else the MPS2 board of its CPU (cortex-m4 -> mps2-an386, cortex-m7 -> mps2-an500)."""
+    if board.emulated:
+        return board
+    from tinycore.export.boards import BOARDS
+
+    twins = [b for b in BOARDS.values() if b.emulated and b.cpu == board.cpu]
+    if not twins:
+        raise UnsupportedError(f"board '{board.name}' ({board.cpu}): no emulated board with this core to measure "
+                               f"its stack on")
+    return twins[0]
+
+
+def sram_section(img: FirmwareImage, stack_bytes: Sequence[int], heap_bytes: Sequence[int],
+                 measured_on: str) -> dict:
+    """Measured SRAM of an image: the deepest stack and largest heap over the runs, and the total.
+
+    sram_total_bytes = .data + .bss (the arena included) + stack high-water mark + heap in use."""
+    if not stack_bytes or not heap_bytes:
+        raise BuildError(f"{img.elf}: the firmware printed no `stack <n> heap <n>` line (tc_stack.h)")
+    stack, heap = max(stack_bytes), max(heap_bytes)
+    return {"stack_bytes": stack, "heap_bytes": heap,
+            "sram_total_bytes": img.data_bytes + img.bss_bytes + stack + heap, "sram_measured_on": measured_on}
+
+
+def check_sram_total(board: Board, section: dict) -> None:
+    """BudgetError when the measured SRAM total (`sram_section`) exceeds the board's SRAM."""
+    total = section["sram_total_bytes"]
+    if total > board.sram_bytes:
+        raise BudgetError(
+            f"{board.name}: the firmware does not fit SRAM: needs {total:,} B (.data + .bss with the model arena, "
+            f"+ stack {section['stack_bytes']:,} B and heap {section['heap_bytes']:,} B measured on "
+            f"{section['sram_measured_on']}), the board has {board.sram_bytes:,} B. Try a smaller model or "
+            f"patch-based inference.")
+
+
 def check_objects_fit(board: Board, objects: Sequence[Path]) -> None:
     """Fit check on the compiled objects, before the link (see the module docstring)."""
     text = data = bss = 0
@@ -243,6 +285,7 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     """Run the model in QEMU on an emulated board with n random inputs and compare with the numpy runtime.
 
     Returns outputs_match, n_checked, max_abs_diff, text_bytes, data_bytes, bss_bytes, arena_bytes (the plan),
+    stack_bytes, heap_bytes and sram_total_bytes (measured, `sram_section`),
     arena_symbol_bytes (the ELF's tc_arena, must equal the plan), flash_bytes (text + data of the image),
     model_flash_bytes (constants, tinycore.memory.flash_bytes), instructions_per_inference (integer: mean over the n
     inputs; the method is METHOD), board, cpu, dsp. Build-only boards raise UnsupportedError: use build_only.
@@ -274,7 +317,10 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
         raise BuildError(f"{img.elf}: tc_arena is {img.arena_bytes} B, the plan says {plan.arena_bytes} B")
     if len(got.instructions) != n:
         raise BuildError(f"{b.name}: printed {len(got.instructions)} instruction counts, expected {n}")
+    sram = sram_section(img, got.stack_bytes, got.heap_bytes, f"{b.name} (QEMU)")
+    check_sram_total(b, sram)
     result = compare_outputs(graph, inputs, got.outputs)
+    result.update(**sram)
     result.update(
         board=b.name, cpu=b.cpu, target=b.name, dsp=dsp_on, text_bytes=img.text_bytes, data_bytes=img.data_bytes,
         bss_bytes=img.bss_bytes, arena_bytes=plan.arena_bytes, arena_symbol_bytes=img.arena_bytes,
@@ -284,12 +330,15 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     return result
 
 
-def build_only(graph, board: str, out_dir: str | Path, *, dsp: bool | None = None, seed: int = 0) -> dict:
+def build_only(graph, board: str, out_dir: str | Path, *, dsp: bool | None = None, seed: int = 0,
+               measure_sram: bool = True) -> dict:
     """Generate and build firmware for any board (the way to real STM32 hardware) without running it.
 
     out_dir gets model/ (the C folder) and firmware.elf/.bin/.hex. The harness runs one random test input and
     prints its output through semihosting; `expected_output_hex` is what it must print. Returns paths, sizes
-    and `flash_command`, the command that programs the board.
+    and `flash_command`, the command that programs the board. `measure_sram`: run the model once on the
+    emulated board of the same core (`emulated_twin`) for its stack and heap, and check the SRAM total with
+    them (an estimate for this board: same code, another memory map); False keeps the flat reserve only.
     """
     from tinycore.export.codegen import generate_c
     from tinycore.export.validate import random_inputs
@@ -306,7 +355,14 @@ def build_only(graph, board: str, out_dir: str | Path, *, dsp: bool | None = Non
     if img.arena_bytes != plan.arena_bytes:
         raise BuildError(f"{img.elf}: tc_arena is {img.arena_bytes} B, the plan says {plan.arena_bytes} B")
     expected = flat_outputs(graph, inputs[0]).tobytes().hex()
-    return dict(board=b.name, cpu=b.cpu, elf=str(img.elf), bin=str(img.bin), hex=str(img.hex),
+    sram: dict = {}
+    if measure_sram:
+        twin = emulated_twin(b)
+        measured = validate_on_board(graph, twin.name, n=1, seed=seed, dsp=img.dsp)
+        sram = sram_section(img, [measured["stack_bytes"]], [measured["heap_bytes"]],
+                            f"{twin.name} (QEMU, same {b.cpu} core: an estimate for {b.name})")
+        check_sram_total(b, sram)
+    return dict(**sram, board=b.name, cpu=b.cpu, elf=str(img.elf), bin=str(img.bin), hex=str(img.hex),
                 text_bytes=img.text_bytes, data_bytes=img.data_bytes, bss_bytes=img.bss_bytes,
                 arena_bytes=plan.arena_bytes, flash_bytes=img.flash_bytes, sram_bytes_board=b.sram_bytes,
                 flash_bytes_board=b.flash_bytes, dsp=img.dsp, flash_command=img.flash_command,

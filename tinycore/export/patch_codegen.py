@@ -22,7 +22,7 @@ from tinycore.export.codegen import GeneratedModel, check_graph_supported, norma
 from tinycore.export.emit import EMITTERS, Emitter, c_comment, check_accumulator_bound
 from tinycore.export.model_files import ModelCode
 from tinycore.ir.graph import Graph, Op
-from tinycore.memory.patch_plan import PatchArenaPlan, plan_patch_program
+from tinycore.memory.patch_plan import PatchArenaPlan, check_patch_plan, plan_patch_program
 
 _COPY_FN = """\
 /* Copy a window of `rows` rows of `row_bytes` bytes between NHWC buffers with different row pitches. */
@@ -170,6 +170,7 @@ def generate_patch_c(graph: Graph, program, out_dir: str | Path, *,
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise UnsupportedError(f"patch-based C takes one input and one output; graph has inputs {graph.inputs} "
                                f"and outputs {graph.outputs}")
+    check_patch_plan(program, plan)  # no two live buffers share a byte
     inputs = normalize_test_inputs(graph, test_inputs)
     code, called, constants = _model_code(graph, program, plan)
     extra = {"model_stream.c": _FRAME_SOURCE} if program.input_mode == "stream" else None

@@ -4,26 +4,15 @@ The schedule is one patch's steps (every patch runs the same steps on buffers at
 for its largest patch) followed by stage 2. The stage-2 input is alive from the first patch on (patches fill it
 tile by tile); the input buffer - the whole frame in "frame" mode, the largest row band in "stream" mode, none in
 "external" mode - is alive over the whole patch stage. In-place ops follow `tinycore.memory.rules` (in the patch
-stage only where legal for every patch); as in `plan_graph`, three in-place policies are planned and the
-smallest arena kept. `arena_bytes` is the exact size of the generated `tc_arena`.
+stage only where legal for every patch); the schedule is planned by `tinycore.memory.schedule`, as a whole graph
+is. `arena_bytes` is the exact size of the generated `tc_arena`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinycore.memory.planner import Buffer, live_bytes_per_step, plan_arena
 from tinycore.memory.rules import ALIAS_KINDS, inplace_candidates, scratch_bytes
-
-
-@dataclass(frozen=True)
-class _Step:
-    label: int  # graph op index this step belongs to (copies: the op they feed; the place: the split op)
-    op_name: str | None  # None for copies
-    reads: tuple[str, ...]
-    writes: str
-    candidates: tuple[str, ...]  # inputs the output may overwrite (legal for every patch)
-    alias: bool
-    scratch_if_inplace: int
+from tinycore.memory.schedule import Schedule, Step, check_schedule_plan, plan_schedule
 
 
 @dataclass(frozen=True)
@@ -45,14 +34,15 @@ class PatchArenaPlan:
         return out
 
 
-def _schedule(program) -> tuple[list[_Step], dict[str, int], list[tuple[str, int, int]]]:
-    """Steps of the whole inference, buffer sizes, and (buffer, first, last) spans held over a patch stage."""
+def patch_schedule(program) -> Schedule:
+    """Steps of the whole inference (one patch per stage, then stage 2), buffer sizes (largest patch), and the
+    stage sources and outputs held over their patch stage."""
     from tinycore.patch.program import Copy, ReadRows
 
     graph = program.graph
     index = {op.name: i for i, op in enumerate(graph.ops)}
     sizes: dict[str, int] = {}
-    steps: list[_Step] = []
+    steps: list[Step] = []
     held: list[tuple[str, int, int]] = []
     for stage in program.stages:
         first = len(steps)
@@ -67,7 +57,7 @@ def _schedule(program) -> tuple[list[_Step], dict[str, int], list[tuple[str, int
                 pending.append((st.src, st.dst))
                 continue
             for src, dst in pending:
-                steps.append(_Step(index[st.name], None, (src,) if template.is_local(src) else (), dst, (), False, 0))
+                steps.append(Step(index[st.name], None, (src,) if template.is_local(src) else (), dst))
             pending = []
             pos = next(k for k, op in enumerate(template.graph.ops) if op.name == st.name)
             cands = list(inplace_candidates(st, template.graph))
@@ -75,11 +65,12 @@ def _schedule(program) -> tuple[list[_Step], dict[str, int], list[tuple[str, int
                 ok = set(inplace_candidates(p.graph.ops[pos], p.graph))
                 cands = [c for c in cands if c in ok]
             sizes[st.outputs[0]] = stage.tensor_bytes(st.outputs[0])
-            need = max(scratch_bytes(p.graph.ops[pos], p.graph, True) for p in stage.patches)
+            need = tuple(max(scratch_bytes(p.graph.ops[pos], p.graph, inplace) for p in stage.patches)
+                         for inplace in (False, True))
             reads = tuple(n for n in st.inputs if template.is_local(n))
-            steps.append(_Step(index[st.name], st.name, reads, st.outputs[0], tuple(cands), False, need))
+            steps.append(Step(index[st.name], st.name, reads, st.outputs[0], tuple(cands), False, need))
         for src, dst in pending:  # the place into the stage's output
-            steps.append(_Step(stage.split_op, None, (src,), dst, (), False, 0))
+            steps.append(Step(stage.split_op, None, (src,), dst))
         if stage.index > 0 or program.input_mode != "external":
             if stage.index == 0:
                 sizes[stage.source] = stage.band_bytes if program.input_mode == "stream" else \
@@ -91,111 +82,28 @@ def _schedule(program) -> tuple[list[_Step], dict[str, int], list[tuple[str, int
             if not graph.tensors[n].is_constant:
                 sizes[n] = graph.tensors[n].nbytes
         reads = tuple(n for n in op.inputs if not graph.tensors[n].is_constant)
-        steps.append(_Step(i, op.name, reads, op.outputs[0], tuple(inplace_candidates(op, graph)),
-                           op.kind in ALIAS_KINDS, scratch_bytes(op, graph, True)))
-    return steps, sizes, held
-
-
-def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool) -> bool:
-    if k in overrides:
-        return overrides[k]
-    return policy == "all" or (policy == "same_size" and same_size)
-
-
-def _plan(program, steps: list[_Step], sizes: dict[str, int], held: list[tuple[str, int, int]],
-          policy: str, overrides: dict[int, bool] | None = None) -> PatchArenaPlan:
-    graph = program.graph
-    life: dict[str, list[int]] = {}
-    for k, s in enumerate(steps):
-        for n in s.reads:
-            life[n][1] = max(life[n][1], k)
-        if s.writes not in life:
-            life[s.writes] = [k, k]
-    for name, first, last in held:  # a stage's source and output live over all of its patches
-        span = life.setdefault(name, [first, last])
-        span[0], span[1] = min(span[0], first), max(span[1], last)
-    for n in graph.outputs:
-        life[n][1] = len(steps) - 1
-    parent: dict[str, str] = {}
-
-    def find(n: str) -> str:
-        while parent.get(n, n) != n:
-            n = parent[n]
-        return n
-
-    glife = {k: list(v) for k, v in life.items()}
-    gsize = {k: sizes[k] for k in life}
-    pinned = set(graph.outputs)
-    inplace: dict[str, bool] = {}
-    scratch_need: dict[str, tuple[int, int]] = {}
-
-    def merge(keep: str, new: str) -> None:
-        root = find(keep)
-        glife[root] = [min(glife[root][0], life[new][0]), max(glife[root][1], life[new][1])]
-        gsize[root] = max(gsize[root], gsize[new])
-        parent[find(new)] = root
-
-    for k, s in enumerate(steps):
-        done = False
-        if s.alias:
-            merge(s.reads[0], s.writes)
-            done = True
-        else:
-            for cand in s.candidates:
-                if not _allowed(policy, overrides or {}, k, sizes[cand] == sizes[s.writes]):
-                    continue
-                root = find(cand)
-                if glife[root][1] == k and not any(find(p) == root for p in pinned if p in life):
-                    merge(cand, s.writes)
-                    done = True
-                    break
-        if s.op_name is not None:
-            inplace[s.op_name] = done and not s.alias
-            if inplace[s.op_name] and s.scratch_if_inplace:
-                scratch_need[s.op_name] = (k, s.scratch_if_inplace)
-    roots = sorted({find(t) for t in life}, key=lambda r: glife[r][0])
-    buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) for r in roots]
-    buffers += [Buffer(f"scratch:{n}", size, k, k) for n, (k, size) in scratch_need.items()]
-    placement = plan_arena(buffers)
-    offsets = {t: placement.offsets[find(t)] for t in life}
-    scratch = {n: (placement.offsets[f"scratch:{n}"], size) for n, (_, size) in scratch_need.items()}
-    live = live_bytes_per_step(buffers, len(steps))
-    return PatchArenaPlan(placement.peak_bytes, offsets, inplace, scratch, dict(sizes), live,
-                          [s.label for s in steps], max(live, default=0))
+        steps.append(Step(i, op.name, reads, op.outputs[0], tuple(inplace_candidates(op, graph)),
+                          op.kind in ALIAS_KINDS, (scratch_bytes(op, graph, False), scratch_bytes(op, graph, True))))
+    return Schedule(tuple(steps), sizes, tuple(held), tuple(graph.outputs))
 
 
 def plan_patch_program(program, allow_inplace: bool = True, refine: bool = False) -> PatchArenaPlan:
-    """The arena plan of a patch program (`tinycore.patch.build_program`); smallest of the in-place policies.
+    """The arena plan of a patch program (`tinycore.patch.build_program`), checked for overlaps.
 
-    `refine` then flips the in-place choice of one op at a time, keeping each flip that shrinks the arena (an
-    in-place op keeps its input's buffer, which helps or hurts depending on what else is alive): slower, for the
-    final plan rather than inside a search.
+    `refine` flips the in-place choice of one op at a time, keeping each flip that shrinks the arena (see
+    `tinycore.memory.schedule.plan_schedule`): slower, for the final plan rather than inside a search.
     """
-    steps, sizes, held = _schedule(program)
-    policies = ["none", "same_size", "all"] if allow_inplace else ["none"]
-    plans = {p: _plan(program, steps, dict(sizes), held, p) for p in policies}
-    policy = min(plans, key=lambda p: plans[p].arena_bytes)
-    best = plans[policy]
-    if not (refine and allow_inplace):
-        return best
-    overrides: dict[int, bool] = {}
-    for k, s in enumerate(steps):
-        if not s.candidates or s.alias:
-            continue
-        trial = dict(overrides)
-        trial[k] = not _allowed(policy, overrides, k, any(sizes[c] == sizes[s.writes] for c in s.candidates))
-        p = _plan(program, steps, dict(sizes), held, policy, trial)
-        if p.arena_bytes < best.arena_bytes:
-            best, overrides = p, trial
-    return best
+    schedule = patch_schedule(program)
+    p = plan_schedule(schedule, allow_inplace, refine)
+    return PatchArenaPlan(p.arena_bytes, p.offsets, p.inplace, p.scratch, dict(schedule.sizes), p.live_bytes,
+                          [s.label for s in schedule.steps], max(p.live_bytes, default=0))
 
 
-def check_patch_plan(program, plan: PatchArenaPlan) -> None:
-    """Invariant check for tests: every buffer inside the arena and 4-byte aligned."""
-    for name, off in plan.offsets.items():
-        assert off % 4 == 0 and off + plan.sizes[name] <= plan.arena_bytes, (name, off, plan.arena_bytes)
-    for name, (off, size) in plan.scratch.items():
-        assert off % 4 == 0 and off + size <= plan.arena_bytes, (name, off, size)
+def check_patch_plan(program, plan) -> None:
+    """PlanError unless the plan's buffers and scratch are inside the arena, aligned, and never share bytes while
+    both are alive (except by design: reshape, in-place ops)."""
+    check_schedule_plan(patch_schedule(program), plan.arena_bytes, plan.offsets, plan.inplace, plan.scratch,
+                        "patch arena plan")
 
 
-__all__ = ["PatchArenaPlan", "plan_patch_program", "check_patch_plan"]
+__all__ = ["PatchArenaPlan", "plan_patch_program", "check_patch_plan", "patch_schedule"]

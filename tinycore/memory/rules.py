@@ -38,13 +38,42 @@ def inplace_candidates(op: Op, graph: Graph) -> list[str]:
     return []
 
 
+COL_VALUES = 1024  # TC_COL_VALUES: int16 values of a Cortex-M DSP column buffer
+CONV_BLOCK_MAX = 8  # TC_CONV_BLOCK_MAX: output pixels per block of the DSP conv
+
+
+def _round4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
+    """The DSP conv's column area (tc_conv2d_s8_col_bytes): a block of up to 8 columns, or one column."""
+    length = kh * kw * cin
+    len4 = _round4(length)
+    stage = len4 if cin % 4 else 0
+    p_max = min((2 * COL_VALUES - stage) // (2 * len4), CONV_BLOCK_MAX)
+    if p_max >= 2 and n_pixels >= 2:
+        return min(n_pixels, p_max) * 2 * len4 + stage
+    if length <= COL_VALUES:
+        return _round4(2 * length)
+    return _round4(2 * (COL_VALUES // cin) * cin) if cin <= COL_VALUES else 0
+
+
 def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
-    """Bytes of scratch the op's C kernel needs; in-place kernels stage one channel (depthwise) or pixel (1x1)."""
-    if not inplace:
-        return 0
+    """Bytes of arena scratch the op's C kernel takes (tc_<op>_scratch_bytes in tc_kernels.h, the same formula).
+
+    In-place kernels stage one channel (depthwise) or one pixel (1x1 conv); the DSP conv and fully connected
+    kernels keep their int16 column there. One model.c serves the portable and the DSP kernels, so the size is
+    the DSP kernels' need whatever the target.
+    """
     out = graph.tensors[op.outputs[0]]
     if op.kind == "depthwise_conv2d_s8":
-        return out.shape[1] * out.shape[2]
+        return out.shape[1] * out.shape[2] if inplace else 0
     if op.kind == "conv2d_s8":
-        return out.shape[-1]
+        w = graph.tensors[op.inputs[1]]
+        col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2])
+        return (_round4(out.shape[-1]) if inplace else 0) + col
+    if op.kind == "fully_connected_s8":
+        n_in = graph.tensors[op.inputs[1]].shape[1]  # values per row: the whole input, or one token's
+        return _round4(2 * min(n_in, COL_VALUES))
     return 0

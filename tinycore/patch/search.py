@@ -11,7 +11,7 @@ arena for this graph" in one call, without touching torch.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from tinycore.errors import TinycoreError, UnsupportedError
 from tinycore.ir.graph import Graph
@@ -152,8 +152,8 @@ def choose_plan(graph: Graph, request: PatchRequest | str, input_mode: str = "fr
     figures = _pick(graph, found, input_mode)
     if figures.arena_bytes >= no_patch:
         if request.grid is not None:
-            return PatchFigures(**{**asdict(figures), "reason": f"{figures.plan} does not shrink the arena "
-                                   f"({figures.arena_bytes:,} B vs {no_patch:,} B without patches)"})
+            return replace(figures, reason=f"{figures.plan} does not shrink the arena "
+                                           f"({figures.arena_bytes:,} B vs {no_patch:,} B without patches)")
         return _no_plan(graph, input_mode, f"the best plan {figures.plan} needs {figures.arena_bytes:,} B, not "
                                            f"less than {no_patch:,} B without patches: the first stage is "
                                            f"already small")

@@ -9,7 +9,7 @@
  * Prints (parsed by apps/anomaly/firmware_run.py):
  *   clip <k> fe <instructions> model <instructions, sum over vectors> alarm <0|1> score <double bits, hex>
  *   feat <int8 hex> / out <int8 hex>   for each scored vector
- * then `done`.
+ * then `stack <bytes> heap <bytes>` (the deepest stack around model_invoke, the heap in use) and `done`.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +25,20 @@
 #define TC_COUNTER_BEGIN() ((void)0)
 #define TC_COUNTER_END(n) ((n) = 0)
 #endif
+#ifndef TC_STACK_USED
+#define TC_STACK_PAINT() ((void)0)
+#define TC_STACK_USED(n) ((n) = 0)
+#define tc_heap_used() 0ul
+#endif
+
+/* Deepest stack over every model_invoke (boards/common/tc_stack.h), printed before `done`. */
+static unsigned long tc_stack_max;
+
+static void stack_note(unsigned long used) {
+    if (used > tc_stack_max) {
+        tc_stack_max = used;
+    }
+}
 
 #define AN_VECTOR_VALUES (TC_FE_FRAMES_STACKED * TC_FE_N_FEATURES)
 #define AN_CLIP_SAMPLES ((AN_FRAMES - 1) * TC_FE_HOP_SAMPLES + TC_FE_FRAME_SAMPLES)
@@ -52,7 +66,7 @@ static double vector_mse(void) {
 
 static int run_clip(int32_t k) {
     const int16_t *pcm = &an_clips[k * AN_CLIP_SAMPLES];
-    unsigned long fe = 0, mi = 0, total = 0;
+    unsigned long fe = 0, mi = 0, total = 0, stack = 0;
     double score = 0.0;
     uint64_t bits;
     float threshold;
@@ -71,9 +85,12 @@ static int run_clip(int32_t k) {
         int rc;
         tc_frontend_quantize_s8(&an_feats[v * TC_FE_N_FEATURES], AN_VECTOR_VALUES, MODEL_INPUT_SCALE,
                                 MODEL_INPUT_ZERO_POINT, an_in);
+        TC_STACK_PAINT();
         TC_COUNTER_BEGIN();
         rc = model_invoke(an_in, an_out);
         TC_COUNTER_END(mi);
+        TC_STACK_USED(stack);
+        stack_note(stack);
         total += mi;
         if (rc != 0) {
             printf("error model_invoke returned %d on clip %ld vector %ld\n", rc, (long)k, (long)v);
@@ -99,6 +116,7 @@ int main(void) {
             return 1;
         }
     }
+    printf("stack %lu heap %lu\n", tc_stack_max, tc_heap_used());
     puts("done");
     return 0;
 }

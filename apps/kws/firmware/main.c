@@ -7,7 +7,8 @@
  *   out <int8 outputs, hex>
  * Then, if KWS_HAS_STREAM, the stream kws_stream_pcm: a window of KWS_WINDOW_SAMPLES every KWS_HOP_SAMPLES, each
  * printed as `win <w> start <sample> label <argmax> fe <n> model <n>` + feat/out lines, posteriors averaged by
- * kws_stream.c, and each detection as `det <class> <time_ms> <sum of Q15 posteriors>`. Ends with `done`.
+ * kws_stream.c, and each detection as `det <class> <time_ms> <sum of Q15 posteriors>`. Ends with
+ * `stack <bytes> heap <bytes>` (the deepest stack around model_invoke, the heap in use) and `done`.
  * Instruction counts come from the board counter (exact under QEMU -icount), around each call separately.
  */
 #include <stdint.h>
@@ -24,6 +25,20 @@
 #define TC_COUNTER_BEGIN() ((void)0)
 #define TC_COUNTER_END(n) ((n) = 0)
 #endif
+#ifndef TC_STACK_USED
+#define TC_STACK_PAINT() ((void)0)
+#define TC_STACK_USED(n) ((n) = 0)
+#define tc_heap_used() 0ul
+#endif
+
+/* Deepest stack over every model_invoke (boards/common/tc_stack.h), printed before `done`. */
+static unsigned long tc_stack_max;
+
+static void stack_note(unsigned long used) {
+    if (used > tc_stack_max) {
+        tc_stack_max = used;
+    }
+}
 
 #if MODEL_INPUT_BYTES != KWS_FEATURE_BYTES
 #error "the model input does not match the front end's feature map"
@@ -48,14 +63,17 @@ static int32_t argmax(const int8_t *v, int32_t n) {
 
 /* Front end + model on one window; prints the header line and the feat/out lines. */
 static int run_window(const char *what, int32_t index, uint32_t start, const int16_t *pcm) {
-    unsigned long fe = 0, mi = 0;
+    unsigned long fe = 0, mi = 0, stack = 0;
     int rc;
     TC_COUNTER_BEGIN();
     kws_features_s16(pcm, MODEL_INPUT_SCALE, MODEL_INPUT_ZERO_POINT, kws_in);
     TC_COUNTER_END(fe);
+    TC_STACK_PAINT();
     TC_COUNTER_BEGIN();
     rc = model_invoke(kws_in, kws_out);
     TC_COUNTER_END(mi);
+    TC_STACK_USED(stack);
+    stack_note(stack);
     if (rc != 0) {
         printf("error model_invoke returned %d on %s %ld\n", rc, what, (long)index);
         return 1;
@@ -99,6 +117,7 @@ int main(void) {
         }
     }
 #endif
+    printf("stack %lu heap %lu\n", tc_stack_max, tc_heap_used());
     puts("done");
     return 0;
 }

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "tc_stack.h" /* TC_STACK_PAINT / TC_STACK_USED: the stack high-water mark */
+
 extern void initialise_monitor_handles(void);
 
 #define TC_CMSDK_TIMER0 ((volatile uint32_t *)0x40000000u) /* CTRL +0, VALUE +4, RELOAD +8 */

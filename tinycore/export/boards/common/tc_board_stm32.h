@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "tc_stack.h" /* TC_STACK_PAINT / TC_STACK_USED: the stack high-water mark */
+
 extern void initialise_monitor_handles(void);
 
 #define TC_DEMCR (*(volatile uint32_t *)0xE000EDFCu)

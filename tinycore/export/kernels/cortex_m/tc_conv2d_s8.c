@@ -1,7 +1,8 @@
 /* tc_conv2d_s8 (Cortex-M DSP): same signature and bytes as portable/tc_conv2d_s8.c.
  *
  * The receptive field of an output pixel (KH x KW x Cin, in weight order, len values) is gathered into an int16
- * column minus the input zero point (padding taps are 0, the zero point in real terms). Multiply-accumulate is
+ * column minus the input zero point (padding taps are 0, the zero point in real terms); the columns live in the
+ * caller's scratch, planned in the arena (tc_conv2d_s8_scratch_bytes), not on the stack. Multiply-accumulate is
  * SMLAD on int16 pairs (tc_dsp.h). Two paths:
  *  - block path (P x len4 <= TC_DSP_COL_MAX for some P >= 2, len4 = len rounded up to 4): P = 2..8 output pixels
  *    at once (the most that fit, then one block of those left over), one output channel at a time. Each weight
@@ -31,8 +32,8 @@
 #include "tc_kernels.h"
 
 /* Block sizes 2 .. 8: the loop of P = 8 holds 8 accumulators and 6 pointers and temporaries, all 14 registers
- * (its end pointer stays on the stack). */
-#define TC_CONV_P_MAX 8
+ * (its end pointer stays on the stack). tc_conv2d_s8_col_bytes (tc_kernels.h) sizes the column area by it. */
+#define TC_CONV_P_MAX TC_CONV_BLOCK_MAX
 
 /* Taps [t0, t1) of the receptive field of output pixel (oy, ox), minus the zero point, into col (single path:
  * group-permuted, in order tail). */
@@ -432,17 +433,19 @@ void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t 
                   const int8_t *weights, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                   const tc_dims *out_dims, int8_t *out, int8_t *scratch)
 {
-    int16_t col[TC_DSP_COL_MAX] __attribute__((aligned(8)));
     const int32_t len = filter_dims->h * filter_dims->w * in_dims->c, len4 = (len + 3) & ~3;
     const int32_t n_pixels = out_dims->h * out_dims->w, out_c = out_dims->c;
     const int pointwise = filter_dims->h * filter_dims->w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                           p->pad_top == 0 && p->pad_left == 0 && in_dims->h == out_dims->h &&
                           in_dims->w == out_dims->w;
     const int inplace = (const int8_t *)out == in;
+    /* scratch (tc_conv2d_s8_scratch_bytes): [in place: one output pixel, Cout rounded to 4][column area] */
+    int16_t *col = (int16_t *)(void *)(scratch + (inplace ? tc_round4(out_c) : 0));
+    const int32_t col_bytes = 2 * TC_DSP_COL_MAX; /* the most a column area uses: the fit below as before */
     const int fast = tc_dsp_rq_fast_ok(mult, shift, out_c, p->output_zp, p->act_min, p->act_max);
     /* Bytes of the block's staging area (tc_conv_fill), after the columns in col[]. */
     const int32_t stage_bytes = (in_dims->c & 3) ? len4 : 0;
-    const int32_t fit = (int32_t)((sizeof(col) - (size_t)stage_bytes) / (2u * (size_t)len4));
+    const int32_t fit = (col_bytes - stage_bytes) / (2 * len4);
     const int32_t p_max = fit < TC_CONV_P_MAX ? fit : TC_CONV_P_MAX;
     int32_t q = 0;
     if (p_max >= 2 && n_pixels >= 2) {

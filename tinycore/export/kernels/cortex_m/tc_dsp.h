@@ -12,7 +12,8 @@
  *    tc_dsp_rq_fast, bit-exact with tc_requantize (derivation below).
  * Without __ARM_FEATURE_DSP (host builds for tests) the same helpers are plain C, so the algorithm is the same.
  *
- * The int16 buffers live on the stack (TC_DSP_COL_MAX values, 2 KiB): callers fall back or chunk beyond that.
+ * The int16 buffers are the kernels' scratch in the arena (at most TC_DSP_COL_MAX values, 2 KiB, sized by the
+ * tc_<op>_scratch_bytes functions of tc_kernels.h): callers fall back or chunk beyond that.
  */
 #ifndef TC_DSP_H
 #define TC_DSP_H
@@ -21,8 +22,9 @@
 #include <string.h>
 
 #include "tc_fixedpoint.h"
+#include "tc_kernels.h"
 
-#define TC_DSP_COL_MAX 1024
+#define TC_DSP_COL_MAX TC_COL_VALUES
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>

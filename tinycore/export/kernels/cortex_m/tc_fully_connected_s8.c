@@ -4,6 +4,7 @@
  * multiplied with SMLAD (2 MACs per instruction). Inputs longer than TC_DSP_COL_MAX are taken in chunks, each
  * converted again for every group of four rows. The output stage is tc_dsp_rq_fast + SSAT when every row's
  * parameters allow it (checked once per call, tc_dsp_rq_fast_ok), else tc_requantize as in the portable kernel.
+ * The int16 input copy lives in the caller's scratch (planned in the arena), not on the stack.
  */
 #include "tc_dsp.h"
 #include "tc_fixedpoint.h"
@@ -29,9 +30,9 @@ static inline __attribute__((always_inline)) void tc_fc_finish(const int32_t *ac
 
 void tc_fully_connected_s8(const int8_t *in, int32_t n_in, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *out, int32_t n_out, int32_t input_zp,
-                           int32_t output_zp, int32_t act_min, int32_t act_max)
+                           int32_t output_zp, int32_t act_min, int32_t act_max, int8_t *scratch)
 {
-    int16_t col[TC_DSP_COL_MAX] __attribute__((aligned(8)));
+    int16_t *col = (int16_t *)(void *)scratch; /* tc_fully_connected_s8_scratch_bytes(n_in), in the arena */
     const int32_t one_chunk = n_in <= TC_DSP_COL_MAX;
     const int fast = tc_dsp_rq_fast_ok(mult, shift, n_out, output_zp, act_min, act_max);
     int32_t o = 0;

@@ -8,12 +8,15 @@
  * size. Requantization is tc_requantize (tc_fixedpoint.h). Accumulators are int32, as in TFLite Micro.
  *
  * Kernels never allocate and never fail: every argument is prepared and checked at export (tinycore.export).
- * In-place variants (out == in, decided by the exporter's arena plan):
- *   tc_conv2d_s8            1x1, stride 1, no padding, Cout <= Cin: needs scratch of Cout bytes.
+ * Scratch lives in the arena (planned by tinycore.memory; rules.scratch_bytes mirrors the tc_<op>_scratch_bytes
+ * functions below), never on the stack. One model.c serves both kernel sets, so a kernel's scratch is sized for
+ * the larger need, the Cortex-M DSP kernels' int16 column (at most TC_COL_VALUES values); the portable kernels
+ * use only the in-place part. In-place variants (out == in, decided by the exporter's arena plan):
+ *   tc_conv2d_s8            1x1, stride 1, no padding, Cout <= Cin: scratch starts with Cout bytes (one pixel).
  *   tc_depthwise_conv2d_s8  depth_multiplier 1: needs scratch of OH * OW bytes.
  *   tc_add_s8, tc_quantize_s8 (elementwise): out may equal an input; no scratch.
  *   tc_logistic_s8, tc_hard_swish_s8 (elementwise): out may equal in; tc_mul_s8: out may equal a full-size input.
- * Otherwise out must not overlap any input and scratch may be NULL.
+ * Otherwise out must not overlap any input. A scratch of 0 bytes may be NULL.
  */
 #ifndef TC_KERNELS_H
 #define TC_KERNELS_H
@@ -66,7 +69,52 @@ typedef struct {
     int32_t act_max;
 } tc_add_params;
 
-/* filter_dims: h = KH, w = KW, c = Cin; weights (Cout, KH, KW, Cin), Cout = out_dims->c. */
+/* ---- Scratch sizes (bytes; multiples of 4, so that every part starts word-aligned in the arena) ---- */
+#define TC_COL_VALUES 1024 /* int16 values of a DSP column buffer (cortex_m/tc_dsp.h TC_DSP_COL_MAX) */
+#define TC_CONV_BLOCK_MAX 8 /* output pixels per block of the DSP conv (cortex_m/tc_conv2d_s8.c) */
+
+static inline int32_t tc_round4(int32_t n) { return (n + 3) & ~3; }
+
+/* Bytes of the DSP conv's column area: a block of min(8, pixels, fit) columns of len4 int16 values plus, when
+ * Cin % 4 != 0, len4 staging bytes; with no block of two (one pixel, or columns longer than half the area) one
+ * column of len values, or of the whole taps that fit TC_COL_VALUES (none when one tap is longer). */
+static inline int32_t tc_conv2d_s8_col_bytes(const tc_dims *in_dims, const tc_dims *filter_dims,
+                                             const tc_dims *out_dims)
+{
+    const int32_t in_c = in_dims->c, len = filter_dims->h * filter_dims->w * in_c, len4 = tc_round4(len);
+    const int32_t stage = (in_c & 3) ? len4 : 0, n_pixels = out_dims->h * out_dims->w;
+    const int32_t fit = (2 * TC_COL_VALUES - stage) / (2 * len4);
+    const int32_t p_max = fit < TC_CONV_BLOCK_MAX ? fit : TC_CONV_BLOCK_MAX;
+    if (p_max >= 2 && n_pixels >= 2) {
+        return (n_pixels < p_max ? n_pixels : p_max) * 2 * len4 + stage;
+    }
+    if (len <= TC_COL_VALUES) {
+        return tc_round4(2 * len);
+    }
+    return in_c <= TC_COL_VALUES ? tc_round4(2 * (TC_COL_VALUES / in_c) * in_c) : 0;
+}
+
+/* conv2d scratch: [one output pixel, Cout bytes rounded to 4, only in place][column area]. */
+static inline int32_t tc_conv2d_s8_scratch_bytes(const tc_dims *in_dims, const tc_dims *filter_dims,
+                                                 const tc_dims *out_dims, int inplace)
+{
+    return (inplace ? tc_round4(out_dims->c) : 0) + tc_conv2d_s8_col_bytes(in_dims, filter_dims, out_dims);
+}
+
+/* depthwise scratch: one output channel (OH * OW bytes), only in place. */
+static inline int32_t tc_depthwise_conv2d_s8_scratch_bytes(const tc_dims *out_dims, int inplace)
+{
+    return inplace ? out_dims->h * out_dims->w : 0;
+}
+
+/* fully connected scratch: the DSP kernel's int16 copy of the input, in chunks of TC_COL_VALUES. */
+static inline int32_t tc_fully_connected_s8_scratch_bytes(int32_t n_in)
+{
+    return tc_round4(2 * (n_in < TC_COL_VALUES ? n_in : TC_COL_VALUES));
+}
+
+/* filter_dims: h = KH, w = KW, c = Cin; weights (Cout, KH, KW, Cin), Cout = out_dims->c.
+ * scratch: tc_conv2d_s8_scratch_bytes(in_dims, filter_dims, out_dims, out == in) bytes. */
 void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in, const tc_dims *filter_dims,
                   const int8_t *weights, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                   const tc_dims *out_dims, int8_t *out, int8_t *scratch);
@@ -77,10 +125,11 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                             const int32_t *mult, const int32_t *shift, const tc_dims *out_dims, int8_t *out,
                             int8_t *scratch);
 
-/* in: n_in values (the input flattened in row-major order); weights (n_out, n_in). */
+/* in: n_in values (the input flattened in row-major order); weights (n_out, n_in).
+ * scratch: tc_fully_connected_s8_scratch_bytes(n_in) bytes. */
 void tc_fully_connected_s8(const int8_t *in, int32_t n_in, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *out, int32_t n_out, int32_t input_zp,
-                           int32_t output_zp, int32_t act_min, int32_t act_max);
+                           int32_t output_zp, int32_t act_min, int32_t act_max, int8_t *scratch);
 
 /* TFLite ADD (int8): size elements of a and b. */
 void tc_add_s8(const tc_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t size);

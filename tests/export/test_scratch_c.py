@@ -1,0 +1,52 @@
+"""The memory rules' scratch sizes (tinycore.memory.rules.scratch_bytes) equal tc_<op>_scratch_bytes in C."""
+from tests.cases.conv2d import CONV2D_CASES
+from tests.cases.depthwise_conv2d import DEPTHWISE_CASES
+from tests.cases.fully_connected import FC_CASES
+from tinycore.export.codegen import KERNELS_DIR
+from tinycore.export.host import compile_program, run_program
+from tinycore.memory.rules import COL_VALUES, conv_col_bytes, scratch_bytes
+
+
+def _dims(h: int, w: int, c: int) -> str:
+    """A pointer to a C99 compound literal tc_dims."""
+    return f"&(tc_dims){{{h}, {w}, {c}}}"
+
+
+def _calls() -> list[tuple[str, int]]:
+    """(C expression, the Python rule's value) for every case, in place and not."""
+    out = []
+    for c in CONV2D_CASES:
+        g = c.make(0)
+        op = g.ops[0]
+        x, w, y = (g.tensors[n].shape for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
+        for inplace in (0, 1):
+            expr = f"tc_conv2d_s8_scratch_bytes({_dims(*x[1:])}, {_dims(*w[1:])}, {_dims(*y[1:])}, {inplace})"
+            out.append((expr, scratch_bytes(op, g, bool(inplace))))
+    for c in DEPTHWISE_CASES:
+        g = c.make(0)
+        op = g.ops[0]
+        y = g.tensors[op.outputs[0]].shape
+        for inplace in (0, 1):
+            expr = f"tc_depthwise_conv2d_s8_scratch_bytes({_dims(*y[1:])}, {inplace})"
+            out.append((expr, scratch_bytes(op, g, bool(inplace))))
+    for c in FC_CASES:
+        g = c.make(0)
+        op = g.ops[0]
+        out.append((f"tc_fully_connected_s8_scratch_bytes({g.tensors[op.inputs[0]].size})",
+                    scratch_bytes(op, g, False)))
+    # the column area's other branches: one pixel, columns longer than half the area, a tap longer than it all
+    for kh, kw, cin, pixels in ((3, 3, 8, 1), (5, 5, 30, 16), (1, 1, COL_VALUES + 3, 4), (3, 3, 200, 9)):
+        expr = f"tc_conv2d_s8_col_bytes({_dims(8, 8, cin)}, {_dims(kh, kw, cin)}, {_dims(pixels, 1, 4)})"
+        out.append((expr, conv_col_bytes(kh, kw, cin, pixels)))
+    return out
+
+
+def test_python_scratch_rules_equal_the_c_functions(tmp_path):
+    calls = _calls()
+    body = "\n".join(f'    printf("%ld\\n", (long){expr});' for expr, _ in calls)
+    src = tmp_path / "scratch.c"
+    src.write_text(f'#include <stdio.h>\n#include "tc_kernels.h"\nint main(void)\n{{\n{body}\n    return 0;\n}}\n')
+    exe = compile_program([src], tmp_path / "scratch", include_dirs=[KERNELS_DIR / "include"], sanitize=True)
+    got = [int(v) for v in run_program(exe, 60).split()]
+    assert got == [want for _, want in calls]
+    assert len(set(got)) > 5  # the cases reach several sizes, not one constant

@@ -1,0 +1,204 @@
+"""Plan buffer lifetimes of any schedule in one arena, and check a plan the way TFLite Micro's planner does.
+
+A schedule is a list of steps, each writing one named buffer and reading others, with the inputs its output may
+overwrite (in-place candidates) and the scratch its kernel needs. A whole graph is the case of one step per op
+(`graph_plan`); a patch program repeats one patch's steps and then runs stage 2 (`patch_plan`). Both front ends
+build a `Schedule` and call `plan_schedule`, so grouping (reshape aliases and in-place outputs share a buffer),
+the in-place policies, the refinement and the placement are written once. Order is deterministic: buffers are
+visited in schedule order, never in set order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinycore.errors import PlanError
+from tinycore.memory.planner import ALIGN_BYTES, Buffer, live_bytes_per_step, plan_arena
+
+POLICIES = ("none", "same_size", "all")  # in-place nowhere, only where output and input sizes match, wherever legal
+
+
+@dataclass(frozen=True)
+class Step:
+    label: int  # graph op index the step belongs to (per-layer figures)
+    op_name: str | None  # None for copies (no kernel, never in place)
+    reads: tuple[str, ...]  # arena buffers read (constants and buffers outside the arena left out)
+    writes: str
+    candidates: tuple[str, ...] = ()  # reads the output may overwrite if nothing reads them later
+    alias: bool = False  # the output is the first read under another name (reshape)
+    scratch_bytes: tuple[int, int] = (0, 0)  # kernel scratch when (not in place, in place)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps: tuple[Step, ...]
+    sizes: dict[str, int]  # buffer -> bytes
+    held: tuple[tuple[str, int, int], ...] = ()  # (buffer, first, last): alive over a span whoever reads it
+    pinned: tuple[str, ...] = ()  # alive to the last step and never overwritten (the outputs)
+
+    def lifetimes(self) -> dict[str, tuple[int, int]]:
+        """First and last step of every buffer (its own, before grouping)."""
+        life: dict[str, list[int]] = {}
+        for name, first, last in self.held:
+            span = life.setdefault(name, [first, last])
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+        for k, s in enumerate(self.steps):
+            for n in s.reads:
+                if n not in life:
+                    raise PlanError(f"schedule step {k} ('{s.op_name or 'copy'}') reads buffer '{n}' before any "
+                                    f"step writes it")
+                life[n][1] = max(life[n][1], k)
+            span = life.setdefault(s.writes, [k, k])
+            span[1] = max(span[1], k)
+        for n in self.pinned:
+            life[n][1] = len(self.steps) - 1
+        return {n: (a, b) for n, (a, b) in life.items()}
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    arena_bytes: int
+    offsets: dict[str, int]  # buffer -> byte offset in the arena
+    inplace: dict[str, bool]  # op name -> output written over an input (offsets equal)
+    scratch: dict[str, tuple[int, int]]  # op name -> (offset, bytes), only for ops that need scratch
+    live_bytes: list[int]  # per step: aligned bytes alive, a lower bound on any placement
+    policy: str
+
+
+class Groups:
+    """Buffers that share memory (aliases, in-place outputs): union-find, the root is the first member."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, name: str) -> str:
+        while self.parent.get(name, name) != name:
+            name = self.parent[name]
+        return name
+
+    def join(self, keep: str, other: str) -> None:
+        a, b = self.find(keep), self.find(other)
+        if a != b:
+            self.parent[b] = a
+
+
+def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool) -> bool:
+    if k in overrides:
+        return overrides[k]
+    return policy == "all" or (policy == "same_size" and same_size)
+
+
+def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, overrides: dict[int, bool],
+          must_beat: int | None = None) -> SchedulePlan | None:
+    """One plan; None (before placing anything) when its live bytes alone reach `must_beat`."""
+    sizes = schedule.sizes
+    groups = Groups()
+    glife = {n: list(v) for n, v in life.items()}
+    gsize = {n: sizes[n] for n in life}
+    inplace: dict[str, bool] = {}
+    scratch_need: dict[str, tuple[int, int]] = {}  # op name -> (step, bytes)
+
+    def merge(keep: str, new: str) -> None:
+        root = groups.find(keep)
+        glife[root] = [min(glife[root][0], life[new][0]), max(glife[root][1], life[new][1])]
+        gsize[root] = max(gsize[root], gsize[new])
+        groups.join(root, new)
+
+    for k, s in enumerate(schedule.steps):
+        done = False
+        if s.alias:
+            merge(s.reads[0], s.writes)
+        else:
+            for cand in s.candidates:
+                if not _allowed(policy, overrides, k, sizes[cand] == sizes[s.writes]):
+                    continue
+                root = groups.find(cand)
+                pinned = any(groups.find(p) == root for p in schedule.pinned)  # an output must survive
+                if glife[root][1] == k and not pinned:
+                    merge(cand, s.writes)
+                    done = True
+                    break
+        if s.op_name is not None:
+            inplace[s.op_name] = done
+            need = s.scratch_bytes[1 if done else 0]
+            if need:
+                scratch_need[s.op_name] = (k, need)
+    roots = sorted(dict.fromkeys(groups.find(n) for n in life), key=lambda r: glife[r][0])
+    buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) for r in roots]
+    buffers += [Buffer(f"scratch:{n}", size, k, k) for n, (k, size) in scratch_need.items()]
+    live = live_bytes_per_step(buffers, len(schedule.steps))
+    if must_beat is not None and max(live, default=0) >= must_beat:
+        return None  # no placement can beat it: skip the costly part
+    placement = plan_arena(buffers)
+    offsets = {n: placement.offsets[groups.find(n)] for n in life}
+    scratch = {n: (placement.offsets[f"scratch:{n}"], size) for n, (_, size) in scratch_need.items()}
+    return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy)
+
+
+def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool = True) -> SchedulePlan:
+    """The smallest arena plan of the in-place policies, then (refine) one op's in-place choice flipped at a time.
+
+    An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending on what else
+    is alive; refining keeps each flip that shrinks the arena. The plan is checked (`check_schedule_plan`) before
+    it is returned: an overlap is a planner bug, never a valid plan.
+    """
+    life = schedule.lifetimes()
+    policies = POLICIES if allow_inplace else ("none",)
+    plans = [_plan(schedule, life, p, {}) for p in policies]
+    best = min(plans, key=lambda p: p.arena_bytes)  # ties: the earlier policy, fewer in-place ops
+    if refine and allow_inplace:
+        overrides: dict[int, bool] = {}
+        sizes = schedule.sizes
+        for k, s in enumerate(schedule.steps):
+            if not s.candidates or s.alias:
+                continue
+            trial = dict(overrides)
+            same = any(sizes[c] == sizes[s.writes] for c in s.candidates)
+            trial[k] = not _allowed(best.policy, overrides, k, same)
+            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes)
+            if p is not None and p.arena_bytes < best.arena_bytes:
+                best, overrides = p, trial
+    check_schedule_plan(schedule, best.arena_bytes, best.offsets, best.inplace, best.scratch)
+    return best
+
+
+def check_schedule_plan(schedule: Schedule, arena_bytes: int, offsets: dict[str, int], inplace: dict[str, bool],
+                        scratch: dict[str, tuple[int, int]], what: str = "arena plan") -> None:
+    """Raise PlanError unless every buffer and scratch lies inside the arena, aligned, and no two share a byte
+    while both are alive, except an output and the input it aliases by design (a reshape, or an op the plan runs
+    in place, whose output starts where that input starts).
+
+    The groups are rebuilt from the schedule and the plan's own in-place flags, not taken from the planner, so a
+    hand-made plan is checked as strictly as a planned one.
+    """
+    life = schedule.lifetimes()
+    groups = Groups()
+    spans: dict[str, tuple[int, int, int, int]] = {}  # name -> (first, last, lo, hi)
+    for n, (first, last) in life.items():
+        if n not in offsets:
+            raise PlanError(f"{what}: buffer '{n}' has no offset")
+        spans[n] = (first, last, offsets[n], offsets[n] + schedule.sizes[n])
+    for k, s in enumerate(schedule.steps):
+        shared = [r for r in s.reads if offsets[r] == offsets[s.writes]]
+        if s.alias and shared:  # a reshape planned as an alias (one placed elsewhere is a copy)
+            groups.join(shared[0], s.writes)
+        elif s.op_name is not None and inplace.get(s.op_name):
+            if not shared:
+                raise PlanError(f"{what}: op '{s.op_name}' (step {k}) is planned in place but its output "
+                                f"'{s.writes}' starts at {offsets[s.writes]}, where none of its inputs starts")
+            groups.join(shared[0], s.writes)
+        if s.op_name in scratch:
+            off, size = scratch[s.op_name]
+            spans[f"scratch:{s.op_name}"] = (k, k, off, off + size)
+    for n, (_, _, lo, hi) in spans.items():
+        if lo < 0 or hi > arena_bytes or lo % ALIGN_BYTES:
+            raise PlanError(f"{what}: '{n}' at bytes [{lo}, {hi}) is outside the {arena_bytes} B arena or not "
+                            f"{ALIGN_BYTES}-byte aligned")
+    by_start = sorted(spans.items(), key=lambda kv: (kv[1][2], kv[0]))
+    for i, (a, (fa, la, loa, hia)) in enumerate(by_start):
+        for b, (fb, lb, lob, hib) in by_start[i + 1:]:
+            if lob >= hia:
+                break  # sorted by start: nothing later overlaps a's bytes
+            if hib > loa and fa <= lb and fb <= la and groups.find(a) != groups.find(b):
+                both = max(fa, fb)
+                raise PlanError(f"{what}: '{a}' [{loa}, {hia}) and '{b}' [{lob}, {hib}) share bytes while both "
+                                f"are alive (step {both}) and neither aliases the other")
