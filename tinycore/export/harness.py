@@ -3,6 +3,8 @@
 It prints the output of each run as one line of lowercase hex bytes (two digits per byte, nothing else on the
 line; a graph with several outputs prints all of them packed in graph order, as `model_invoke` writes them) and,
 when a board header defines the counter macros, a line `instr <n>` after each output. `parse_output` reads it.
+A profiling build (-DTC_PROFILE) also prints `profile <overhead> <copy-in> <copy-out> <op 0> ... <op N-1>` (raw
+counts, tinycore.export.profile reads them).
 Board hooks: compile with -DTC_BOARD_HEADER='"board.h"'; that header provides `tc_board_init()` and may define
 TC_COUNTER_BEGIN() / TC_COUNTER_END(n) (n is assigned the count) and TC_BOARD_EXIT(code).
 """
@@ -45,6 +47,14 @@ int main(void)
         if (TC_PRINT_INSTR) {
             printf("instr %lu\\n", tc_instr);
         }
+#if defined(TC_PROFILE) && defined(MODEL_N_OPS)
+        printf("profile %lu %lu %lu", (unsigned long)tc_profile_overhead, (unsigned long)tc_profile_io[0],
+               (unsigned long)tc_profile_io[1]);
+        for (i = 0; i < MODEL_N_OPS; ++i) {
+            printf(" %lu", (unsigned long)tc_profile_instructions[i]);
+        }
+        printf("\\n");
+#endif
     }
     TC_BOARD_EXIT(0);
     return 0;
