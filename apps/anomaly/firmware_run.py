@@ -99,6 +99,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     """Build, run and check the anomaly firmware (module docstring); returns the report's "firmware" section."""
     from tinycore.audio.cgen import write_frontend_c
     from tinycore.export.app_firmware import build_app_firmware, image_section, run_app_firmware
+    from tinycore.export.profile import app_profile
     from tinycore.ir import load_graph
 
     graph = load_graph(req.graph_path)
@@ -160,6 +161,9 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         frontend_instructions_per_clip=float(np.mean([c["fe"] for c in clips])),
         instructions_method="board counter around the 200-frame front end and each model_invoke",
         clip_crop_samples=list(CROP), clips=rows)
+    _log(req, f"anomaly firmware: per-op profile (profiling build) on {req.board}")
+    # report fields per_op_instructions, per_op_profile; op_profile.png beside memory.png
+    section.update(app_profile(graph, req.board, req.run_dir, f"anomaly {Path(req.graph_path).stem}"))
     return section
 
 

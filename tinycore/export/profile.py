@@ -161,3 +161,15 @@ def plot_op_profile(rows: list[dict], plan: Any, path: str | Path, title: str = 
     mem.legend(fontsize=7)
     return save_figure(fig, path)
 
+
+
+def app_profile(graph: Graph, board: str, run_dir: str | Path, title: str) -> dict:
+    """What an app's firmware step adds to report.json "firmware": per_op_instructions (the rows), per_op_profile
+    (the rest of profile_on_board's result) and op_profile_png (drawn next to the memory profile, memory.png)."""
+    from tinycore.memory import plan_graph
+
+    run_dir = Path(run_dir)
+    prof = profile_on_board(graph, board, keep_dir=run_dir / "firmware" / "profile")
+    rows = prof.pop("per_op_instructions")
+    png = plot_op_profile(rows, plan_graph(graph), run_dir / "op_profile.png", title)
+    return {"per_op_instructions": rows, "per_op_profile": prof, "op_profile_png": str(png)}
