@@ -3,6 +3,8 @@ in QEMU on M4 and M7. The per-op counts plus the copies must add up to the plain
 within the instrumentation's overhead, and the profiling build must not change the outputs."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.cases.random_graphs import random_graph
@@ -59,3 +61,24 @@ def test_per_kind_sums_and_ratio():
 def test_real_hardware_board_is_refused():
     with pytest.raises(UnsupportedError, match="emulated"):
         profile_on_board(random_graph(0), "stm32f746")
+
+
+def test_validate_command_profile_json_on_a_two_output_tflite(tmp_path):
+    """`validate --target mps2-an386 --profile --json`, on a TF-converter model with two outputs; the profile
+    rows are the graph's ops and the host target is refused with exit status 2."""
+    import json
+    import subprocess
+    import sys
+
+    from tinycore.tflite import load_model
+
+    model = Path(__file__).resolve().parents[1] / "tflite" / "fixtures" / "two_outputs.tflite"
+    cmd = [sys.executable, "-m", "tinycore", "validate", str(model), "--n", "2", "--profile", "--json"]
+    proc = subprocess.run([*cmd, "--target", "mps2-an386"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    prof = json.loads(proc.stdout)["profile"]
+    assert [r["kind"] for r in prof["per_op_instructions"]] == [op.kind for op in load_model(model).ops]
+    assert prof["outputs_match"] is True
+    assert abs(prof["unaccounted_instructions"]) <= prof["instrumentation_instructions"]
+    host = subprocess.run([*cmd, "--target", "host"], capture_output=True, text=True, timeout=600)
+    assert host.returncode == 2 and "--profile needs an emulated board" in host.stderr
