@@ -32,7 +32,8 @@ from tinycore.ir.graph import Graph, Tensor
 
 _PROFILE = [
     "#ifdef TC_PROFILE /* profiling build: raw board-counter instructions per op (see model.h) */",
-    "#include TC_BOARD_HEADER",
+    "#ifndef TC_BOARD_HEADER", "#error \"TC_PROFILE needs -DTC_BOARD_HEADER: a board with tc_counter_read()\"",
+    "#endif", "#include TC_BOARD_HEADER",
     "uint32_t tc_profile_instructions[MODEL_N_OPS];", "uint32_t tc_profile_io[2];", "uint32_t tc_profile_overhead;",
     "static uint32_t tc_profile_mark;",
     "#define TC_OP_BEGIN() (tc_profile_mark = tc_counter_read())",
@@ -42,7 +43,7 @@ _PROFILE = [
 _PROFILE_H = [
     "#ifdef TC_PROFILE", "/* Profiling build: raw counts of the last inference, each including one pair of counter",
     " * reads (tc_profile_overhead instructions): per op, copy-in [0] and copy-out [1]. */",
-    "#include <stdint.h>", "extern uint32_t tc_profile_instructions[MODEL_N_OPS];", "extern uint32_t tc_profile_io[2];",
+    "extern uint32_t tc_profile_instructions[MODEL_N_OPS];", "extern uint32_t tc_profile_io[2];",
     "extern uint32_t tc_profile_overhead;", "#endif",
 ]
 _ARENA = [
