@@ -141,7 +141,8 @@ def profile_on_board(graph: Graph, board: str = "mps2-an386", *, seed: int = 0, 
 
 def plot_op_profile(rows: list[dict], plan: Any, path: str | Path, title: str = "model") -> Path:
     """Two panels over the op index: instructions per op (bars coloured by kind) and the memory profile
-    (live bytes per op, tinycore.memory's plan, the arena as a line)."""
+    (tinycore.memory.plot.draw_memory_profile: what is alive at each op, the arena as a line)."""
+    from tinycore.memory.plot import draw_memory_profile
     from tinycore.plots import new_figure, save_figure
 
     fig, (ax, mem) = new_figure(max(7.0, 0.3 * len(rows) + 3), 6.5, nrows=2)
@@ -154,12 +155,9 @@ def plot_op_profile(rows: list[dict], plan: Any, path: str | Path, title: str = 
     ax.set_ylabel("instructions (thousands)")
     ax.set_title(f"{title}: instructions per op (sum {total:,})")
     ax.legend(fontsize=7)
-    layers = plan.per_layer
-    mem.bar([r.index for r in layers], [r.live_bytes / 1024 for r in layers], color="#8C8C8C", label="live tensors")
-    mem.axhline(plan.arena_bytes / 1024, color="k", ls="--", lw=1, label=f"arena {plan.arena_bytes:,} B")
-    mem.set_xlabel("op index")
-    mem.set_ylabel("SRAM (KiB)")
-    mem.legend(fontsize=7)
+    mem.sharex(ax)  # op k of both panels on one vertical
+    draw_memory_profile(mem, plan)
+    mem.set_title("memory per op (tinycore.memory plan)")
     return save_figure(fig, path)
 
 
