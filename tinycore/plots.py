@@ -4,14 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def new_figure(width_in: float, height_in: float, ncols: int = 1):
-    """(fig, ax) on the Agg backend, so plots work on servers without a display (ax: an array when ncols > 1)."""
+def new_figure(width_in: float, height_in: float, ncols: int = 1, nrows: int = 1):
+    """(fig, ax) on the Agg backend, so plots work on servers without a display (ax: an array when ncols > 1 or
+    nrows > 1)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(1, ncols, figsize=(width_in, height_in))
+    return plt.subplots(nrows, ncols, figsize=(width_in, height_in))
 
 
 def save_figure(fig, path: str | Path) -> Path:

@@ -92,6 +92,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     from tinycore.audio.cgen import write_frontend_c
     from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
     from tinycore.export.qemu import mean_instructions
+    from tinycore.export.profile import app_profile
     from tinycore.ir import load_graph
 
     graph = load_graph(req.graph_path)
@@ -156,4 +157,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         frontend_instructions_per_clip=mean_instructions(sum(c["fe"] for c in clips), len(clips)),
         instructions_method="board counter around the 200-frame front end and each model_invoke",
         clip_crop_samples=list(CROP), clips=rows)
+    req.log(f"anomaly firmware: per-op profile (profiling build) on {req.board}")
+    # report fields per_op_instructions, per_op_profile; op_profile.png beside memory.png
+    section.update(app_profile(graph, req.board, req.run_dir, f"anomaly {Path(req.graph_path).stem}"))
     return section

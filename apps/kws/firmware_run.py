@@ -127,6 +127,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
     from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
     from tinycore.export.boards import get_board
     from tinycore.export.qemu import mean_instructions
+    from tinycore.export.profile import app_profile
     from tinycore.ir import load_graph
     from tinycore.runtime import run
 
@@ -215,4 +216,7 @@ def run_kws_firmware(req: FirmwareRequest, stream_config: StreamConfig | None = 
                                         for c, t, s in fw_dets],
                 "detections_python": [{"label": d.label, "time_ms": d.time_ms} for d in py_stream["detections"]]},
     )
+    req.log(f"kws firmware: per-op profile (profiling build) on {req.board}")
+    # report fields per_op_instructions, per_op_profile; op_profile.png beside memory.png
+    section.update(app_profile(graph, req.board, req.run_dir, f"kws {Path(req.graph_path).stem}"))
     return section

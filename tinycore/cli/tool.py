@@ -20,6 +20,8 @@ EPILOG = """examples:
                                                     build the C, run 50 random inputs, compare byte for byte
   python -m tinycore validate model.graph --target mps2-an386
                                                     the same inside an emulated Cortex-M4 (QEMU)
+  python -m tinycore validate model.graph --target mps2-an386 --profile --json
+                                                    also instructions per op (profiling build; "profile" key)
   python -m tinycore convert model.tflite model.graph   (and back: convert model.graph model.tflite)
   python -m tinycore analyze model.graph --patch 4x4 --input-mode stream --json
                                                     patch-based inference: arena with and without patches
@@ -120,15 +122,21 @@ def cmd_generate(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from tinycore.errors import UnsupportedError
     from tinycore.export.validate import validate
 
     graph = _open(args.model)
+    if args.profile and (args.patch or args.target == "host"):
+        raise UnsupportedError("--profile needs an emulated board (--target mps2-an385/an386/an500) and the "
+                               "whole-graph schedule (no --patch)")
     if args.patch:
         from tinycore.patch.cli import validate_patched_cli
 
         result = validate_patched_cli(graph, args.patch, args.input_mode, args.target, args.n, args.seed)
     else:
         result = validate(graph, target=args.target, n=args.n, seed=args.seed)
+    if args.profile:
+        result["profile"] = _profile(graph, args)
     result = {"model": str(args.model), "target": args.target, **result}
     if args.report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
@@ -146,12 +154,31 @@ def cmd_validate(args) -> int:
                                                          "instructions_per_inference")}
         if extra:
             print("  " + ", ".join(f"{k} {v:,}" for k, v in extra.items()))
-    if not result["outputs_match"]:
+        if args.profile:
+            _print_profile(result["profile"])
+    if not result["outputs_match"] or (args.profile and not result["profile"]["outputs_match"]):
         from tinycore.errors import CheckError
 
         raise CheckError(f"{args.model}: outputs on {args.target} differ from the numpy runtime "
-                         f"(max |diff| {result['max_abs_diff']} over {result['n_checked']} inputs)")
+                         f"(max |diff| {result['max_abs_diff']} over {result['n_checked']} inputs"
+                         f"{'; or in the profiling build' if args.profile else ''})")
     return 0
+
+
+def _profile(graph, args) -> dict:
+    """`validate --profile`: the per-op profile of an emulated board (tinycore.export.profile)."""
+    from tinycore.export.profile import profile_on_board
+
+    return profile_on_board(graph, args.target, seed=args.seed)
+
+
+def _print_profile(prof: dict) -> None:
+    print(f"  per-op profile on {prof['board']}: {prof['instructions_per_inference_plain']:,} instructions, "
+          f"{prof['instructions_per_mac']} per MAC; counter reads cost {prof['timer_overhead_instructions']} "
+          f"(subtracted); copies {prof['copy_instructions']:,}; unaccounted {prof['unaccounted_instructions']}")
+    for r in prof["per_op_instructions"]:
+        print(f"  {r['index']:>4} {r['kind']:<24} {r['name'][:28]:<28} {r['macs']:>10,} MACs "
+              f"{r['instructions']:>12,} instr")
 
 
 def cmd_convert(args) -> int:
@@ -196,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.add_argument("--report", metavar="JSON", help="also write the result to this file")
+    v.add_argument("--profile", action="store_true", help="also instructions per op from a profiling build "
+                   "(-DTC_PROFILE) on the emulated --target")
     v.set_defaults(fn=cmd_validate)
 
     for sp in (a, g, v):

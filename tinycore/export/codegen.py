@@ -91,13 +91,14 @@ def _model_code(graph: Graph, plan: Any) -> tuple[ModelCode, list[str], list[str
     for i, op in enumerate(graph.ops):
         d, call = EMITTERS[op.kind](e, op, i)
         decls += d
-        body.append(f"    /* op {i} {op.kind} '{c_comment(op.name)}' */\n    {call}")
+        body.append(f"    /* op {i} {op.kind} '{c_comment(op.name)}' */\n    TC_OP_BEGIN();\n    {call}\n"
+                    f"    TC_OP_END(tc_profile_instructions[{i}]);")
         if not call.startswith("/*") and op.kind not in called:
             called.append(op.kind)
     code = ModelCode("tinycore.export", plan.arena_bytes,
                      "every activation and scratch buffer, at offsets planned by tinycore.memory",
                      e.const_decls, decls, (), body, [plan.offsets[n] for n in graph.inputs],
-                     [plan.offsets[n] for n in graph.outputs])
+                     [plan.offsets[n] for n in graph.outputs], n_ops=len(graph.ops))
     return code, called, list(e.constants)
 
 

@@ -250,10 +250,11 @@ def startup_object(board: Board, build_dir: Path) -> tuple[Path, Path, Sequence[
 
 
 def build_firmware(gen_dir: str | Path, board: Board | str, *, dsp: bool | None = None,
-                   out_dir: str | Path | None = None) -> FirmwareImage:
+                   out_dir: str | Path | None = None, defines: Sequence[str] = ()) -> FirmwareImage:
     """Cross-compile a folder written by generate_c for `board` into out_dir (default gen_dir/fw-<board>).
 
     `dsp`: None = the board's default; True forces the cortex_m kernels (error on an M3); False the portable ones.
+    `defines`: extra -D flags for every source, e.g. ("-DTC_PROFILE",) for the per-op profiling build.
     BudgetError if the compiled model cannot fit the board; BuildError on a compile or link failure.
     """
     gen_dir, b = Path(gen_dir), _as_board(board)
@@ -269,7 +270,7 @@ def build_firmware(gen_dir: str | Path, board: Board | str, *, dsp: bool | None 
             kernels.append(f"{chosen.parent.name}/{chosen.name}")
         elif src.name.startswith("tc_") and src.name != "tc_test_main.c":
             kernels.append(f"generated/{src.name}")
-        jobs.append((chosen, build / (src.stem + ".o"), ('-DTC_BOARD_HEADER="board.h"',)))
+        jobs.append((chosen, build / (src.stem + ".o"), ('-DTC_BOARD_HEADER="board.h"', *defines)))
     objects = compile_objects(jobs, b, [gen_dir, *board_include_dirs(b)], str(gen_dir))
     check_objects_fit(b, objects)
     return link_image(objects, b, build / "firmware.elf", dsp=dsp_on, kernels=kernels)

@@ -5,6 +5,8 @@ line; a graph with several outputs prints all of them packed in graph order, as 
 when a board header defines the counter macros, a line `instr <n>` after each output, and with the stack macros
 (boards/common/tc_stack.h) `stack <bytes> heap <bytes>`: the stack high-water mark around model_invoke and the
 heap in use. `parse_output` reads them.
+A profiling build (-DTC_PROFILE) also prints `profile <overhead> <copy-in> <copy-out> <op 0> ... <op N-1>` (raw
+counts, tinycore.export.profile reads them).
 Board hooks: compile with -DTC_BOARD_HEADER='"board.h"'; that header provides `tc_board_init()` and may define
 TC_COUNTER_BEGIN() / TC_COUNTER_END(n) (n is assigned the count) and TC_BOARD_EXIT(code).
 """
@@ -53,6 +55,14 @@ int main(void)
         if (TC_PRINT_STACK) {
             printf("stack %lu heap %lu\\n", tc_stack, tc_heap_used());
         }
+#if defined(TC_PROFILE) && defined(MODEL_N_OPS)
+        printf("profile %lu %lu %lu", (unsigned long)tc_profile_overhead, (unsigned long)tc_profile_io[0],
+               (unsigned long)tc_profile_io[1]);
+        for (i = 0; i < MODEL_N_OPS; ++i) {
+            printf(" %lu", (unsigned long)tc_profile_instructions[i]);
+        }
+        printf("\\n");
+#endif
     }
     TC_BOARD_EXIT(0);
     return 0;
@@ -92,7 +102,8 @@ class ProgramOutput:
 
 
 def parse_output(text: str, n_expected: int | None = None, where: str = "program") -> ProgramOutput:
-    """Hex lines -> bytes; `instr <n>` lines -> counts. Other lines (board banners) are ignored."""
+    """Hex lines -> bytes; `instr <n>` lines -> counts; `stack`/`heap` lines (parse_sram_lines). Other lines (board
+    banners, a profiling build's `profile` line: tinycore.export.profile) are ignored."""
     outputs: list[bytes] = []
     instr: list[int] = []
     for line in text.splitlines():
@@ -101,7 +112,6 @@ def parse_output(text: str, n_expected: int | None = None, where: str = "program
             outputs.append(bytes.fromhex(line))
         elif (m := _INSTR_LINE.match(line)) is not None:
             instr.append(int(m.group(1)))
-
         elif line.startswith("error"):
             raise BuildError(f"{where}: {line}")
     if n_expected is not None and len(outputs) != n_expected:

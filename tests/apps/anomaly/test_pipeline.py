@@ -117,5 +117,8 @@ def test_demo_quick_end_to_end(tmp_path):
     assert fw["outputs_match_runtime"] is True and fw["scores_match"] is True and fw["n_checked"] == 2
     # the C front end rounds float log-mel values on its own: a few of the 62,720 int8 features may differ by 1
     assert fw["feature_mismatch_values"] <= 10 and fw["alarms_match_python"] is True
-    for name in ("roc_float.png", "roc_int8.png", "scores_int8.csv", "memory.png"):
+    rows = fw["per_op_instructions"]  # the per-op profile (issue #19), integers, summing to the whole inference
+    assert rows and all(type(r["instructions"]) is int for r in rows)
+    assert abs(fw["per_op_profile"]["unaccounted_instructions"]) <= fw["per_op_profile"]["instrumentation_instructions"]
+    for name in ("roc_float.png", "roc_int8.png", "scores_int8.csv", "memory.png", "op_profile.png"):
         assert (out / name).exists(), name

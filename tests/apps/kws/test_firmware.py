@@ -115,3 +115,18 @@ def test_clips_split_over_images_when_flash_is_short(fw_result, monkeypatch):
     assert got["n_images"] == 2 and got["n_checked"] == 3 and len(got["labels_firmware"]) == 3
     assert got["outputs_match_runtime"] and got["labels_match_python"] and got["stream_detections_match"]
     assert got["stream_logic_match"]
+
+
+def test_per_op_profile_in_report(fw_result):
+    """issue #19: the firmware step writes firmware.per_op_instructions (integers) and op_profile.png."""
+    from pathlib import Path
+
+    from tinycore.ir import load_graph
+
+    fw, req = fw_result
+    rows, prof = fw["per_op_instructions"], fw["per_op_profile"]
+    assert [r["kind"] for r in rows] == [op.kind for op in load_graph(req.graph_path).ops]
+    assert all(type(r["instructions"]) is int and type(r["macs"]) is int for r in rows)
+    whole = sum(r["instructions"] for r in rows) + prof["copy_instructions"]
+    assert abs(prof["instructions_per_inference_plain"] - whole) <= prof["instrumentation_instructions"]
+    assert Path(fw["op_profile_png"]) == Path(req.run_dir) / "op_profile.png" and Path(fw["op_profile_png"]).is_file()

@@ -1,0 +1,65 @@
+"""Per-op instruction profile of the two app models on an emulated board: instructions per MAC, overall and per op
+kind (tinycore.export.profile). The models have the apps' shapes with random weights and random calibration
+(seeded), so the counts are those of the architecture, not of a trained model:
+
+    python bench/op_profile.py                          # KWS DS-CNN w128 (12 classes, 49x10) and the anomaly AE
+    python bench/op_profile.py --board mps2-an500 --out /tmp/prof   # also the .graph files, JSON and op_profile PNGs
+
+A trained model's graph goes through `python -m tinycore validate GRAPH --target mps2-an386 --profile --json`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tinycore.export.profile import plot_op_profile, profile_on_board  # noqa: E402
+from tinycore.ir import Graph  # noqa: E402
+from tinycore.memory import plan_graph  # noqa: E402
+from tinycore.spec import ModelSpec, dense_autoencoder, ds_cnn  # noqa: E402
+
+MODELS = {"kws_ds_cnn_w128": lambda: ds_cnn(128, classes=12, frames=49, coeffs=10),
+          "anomaly_dense_ae": dense_autoencoder}
+
+
+def random_graph_of(spec: ModelSpec, seed: int = 0) -> Graph:
+    """The spec's int8 graph: random init (seeded), calibrated on 32 standard-normal inputs."""
+    import torch
+
+    from tinycore.quant import quantize
+    from tinycore.spec import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(spec).eval()
+    gen = torch.Generator().manual_seed(seed)
+    return quantize(model, [torch.randn(16, *spec.input.shape(), generator=gen) for _ in range(2)])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--board", default="mps2-an386")
+    ap.add_argument("--out", type=Path, help="folder for the .graph, profile JSON and op_profile PNG of each model")
+    args = ap.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="op_profile_"))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, make in MODELS.items():
+        graph = random_graph_of(make())
+        graph.save(out / f"{name}.graph")
+        prof = profile_on_board(graph, args.board)
+        (out / f"{name}_{args.board}.json").write_text(json.dumps(prof, indent=1))
+        plot_op_profile(prof["per_op_instructions"], plan_graph(graph), out / f"{name}_{args.board}.png", name)
+        print(f"{name} on {args.board}: {prof['instructions_per_inference_plain']:,} instructions, "
+              f"{prof['macs']:,} MACs, {prof['instructions_per_mac']} per MAC; copies {prof['copy_instructions']}, "
+              f"unaccounted {prof['unaccounted_instructions']} (limit {prof['instrumentation_instructions']})")
+        for kind, k in prof["per_kind"].items():
+            print(f"  {kind:<24} {k['n_ops']:>3} ops {k['macs']:>11,} MACs {k['instructions']:>12,} instr  "
+                  f"{k['instructions_per_mac'] if k['instructions_per_mac'] is not None else '-'} per MAC")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
