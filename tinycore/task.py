@@ -97,3 +97,7 @@ class Task:
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"
     add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # task extras such as `stream`
+    # app options of a shared command: (its parser, its name); e.g. anomaly's --machine / --per
+    extra_arguments: Callable[[argparse.ArgumentParser, str], None] | None = None
+    # app versions of shared commands by name: fn(task, args) -> exit code (e.g. anomaly's per-machine train)
+    commands: dict[str, Callable[["Task", argparse.Namespace], int]] | None = None
