@@ -21,12 +21,12 @@ from tinycore.report import RunDir
 from tinycore.task import Task, TaskData
 from tinycore.units import parse_bytes
 
-RUN_COMMANDS = ("train", "export", "eval", "firmware", "demo")
+RUN_COMMANDS = ("train", "search", "export", "eval", "firmware", "demo")
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """--per on train/demo (which models to fit), --machine on every run command (which one to use)."""
-    if command in ("train", "demo"):
+    if command in ("train", "search", "demo"):
         parser.add_argument("--per", default="type", choices=PER_CHOICES,
                             help="one model per machine type (default), per machine ID, or one pooled model")
     if command in RUN_COMMANDS:
@@ -65,8 +65,7 @@ def _chosen(args, available: list[str]) -> list[str]:
 
 
 def cmd_train(task: Task, args) -> int:
-    from tinycore.cli import steps
-    from tinycore.cli.app import _check_model_name, _emit, _spec_for
+    from tinycore.cli.app import _check_model_name
 
     _check_model_name(args.model)
     data = _load(task, args)
@@ -78,9 +77,7 @@ def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
     from tinycore.cli import steps
     from tinycore.cli.app import _spec_for
 
-    todo = groups(data, args.per)
-    if getattr(args, "machine", None):
-        todo = [g for g in todo if g == group_of(args.machine, args.per)] or [group_of(args.machine, args.per)]
+    todo = _todo(data, args)
     spec = _spec_for(task, data, args.model)
     sections = {}
     for g in todo:
@@ -98,6 +95,40 @@ def _emit_train(args, sections: dict) -> int:
     _emit(args, sections, "\n".join(f"trained {g}: best val neg_mse {s['best_val_neg_mse']:.4f}"
                                     for g, s in sections.items()))
     return 0
+
+
+def cmd_search(task: Task, args) -> int:
+    """The width/depth search, trained and exported, for each machine's model (its own data and budget check)."""
+    from tinycore.cli import search, steps
+    from tinycore.cli.app import _emit
+    from tinycore.units import parse_count
+
+    data = _load(task, args)
+    run = _run(args, "search")
+    todo = _todo(data, args)
+    reports = {}
+    for g in todo:
+        steps.log(f"search {g}", args.quiet)
+        rep = search.search_and_export(task, select(data, g), RunDir(run.path / folder(g)),
+                                       sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
+                                       quick=args.quick, seed=args.seed, progress=not args.quiet, epochs=args.epochs,
+                                       macs=parse_count(args.macs) if args.macs else None)
+        if rep is not None:
+            reports[g] = {"sizes": rep["search"]["sizes"], "auc_int8": rep["metrics"]["int8"]["auc"],
+                          "sram_peak_bytes": rep["memory"]["sram_peak_bytes"], "flash_bytes": rep["memory"]["flash_bytes"]}
+    run.update_report(app=task.name, dataset=data.dataset, machines={"per": args.per, "groups": todo},
+                      search={"per_machine": reports})
+    _emit(args, reports, "\n".join(f"{g}: {'-'.join(map(str, r['sizes']))}, arena {r['sram_peak_bytes']:,} B, flash "
+                                   f"{r['flash_bytes']:,} B, int8 AUC {r['auc_int8']:.3f}" for g, r in reports.items()))
+    return 0
+
+
+def _todo(data: TaskData, args) -> list[str]:
+    """The models to fit: every group of --per, or the one serving --machine."""
+    todo = groups(data, args.per)
+    if getattr(args, "machine", None):
+        todo = [group_of(args.machine, args.per)]
+    return todo
 
 
 def cmd_export(task: Task, args) -> int:
@@ -238,4 +269,4 @@ def cmd_demo(task: Task, args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "firmware": cmd_firmware, "demo": cmd_demo}
+COMMANDS = {"train": cmd_train, "search": cmd_search, "export": cmd_export, "eval": cmd_eval, "firmware": cmd_firmware, "demo": cmd_demo}

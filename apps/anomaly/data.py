@@ -23,7 +23,7 @@ from apps.anomaly.frontend import ANOMALY_FRONTEND
 from apps.anomaly.synth import ANOMALY_KINDS, MACHINE_IDS, MACHINE_TYPES, SEVERITIES, machine, render_clip
 from tinycore.audio.manifest import Manifest
 
-DATASET_VERSION = 5
+DATASET_VERSION = 6
 
 
 @dataclass(frozen=True)

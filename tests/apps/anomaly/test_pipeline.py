@@ -90,7 +90,9 @@ def test_search_command_uses_app_search_and_exports_exact_memory(tmp_path):
     assert any(not c["fits"] for c in s["candidates"])  # the 128-wide members exceed 128 KB of Flash
     assert s["sizes"][0] == s["sizes"][-1] == 640 and report["model"]["params"] > 0
     assert "best_val_neg_mse" in s["train"] and report["train"]["best_val_neg_mse"] < 0
-    assert 0.0 <= report["metrics"]["int8"]["auc"] <= 1.0
+    # the anomalous clips add 4 standard deviations to 100 of 640 values: even 2 epochs separate them (measured
+    # 1.0); with 2 + 2 test clips AUC moves in steps of 0.25, so one misordered pair (0.75) fails
+    assert report["metrics"]["int8"]["auc"] == 1.0
     assert json.loads((tmp_path / "run" / "report.json").read_text())["search"]["width"] == s["width"]
     assert "arena" in search.summary_text(report)
 
