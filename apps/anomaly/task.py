@@ -1,7 +1,9 @@
 """The anomaly-detection Task: machine sounds -> 640-value log-mel vectors -> dense autoencoder -> clip MSE score.
 
 Train on normal clips only (input = target); a clip's score is its mean reconstruction MSE; metrics are AUC and
-pAUC (p = 0.1) per machine type and ID, with scikit-learn baselines on the same vectors for comparison.
+pAUC (p = 0.1) per machine type, ID and severity, with scikit-learn baselines on the same vectors for comparison.
+The data here hold every machine; apps.anomaly.machines cuts out one machine's share for its own model, and
+apps.anomaly.commands runs the shared pipeline steps once per model.
 """
 from __future__ import annotations
 
@@ -28,11 +30,13 @@ from tinycore.spec import dense_autoencoder
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 
 DESCRIPTION = """Anomalous machine sound detection (MLPerf Tiny AD / DCASE 2020 Task 2): 10 s of 16 kHz audio ->
-128 log-mel bins x 5 frames = 640 values -> int8 dense autoencoder -> clip score = mean reconstruction MSE.
+128 log-mel bins x 5 frames = 640 values -> int8 dense autoencoder -> clip score = mean reconstruction MSE over the
+whole clip. One model per machine type (default), per machine ID (--per id) or pooled (--per pooled).
 
-The built-in set is synthesized: fan, pump, slider and valve machines (3 IDs each) with bearing, imbalance,
-frequency-shift, rubbing and missing-stroke anomalies at subtle and obvious severities. Trained on normal clips only.
---data-dir reads the DCASE 2020 Task 2 / MIMII / ToyADMOS layout <machine>/{train,test}/{normal,anomaly}_id_XX_*.wav."""
+The built-in set is synthesized: fan, pump, slider and valve units (3 IDs each) in reverberant rooms over factory
+noise at -6..6 dB SNR, with operating-point drift, and bearing, imbalance, speed-shift, rubbing and missing-stroke
+faults at slight, subtle and obvious severities. Trained on normal clips only. --data-dir reads the DCASE 2020
+Task 2 / MIMII / ToyADMOS layout <machine>/{train,test}/{normal,anomaly}_id_XX_*.wav."""
 
 
 def _manifest(opts: DataOptions) -> Manifest:
