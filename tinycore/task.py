@@ -112,3 +112,7 @@ class Task:
     frontends: tuple[str, ...] = ()  # input pipelines `--frontend` can pick (first = default); () = no option
     # class names, in output order, of models made elsewhere (`eval --tflite`); mapped to `classes` by name
     model_labels: tuple[str, ...] | None = None
+    # app options of a shared command: (its parser, its name); e.g. anomaly's --machine / --per
+    extra_arguments: Callable[[argparse.ArgumentParser, str], None] | None = None
+    # app versions of shared commands by name: fn(task, args) -> exit code (e.g. anomaly's per-machine train)
+    commands: dict[str, Callable[["Task", argparse.Namespace], int]] | None = None

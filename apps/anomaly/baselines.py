@@ -12,7 +12,6 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.mixture import GaussianMixture
 
-from apps.anomaly.scoring import auc_table
 
 MAX_FIT_VECTORS = 8000
 BASELINES = ("isolation_forest", "gaussian_mixture", "pca_reconstruction")
@@ -32,12 +31,9 @@ def vector_scores(name: str, train: NDArray, x: NDArray, seed: int = 0) -> NDArr
     raise ValueError(f"unknown baseline {name!r}; known: {BASELINES}")
 
 
-def baseline_tables(train: NDArray, x: NDArray, clip_index: NDArray, labels: NDArray, groups: list[str],
-                    seed: int = 0) -> dict[str, dict]:
-    """{baseline: auc_table} on the clips of x (vectors clip-major, clip_index per row)."""
-    out = {}
-    for name in BASELINES:
-        s = vector_scores(name, train, x, seed)
-        clip = np.bincount(clip_index, weights=s) / np.bincount(clip_index)
-        out[name] = auc_table(clip, labels, groups)
-    return out
+def baseline_scores(train: NDArray, x: NDArray, clip_index: NDArray, n_clips: int,
+                    seed: int = 0) -> dict[str, NDArray[np.float64]]:
+    """{baseline: clip scores} on the clips of x (vectors clip-major, clip_index per row): mean of vector scores."""
+    counts = np.bincount(clip_index, minlength=n_clips)
+    return {name: np.bincount(clip_index, weights=vector_scores(name, train, x, seed), minlength=n_clips) / counts
+            for name in BASELINES}

@@ -22,18 +22,18 @@ from apps.anomaly.synth import ANOMALY_KINDS, MACHINE_IDS, MACHINE_TYPES, SEVERI
 from tinycore.audio.manifest import Manifest
 from tinycore.pool import map_in_processes
 
-DATASET_VERSION = 4
+DATASET_VERSION = 6
 
 
 @dataclass(frozen=True)
 class DatasetSize:
     train_per_id: int        # normal clips (the last 10 % become validation)
     test_normal_per_id: int
-    test_anomaly_per_id: int  # cycles through the 5 kinds x 2 severities
+    test_anomaly_per_id: int  # cycles through the 5 kinds x 3 severities
 
 
-FULL = DatasetSize(train_per_id=60, test_normal_per_id=20, test_anomaly_per_id=20)
-QUICK = DatasetSize(train_per_id=20, test_normal_per_id=10, test_anomaly_per_id=10)
+FULL = DatasetSize(train_per_id=60, test_normal_per_id=30, test_anomaly_per_id=30)
+QUICK = DatasetSize(train_per_id=20, test_normal_per_id=15, test_anomaly_per_id=15)
 
 
 @dataclass(frozen=True)

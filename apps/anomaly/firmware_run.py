@@ -1,7 +1,8 @@
 """TASK.firmware for the anomaly app: C front end + int8 autoencoder + clip score + alarm on an emulated board.
 
-10 s clips are 320 KB of int16 each, so the image holds at most MAX_CLIPS test clips (half normal, half anomalous
-when the split allows), each cropped to the 102,912 samples of frames 50..249 that the model reads. The firmware
+10 s clips are 320 KB of int16 each, so the image holds at most MAX_CLIPS test clips of one machine (half normal,
+half anomalous when the split allows), each holding the samples of its frame window (the whole clip; ToyCar:
+frames 50..249); the firmware scores every STRIDE-th vector of the window, as Python does. The firmware
 score is computed from the int8 vectors it ran: mean over scored vectors of mean((deq(in) - deq(out))**2), in
 double; the alarm threshold is the same score's (1 - FALSE_ALARM_RATE) quantile on the normal validation clips
 (numpy runtime). Checks:
@@ -20,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from apps.anomaly.features import SCORE_STRIDE, clip_vectors
-from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTORS_PER_CLIP
+from apps.anomaly.features import STRIDE, window_vectors
+from apps.anomaly.frontend import ANOMALY_FRONTEND, frame_window
 from apps.anomaly.scoring import FALSE_ALARM_RATE, threshold_at
 from tinycore.audio.pcm import pcm16
 from tinycore.errors import BuildError, DataError, UnsupportedError
@@ -31,9 +32,12 @@ from tinycore.task import FirmwareRequest
 FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
 MAX_CLIPS = 4
 SCORE_TOLERANCE = 1e-6
-N_FRAMES = FRAME_CROP[1] - FRAME_CROP[0]
-CROP = (FRAME_CROP[0] * ANOMALY_FRONTEND.hop_samples,
-        (FRAME_CROP[1] - 1) * ANOMALY_FRONTEND.hop_samples + ANOMALY_FRONTEND.frame_samples)
+
+
+def window_samples(window: tuple[int, int]) -> tuple[int, int]:
+    """Samples [first, last) that frames [window) read."""
+    fe = ANOMALY_FRONTEND
+    return window[0] * fe.hop_samples, (window[1] - 1) * fe.hop_samples + fe.frame_samples
 
 _CLIP = re.compile(r"^clip (\d+) fe (\d+)$")
 _SCORE = re.compile(r"^score (\d+) model (\d+) vectors (\d+) alarm ([01]) bits ([0-9a-f]{16})$")
@@ -61,24 +65,29 @@ def int8_score(feat: NDArray[np.int8], out: NDArray[np.int8], graph) -> float:
     return float(np.mean(np.mean(d * d, axis=1)))
 
 
-def python_clip(graph, logmel: NDArray[np.float32]) -> tuple[NDArray[np.int8], NDArray[np.int8], float]:
-    """Python pipeline on one clip's (200, 128) log-mel: int8 features, runtime outputs, score."""
+def python_clip(graph, logmel: NDArray[np.float32], window: tuple[int, int], n_frames: int
+                ) -> tuple[NDArray[np.int8], NDArray[np.int8], float]:
+    """Python pipeline on one clip's (311, 128) log-mel: int8 features, runtime outputs, score."""
     from tinycore.runtime import quantize_float_s8, run
 
     x = graph.input_tensor()
-    q = quantize_float_s8(clip_vectors(logmel[None], SCORE_STRIDE), float(x.scale[0]), int(x.zero_point))
+    q = quantize_float_s8(window_vectors(logmel, window, n_frames), float(x.scale[0]), int(x.zero_point))
     out = np.stack([run(graph, v.reshape(x.shape)).reshape(-1) for v in q]).astype(np.int8)
     return q, out, int8_score(q, out, graph)
 
 
-def pick_clips(req: FirmwareRequest) -> list[int]:
-    """Indices into the test split: up to MAX_CLIPS, alternating anomalous and normal, seeded."""
+def pick_clips(req: FirmwareRequest, window: tuple[int, int]) -> list[int]:
+    """Indices into the test split: up to MAX_CLIPS clips that fill the frame window, alternating anomalous and
+    normal, seeded."""
     info = req.data.extra["clips"]["test"]
     if req.n_clips < 1:
         raise UnsupportedError(f"--n {req.n_clips}: the firmware needs at least one test clip")
+    full = info["frames"] >= window[1]
+    if not full.any():
+        raise DataError(f"anomaly firmware: no test clip holds all frames {window[0]}..{window[1] - 1}")
     rng = np.random.default_rng(req.seed)
-    pools = [list(rng.permutation(np.flatnonzero(info["labels"] == lab))) for lab in (1, 0)]
-    n = min(req.n_clips, MAX_CLIPS, info["n_clips"])
+    pools = [list(rng.permutation(np.flatnonzero((info["labels"] == lab) & full))) for lab in (1, 0)]
+    n = min(req.n_clips, MAX_CLIPS, int(full.sum()))
     picked: list[int] = []
     while len(picked) < n:
         for pool in pools:
@@ -100,27 +109,35 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     if manifest is None:
         raise DataError("anomaly firmware: the task data carry no clip manifest, so there is no test audio")
     info = req.data.extra["clips"]["test"]
-    picked = pick_clips(req)
+    types = sorted({g.split("/")[0] for g in info["groups"]})
+    if len({frame_window(t) for t in types}) != 1:
+        raise UnsupportedError(f"anomaly firmware: machine types {types} use different frame windows; choose one "
+                               "machine with --machine")
+    window = frame_window(types[0])
+    crop = window_samples(window)
+    picked = pick_clips(req, window)
     fe = ANOMALY_FRONTEND
     pcm = []
     for i in picked:
         from apps.anomaly.features import read_clips
 
         rec = next(r for r in manifest.split("test") if r.path == info["paths"][i])
-        wave, _ = read_clips(manifest, [rec], progress=False)
-        pcm.append(pcm16(wave[0][CROP[0]:CROP[1]]))
+        wave, _, _ = read_clips(manifest, [rec], progress=False)
+        pcm.append(pcm16(wave[0][crop[0]:crop[1]]))
     req.log(f"anomaly firmware: Python pipeline on {len(picked)} clips")
-    val_lm = req.data.extra["logmel"]["val"]
-    val_scores = np.array([python_clip(graph, lm)[2] for lm in val_lm])
+    val_lm, val_frames = req.data.extra["logmel"]["val"], req.data.extra["clips"]["val"]["frames"]
+    val_windows = [frame_window(g.split("/")[0]) for g in req.data.extra["clips"]["val"]["groups"]]
+    val_scores = np.array([python_clip(graph, lm, w, int(f))[2] for lm, w, f in zip(val_lm, val_windows, val_frames)])
     threshold = float(np.float32(threshold_at(val_scores, FALSE_ALARM_RATE)))
     test_lm = req.data.extra["logmel"]["test"]
-    py = [python_clip(graph, test_lm[i]) for i in picked]
+    py = [python_clip(graph, test_lm[i], window, int(info["frames"][i])) for i in picked]
 
     root = Path(req.run_dir) / "firmware"
     fe_dir = root / "frontend"
     fe_sources = write_frontend_c(fe, fe_dir)
-    defines = {"AN_N_CLIPS": len(picked), "AN_FRAMES": N_FRAMES, "AN_VECTORS": VECTORS_PER_CLIP,
-               "AN_VECTOR_STRIDE": SCORE_STRIDE,
+    n_frames = window[1] - window[0]
+    defines = {"AN_N_CLIPS": len(picked), "AN_FRAMES": n_frames,
+               "AN_VECTORS": n_frames - fe.frames_stacked + 1, "AN_VECTOR_STRIDE": STRIDE,
                "AN_THRESHOLD_BITS": f"0x{struct.unpack('<I', struct.pack('<f', threshold))[0]:08x}u"}
     req.log(f"anomaly firmware: build for {req.board}")
     app = build_app_firmware(graph, req.board, root, main_c=FIRMWARE_DIR / "main.c", sources=fe_sources,
@@ -155,8 +172,8 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         instructions_per_inference=mean_instructions(sum(c["model"] for c in clips),
                                                      sum(c["vectors"] for c in clips)),
         frontend_instructions_per_clip=mean_instructions(sum(c["fe"] for c in clips), len(clips)),
-        instructions_method="board counter around the 200-frame front end and each model_invoke",
-        clip_crop_samples=list(CROP), clips=rows)
+        instructions_method=f"board counter around the {n_frames}-frame front end and each model_invoke",
+        clip_window_samples=list(crop), clips=rows)
     req.log(f"anomaly firmware: per-op profile (profiling build) on {req.board}")
     # report fields per_op_instructions, per_op_profile; op_profile.png beside memory.png
     section.update(app_profile(graph, req.board, req.run_dir, f"anomaly {Path(req.graph_path).stem}"))

@@ -20,16 +20,39 @@ from tinycore.plots import save_figure
 
 PAUC_MAX_FPR = 0.1
 FALSE_ALARM_RATE = 0.1
+CLIP_SCORES = ("mean", "p90", "max_ma")  # how a clip's vector errors become its score; "mean" is the alarm's
+MA_VECTORS = 16  # moving-average window of max_ma: 16 scored vectors at stride 2 = 32 hops, about 1 s
+
+
+def vector_errors(x: NDArray, y: NDArray) -> NDArray[np.float64]:
+    """mean((x - y)**2) over the 640 values of each row."""
+    return np.mean((np.asarray(x, np.float64) - np.asarray(y, np.float64)) ** 2, axis=1)
 
 
 def clip_scores(x: NDArray, y: NDArray, clip_index: NDArray[np.int64], n_clips: int) -> NDArray[np.float64]:
     """Mean over each clip's vectors of mean((x - y)**2) over the 640 values; x, y (N, 640), clip_index (N,)."""
-    err = np.mean((np.asarray(x, np.float64) - np.asarray(y, np.float64)) ** 2, axis=1)
-    sums = np.bincount(clip_index, weights=err, minlength=n_clips)
+    return aggregate(vector_errors(x, y), clip_index, n_clips, "mean")
+
+
+def aggregate(err: NDArray, clip_index: NDArray[np.int64], n_clips: int, how: str = "mean") -> NDArray[np.float64]:
+    """Clip scores from vector errors: `mean`, `p90` (90th percentile: a fault heard in a tenth of the clip) or
+    `max_ma` (maximum of a MA_VECTORS moving average: one loud second)."""
     counts = np.bincount(clip_index, minlength=n_clips)
     if np.any(counts == 0):
         raise DataError(f"{int(np.sum(counts == 0))} clip(s) have no scored vectors")
-    return sums / counts
+    if how == "mean":
+        return np.bincount(clip_index, weights=err, minlength=n_clips) / counts
+    out = np.empty(n_clips)
+    order = np.argsort(clip_index, kind="stable")
+    for k, e in enumerate(np.split(np.asarray(err, np.float64)[order], np.cumsum(counts)[:-1])):
+        if how == "p90":
+            out[k] = np.percentile(e, 90)
+        elif how == "max_ma":
+            w = min(MA_VECTORS, len(e))
+            out[k] = np.max(np.convolve(e, np.ones(w) / w, mode="valid"))
+        else:
+            raise DataError(f"unknown clip score {how!r}; known: {CLIP_SCORES}")
+    return out
 
 
 def threshold_at(normal_scores: NDArray, false_alarm_rate: float = FALSE_ALARM_RATE) -> float:
@@ -65,6 +88,19 @@ def auc_table(scores: NDArray, labels: NDArray, groups: list[str]) -> dict:
     return {"auc": float(np.mean([v["auc"] for v in per_type.values()])),
             "pauc": float(np.mean([v["pauc"] for v in per_type.values()])), "per_type": per_type,
             "per_id": per_id}
+
+
+def severity_table(scores: NDArray, labels: NDArray, groups: list[str], severities: list[str]) -> dict:
+    """{severity: auc_table of normal clips vs that severity's anomalies} (built-in set; empty when unlabelled)."""
+    out = {}
+    for sev in sorted({s for s in severities if s}):
+        keep = np.array([lab == 0 or s == sev for lab, s in zip(labels, severities)])
+        try:
+            t = auc_table(np.asarray(scores)[keep], np.asarray(labels)[keep], [g for g, k in zip(groups, keep) if k])
+        except DataError:
+            continue
+        out[sev] = {"auc": t["auc"], "pauc": t["pauc"], "per_type": t["per_type"]}
+    return out
 
 
 def alarm_stats(scores: NDArray, labels: NDArray, threshold: float) -> dict:

@@ -1,8 +1,8 @@
 """Width/depth search over the dense-autoencoder family under an SRAM/Flash budget.
 
-Every candidate (hidden width x encoder depth, bottleneck 8, mirrored decoder) is quantized and planned with
-tinycore.memory, so its arena and Flash are the exact figures of its int8 graph (weights do not change sizes, so an
-untrained model calibrated on a few vectors suffices). The candidates that fit are ranked by params (largest
+Every candidate (hidden width x encoder depth, bottleneck 8, mirrored decoder) is costed with the torch-free
+tinycore.nas.cost (the integer graph's shape, planned by tinycore.memory), so its arena and Flash are the exact
+figures of its int8 graph without quantizing a torch model. The candidates that fit are ranked by params (largest
 first); the top `train_top` are trained for a few epochs and the lowest validation MSE wins (ties: less Flash).
 `app_search` is the Task.search hook: the shared `search` command trains the winner, exports it and checks that
 the exported graph's arena and Flash equal the figures measured here.
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tinycore.errors import BudgetError
-from tinycore.spec import dense_autoencoder, model_stats
+from tinycore.spec import dense_autoencoder
 from tinycore.task import AppSearchResult, TaskData
 
 WIDTHS = (32, 48, 64, 96, 128)
@@ -40,22 +40,14 @@ def family_sizes(width: int, depth: int, features: int = 640, bottleneck: int = 
     return (features, *([width] * depth), bottleneck, *([width] * depth), features)
 
 
-def measure(sizes: tuple[int, ...], calib: np.ndarray, sram_bytes: int, flash_bytes: int) -> Candidate:
-    """Exact arena and Flash of the int8 graph of one family member."""
-    import torch
+def measure(sizes: tuple[int, ...], sram_bytes: int, flash_bytes: int) -> Candidate:
+    """Exact arena and Flash of the int8 graph of one family member (tinycore.nas.cost, no torch)."""
+    from tinycore.nas.cost import subnet_cost
 
-    from tinycore.memory import flash_bytes as graph_flash, plan_graph
-    from tinycore.quant import quantize
-    from tinycore.spec import build_model
-
-    spec = dense_autoencoder(sizes)
-    torch.manual_seed(0)
-    graph = quantize(build_model(spec).eval(), [torch.from_numpy(calib)])
-    arena, flash = plan_graph(graph).arena_bytes, graph_flash(graph)
-    stats = model_stats(spec)
+    cost = subnet_cost(dense_autoencoder(sizes))
     depth = (len(sizes) - 3) // 2
-    return Candidate(sizes[1], depth, sizes, stats["params"], stats["macs"], arena, flash,
-                     arena <= sram_bytes and flash <= flash_bytes)
+    return Candidate(sizes[1], depth, sizes, cost.params, cost.macs, cost.arena_bytes, cost.flash_bytes,
+                     cost.arena_bytes <= sram_bytes and cost.flash_bytes <= flash_bytes)
 
 
 def _proxy_mse(sizes: tuple[int, ...], data: TaskData, epochs: int, seed: int) -> float:
@@ -80,8 +72,7 @@ def search_dense(data: TaskData, sram_bytes: int, flash_bytes: int, *, quick: bo
                  train_top: int | None = None, epochs: int | None = None) -> dict:
     """{"best": Candidate, "candidates": [Candidate...], "spec": ModelSpec} for the budget; BudgetError naming the
     nearest (smallest) member when none fits."""
-    calib = data.train[0][:256]
-    cands = [measure(family_sizes(w, d), calib, sram_bytes, flash_bytes) for w in WIDTHS for d in DEPTHS]
+    cands = [measure(family_sizes(w, d), sram_bytes, flash_bytes) for w in WIDTHS for d in DEPTHS]
     fitting = sorted((c for c in cands if c.fits), key=lambda c: -c.params)
     if not fitting:
         small = min(cands, key=lambda c: c.flash_bytes)

@@ -5,8 +5,11 @@ Each machine type imitates the behaviour of its DCASE 2020 Task 2 namesake:
   pump    motor hum + pulsation at the stroke rate of the pistons, band-limited fluid noise
   slider  periodic strokes: a motor whine and a band of sliding friction while the carriage moves
   valve   intermittent clicks: short decaying resonances at irregular intervals over a faint hiss
-An ID is one machine: its tone frequencies, levels, rates and resonances are drawn once from (type, id) and kept.
-Anomalies (ANOMALY_KINDS), each at a "subtle" or "obvious" severity:
+An ID is one unit of its type's model: the type's base tone frequency, harmonics, rates and noise band are drawn
+once from the type, then each unit differs from them by a few per cent (UNIT_SPREAD) as real units of one model do,
+so one unit's normal can sound like another's speed-shift fault. Each ID also stands in its own room (reverberation
+time and wet/dry ratio drawn from the id).
+Anomalies (ANOMALY_KINDS), each at three severities (SEVERITIES: slight, subtle, obvious; 2 of 3 not obvious):
   bearing    impulse train at a defect rate exciting a 2.5-5 kHz resonance (valve: a worn plunger guide rattles
              after each actuation)
   imbalance  amplitude modulation at the shaft rate and a strong 1x tone (slider: whine wobble + 0.5x tone;
@@ -16,13 +19,16 @@ Anomalies (ANOMALY_KINDS), each at a "subtle" or "obvious" severity:
   missing    strokes that stall: the motor strains at a lower pitch without the sliding sound (fan/pump: the tone
              drops out; valve: a missed actuation leaves the valve unseated, so fluid leaks with a hiss until the
              next one)
-A machine plays at a fixed level: its normal sound is scaled by the RMS of a reference render of the same machine
-(not per clip), so an anomaly adds or removes energy as it would in a real recording. Every clip gets pink/brown
-background noise plus mains hum at a random SNR relative to that normal level (clip-level seed: deterministic).
+A machine plays at its own level: its normal sound is scaled by the RMS of a reference render of the same machine
+(not per clip), so an anomaly adds or removes energy as it would in a real recording; but normal clips vary too:
+operating-point drift (speed +-OP_SPEED, load tilting the harmonics +-OP_LOAD), a level change of +-LEVEL_DB (load,
+microphone placement), room reverberation, and a factory background: pink/brown noise, mains hum and clanks at a
+random SNR, with another machine of another type running in the background in half of the clips (clip-level seed:
+deterministic).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -34,8 +40,14 @@ from tinycore.audio.noise import coloured_noise, hum
 MACHINE_TYPES = ("fan", "pump", "slider", "valve")
 MACHINE_IDS = ("00", "02", "04")
 ANOMALY_KINDS = ("bearing", "imbalance", "shift", "rubbing", "missing")
-SEVERITIES = ("subtle", "obvious")
-SNR_DB = (6.0, 15.0)  # machine (its normal level) vs background noise, uniform per clip
+SEVERITIES = ("slight", "subtle", "obvious")
+SNR_DB = (-6.0, 6.0)  # machine (its normal level) vs factory background, uniform per clip: MIMII's -6/0/6 dB
+UNIT_SPREAD = 0.06  # units of one type differ by up to +-6 % in speed, rates and noise band
+OP_SPEED = 0.03  # normal operating-point drift of the running speed, +- per clip
+OP_LOAD = 0.25  # normal load change: harmonic h's level scaled by 1 + load * (h - 1) / n, load uniform +-
+LEVEL_DB = 3.0  # normal level change per clip, +- dB
+RT60_S = (0.2, 0.8)  # reverberation time range of the rooms (one per ID)
+OTHER_DB = (-18.0, -8.0)  # a background machine's level relative to the watched machine
 MACHINE_RMS = 0.1
 LEAK_BAND_HZ = (400.0, 2500.0)  # flow noise through an unseated valve
 RATTLE_S = 0.15  # a worn valve plunger rattles this long after each actuation
@@ -55,23 +67,31 @@ class Machine:
 
 
 def machine(kind: str, machine_id: str) -> Machine:
-    """Parameters of one machine, drawn from (type, id) only so every data-set seed hears the same machines."""
-    rng = np.random.default_rng([MACHINE_TYPES.index(kind), int(machine_id)])
-    n_h = int(rng.integers(4, 8))
-    harm = tuple(float(rng.uniform(0.3, 1.0) / (h + 1) ** rng.uniform(0.5, 1.2)) for h in range(n_h))
-    if kind == "fan":
-        return Machine(kind, machine_id, rng.uniform(110, 320), harm, 0.0,
-                       (rng.uniform(200, 600), rng.uniform(2500, 5000)), rng.uniform(0.4, 0.8))
-    if kind == "pump":
-        return Machine(kind, machine_id, rng.uniform(60, 160), harm, rng.uniform(3, 9),
-                       (rng.uniform(800, 1500), rng.uniform(3000, 6000)), rng.uniform(0.3, 0.6))
-    if kind == "slider":
-        return Machine(kind, machine_id, rng.uniform(300, 700), harm, rng.uniform(0.6, 1.4),
-                       (rng.uniform(1500, 2500), rng.uniform(4000, 7000)), rng.uniform(0.6, 1.2))
-    if kind == "valve":
-        return Machine(kind, machine_id, rng.uniform(1200, 3500), harm, rng.uniform(1.5, 4.0),
-                       (rng.uniform(3000, 5000), rng.uniform(6000, 7800)), rng.uniform(0.3, 0.5))
-    raise ValueError(f"unknown machine type {kind!r}; known: {MACHINE_TYPES}")
+    """Parameters of one machine: its type's base model (drawn from the type) varied by UNIT_SPREAD (drawn from the
+    id), so every data-set seed hears the same machines and units of one type are alike but not equal."""
+    base = np.random.default_rng([MACHINE_TYPES.index(kind), 977])
+    unit = np.random.default_rng([MACHINE_TYPES.index(kind), int(machine_id)])
+
+    def vary(x: float) -> float:
+        return float(x * (1.0 + unit.uniform(-UNIT_SPREAD, UNIT_SPREAD)))
+
+    n_h = int(base.integers(4, 8))
+    harm = tuple(float(base.uniform(0.3, 1.0) / (h + 1) ** base.uniform(0.5, 1.2) * unit.uniform(0.8, 1.25))
+                 for h in range(n_h))
+    ranges = {"fan": ((110, 320), (0.0, 0.0), (200, 600), (2500, 5000), (0.4, 0.8)),
+              "pump": ((60, 160), (3, 9), (800, 1500), (3000, 6000), (0.3, 0.6)),
+              "slider": ((300, 700), (0.6, 1.4), (1500, 2500), (4000, 7000), (0.6, 1.2)),
+              "valve": ((1200, 3500), (1.5, 4.0), (3000, 5000), (6000, 7800), (0.3, 0.5))}
+    if kind not in ranges:
+        raise ValueError(f"unknown machine type {kind!r}; known: {MACHINE_TYPES}")
+    f0, rate, lo, hi, level = (base.uniform(*r) for r in ranges[kind])
+    return Machine(kind, machine_id, vary(f0), harm, vary(rate), (vary(lo), min(vary(hi), 7900.0)), vary(level))
+
+
+def room(machine_id: str, kind: str) -> tuple[float, float]:
+    """(RT60 in s, wet/dry ratio) of the room one machine stands in."""
+    rng = np.random.default_rng([MACHINE_TYPES.index(kind), int(machine_id), 31])
+    return float(rng.uniform(*RT60_S)), float(rng.uniform(0.2, 0.6))
 
 
 def _band_noise(n: int, band: tuple[float, float], sr: int, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -184,20 +204,24 @@ def _clicks(m: Machine, n: int, sr: int, rng: np.random.Generator, missing: floa
 
 
 SEVERITY_SCALE = {
-    # kind: (subtle, obvious) strength, used as documented in each branch of `machine_sound`
-    "bearing": (1.0, 2.0), "imbalance": (0.8, 1.0), "shift": (0.1, 0.2), "rubbing": (1.5, 3.0),
-    "missing": (0.5, 0.8),
+    # kind: (slight, subtle, obvious) strength, used as documented in each branch of `machine_sound`
+    "bearing": (0.4, 1.0, 2.0), "imbalance": (0.4, 0.8, 1.0), "shift": (0.05, 0.1, 0.2), "rubbing": (0.6, 1.5, 3.0),
+    "missing": (0.25, 0.5, 0.8),
 }
 
 
 def machine_sound(m: Machine, n: int, sr: int, rng: np.random.Generator, anomaly: str | None = None,
-                  severity: str = "obvious") -> NDArray[np.float64]:
-    """n samples of machine m at its fixed level (normal sound ~ unit RMS), optionally with one anomaly at
-    `severity`: the anomaly adds or removes energy instead of being normalized away."""
+                  severity: str = "obvious", speed: float = 1.0, load: float = 0.0) -> NDArray[np.float64]:
+    """n samples of machine m at its fixed level (normal sound ~ unit RMS) at operating point (speed factor, load),
+    optionally with one anomaly at `severity`: the anomaly adds or removes energy instead of being normalized
+    away."""
     if anomaly is not None and anomaly not in ANOMALY_KINDS:
         raise ValueError(f"unknown anomaly {anomaly!r}; known: {ANOMALY_KINDS}")
+    ref = m
+    n_h = len(m.harmonics)
+    m = replace(m, harmonics=tuple(v * (1.0 + load * h / n_h) for h, v in enumerate(m.harmonics)))
     s = SEVERITY_SCALE[anomaly][SEVERITIES.index(severity)] if anomaly else 0.0
-    shift = 1.0 - s if anomaly == "shift" else 1.0
+    shift = (1.0 - s if anomaly == "shift" else 1.0) * speed
     if m.kind == "slider":
         x = _strokes(m, n, sr, rng, s if anomaly == "missing" else 0.0, shift, s if anomaly == "imbalance" else 0.0)
     elif m.kind == "valve":
@@ -216,7 +240,7 @@ def machine_sound(m: Machine, n: int, sr: int, rng: np.random.Generator, anomaly
             gate = _drift(n, sr, 1.0, rng) - 1.0 > (2 * s - 1)
             tone = np.where(gate, tone, 0.8 * _tone(0.8 * f, m.harmonics[:2], sr, rng))
         x = _unit(tone) + m.noise_level * _band_noise(n, m.noise_band_hz, sr, rng)
-    x = x / _reference_rms(m, n, sr)
+    x = x / _reference_rms(ref, n, sr)
     if anomaly == "bearing" and m.kind != "valve":  # the valve's bearing rattles in _clicks
         rate = rng.uniform(25, 70)
         starts = np.arange(rng.uniform(0, 1 / rate), n / sr, 1 / rate) * sr
@@ -247,13 +271,44 @@ def _reference_rms(m: Machine, n: int, sr: int) -> float:
     return float(np.sqrt(np.mean(x ** 2)))
 
 
+def reverberate(x: NDArray, rt60_s: float, wet: float, sr: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    """x in a room: direct sound plus `wet` (RMS ratio) of x convolved with exponentially decaying noise whose
+    energy falls 60 dB in rt60_s."""
+    from scipy.signal import fftconvolve
+
+    t = np.arange(int(min(rt60_s, 1.0) * sr)) / sr
+    ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60_s)
+    tail = fftconvolve(x, ir)[:len(x)]
+    return x + wet * tail * np.sqrt(np.mean(x ** 2)) / max(np.sqrt(np.mean(tail ** 2)), 1e-12)
+
+
+def factory_background(m: Machine, n: int, sr: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Unit-RMS factory noise (pink/brown, mains hum, a few clanks) plus, in half of the clips, another machine of
+    another type (a unit no ID of the set uses) running for part of the clip at OTHER_DB."""
+    bg = _unit(coloured_noise(n, float(rng.uniform(1.0, 2.0)), rng) + 0.3 * hum(n, sr, rng))
+    clanks = np.zeros(n)
+    _place(clanks, rng.uniform(0, n, int(rng.integers(0, 4))),
+           _resonance(int(0.2 * sr), float(rng.uniform(300, 2500)), 0.03, sr), rng.uniform(0.5, 2.0, 4))
+    out = bg + clanks
+    if rng.random() < 0.5:
+        other = machine(str(rng.choice([t for t in MACHINE_TYPES if t != m.kind])), str(int(rng.integers(90, 99))))
+        env = np.zeros(n)
+        a = int(rng.uniform(0, 0.5) * n)
+        env[a:a + int(rng.uniform(0.3, 1.0) * n)] = 1.0
+        out = out + 10 ** (rng.uniform(*OTHER_DB) / 20) * env * machine_sound(other, n, sr, rng)
+    return out
+
+
 def render_clip(m: Machine, n: int, sr: int, seed: int, anomaly: str | None = None,
                 severity: str = "obvious") -> tuple[NDArray[np.float32], float]:
-    """One clip (machine at MACHINE_RMS when normal) with background noise at a random SNR relative to that
-    normal level: (samples in [-1, 1), snr_db)."""
+    """One clip: machine m (MACHINE_RMS at its normal level, +-LEVEL_DB) at a drawn operating point in its room,
+    over the factory background at a random SNR relative to the normal level: (samples in [-1, 1), snr_db)."""
     rng = np.random.default_rng(seed)
-    x = MACHINE_RMS * machine_sound(m, n, sr, rng, anomaly, severity)
+    speed, load = 1.0 + rng.uniform(-OP_SPEED, OP_SPEED), rng.uniform(-OP_LOAD, OP_LOAD)
+    level = MACHINE_RMS * 10 ** (rng.uniform(-LEVEL_DB, LEVEL_DB) / 20)
+    x = level * reverberate(machine_sound(m, n, sr, rng, anomaly, severity, speed, load), *room(m.machine_id, m.kind),
+                            sr, rng)
     snr = float(rng.uniform(*SNR_DB))
-    bg = coloured_noise(n, float(rng.uniform(1.0, 2.0)), rng) + 0.3 * hum(n, sr, rng)
-    mix = x + _unit(bg) * MACHINE_RMS * 10 ** (-snr / 20)
+    bg = factory_background(m, n, sr, rng)
+    mix = x + bg * MACHINE_RMS * 10 ** (-snr / 20)
     return np.clip(mix, -1.0, 32767 / 32768).astype(np.float32), snr

@@ -1,7 +1,9 @@
 """The anomaly-detection Task: machine sounds -> 640-value log-mel vectors -> dense autoencoder -> clip MSE score.
 
 Train on normal clips only (input = target); a clip's score is its mean reconstruction MSE; metrics are AUC and
-pAUC (p = 0.1) per machine type and ID, with scikit-learn baselines on the same vectors for comparison.
+pAUC (p = 0.1) per machine type, ID and severity, with scikit-learn baselines on the same vectors for comparison.
+The data here hold every machine; apps.anomaly.machines cuts out one machine's share for its own model, and
+apps.anomaly.commands runs the shared pipeline steps once per model.
 """
 from __future__ import annotations
 
@@ -14,24 +16,27 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from apps.anomaly.baselines import baseline_tables
+from apps.anomaly.baselines import baseline_scores
 from apps.anomaly.data import build_dataset
+from apps.anomaly.commands import COMMANDS, add_arguments
 from apps.anomaly.dcase import load_dcase
-from apps.anomaly.features import SCORE_STRIDE, TRAIN_STRIDE, clip_vectors, cropped_logmel, read_clips
-from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTOR_SIZE
-from apps.anomaly.scoring import (FALSE_ALARM_RATE, alarm_stats, auc_table, clip_scores, plot_roc,
-                                  threshold_at)
+from apps.anomaly.features import STRIDE, clip_logmel, read_clips, window_vectors
+from apps.anomaly.frontend import ANOMALY_FRONTEND, VECTOR_SIZE, frame_window
+from apps.anomaly.scoring import (CLIP_SCORES, FALSE_ALARM_RATE, aggregate, alarm_stats, auc_table, plot_roc,
+                                  severity_table, threshold_at, vector_errors)
 from tinycore.audio import Manifest
 from tinycore.errors import DataError
 from tinycore.spec import dense_autoencoder
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 
 DESCRIPTION = """Anomalous machine sound detection (MLPerf Tiny AD / DCASE 2020 Task 2): 10 s of 16 kHz audio ->
-128 log-mel bins x 5 frames = 640 values -> int8 dense autoencoder -> clip score = mean reconstruction MSE.
+128 log-mel bins x 5 frames = 640 values -> int8 dense autoencoder -> clip score = mean reconstruction MSE over the
+whole clip. One model per machine type (default), per machine ID (--per id) or pooled (--per pooled).
 
-The built-in set is synthesized: fan, pump, slider and valve machines (3 IDs each) with bearing, imbalance,
-frequency-shift, rubbing and missing-stroke anomalies at subtle and obvious severities. Trained on normal clips only.
---data-dir reads the DCASE 2020 Task 2 / MIMII / ToyADMOS layout <machine>/{train,test}/{normal,anomaly}_id_XX_*.wav."""
+The built-in set is synthesized: fan, pump, slider and valve units (3 IDs each) in reverberant rooms over factory
+noise at -6..6 dB SNR, with operating-point drift, and bearing, imbalance, speed-shift, rubbing and missing-stroke
+faults at slight, subtle and obvious severities. Trained on normal clips only. --data-dir reads the DCASE 2020
+Task 2 / MIMII / ToyADMOS layout <machine>/{train,test}/{normal,anomaly}_id_XX_*.wav."""
 
 
 def _manifest(opts: DataOptions) -> Manifest:
@@ -53,59 +58,65 @@ def build_data(opts: DataOptions) -> dict:
 
 
 def _cache_key(m: Manifest, opts: DataOptions) -> str:
-    key = json.dumps({"frontend": ANOMALY_FRONTEND.to_dict(), "crop": FRAME_CROP, "root": str(m.root),
+    key = json.dumps({"frontend": ANOMALY_FRONTEND.to_dict(), "layout": "whole-v1", "root": str(m.root),
                       "clips": [c.path for c in m.clips], "meta": m.meta}, sort_keys=True, default=str)
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def _split_logmel(m: Manifest, opts: DataOptions) -> dict[str, tuple[np.ndarray, list]]:
-    """{split: ((N, 200, 128) log-mel, kept records)}; cached as one npz beside the data (float16 would lose
-    the exactness the firmware comparison needs, so float32)."""
+def _split_logmel(m: Manifest, opts: DataOptions) -> dict[str, tuple[np.ndarray, np.ndarray, list]]:
+    """{split: ((N, 311, 128) log-mel, (N,) valid frames, kept records)}; cached as one npz beside the data
+    (float16 would lose the exactness the firmware comparison needs, so float32)."""
     cache = Path(opts.cache_dir) / f"logmel_{_cache_key(m, opts)}.npz"
     if cache.exists():
         z = np.load(cache)
         by_path = {c.path: c for c in m.clips}
-        return {s: (z[f"{s}_x"], [by_path[p] for p in z[f"{s}_paths"]]) for s in ("train", "val", "test")}
+        return {s: (z[f"{s}_x"], z[f"{s}_frames"], [by_path[p] for p in z[f"{s}_paths"]])
+                for s in ("train", "val", "test")}
     out = {}
     for s in ("train", "val", "test"):
-        waves, kept = read_clips(m, m.split(s), opts.progress)
+        waves, kept, frames = read_clips(m, m.split(s), opts.progress)
         if not kept:
             raise DataError(f"{m.root}: no usable {s} clips (all missing, silent or short)")
-        out[s] = (cropped_logmel(waves), kept)
+        out[s] = (clip_logmel(waves), frames, kept)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **{f"{s}_x": x for s, (x, _) in out.items()},
-             **{f"{s}_paths": np.array([r.path for r in recs]) for s, (_, recs) in out.items()})
+    np.savez(cache, **{f"{s}_x": x for s, (x, _, _) in out.items()},
+             **{f"{s}_frames": f for s, (_, f, _) in out.items()},
+             **{f"{s}_paths": np.array([r.path for r in recs]) for s, (_, _, recs) in out.items()})
     return out
 
 
-def _clip_info(records: list, vectors_per_clip: int) -> dict:
+def _clip_info(records: list, counts: list[int], frames: np.ndarray) -> dict:
     n = len(records)
-    return {"clip_index": np.repeat(np.arange(n), vectors_per_clip), "n_clips": n,
+    return {"clip_index": np.repeat(np.arange(n), counts), "n_clips": n,
             "labels": np.array([1 if r.label == "anomaly" else 0 for r in records], np.int64),
             "groups": [r.voice for r in records], "paths": [r.path for r in records],
             "kinds": [(r.extra or {}).get("anomaly", "") for r in records],
-            "severities": [(r.extra or {}).get("severity", "") for r in records]}
+            "severities": [(r.extra or {}).get("severity", "") for r in records],
+            "frames": np.asarray(frames, np.int64)}
 
 
 def load_data(opts: DataOptions) -> TaskData:
-    """Vectors (N, 640): train = every TRAIN_STRIDE-th of the 196 per clip (98), val/test = every SCORE_STRIDE-th
-    (49); targets = inputs (an autoencoder)."""
+    """Vectors (N, 640): every STRIDE-th vector of each clip's frame window (whole clip; ToyCar: MLPerf's crop),
+    clip-major; targets = inputs (an autoencoder). All machines: apps.anomaly.machines selects one."""
     m = _manifest(opts)
     logmel = _split_logmel(m, opts)
     splits, clips = {}, {}
-    for s, (lm, recs) in logmel.items():
-        stride = TRAIN_STRIDE if s == "train" else SCORE_STRIDE
-        x = clip_vectors(lm, stride)
+    for s, (lm, frames, recs) in logmel.items():
+        vecs = [window_vectors(lm[i], frame_window(r.voice.split("/")[0]), int(frames[i]))
+                for i, r in enumerate(recs)]
+        x = np.concatenate(vecs)
         splits[s] = (x, x)
-        clips[s] = _clip_info(recs, x.shape[0] // len(recs))
+        clips[s] = _clip_info(recs, [len(v) for v in vecs], frames)
     dataset = {"name": m.meta.get("name"), "source": m.meta.get("source", str(m.root)),
+               "data_dir": str(Path(opts.data_dir).resolve()) if opts.data_dir is not None else None,
+               "quick": opts.quick, "seed": opts.seed,
                "n_train": clips["train"]["n_clips"], "n_val": clips["val"]["n_clips"],
                "n_test": clips["test"]["n_clips"], "n_train_vectors": len(splits["train"][0]),
                "split": m.meta.get("split_rule"), "machines": sorted(set(clips["test"]["groups"])),
-               "frontend": ANOMALY_FRONTEND.to_dict(), "frame_crop": list(FRAME_CROP), "score_stride": SCORE_STRIDE,
-               "train_stride": TRAIN_STRIDE}
+               "frontend": ANOMALY_FRONTEND.to_dict(), "frame_window": "whole clip (ToyCar: frames 50..249)",
+               "vector_stride": STRIDE}
     return TaskData(splits["train"], splits["val"], splits["test"], (VECTOR_SIZE,), (), dataset,
-                    {"manifest": m, "clips": clips, "logmel": {s: lm for s, (lm, _) in logmel.items()}})
+                    {"manifest": m, "clips": clips, "logmel": {s: lm for s, (lm, _, _) in logmel.items()}})
 
 
 def default_spec(data: TaskData):
@@ -122,15 +133,22 @@ def neg_mse(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     return -float(F.mse_loss(outputs, targets))
 
 
-def scores_for(predict, data: TaskData, split: str) -> np.ndarray:
+def scores_for(predict, data: TaskData, split: str, how: str = "mean") -> np.ndarray:
     """Clip scores of one split under `predict` (float or int8)."""
+    return choice_scores(predict, data, split)[how]
+
+
+def choice_scores(predict, data: TaskData, split: str) -> dict[str, np.ndarray]:
+    """{clip score choice: clip scores} of one split; the model runs once."""
     x = getattr(data, split)[0]
     info = data.extra["clips"][split]
-    return clip_scores(x, predict(x), info["clip_index"], info["n_clips"])
+    err = vector_errors(x, predict(x))
+    return {h: aggregate(err, info["clip_index"], info["n_clips"], h) for h in CLIP_SCORES}
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
-    """AUC/pAUC table, alarm threshold and rates, per-clip scores csv, ROC plot; float also runs the baselines."""
+    """AUC/pAUC table (clip score = mean vector error), the other clip-score choices' AUC, per-severity AUC, alarm
+    threshold and rates, per-clip scores csv, ROC plot; float also runs the baselines on the same vectors."""
     run_dir = Path(run_dir)
     val_scores = scores_for(predict, data, "val")
     thr = threshold_at(val_scores, FALSE_ALARM_RATE)
@@ -138,24 +156,38 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
         return {"auc": float("nan"), "pauc": float("nan"), "threshold": thr, "mean_val_score": float(val_scores.mean()),
                 "note": "val holds normal clips only: AUC needs the test split"}
     info = data.extra["clips"][split]
-    scores = val_scores if split == "val" else scores_for(predict, data, split)
+    choices = choice_scores(predict, data, split)
+    scores = choices["mean"]
     table = auc_table(scores, info["labels"], info["groups"])
     result = {**table, "false_alarm_target": FALSE_ALARM_RATE, **alarm_stats(scores, info["labels"], thr),
+              "clip_score_choices": {h: {k: v for k, v in auc_table(c, info["labels"], info["groups"]).items()
+                                         if k in ("auc", "pauc", "per_type")} for h, c in choices.items()},
+              "per_severity": severity_table(scores, info["labels"], info["groups"], info["severities"]),
               "per_kind_detection": _per_kind(scores, info, thr)}
-    with open(run_dir / f"scores_{tag}.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["file", "machine_id", "label", "anomaly", "severity", "score", "alarm"])
-        for i, p in enumerate(info["paths"]):
-            w.writerow([p, info["groups"][i], int(info["labels"][i]), info["kinds"][i], info["severities"][i],
-                        f"{scores[i]:.9g}", int(scores[i] > thr)])
+    base_scores = {}
+    if tag == "float":
+        base_scores = baseline_scores(data.train[0], getattr(data, split)[0], info["clip_index"], info["n_clips"])
+        result["baselines"] = {n: {**auc_table(s, info["labels"], info["groups"]),
+                                   "per_severity": severity_table(s, info["labels"], info["groups"],
+                                                                  info["severities"])}
+                               for n, s in base_scores.items()}
+    write_scores(run_dir / f"scores_{tag}.csv", info, {**{f"score_{h}": c for h, c in choices.items()},
+                                                       **{f"baseline_{n}": s for n, s in base_scores.items()}},
+                 scores > thr)
     curves = {t: _select(scores, info, t) for t in sorted(table["per_type"])}
     plot_roc(curves, run_dir / f"roc_{tag}.png",
              f"autoencoder {tag}, {split}: mean AUC over types {table['auc']:.3f}, pAUC {table['pauc']:.3f}")
-    if tag == "float":
-        base = baseline_tables(data.train[0], getattr(data, split)[0], info["clip_index"], info["labels"],
-                               info["groups"])
-        result["baselines"] = base
     return result
+
+
+def write_scores(path: Path, info: dict, columns: dict[str, np.ndarray], alarm: np.ndarray) -> None:
+    """One row per clip: file, machine_id, label, anomaly, severity, score (= score_mean), alarm, then columns."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "machine_id", "label", "anomaly", "severity", "score", "alarm", *columns])
+        for i, p in enumerate(info["paths"]):
+            w.writerow([p, info["groups"][i], int(info["labels"][i]), info["kinds"][i], info["severities"][i],
+                        f"{columns['score_mean'][i]:.9g}", int(alarm[i]), *(f"{c[i]:.9g}" for c in columns.values())])
 
 
 def _select(scores: np.ndarray, info: dict, machine_type: str) -> tuple[np.ndarray, np.ndarray]:
@@ -198,5 +230,7 @@ TASK = Task(
     train_metric_name="neg_mse",  # fit keeps the epoch with the lowest validation reconstruction MSE
     search=_search,
     firmware=_firmware,
+    extra_arguments=add_arguments,
+    commands=COMMANDS,
     default_budget=("64KB", "512KB"),
 )

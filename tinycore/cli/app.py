@@ -365,6 +365,9 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, help="override the number of training epochs")
     s.add_argument("--no-firmware", action="store_true", help="skip the QEMU firmware step")
     s.set_defaults(fn=cmd_demo)
+    if task.extra_arguments is not None:
+        for name, parser in sub.choices.items():
+            task.extra_arguments(parser, name)
     if task.add_commands is not None:
         task.add_commands(sub)
     return p
@@ -385,5 +388,6 @@ def main(task: Task, argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(max(1, args.threads))
-    return run_command(lambda: args.fn(task, args), args.debug,
+    fn = (task.commands or {}).get(args.command, args.fn)
+    return run_command(lambda: fn(task, args), args.debug,
                        "run the same command again to resume from the last checkpoint")

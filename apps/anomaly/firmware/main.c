@@ -1,7 +1,7 @@
 /* Anomaly firmware main loop: compiled-in test clips through the C front end, the int8 autoencoder and the alarm.
  *
- * Each clip (app_data.h an_clips, int16 PCM) holds only the samples of frames AN_FRAME_FIRST.. of the 10 s clip
- * (the frames the model reads; the rest of the clip is not needed). Per clip:
+ * Each clip (app_data.h an_clips, int16 PCM) holds the samples of the AN_FRAMES frames of its frame window (the
+ * whole 10 s clip; ToyCar: MLPerf's frames 50..249). Per clip:
  *   log-mel of AN_FRAMES frames (tc_frontend_frame, hop TC_FE_HOP_SAMPLES) into an_feats (time-major);
  *   for every AN_VECTOR_STRIDE-th of the AN_VECTORS stacked vectors: quantize (tc_frontend_quantize_s8),
  *   model_invoke, and accumulate (in double) mean((deq(in) - deq(out))^2) over the 640 values;

@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 
 from apps.anomaly.dcase import load_dcase
-from apps.anomaly.features import MIN_SAMPLES, SCORE_STRIDE, check_clip, clip_vectors, read_clips
-from apps.anomaly.frontend import ANOMALY_FRONTEND, VECTORS_PER_CLIP
-from apps.anomaly.scoring import auc_table, clip_scores, threshold_at
-from apps.anomaly.synth import MACHINE_TYPES, machine, render_clip
+from apps.anomaly.features import MIN_SAMPLES, STRIDE, check_clip, read_clips, valid_frames, window_vectors
+from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTORS_PER_CLIP, WHOLE_CLIP, frame_window
+from apps.anomaly.scoring import aggregate, auc_table, clip_scores, severity_table, threshold_at
+from apps.anomaly.synth import MACHINE_IDS, MACHINE_TYPES, SEVERITIES, machine, render_clip
 from tinycore.audio.wav import AudioNotice
 from tinycore.errors import DataError
 
@@ -67,21 +67,60 @@ def test_read_clips_skips_silent_and_short_and_resamples(tmp_path):
     m = load_dcase(tmp_path)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        waves, kept = read_clips(m, m.split("train") + m.split("val"), progress=False)
+        waves, kept, frames = read_clips(m, m.split("train") + m.split("val"), progress=False)
     msgs = [str(x.message) for x in w]
     assert [Path(r.path).name[-6:-4] for r in kept] == ["00", "03"]
     assert any("silent" in s for s in msgs) and any("samples" in s and "need" in s for s in msgs)
     assert any("8000 Hz, resampled" in s for s in msgs)
-    assert waves.shape == (2, 160000)
+    assert waves.shape == (2, 160000) and frames.tolist() == [311, 311]
+    assert valid_frames(MIN_SAMPLES) == 250 and valid_frames(10 ** 6) == 311
     assert check_clip(np.zeros(MIN_SAMPLES), "x") is not None and check_clip(np.ones(MIN_SAMPLES) * 0.1, "x") is None
 
 
-def test_clip_vectors_layout():
-    lm = np.arange(2 * 200 * 128, dtype=np.float32).reshape(2, 200, 128)
-    v = clip_vectors(lm, SCORE_STRIDE)
-    assert v.shape == (2 * 49, 640)
-    np.testing.assert_array_equal(v[1], lm[0, 4:9].ravel())
-    np.testing.assert_array_equal(v[49], lm[1, 0:5].ravel())
+def test_window_vectors_layout_and_windows():
+    lm = np.arange(311 * 128, dtype=np.float32).reshape(311, 128)
+    v = window_vectors(lm, WHOLE_CLIP, 311)
+    assert v.shape == (154, 640) and STRIDE == 2  # vectors 0, 2, ..., 306 of 307
+    np.testing.assert_array_equal(v[1], lm[2:7].ravel())
+    np.testing.assert_array_equal(window_vectors(lm, FRAME_CROP, 311)[0], lm[50:55].ravel())
+    assert window_vectors(lm, WHOLE_CLIP, 100).shape == (48, 640)  # a short clip: padding frames never scored
+    assert frame_window("ToyCar") == FRAME_CROP and frame_window("valve") == WHOLE_CLIP
+
+
+def test_whole_clip_scoring_finds_a_fault_outside_the_crop():
+    """A fault in frames 270..299 (after MLPerf's crop ends at 249): the whole-clip score separates the clip, the
+    cropped score cannot. The model reconstructs every vector as the normal mean (a fixed autoencoder)."""
+    rng = np.random.default_rng(0)
+    clips = rng.normal(0, 1, (6, 311, 128)).astype(np.float32)  # 0-2 normal, 3-5 faulty
+    clips[3:, 270:300, 40:60] += 3.0
+    labels = np.array([0, 0, 0, 1, 1, 1])
+
+    def scores(window: tuple[int, int]) -> np.ndarray:
+        vecs = [window_vectors(c, window, 311) for c in clips]
+        x = np.concatenate(vecs)
+        idx = np.repeat(np.arange(6), [len(v) for v in vecs])
+        return clip_scores(x, np.zeros_like(x), idx, 6)
+
+    whole, crop = scores(WHOLE_CLIP), scores(FRAME_CROP)
+    assert auc_table(whole, labels, ["fan/id_00"] * 6)["auc"] == 1.0
+    assert abs(auc_table(crop, labels, ["fan/id_00"] * 6)["auc"] - 0.5) <= 0.4  # chance: the fault is not seen
+    assert whole[3:].min() > 1.05 * whole[:3].max() and crop[3:].min() < 1.05 * crop[:3].max()
+
+
+def test_clip_score_choices():
+    err = np.array([1.0, 1.0, 1.0, 1.0, 9.0, 1.0, 2.0, 2.0])
+    idx = np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(aggregate(err, idx, 2, "mean"), [2.6, 5 / 3])
+    np.testing.assert_allclose(aggregate(err, idx, 2, "p90"), [np.percentile(err[:5], 90), 2.0])
+    np.testing.assert_allclose(aggregate(err, idx, 2, "max_ma"), [13 / 5, 5 / 3])  # window clipped to the clip
+    with pytest.raises(DataError):
+        aggregate(err, idx, 2, "median")
+
+
+def test_severity_table_pairs_normals_with_each_severity():
+    scores = np.array([0.1, 0.2, 0.15, 0.9])
+    t = severity_table(scores, np.array([0, 0, 1, 1]), ["fan/id_00"] * 4, ["", "", "slight", "obvious"])
+    assert t["slight"]["auc"] == 0.5 and t["obvious"]["auc"] == 1.0
 
 
 def test_clip_scores_and_threshold():
@@ -110,9 +149,11 @@ def test_synth_is_deterministic_and_machines_differ():
     a, snr = render_clip(machine("fan", "00"), 16000, 16000, seed=3)
     b, _ = render_clip(machine("fan", "00"), 16000, 16000, seed=3)
     np.testing.assert_array_equal(a, b)
-    assert 6.0 <= snr <= 15.0 and a.dtype == np.float32 and np.max(np.abs(a)) <= 1.0
-    f0 = {machine(t, i).f0_hz for t in MACHINE_TYPES for i in ("00", "02", "04")}
-    assert len(f0) == 12
+    assert -6.0 <= snr <= 6.0 and a.dtype == np.float32 and np.max(np.abs(a)) <= 1.0
+    f0 = {t: [machine(t, i).f0_hz for i in MACHINE_IDS] for t in MACHINE_TYPES}
+    assert len({v for fs in f0.values() for v in fs}) == 12  # units differ ...
+    assert all(max(fs) / min(fs) < 1.13 for fs in f0.values())  # ... by a few per cent, as units of one model
+    assert SEVERITIES == ("slight", "subtle", "obvious")
     for kind in ("bearing", "imbalance", "shift", "rubbing", "missing"):
         for t in MACHINE_TYPES:
             c, _ = render_clip(machine(t, "02"), 16000, 16000, seed=3, anomaly=kind, severity="subtle")

@@ -90,7 +90,9 @@ def test_search_command_uses_app_search_and_exports_exact_memory(tmp_path):
     assert any(not c["fits"] for c in s["candidates"])  # the 128-wide members exceed 128 KB of Flash
     assert s["sizes"][0] == s["sizes"][-1] == 640 and report["model"]["params"] > 0
     assert "best_val_neg_mse" in s["train"] and report["train"]["best_val_neg_mse"] < 0
-    assert 0.0 <= report["metrics"]["int8"]["auc"] <= 1.0
+    # the anomalous clips add 4 standard deviations to 100 of 640 values: even 2 epochs separate them (measured
+    # 1.0); with 2 + 2 test clips AUC moves in steps of 0.25, so one misordered pair (0.75) fails
+    assert report["metrics"]["int8"]["auc"] == 1.0
     assert json.loads((tmp_path / "run" / "report.json").read_text())["search"]["width"] == s["width"]
     assert "arena" in search.summary_text(report)
 
@@ -98,27 +100,32 @@ def test_search_command_uses_app_search_and_exports_exact_memory(tmp_path):
 @pytest.mark.slow
 @pytest.mark.firmware
 def test_demo_quick_end_to_end(tmp_path):
-    """data -> train (small epochs) -> int8 -> eval -> QEMU firmware: report fields, firmware equal to the runtime,
-    and an AUC floor that 15 epochs reach on the built-in quick set (0.784 measured; 80 epochs give 0.983)."""
+    """data -> per-type train (15 epochs) -> int8 -> eval -> QEMU firmware of one machine: report fields, firmware
+    equal to the runtime, and an AUC floor: 15 epochs measured 0.656 int8 on built-in set v6 (quick; 80 epochs
+    0.790, README), so the floor 0.60 leaves a 0.05 margin."""
     out = tmp_path / "demo"
     cmd = [sys.executable, "-m", "apps.anomaly", "demo", "--quick", "--epochs", "15", "--n", "2", "--quiet",
            "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     r = json.loads((out / "report.json").read_text())
     m, fw = r["metrics"], r["firmware"]
     assert set(m["int8"]["per_type"]) == {"fan", "pump", "slider", "valve"}
-    assert m["int8"]["auc"] >= 0.75 and m["float"]["auc"] - m["int8"]["auc"] <= 0.02
-    assert r["train"]["epochs"] == 15 and "best_val_neg_mse" in r["train"]
+    assert r["machines"] == {"per": "type", "groups": ["fan", "pump", "slider", "valve"]}
+    assert m["int8"]["auc"] >= 0.60 and m["float"]["auc"] - m["int8"]["auc"] <= 0.02
+    assert set(m["int8"]["clip_score_choices"]) == {"mean", "p90", "max_ma"}
+    assert set(m["int8"]["per_severity"]) == {"slight", "subtle", "obvious"}
+    assert r["train"]["per_machine"]["fan"]["epochs"] == 15
     # 768 B ping-pong of the dense layers' buffers (2 x 128 + 2 x 256) + the 640-input FC's int16 column (1,280 B)
     assert r["memory"]["sram_peak_bytes"] == 768 + 1280
-    assert r["memory"]["sram_total_bytes"] == fw["sram_total_bytes"] > fw["bss_bytes"] >= 768 + 1280
+    assert fw["sram_total_bytes"] > fw["bss_bytes"] >= 768 + 1280
     assert fw["outputs_match_runtime"] is True and fw["scores_match"] is True and fw["n_checked"] == 2
-    # the C front end rounds float log-mel values on its own: a few of the 62,720 int8 features may differ by 1
+    assert (fw["machine"], fw["model"], fw["vectors_per_clip"]) == ("fan/id_00", "fan", 154)
+    # the C front end rounds float log-mel values on its own: measured 0 of 197,120 int8 features differ; allow a few
     assert fw["feature_mismatch_values"] <= 10 and fw["alarms_match_python"] is True
     rows = fw["per_op_instructions"]  # the per-op profile (issue #19), integers, summing to the whole inference
     assert rows and all(type(r["instructions"]) is int for r in rows)
     assert abs(fw["per_op_profile"]["unaccounted_instructions"]) <= fw["per_op_profile"]["instrumentation_instructions"]
-    for name in ("roc_float.png", "roc_int8.png", "scores_int8.csv", "memory.png", "op_profile.png"):
-        assert (out / name).exists(), name
+    for name in ("roc_float.png", "roc_int8.png", "scores_int8.csv", "memory.png"):
+        assert (out / "fan" / name).exists(), name

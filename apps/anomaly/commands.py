@@ -1,0 +1,272 @@
+"""The anomaly app's versions of train / export / eval / firmware / demo: per-machine models (apps.anomaly.machines)
+through the shared pipeline steps, one sub-run per model, gathered in RUN/report.json.
+
+A run remembers its data source: export, eval and firmware of a run read the data it was trained on (its
+--data-dir, --quick, --seed and --cache-dir, from RUN/report.json `dataset`) unless the command names others.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, model_for, select, trained_groups)
+from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
+from tinycore.report import RunDir
+from tinycore.task import Task, TaskData
+from tinycore.units import parse_bytes
+
+RUN_COMMANDS = ("train", "search", "export", "eval", "firmware", "demo")
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """--per on train/demo (which models to fit), --machine on every run command (which one to use)."""
+    if command in ("train", "search", "demo"):
+        parser.add_argument("--per", default="type", choices=PER_CHOICES,
+                            help="one model per machine type (default), per machine ID, or one pooled model")
+    if command in RUN_COMMANDS:
+        parser.add_argument("--machine", help="only this machine's model (e.g. fan or fan/id_00); firmware: the "
+                                              "machine whose clips run (default: the first)")
+
+
+def _run(args, default_name: str) -> RunDir:
+    from tinycore.cli.app import _run_dir
+
+    return _run_dir(args, default_name)
+
+
+def data_args(args, run: RunDir) -> argparse.Namespace:
+    """args with the run's data source filled in where the command line left the default."""
+    ds = run.load_report().get("dataset", {})
+    out = copy.copy(args)
+    if args.data_dir is None and args.cache_dir is None and ds:
+        out.data_dir = ds.get("data_dir")
+        out.cache_dir = ds.get("cache_dir")
+        out.quick = bool(args.quick or ds.get("quick", False))
+        out.seed = args.seed if args.seed != 0 else int(ds.get("seed", 0))
+    return out
+
+
+def _load(task: Task, args, build: bool = False) -> TaskData:
+    from tinycore.cli.app import _data_options, _load_data
+
+    opts = _data_options(args)
+    data = _load_data(task, opts, build=build)
+    return dataclasses.replace(data, dataset={**data.dataset, "cache_dir": str(opts.cache_dir)})
+
+
+def _chosen(args, available: list[str]) -> list[str]:
+    return [model_for(args.machine, available)] if getattr(args, "machine", None) else available
+
+
+def cmd_train(task: Task, args) -> int:
+    from tinycore.cli.app import _check_model_name
+
+    _check_model_name(args.model)
+    data = _load(task, args)
+    run = _run(args, args.model or "default")
+    return _emit_train(args, train_all(task, data, run, args))
+
+
+def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
+    from tinycore.cli import steps
+    from tinycore.cli.app import _spec_for
+
+    todo = _todo(data, args)
+    spec = _spec_for(task, data, args.model)
+    sections = {}
+    for g in todo:
+        steps.log(f"train {g}", args.quiet)
+        sections[g] = steps.train(task, select(data, g), RunDir(run.path / folder(g)), spec, quick=args.quick,
+                                  seed=args.seed, progress=not args.quiet, epochs=args.epochs)
+    run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(spec),
+                      machines={"per": args.per, "groups": todo}, train={"per_machine": sections})
+    return sections
+
+
+def _emit_train(args, sections: dict) -> int:
+    from tinycore.cli.app import _emit
+
+    _emit(args, sections, "\n".join(f"trained {g}: best val neg_mse {s['best_val_neg_mse']:.4f}"
+                                    for g, s in sections.items()))
+    return 0
+
+
+def cmd_search(task: Task, args) -> int:
+    """The width/depth search, trained and exported, for each machine's model (its own data and budget check)."""
+    from tinycore.cli import search, steps
+    from tinycore.cli.app import _emit
+    from tinycore.units import parse_count
+
+    data = _load(task, args)
+    run = _run(args, "search")
+    todo = _todo(data, args)
+    reports = {}
+    for g in todo:
+        steps.log(f"search {g}", args.quiet)
+        rep = search.search_and_export(task, select(data, g), RunDir(run.path / folder(g)),
+                                       sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
+                                       quick=args.quick, seed=args.seed, progress=not args.quiet, epochs=args.epochs,
+                                       macs=parse_count(args.macs) if args.macs else None)
+        if rep is not None:
+            reports[g] = {"sizes": rep["search"]["sizes"], "auc_int8": rep["metrics"]["int8"]["auc"],
+                          "sram_peak_bytes": rep["memory"]["sram_peak_bytes"], "flash_bytes": rep["memory"]["flash_bytes"]}
+    run.update_report(app=task.name, dataset=data.dataset, machines={"per": args.per, "groups": todo},
+                      search={"per_machine": reports})
+    _emit(args, reports, "\n".join(f"{g}: {'-'.join(map(str, r['sizes']))}, arena {r['sram_peak_bytes']:,} B, flash "
+                                   f"{r['flash_bytes']:,} B, int8 AUC {r['auc_int8']:.3f}" for g, r in reports.items()))
+    return 0
+
+
+def _todo(data: TaskData, args) -> list[str]:
+    """The models to fit: every group of --per, or the one serving --machine."""
+    todo = groups(data, args.per)
+    if getattr(args, "machine", None):
+        todo = [group_of(args.machine, args.per)]
+    return todo
+
+
+def cmd_export(task: Task, args) -> int:
+    from tinycore.cli.app import _emit
+
+    run = _run(args, "default")
+    data = _load(task, data_args(args, run))
+    mem = export_all(task, data, run, args, strict=args.strict)
+    _emit(args, mem, f"exported {len(mem['per_machine'])} model(s): largest arena {mem['sram_peak_bytes']:,} B, "
+                     f"largest flash {mem['flash_bytes']:,} B")
+    return 0
+
+
+def export_all(task: Task, data: TaskData, run: RunDir, args, strict: bool) -> dict:
+    """Quantize each model with its own machine's training vectors as calibration."""
+    from tinycore.cli import steps
+
+    per = {}
+    for g in _chosen(args, trained_groups(run.path)):
+        m = steps.export(task, select(data, g), RunDir(run.path / folder(g)), sram_bytes=parse_bytes(args.sram),
+                         flash_bytes=parse_bytes(args.flash), strict=strict)
+        per[g] = {k: v for k, v in m.items() if k != "per_layer"}
+    mem = {"sram_peak_bytes": max(v["sram_peak_bytes"] for v in per.values()),
+           "flash_bytes": max(v["flash_bytes"] for v in per.values()), "per_machine": per,
+           "note": "largest over the per-machine models; one device holds one of them"}
+    run.update_report(budget={"sram_bytes": parse_bytes(args.sram), "flash_bytes": parse_bytes(args.flash)},
+                      memory=mem)
+    return mem
+
+
+def cmd_eval(task: Task, args) -> int:
+    from tinycore.cli.app import _emit
+
+    run = _run(args, "default")
+    data = _load(task, data_args(args, run))
+    met = eval_all(task, data, run, args)
+    _emit(args, met, f"test: float auc {met['float']['auc']:.4f}, int8 auc {met['int8']['auc']:.4f} "
+                     f"({len(met['per_machine'])} model(s))")
+    return 0
+
+
+def eval_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
+    """Each model scores its own machines' test clips; the tables are computed over all of them together."""
+    from tinycore.cli import steps
+
+    chosen = _chosen(args, trained_groups(run.path))
+    per = {}
+    for g in chosen:
+        steps.log(f"evaluate {g}", args.quiet)
+        m = steps.evaluate(task, select(data, g), RunDir(run.path / folder(g)))
+        per[g] = {t: {"auc": m[t]["auc"], "pauc": m[t]["pauc"], "threshold": m[t]["threshold"]}
+                  for t in ("float", "int8")}
+    metrics = {"split": "test", "per_machine": per,
+               **{t: gather(run.path, chosen, t) for t in ("float", "int8")}}
+    run.update_report(metrics=metrics)
+    return metrics
+
+
+def read_scores(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def gather(run_path: Path, chosen: list[str], tag: str) -> dict:
+    """AUC tables over the test clips of every chosen model (each row scored by its machine's own model)."""
+    rows = [r for g in chosen for r in read_scores(Path(run_path) / folder(g) / f"scores_{tag}.csv")]
+    labels = np.array([int(r["label"]) for r in rows])
+    ids = [r["machine_id"] for r in rows]
+    sev = [r["severity"] for r in rows]
+
+    def col(name: str) -> np.ndarray:
+        return np.array([float(r[name]) for r in rows])
+
+    out = auc_table(col("score"), labels, ids)
+    out["per_severity"] = severity_table(col("score"), labels, ids, sev)
+    out["clip_score_choices"] = {h: {k: v for k, v in auc_table(col(f"score_{h}"), labels, ids).items()
+                                     if k in ("auc", "pauc", "per_type")} for h in CLIP_SCORES}
+    out["detection_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "1"]))
+    out["false_alarm_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "0"]))
+    names = [k[len("baseline_"):] for k in rows[0] if k.startswith("baseline_")]
+    if names:
+        out["baselines"] = {n: {**auc_table(col(f"baseline_{n}"), labels, ids),
+                                "per_severity": severity_table(col(f"baseline_{n}"), labels, ids, sev)}
+                            for n in names}
+    return out
+
+
+def cmd_firmware(task: Task, args) -> int:
+    from tinycore.cli.app import _emit
+
+    run = _run(args, "default")
+    data = _load(task, data_args(args, run))
+    fw = firmware_one(task, data, run, args)
+    _emit(args, fw, "firmware: " + ", ".join(f"{k} {v}" for k, v in fw.items() if not isinstance(v, (dict, list))))
+    return 0 if fw.get("outputs_match_runtime", True) else 1
+
+
+def firmware_one(task: Task, data: TaskData, run: RunDir, args) -> dict:
+    """The firmware of one machine: its model (threshold from that model's validation clips) on its test clips."""
+    from tinycore.cli import steps
+
+    available = trained_groups(run.path)
+    machine = args.machine or sorted(set(select(data, available[0]).extra["clips"]["test"]["groups"]))[0]
+    g = model_for(machine, available)
+    model_data, clip_data = select(data, g), select(data, machine)
+    fw_data = dataclasses.replace(model_data, test=clip_data.test, extra={
+        **model_data.extra, "clips": {**model_data.extra["clips"], "test": clip_data.extra["clips"]["test"]},
+        "logmel": {**model_data.extra["logmel"], "test": clip_data.extra["logmel"]["test"]}})
+    section = steps.firmware(task, fw_data, RunDir(run.path / folder(g)), board=args.board, n_clips=args.n,
+                             seed=args.seed, progress=not args.quiet)
+    section = {**section, "machine": machine, "model": g}
+    run.update_report(firmware=section)
+    return section
+
+
+def cmd_demo(task: Task, args) -> int:
+    """data -> per-machine train -> int8 -> eval -> firmware of one machine in QEMU -> report."""
+    from tinycore.cli import steps
+    from tinycore.cli.app import _check_model_name, _emit, demo_summary
+
+    _check_model_name(args.model)
+    t0 = time.time()
+    steps.log(f"[1/5] data ({'quick' if args.quick else 'full'} built-in set)" if not args.data_dir else
+              f"[1/5] data from {args.data_dir}", args.quiet)
+    data = _load(task, args, build=True)
+    run = _run(args, "demo")
+    steps.log(f"[2/5] train (one model per {args.per})", args.quiet)
+    train_all(task, data, run, args)
+    steps.log("[3/5] int8 export + memory plan", args.quiet)
+    export_all(task, data, run, args, strict=True)
+    steps.log("[4/5] evaluate float and int8", args.quiet)
+    eval_all(task, data, run, args)
+    if not args.no_firmware:
+        steps.log(f"[5/5] firmware on {args.board} (QEMU)", args.quiet)
+        firmware_one(task, data, run, args)
+    report = run.update_report(demo={"seconds": round(time.time() - t0, 1), "quick": args.quick, "per": args.per})
+    _emit(args, report, demo_summary(task, run, report))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "search": cmd_search, "export": cmd_export, "eval": cmd_eval, "firmware": cmd_firmware, "demo": cmd_demo}

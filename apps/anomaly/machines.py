@@ -1,0 +1,91 @@
+"""Per-machine models: one autoencoder per machine type (default) or per machine ID (`--per id`), or one pooled
+over every machine (`--per pooled`), each with its own int8 calibration (input scale) and alarm threshold.
+
+A deployed sensor watches one machine, and units differ: a model that has to reconstruct every machine spends its
+capacity on the differences between them, and one ID's normal may be another's anomaly. The run folder holds one
+sub-run per model, RUN/<group>/ (group "fan", "fan_id_00" or "all"), each a complete run (spec, checkpoint, graph,
+report); RUN/report.json gathers them: metrics over all test clips (each scored by its own machine's model), the
+largest arena and Flash, and the firmware of the machine asked for (`--machine`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinycore.errors import DataError
+from tinycore.task import TaskData
+
+PER_CHOICES = ("type", "id", "pooled")
+POOLED = "all"
+
+
+def group_of(voice: str, per: str) -> str:
+    """The model that serves a clip of machine `voice` ("fan/id_00") under `per`."""
+    if per == "pooled":
+        return POOLED
+    if per == "type":
+        return voice.split("/")[0]
+    if per == "id":
+        return voice
+    raise DataError(f"--per {per!r}: choose one of {PER_CHOICES}")
+
+
+def groups(data: TaskData, per: str) -> list[str]:
+    """Models `per` needs for the machines of the data set, sorted."""
+    return sorted({group_of(v, per) for s in ("train", "test") for v in data.extra["clips"][s]["groups"]})
+
+
+def folder(group: str) -> str:
+    """Sub-run folder name of a group ("fan/id_00" -> "fan_id_00")."""
+    return group.replace("/", "_")
+
+
+def in_group(voice: str, group: str) -> bool:
+    return group == POOLED or voice == group or voice.split("/")[0] == group
+
+
+def select(data: TaskData, group: str) -> TaskData:
+    """The clips (and their vectors) of one machine type, one machine ID or all (POOLED); a DataError names the
+    machines there are when none matches."""
+    splits, clips, logmel = {}, {}, {}
+    for s in ("train", "val", "test"):
+        info = data.extra["clips"][s]
+        keep = np.array([in_group(v, group) for v in info["groups"]], bool)
+        if not keep.any():
+            raise DataError(f"--machine {group}: no {s} clips of that machine; the data set has "
+                            f"{', '.join(sorted(set(info['groups'])))}")
+        rows = keep[info["clip_index"]]
+        x = getattr(data, s)[0][rows]
+        old = np.flatnonzero(keep)
+        remap = np.full(info["n_clips"], -1)
+        remap[old] = np.arange(len(old))
+        clips[s] = {"clip_index": remap[info["clip_index"][rows]], "n_clips": len(old),
+                    "labels": info["labels"][keep], "frames": info["frames"][keep],
+                    **{k: [info[k][i] for i in old] for k in ("groups", "paths", "kinds", "severities")}}
+        splits[s] = (x, x)
+        logmel[s] = data.extra["logmel"][s][keep]
+    dataset = {**data.dataset, "machine": group, "n_train": clips["train"]["n_clips"],
+               "n_val": clips["val"]["n_clips"], "n_test": clips["test"]["n_clips"],
+               "n_train_vectors": len(splits["train"][0]), "machines": sorted(set(clips["test"]["groups"]))}
+    return TaskData(splits["train"], splits["val"], splits["test"], data.input_shape, data.classes, dataset,
+                    {**data.extra, "clips": clips, "logmel": logmel})
+
+
+def model_for(machine: str, available: list[str]) -> str:
+    """The trained group that serves `machine` ("fan/id_00" or "fan"): itself, its type, or the pooled model."""
+    for g in (machine, machine.split("/")[0], POOLED):
+        if g in available:
+            return g
+    raise DataError(f"--machine {machine}: this run has no model for it; it has {', '.join(available)}")
+
+
+def trained_groups(run_path: Path) -> list[str]:
+    """Groups with a trained sub-run under run_path, from RUN/report.json `machines`."""
+    import json
+
+    rep = Path(run_path) / "report.json"
+    doc = json.loads(rep.read_text()) if rep.exists() else {}
+    if not doc.get("machines"):
+        raise DataError(f"{run_path}: no per-machine models (report.json has no `machines`); run `train` first")
+    return list(doc["machines"]["groups"])
