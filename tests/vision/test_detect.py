@@ -69,14 +69,15 @@ CONFIGS = [DetectConfig(), DetectConfig(stride=16, score_threshold=0.1, iou_thre
            DetectConfig(score_threshold=0.6, iou_threshold=1.0, max_candidates=1, max_detections=1)]
 
 
+@pytest.mark.parametrize("box_q", [BOX_Q, (0.9, 0), (0.003, 127)], ids=["box_q", "coarse", "fine_zp127"])
 @pytest.mark.parametrize("config", CONFIGS, ids=["default", "s16_small_lists", "all_pass", "one"])
-def test_c_detect_equals_python_on_random_heads(config, host_detect):
+def test_c_detect_equals_python_on_random_heads(config, box_q, host_detect):
     rng = np.random.default_rng(3)
     total = 0
     for trial in range(12):
         gh, gw, classes = [(30, 40, 3), (15, 20, 1), (1, 1, 2), (7, 3, 5)][trial % 4]
         heat, box = random_head(rng, gh, gw, classes, sparse=trial % 2 == 1)
-        p = prepare(config, heat.shape, HEAT_Q, BOX_Q)
+        p = prepare(config, heat.shape, HEAT_Q, box_q)
         want = detect_s8(heat, box, p)
         np.testing.assert_array_equal(host_detect(heat, box, p), want, err_msg=f"trial {trial}")
         total += len(want)
