@@ -97,6 +97,23 @@ def coco_dict(images: list[dict], annotations: list[dict], categories: list[dict
     return {"info": {}, "licenses": [], "images": images, "annotations": anns, "categories": categories}
 
 
+def from_records(records: Sequence[tuple[str, int, int, Sequence[tuple[str, Sequence[float], bool]]]],
+                 class_names: Sequence[str], image_dir: str | Path, name: str = "") -> DetectionSet:
+    """Build a set from (file_name, height, width, [(class name, [x, y, w, h] px, ignore), ...]) per picture, e.g.
+    the built-in renderer's pictures and their objects' boxes; category ids are 1.. in class_names order."""
+    ids = {n: i + 1 for i, n in enumerate(class_names)}
+    images, anns = [], []
+    for k, (file_name, h, w, objects) in enumerate(records):
+        images.append({"id": k + 1, "file_name": file_name, "height": int(h), "width": int(w)})
+        for cls, bbox, ignore in objects:
+            if cls not in ids:
+                raise DataError(f"{name or image_dir}: {file_name} has class '{cls}', not one of {list(class_names)}")
+            anns.append({"image_id": k + 1, "category_id": ids[cls], "bbox": [float(v) for v in bbox],
+                         "iscrowd": int(bool(ignore))})
+    cats = [{"id": i, "name": n, "supercategory": ""} for n, i in ids.items()]
+    return DetectionSet(coco_dict(images, anns, cats), Path(image_dir), name)
+
+
 def load_coco_json(json_path: str | Path, image_dir: str | Path | None = None) -> DetectionSet:
     """A COCO instances file (the built-in renderer writes the same form); images beside it unless image_dir."""
     path = Path(json_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.detection.dataset import load_coco_json
+from apps.detection.dataset import from_records, load_coco_json
 from apps.detection.sources import load_data_dir
 from apps.detection.voc import VOC_CLASSES
 from tests.apps.detection.fake_trees import make_coco, make_voc
@@ -79,3 +79,17 @@ def test_coco_json_with_zero_ids_is_renumbered_and_errors_are_typed(tmp_path):
         load_data_dir(tmp_path / "empty")
     with pytest.raises(DataError, match="nowhere: no such data folder"):
         load_data_dir(tmp_path / "nowhere")
+
+
+def test_records_round_trip_through_coco_json(tmp_path):
+    """Rendered pictures (file, size, objects) -> DetectionSet -> JSON -> the same set, as VOC/COCO give."""
+    records = [("0.png", 240, 320, [("person", (10.0, 20.0, 30.0, 60.0), False), ("chair", (5, 5, 4, 4), True)]),
+               ("1.png", 240, 320, [])]
+    data = from_records(records, ["person", "chair"], tmp_path, "rendered")
+    again = load_coco_json(data.write_json(tmp_path / "instances.json"))
+    assert again.coco == data.coco and again.image_dir == tmp_path
+    boxes, classes, ignore = again.boxes_of(1)
+    assert boxes.tolist() == [[10, 20, 30, 60], [5, 5, 4, 4]] and classes.tolist() == [0, 1]
+    assert ignore.tolist() == [False, True] and again.image_ids == [1, 2]
+    with pytest.raises(DataError, match="0.png has class 'dog'"):
+        from_records([("0.png", 1, 1, [("dog", (0, 0, 1, 1), False)])], ["person"], tmp_path)
