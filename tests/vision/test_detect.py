@@ -89,7 +89,7 @@ CRAFTED = np.array([
     [0, 100, 0, 0, 2560, 2560, 5],       # kept
     [0, 100, 256, 0, 2816, 2560, 9],     # IoU 9/11 with the first: dropped at t=0.5
     [1, 100, 256, 0, 2816, 2560, 10],    # same box, other class: kept
-    [0, 90, 1280, 0, 3840, 2560, 11],    # IoU exactly 1/3 with the first: kept at t_q16 21846 > 65536/3, dropped at 21845
+    [0, 90, 1280, 0, 3840, 2560, 11],    # IoU 1/3 with the first: kept at t_q16 21846, dropped at 21845
     [0, 80, 5120, 5120, 5120, 5376, 12],  # zero area: never suppressed
     [0, 70, 5120, 5120, 5120, 5376, 13],
 ], np.int32)
