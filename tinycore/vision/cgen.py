@@ -1,10 +1,13 @@
-"""Emit the C image front end for one VisionConfig: tc_vision.{h,c} plus tc_vision_config.h (size, table)."""
+"""Emit the C image front end for one VisionConfig (tc_vision.{h,c} plus tc_vision_config.h: size, table) and the
+C box decoder (tc_detect.{h,c})."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from tinycore.export.csources import write_c_sources
 from tinycore.export.emit import c_array
+from tinycore.vision.detect import DetectParams
 from tinycore.vision.frontend import VisionConfig, quant_table
 
 C_DIR = Path(__file__).resolve().parent / "c"
@@ -26,3 +29,18 @@ def write_vision_c(config: VisionConfig, out_dir: str | Path) -> list[Path]:
     """Write tc_vision.h, tc_vision.c and tc_vision_config.h; return the .c files."""
     out = write_c_sources(C_DIR, C_FILES, {"tc_vision_config.h": config_header(config)}, out_dir)
     return [out / "tc_vision.c"]
+
+
+DETECT_FILES = ("tc_detect.h", "tc_detect.c")
+
+
+def detect_params_c(params: DetectParams, name: str = "tc_det_params") -> str:
+    """A `const tc_det_params_t` initializer for the firmware that decodes one head."""
+    fields = ", ".join(f".{f.name} = {getattr(params, f.name)}" for f in dataclasses.fields(params))
+    return f"const tc_det_params_t {name} = {{{fields}}};\n"
+
+
+def write_detect_c(out_dir: str | Path) -> list[Path]:
+    """Write tc_detect.h and tc_detect.c (box decode + class-wise NMS); return the .c files."""
+    out = write_c_sources(C_DIR, DETECT_FILES, {}, out_dir)
+    return [out / "tc_detect.c"]
