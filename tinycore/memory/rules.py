@@ -6,12 +6,31 @@ has a rule here.
 from __future__ import annotations
 
 from tinycore.ir.graph import Graph, Op
+from tinycore.runtime.ops.fully_connected import fc_rows
 
 # Kinds whose output never shares its input's memory and whose kernels need no scratch.
 PLAIN_KINDS = frozenset({"fully_connected_s8", "avg_pool2d_s8", "max_pool2d_s8", "mean_s8", "pad_s8", "softmax_s8"})
-ELEMENTWISE_KINDS = frozenset({"add_s8", "quantize_s8"})
+# Elementwise, or row by row reading a row before writing it (layer_norm_s8): output may overwrite the input.
+ELEMENTWISE_KINDS = frozenset({"add_s8", "quantize_s8", "layer_norm_s8", "gelu_s8"})
 ALIAS_KINDS = frozenset({"reshape"})
-RULE_KINDS = PLAIN_KINDS | ELEMENTWISE_KINDS | ALIAS_KINDS | {"conv2d_s8", "depthwise_conv2d_s8"}
+TRANSFORMER_PLAIN_KINDS = frozenset({"batch_matmul_s8", "transpose_s8"})  # MCUFormer ops (issue #14)
+RULE_KINDS = PLAIN_KINDS | ELEMENTWISE_KINDS | ALIAS_KINDS | TRANSFORMER_PLAIN_KINDS | \
+    {"conv2d_s8", "depthwise_conv2d_s8"}
+
+
+def per_token_fc(op: Op, graph: Graph) -> tuple[int, int, int] | None:
+    """(tokens, inputs per token, outputs per token) of a fully connected op applied per token, else None.
+
+    Token overwriting (MCUFormer): the C loop copies token t's input to a one-token scratch, then writes token t's
+    output at t * n_out. Tokens run forward when n_out <= n_in (token t's output ends at (t + 1) * n_out, before
+    token t + 1's input) and backward otherwise (tokens before t end at t * n_in <= t * n_out): so the buffer
+    needs max(input, output) bytes plus n_in, and every output is exact.
+    """
+    if op.kind != "fully_connected_s8":
+        return None
+    n_out, n_in = graph.tensors[op.inputs[1]].shape
+    rows = fc_rows(graph.tensors[op.inputs[0]].shape, n_in)
+    return (rows, n_in, n_out) if rows > 1 else None
 
 
 def inplace_candidates(op: Op, graph: Graph) -> list[str]:
@@ -27,13 +46,16 @@ def inplace_candidates(op: Op, graph: Graph) -> list[str]:
         pointwise = w.shape[1] == 1 and w.shape[2] == 1 and a["stride_h"] == 1 and a["stride_w"] == 1 and \
             not any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
         return [x.name] if pointwise and out.shape[-1] <= x.shape[-1] else []
+    if per_token_fc(op, graph):
+        return [x.name]
     if op.kind in ELEMENTWISE_KINDS:
         return [n for n in op.inputs if not graph.tensors[n].is_constant]
     return []
 
 
 def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
-    """Bytes of scratch the op's C kernel needs; in-place kernels stage one channel (depthwise) or pixel (1x1)."""
+    """Bytes of scratch the op's C kernel needs; in-place kernels stage one channel (depthwise) or pixel (1x1), or
+    token (fully connected per token)."""
     if not inplace:
         return 0
     out = graph.tensors[op.outputs[0]]
@@ -41,4 +63,5 @@ def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
         return out.shape[1] * out.shape[2]
     if op.kind == "conv2d_s8":
         return out.shape[-1]
-    return 0
+    token_fc = per_token_fc(op, graph)
+    return token_fc[1] if token_fc else 0
