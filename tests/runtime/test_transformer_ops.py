@@ -45,12 +45,12 @@ def test_layer_norm_constant_row_gives_beta():
     np.testing.assert_array_equal(y[0, 0], np.round(np.linspace(-1, 1, 8) * 64).clip(-128, 127))
 
 
-def test_isqrt_fixed_is_floor_sqrt_or_one_above():
+def test_isqrt_fixed_is_floor_sqrt():
+    """4 Newton steps from 3 * 2**13 give floor(sqrt(v)) on [2**28, 2**30) (3 steps: off by 1 on 0.4 %)."""
     v = np.concatenate([np.random.default_rng(0).integers(1 << 28, 1 << 30, 20000), [1 << 28, (1 << 30) - 1]])
     r = isqrt_fixed(v)
     exact = np.array([math.isqrt(int(a)) for a in v])
-    assert np.all((r == exact) | (r == exact + 1))
-    assert np.mean(r == exact) > 0.99
+    np.testing.assert_array_equal(r, exact)
 
 
 def test_gelu_table_is_within_half_an_lsb_and_beats_the_sigmoid_form():
