@@ -125,7 +125,8 @@ ATTR_RECORDS: dict[str, type] = {
 # ---- transformer ops (MCUFormer, issue #14) ----
 @dataclass(frozen=True)
 class LayerNormAttrs:
-    """layer_norm_s8: one requantization of gamma * 2**22 * (x - mean) / sqrt(ssq) + bias (input quantization cancels)."""
+    """layer_norm_s8: one requantization of gamma * 2**22 * (x - mean) / sqrt(ssq) + bias (the input's scale and
+    zero point cancel)."""
     output_zp: int = _int(**_S8)
     mult: int = _int(**_NONNEG)
     shift: int = _int()

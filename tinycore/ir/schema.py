@@ -26,7 +26,8 @@ Ops (inputs in order):
   pad_s8               x(1,H,W,C); attrs pad_top pad_bottom pad_left pad_right pad_value
   softmax_s8           x(1,N); attrs input_mult input_left_shift diff_min (TFLite int8 softmax; out scale 1/256, zp -128)
   quantize_s8          x int8 -> y int8 with other quantization; attrs input_zp output_zp mult shift (TFLite QUANTIZE)
-  layer_norm_s8        x(1,...,D) gamma(D,)i8 bias(D,)i32; attrs output_zp mult shift: integer LayerNorm, last axis
+  layer_norm_s8        x(1,...,D) gamma(D,)i8 bias(D,)i32; attrs output_zp mult shift (integer LayerNorm, last
+                       axis)
   gelu_s8              x table(256,)i8: y = table[x + 128] (GELU of the tensors' quantization, exact for int8)
   batch_matmul_s8      a(1,...,M,K) b(1,...,K,N) or b(1,...,N,K) with transpose_b; attrs input1_zp input2_zp
                        output_zp mult shift act_min act_max transpose_b -> (1,...,M,N)

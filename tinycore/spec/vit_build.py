@@ -74,7 +74,8 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, layer.heads, layer.rank_ratio)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(linear(dim, hidden, layer.rank_ratio), nn.GELU(), linear(hidden, dim, layer.rank_ratio))
+        self.mlp = nn.Sequential(linear(dim, hidden, layer.rank_ratio), nn.GELU(),
+                                 linear(hidden, dim, layer.rank_ratio))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))

@@ -50,7 +50,8 @@ void tc_layer_norm_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t d, co
         }
         for (i = 0; i < d; ++i) {
             const int32_t prod = (16 * ((int32_t)x[i] + 128) - mean) * inv;
-            const int32_t z = s >= 0 ? (int32_t)((int64_t)prod * ((int64_t)1 << s)) : tc_rounding_divide_by_pot(prod, -s);
+            const int32_t z = s >= 0 ? (int32_t)((int64_t)prod * ((int64_t)1 << s))
+                                     : tc_rounding_divide_by_pot(prod, -s);
             const int32_t acc = (int32_t)gamma[i] * z + bias[i];
             y[i] = tc_output_s8(tc_requantize(acc, mult, shift), output_zp, -128, 127);
         }
