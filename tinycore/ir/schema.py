@@ -24,7 +24,8 @@ Ops (inputs in order):
   mean_s8              x(1,H,W,C) -> (1,1,1,C); attrs input_zp output_zp mult shift (TFLite MEAN over H, W)
   reshape              x -> y of another shape, same bytes
   pad_s8               x(1,H,W,C); attrs pad_top pad_bottom pad_left pad_right pad_value
-  softmax_s8           x(1,N); attrs input_mult input_left_shift diff_min (TFLite int8 softmax; out scale 1/256, zp -128)
+  softmax_s8           x(1,...,N), over each row of the last axis; attrs input_mult input_left_shift diff_min
+                       (TFLite int8 softmax; out scale 1/256, zp -128)
   quantize_s8          x int8 -> y int8 with other quantization; attrs input_zp output_zp mult shift (TFLite QUANTIZE)
   layer_norm_s8        x(1,...,D) gamma(D,)i8 bias(D,)i32; attrs output_zp mult shift (integer LayerNorm, last
                        axis)

@@ -114,13 +114,13 @@ def dense_autoencoder(sizes: tuple[int, ...] | list[int] = (640, 128, 128, 128, 
 
 def vit(dim: int = 64, depth: int = 4, heads: int = 2, patch: int | tuple[int, int] = 8, resolution: int = 64,
         classes: int = 2, mlp_ratio: float = 2, rank_ratio: float = 1.0, class_token: bool = False,
-        in_channels: int = 3, height: int | None = None, name: str | None = None) -> ModelSpec:
+        in_channels: int = 3, height: int | None = None, pos_embed: bool = True, name: str | None = None) -> ModelSpec:
     """A ViT (MCUFormer's search space): patch embedding, `depth` pre-norm blocks, mean pooling (or a class
     token), classifier; `height` makes the input rectangular (width = resolution)."""
     return ModelSpec(
         name=name or f"vit_d{dim}_l{depth}_r{resolution}",
         input=InputSpec(channels=in_channels, height=height or resolution, width=resolution),
-        stem=(PatchEmbed(dim, patch=patch),) + ((ClassToken(),) if class_token else ()),
+        stem=(PatchEmbed(dim, patch=patch, pos_embed=pos_embed),) + ((ClassToken(),) if class_token else ()),
         blocks=tuple(TransformerBlock(heads, mlp_ratio, rank_ratio) for _ in range(depth)),
         head=(TokenPool("cls" if class_token else "mean"), FC(classes)),
     )
