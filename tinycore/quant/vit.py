@@ -74,6 +74,50 @@ class _Builder:
                                 lin.weight.detach().double().numpy(), b, {})
         return src
 
+    def fc_rows(self, m: nn.Module, src: str, name: str, rows: slice) -> str:
+        """Output rows `rows` of a linear layer as a per-token FC (low-rank: the shared V output, then U's rows)."""
+        if isinstance(m, LowRankLinear):
+            shared = f"{name}.v"
+            if shared not in self.tensors:
+                self.linear(m.v, src, shared)
+            src, m = shared, m.u
+        w = m.weight.detach().double()[rows]
+        b = m.bias.detach().double()[rows]
+        y = self.value[src].double() @ w.T + b
+        return self.weighted("fully_connected_s8", src, f"{name}.h{rows.start}", y.float(), (1, *y.shape[1:]),
+                             w.numpy(), b.numpy(), {})
+
+    def attention_per_head(self, att: nn.Module, h: str, name: str) -> str:
+        """MCUFormer's per-head schedule: q, k, v, scores, softmax and context of one head at a time, the output
+        projection split by heads and summed with adds; only one head's (T, T) scores are ever live."""
+        d = self.value[h].shape[-1]
+        dh = d // att.heads
+        out = None
+        for i in range(att.heads):
+            rows = slice(i * dh, (i + 1) * dh)
+            q, k, v = (self.fc_rows(m, h, f"{name}.{p}", rows) for m, p in ((att.q, "q"), (att.k, "k"), (att.v, "v")))
+            ctx = self.scaled_attention(q, k, v, f"{name}.h{i}")
+            w = att.proj.weight.detach().double()[:, rows]
+            b = att.proj.bias.detach().double() if i == 0 else torch.zeros(d, dtype=torch.float64)
+            y = self.value[ctx].double() @ w.T + b
+            part = self.weighted("fully_connected_s8", ctx, f"{name}.proj.h{i}", y.float(), (1, *y.shape[1:]),
+                                 w.numpy(), b.numpy(), {})
+            out = part if out is None else self.add(out, part, f"{name}.proj.sum{i}")
+        return out
+
+    def scaled_attention(self, q: str, k: str, v: str, name: str) -> str:
+        """softmax(q k^T / sqrt(dh)) v on (1, ..., T, dh) tensors; the 1/sqrt(dh) goes into softmax's beta."""
+        scores = self.matmul(q, k, f"{name}.scores", self.value[q] @ self.value[k].transpose(-1, -2), True)
+        dh = self.value[q].shape[-1]
+        params = softmax_params(self.q(scores)[0], dh ** -0.5)
+        if params is None:
+            raise UnsupportedError(f"{name}: attention scores scale {self.q(scores)[0]:.3g} too small for the int8 "
+                                   f"softmax (TFLite needs beta * scale * 2**26 > 1)")
+        a = torch.softmax(self.value[scores] * dh ** -0.5, dim=-1)
+        self.act(f"{name}.attn", a, (1, *a.shape[1:]), (1 / 256, -128))
+        self.op("softmax_s8", [scores], f"{name}.attn", params)
+        return self.matmul(f"{name}.attn", v, f"{name}.ctx", a @ self.value[v], False)
+
     def layer_norm(self, ln: nn.LayerNorm, src: str, out: str) -> str:
         y = ln(self.value[src])
         self.act(out, y, (1, *y.shape[1:]))
@@ -105,27 +149,14 @@ class _Builder:
         y = self.value[r].transpose(1, 2)
         return self.same_q("transpose_s8", r, f"{src}.heads", y, (1, *y.shape[1:]), dict(perm=(0, 2, 1, 3)))
 
-    def block(self, blk: Block, src: str, name: str) -> str:
+    def block(self, blk: Block, src: str, name: str, per_head: bool) -> str:
         h = self.layer_norm(blk.norm1, src, f"{name}.ln1")
         att = blk.attn
-        q, k, v = (self.heads(self.linear(m, h, f"{name}.{p}"), att.heads)
-                   for m, p in ((att.q, "q"), (att.k, "k"), (att.v, "v")))
-        scores = self.matmul(q, k, f"{name}.scores", self.value[q] @ self.value[k].transpose(-1, -2), True)
-        dh = self.value[q].shape[-1]
-        params = softmax_params(self.q(scores)[0], dh ** -0.5)
-        if params is None:
-            raise UnsupportedError(f"{name}: attention scores scale {self.q(scores)[0]:.3g} too small for the int8 "
-                                   f"softmax (TFLite needs beta * scale * 2**26 > 1)")
-        a = torch.softmax(self.value[scores] * dh ** -0.5, dim=-1)
-        self.act(f"{name}.attn", a, (1, *a.shape[1:]), (1 / 256, -128))
-        self.op("softmax_s8", [scores], f"{name}.attn", params)
-        ctx = self.matmul(f"{name}.attn", v, f"{name}.ctx", a @ self.value[v], False)
-        y = self.value[ctx].transpose(1, 2)
-        merged = self.same_q("transpose_s8", ctx, f"{name}.merge", y, (1, *y.shape[1:]), dict(perm=(0, 2, 1, 3)))
-        n, t, hh, dd = y.shape
-        tokens = self.same_q("reshape", merged, f"{name}.tokens", y.reshape(n, t, hh * dd), (1, t, hh * dd),
-                             dict(shape=[1, t, hh * dd]))
-        mid = self.add(src, self.linear(att.proj, tokens, f"{name}.proj"), f"{name}.res1")
+        if per_head:
+            mid = self.add(src, self.attention_per_head(att, h, name), f"{name}.res1")
+        else:
+            mid = self.add(src, self.linear(att.proj, self.attention_all_heads(att, h, name), f"{name}.proj"),
+                           f"{name}.res1")
         hidden = self.linear(blk.mlp[0], self.layer_norm(blk.norm2, mid, f"{name}.ln2"), f"{name}.fc1")
         g = blk.mlp[1](self.value[hidden])
         self.act(f"{name}.gelu", g, (1, *g.shape[1:]))
@@ -133,9 +164,21 @@ class _Builder:
         self.op("gelu_s8", [hidden, self.const(f"{name}.gelu.table", table)], f"{name}.gelu", {})
         return self.add(mid, self.linear(blk.mlp[2], f"{name}.gelu", f"{name}.fc2"), f"{name}.res2")
 
+    def attention_all_heads(self, att: nn.Module, h: str, name: str) -> str:
+        """All heads at once: q, k, v split into (1, H, T, dh) by reshape + transpose, merged back after."""
+        q, k, v = (self.heads(self.linear(m, h, f"{name}.{p}"), att.heads)
+                   for m, p in ((att.q, "q"), (att.k, "k"), (att.v, "v")))
+        ctx = self.scaled_attention(q, k, v, name)
+        y = self.value[ctx].transpose(1, 2)
+        merged = self.same_q("transpose_s8", ctx, f"{name}.merge", y, (1, *y.shape[1:]), dict(perm=(0, 2, 1, 3)))
+        n, t, hh, dd = y.shape
+        return self.same_q("reshape", merged, f"{name}.tokens", y.reshape(n, t, hh * dd), (1, t, hh * dd),
+                           dict(shape=[1, t, hh * dd]))
 
-def quantize_vit(model: nn.Module, calibration: torch.Tensor) -> Graph:
-    """The int8 graph (input NHWC (1, H, W, C), output (1, classes)) of a ViT built by tinycore.spec."""
+
+def quantize_vit(model: nn.Module, calibration: torch.Tensor, per_head: bool = False) -> Graph:
+    """The int8 graph (input NHWC (1, H, W, C), output (1, classes)) of a ViT built by tinycore.spec; `per_head`
+    schedules attention one head at a time (smaller arena, a few more requantizations)."""
     model.eval()
     stem, blocks, head = list(model.stem), list(model.blocks), list(model.head)
     if len(stem) != 1 or not isinstance(stem[0], PatchEmbedding) or stem[0].pos is not None:
@@ -159,7 +202,7 @@ def quantize_vit(model: nn.Module, calibration: torch.Tensor) -> Graph:
         t, d = y.shape[2] * y.shape[3], y.shape[1]
         cur = b.same_q("reshape", cur, "tokens", y.flatten(2).transpose(1, 2), (1, t, d), dict(shape=[1, t, d]))
         for i, blk in enumerate(blocks):
-            cur = b.block(blk, cur, f"blocks.{i}")
+            cur = b.block(blk, cur, f"blocks.{i}", per_head)
         pool = head[0]
         if isinstance(pool.norm, nn.LayerNorm):
             cur = b.layer_norm(pool.norm, cur, "head.norm")
