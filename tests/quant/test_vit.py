@@ -48,9 +48,12 @@ def test_int8_vit_host_c_equals_runtime(model_and_graph, tmp_path):
 
 
 @pytest.mark.firmware
-def test_int8_vit_firmware_equals_runtime(model_and_graph):
-    _, g = model_and_graph
-    r = validate_on_board(g, "mps2-an386", n=2, seed=3)
+@pytest.mark.parametrize("board,per_head", [("mps2-an386", False), ("mps2-an500", True)])
+def test_int8_vit_firmware_equals_runtime(model_and_graph, board, per_head):
+    model, g = model_and_graph
+    if per_head:
+        g = quantize_vit(model, torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0)), per_head=True)
+    r = validate_on_board(g, board, n=2, seed=3)
     assert r["outputs_match"] is True and r["max_abs_diff"] == 0
     assert r["arena_bytes"] == plan_graph(g).arena_bytes == r["arena_symbol_bytes"]
 
