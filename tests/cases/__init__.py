@@ -9,6 +9,7 @@ from tests.cases.pool import AVG_POOL_CASES, MAX_POOL_CASES
 from tests.cases.quantize import QUANTIZE_CASES
 from tests.cases.reshape import RESHAPE_CASES
 from tests.cases.softmax import SOFTMAX_CASES
+from tests.cases.transformer import BATCH_MATMUL_CASES, GELU_CASES, LAYER_NORM_CASES, TRANSPOSE_CASES
 
 # op kind -> its case table (a test checks that every kind of tinycore.ir.SCHEMAS is here)
 CASE_TABLES = {
@@ -23,6 +24,11 @@ CASE_TABLES = {
     "pad_s8": PAD_CASES,
     "softmax_s8": SOFTMAX_CASES,
     "quantize_s8": QUANTIZE_CASES,
+    # transformer ops (MCUFormer, issue #14)
+    "layer_norm_s8": LAYER_NORM_CASES,
+    "gelu_s8": GELU_CASES,
+    "batch_matmul_s8": BATCH_MATMUL_CASES,
+    "transpose_s8": TRANSPOSE_CASES,
 }
 # detection / MobileNetV3 ops
 from tests.cases.activations import HARD_SWISH_CASES, LOGISTIC_CASES  # noqa: E402

@@ -74,4 +74,7 @@ FC_CASES = [
     FullyConnectedCase("tokens_odd_relu", per_token=True, in_shape=(1, 7, 33), n_out=5, relu=True),
     FullyConnectedCase("tokens_4d", per_token=True, in_shape=(1, 2, 3, 7), n_out=9),
     FullyConnectedCase("tokens_saturate", per_token=True, in_shape=(1, 4, 50), n_out=3, extreme=True, gain=30.0),
+    # token overwriting (tinycore.memory.rules.per_token_fc): the planner runs these in place, forward and backward
+    FullyConnectedCase("tokens_shrink", per_token=True, in_shape=(1, 16, 24), n_out=16),
+    FullyConnectedCase("tokens_expand", per_token=True, in_shape=(1, 10, 8), n_out=32),
 ]

@@ -26,11 +26,12 @@ class SoftmaxCase:
     name: str
     n: int
     input_scale: float
+    rows: tuple[int, ...] = ()  # leading axes: softmax runs over each row of the last axis (attention (H, T, T))
 
     def make(self, seed: int) -> Graph:
         zp = zero_point(np.random.default_rng(seed))
         y_zp = -128  # output scale 1/256, zero point -128
-        return single_op("softmax_s8", act("x", (1, self.n), zp, self.input_scale), [],
+        return single_op("softmax_s8", act("x", (1, *self.rows, self.n), zp, self.input_scale), [],
                          softmax_params(self.input_scale), y_zp)
 
 
@@ -39,4 +40,5 @@ SOFTMAX_CASES = [
     SoftmaxCase("classes2", n=2, input_scale=0.05),
     SoftmaxCase("wide_logits", n=10, input_scale=0.5),
     SoftmaxCase("narrow_logits", n=35, input_scale=0.003),
+    SoftmaxCase("attention_rows", n=7, input_scale=0.08, rows=(3, 7)),
 ]

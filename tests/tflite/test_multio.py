@@ -133,14 +133,15 @@ def test_fixture_in_firmware_m4_equals_runtime(name):
 
 
 def test_per_token_fc_memory_rule():
-    """An FC per token reads every token while it writes: input and output are both live, nothing in place."""
+    """Token overwriting (tinycore.memory.rules.per_token_fc): each FC per token writes over its own input through a
+    one-token scratch, so the buffer holds max(input, output), not their sum (was 48 + 72 = 120 B)."""
     from tinycore.memory import plan_graph
 
     g = load_model(FIXTURES / "dense_tokens.tflite")
     plan = plan_graph(g)
-    assert [r.inplace for r in plan.per_layer] == [False, False]
-    assert [(r.input_bytes, r.output_bytes) for r in plan.per_layer] == [(48, 72), (72, 30)]
-    assert plan.arena_bytes == 48 + 72  # peak at the first FC; the 30 B output reuses the input's place
+    assert [r.inplace for r in plan.per_layer] == [True, True]
+    assert [(r.input_bytes, r.output_bytes, r.scratch_bytes) for r in plan.per_layer] == [(48, 72, 8), (72, 30, 12)]
+    assert plan.arena_bytes == 72 + 12  # one 72 B buffer for all three tensors, then the larger scratch (12 B)
 
 
 def two_inputs_graph(seed: int):

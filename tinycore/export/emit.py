@@ -14,7 +14,7 @@ import numpy as np
 
 from tinycore.errors import UnsupportedError
 from tinycore.ir.graph import Graph, Op
-from tinycore.memory.rules import scratch_bytes
+from tinycore.memory.rules import fc_token_bytes, scratch_bytes
 
 _C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
 INT32_MIN = -(2**31)
@@ -146,14 +146,34 @@ def _fc(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     n_out, n_in = g.tensors[op.inputs[1]].shape
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
     args = ", ".join(c_int(a[k]) for k in ("input_zp", "output_zp", "act_min", "act_max"))
-    scratch = e.scratch_ptr(op, scratch_bytes(op, g, False))
+    inplace = e.offsets[x.name] == e.offsets[y.name]
+    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace))
     rows = x.size // n_in  # 1, or one row per token (see tinycore.runtime.ops.fully_connected)
+    if inplace:
+        return [], _fc_token_overwrite(e, op, rows, n_in, n_out, f"{wsym}, {bsym}, {msym}, {ssym}", args, scratch)
     if rows == 1:
         return [], (f"tc_fully_connected_s8({e.ptr(x.name)}, {n_in}, {wsym}, {bsym}, {msym}, {ssym}, "
                     f"{e.ptr(y.name)}, {n_out}, {args}, {scratch});")
     return [], (f"{{\n        int32_t t;\n        for (t = 0; t < {rows}; ++t) {{\n"
                 f"            tc_fully_connected_s8({e.ptr(x.name)} + t * {n_in}, {n_in}, {wsym}, {bsym}, {msym}, "
                 f"{ssym}, {e.ptr(y.name)} + t * {n_out}, {n_out}, {args}, {scratch});\n        }}\n    }}")
+
+
+def _fc_token_overwrite(e: Emitter, op: Op, rows: int, n_in: int, n_out: int, consts: str, args: str,
+                        scratch: str) -> str:
+    """Token overwriting (tinycore.memory.rules.per_token_fc): token t is copied to the start of the op's scratch
+    (rules.fc_token_bytes), then its output is written at t * n_out over the shared buffer, forward when
+    n_out <= n_in, else backward; the kernel's own column follows the staged token in the scratch."""
+    if rows == 1:
+        raise UnsupportedError(f"op '{op.name}' fully_connected_s8: the arena plan writes its output over its "
+                               f"input, which only a per-token layer can do")
+    base, column = e.ptr(op.inputs[0]), f"({scratch} + {fc_token_bytes(n_in)})"
+    order = f"t = 0; t < {rows}; ++t" if n_out <= n_in else f"t = {rows - 1}; t >= 0; --t"
+    return (f"{{\n        int32_t t, k;\n        for ({order}) {{\n"
+            f"            for (k = 0; k < {n_in}; ++k) {{\n"
+            f"                {scratch}[k] = {base}[t * {n_in} + k];\n            }}\n"
+            f"            tc_fully_connected_s8({scratch}, {n_in}, {consts}, {base} + t * {n_out}, {n_out}, "
+            f"{args}, {column});\n        }}\n    }}")
 
 
 _ADD_FIELDS = ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult", "input1_shift", "input2_mult",
@@ -298,4 +318,61 @@ EMITTERS.update({
     "logistic_s8": _lookup,
     "hard_swish_s8": _lookup,
     "mul_s8": _mul,
+})
+
+
+# ---- transformer ops (MCUFormer, issue #14) ----
+def _layer_norm(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
+    bias = e.graph.tensors[op.inputs[2]].data.astype(np.int64)
+    limit = 2**31 - 1 - 2**29  # |gamma * z| <= 127 * 2**22 (with slack): the int32 sum must not wrap
+    if np.abs(bias).max(initial=0) > limit:
+        raise UnsupportedError(f"op {i} layer_norm_s8 '{op.name}': |bias| reaches {int(np.abs(bias).max()):,}, beyond "
+                               f"{limit:,}; the C kernel sums gamma * z + bias in int32. Raise the gamma scale")
+    d = x.shape[-1]
+    gsym, bsym = e.const(op.inputs[1]), e.const(op.inputs[2])
+    args = ", ".join(c_int(a[k]) for k in ("mult", "shift", "output_zp"))
+    return [], f"tc_layer_norm_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size // d}, {d}, {gsym}, {bsym}, {args});"
+
+
+def _gelu(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    x, y = e.graph.tensors[op.inputs[0]], op.outputs[0]
+    return [], f"tc_gelu_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size}, {e.const(op.inputs[1])});"
+
+
+_BATCH_MATMUL_FIELDS = ("input1_zp", "input2_zp", "output_zp", "mult", "shift", "act_min", "act_max", "transpose_b")
+
+
+def _batch_matmul(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    a, g = op.attrs, e.graph
+    x, b, y = g.tensors[op.inputs[0]], g.tensors[op.inputs[1]], g.tensors[op.outputs[0]]
+    m, k = x.shape[-2], x.shape[-1]
+    n = y.shape[-1]
+    if k * 255 * 255 > 2**31 - 1:
+        raise UnsupportedError(f"op {i} batch_matmul_s8 '{op.name}': K = {k} can overflow the int32 accumulator "
+                               f"(limit {(2**31 - 1) // (255 * 255)})")
+    decl = (f"static const tc_batch_matmul_params tc_op{i}_p = "
+            f"{{{', '.join(c_int(a[f]) for f in _BATCH_MATMUL_FIELDS)}}};")
+    batches = x.size // (m * k)
+    return [decl], (f"tc_batch_matmul_s8(&tc_op{i}_p, {e.ptr(x.name)}, {e.ptr(b.name)}, {e.ptr(y.name)}, "
+                    f"{batches}, {m}, {k}, {n});")
+
+
+def _transpose(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    x, y = e.graph.tensors[op.inputs[0]], e.graph.tensors[op.outputs[0]]
+    pad = 4 - len(x.shape)
+    in_shape = (1,) * pad + tuple(x.shape)
+    perm = tuple(range(pad)) + tuple(p + pad for p in op.attrs["perm"])
+    strides = [int(np.prod(in_shape[j + 1:])) for j in range(4)]
+    out_shape = [in_shape[p] for p in perm]
+    decls = [c_array("int32_t", f"tc_op{i}_shape", np.array(out_shape)),
+             c_array("int32_t", f"tc_op{i}_strides", np.array([strides[p] for p in perm]))]
+    return decls, f"tc_transpose_s8({e.ptr(x.name)}, {e.ptr(y.name)}, tc_op{i}_shape, tc_op{i}_strides);"
+
+
+EMITTERS.update({
+    "layer_norm_s8": _layer_norm,
+    "gelu_s8": _gelu,
+    "batch_matmul_s8": _batch_matmul,
+    "transpose_s8": _transpose,
 })

@@ -122,6 +122,44 @@ ATTR_RECORDS: dict[str, type] = {
 }
 
 
+# ---- transformer ops (MCUFormer, issue #14) ----
+@dataclass(frozen=True)
+class LayerNormAttrs:
+    """layer_norm_s8: one requantization of gamma * 2**22 * (x - mean) / sqrt(ssq) + bias (the input's scale and
+    zero point cancel)."""
+    output_zp: int = _int(**_S8)
+    mult: int = _int(**_NONNEG)
+    shift: int = _int()
+
+
+@dataclass(frozen=True)
+class TableAttrs:
+    """gelu_s8: the function is its 256-entry table input; nothing else to set."""
+
+
+@dataclass(frozen=True)
+class BatchMatmulAttrs(ClampAttrs):
+    input1_zp: int = _int(**_S8)
+    input2_zp: int = _int(**_S8)
+    output_zp: int = _int(**_S8)
+    mult: int = _int(**_NONNEG)
+    shift: int = _int()
+    transpose_b: int = _int(lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class TransposeAttrs:
+    perm: tuple[int, ...] = field(metadata={"perm": True})
+
+
+ATTR_RECORDS.update({
+    "layer_norm_s8": LayerNormAttrs,
+    "gelu_s8": TableAttrs,
+    "batch_matmul_s8": BatchMatmulAttrs,
+    "transpose_s8": TransposeAttrs,
+})
+
+
 def attr_names(record: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(record))
 
@@ -135,6 +173,10 @@ def _value(key: str, v: Any, meta: Mapping[str, Any]) -> Any:
     if meta.get("shape"):
         if not isinstance(v, (list, tuple)) or not v or not all(_is_int(d) and d > 0 for d in v):
             raise GraphValidationError(f"attribute '{key}' must be a list of positive integers, got {v!r}")
+        return tuple(int(d) for d in v)
+    if meta.get("perm"):
+        if not isinstance(v, (list, tuple)) or not all(_is_int(d) for d in v) or sorted(v) != list(range(len(v))):
+            raise GraphValidationError(f"attribute '{key}' must be a permutation of 0..n-1, got {v!r}")
         return tuple(int(d) for d in v)
     if not _is_int(v):
         raise GraphValidationError(f"attribute '{key}' must be an integer, got {v!r} ({type(v).__name__})")

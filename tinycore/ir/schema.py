@@ -24,7 +24,8 @@ Ops (inputs in order):
   mean_s8              x(1,H,W,C) -> (1,1,1,C); attrs input_zp output_zp mult shift (TFLite MEAN over H, W)
   reshape              x -> y of another shape, same bytes
   pad_s8               x(1,H,W,C); attrs pad_top pad_bottom pad_left pad_right pad_value
-  softmax_s8           x(1,N); attrs input_mult input_left_shift diff_min (TFLite int8 softmax; out scale 1/256, zp -128)
+  softmax_s8           x(1,...,N), over each row of the last axis; attrs input_mult input_left_shift diff_min
+                       (TFLite int8 softmax; out scale 1/256, zp -128)
   quantize_s8          x int8 -> y int8 with other quantization; attrs input_zp output_zp mult shift (TFLite QUANTIZE)
   concatenation_s8     x0 x1 ... (two or more, one quantization shared with the output); attrs axis
   resize_nearest_s8    x(1,H,W,C) -> (1,out_h,out_w,C); attrs out_h out_w align_corners half_pixel_centers
@@ -33,6 +34,12 @@ Ops (inputs in order):
   hard_swish_s8        x; attrs input_zp output_zp output_mult output_exponent reluish_mult reluish_exponent
   mul_s8               a b, same shape or one of them (1,...,1,C) over the other; attrs input1_zp input2_zp
                        output_zp mult shift act_min act_max (TFLite MUL)
+  layer_norm_s8        x(1,...,D) gamma(D,)i8 bias(D,)i32; attrs output_zp mult shift (integer LayerNorm, last
+                       axis)
+  gelu_s8              x table(256,)i8: y = table[x + 128] (GELU of the tensors' quantization, exact for int8)
+  batch_matmul_s8      a(1,...,M,K) b(1,...,K,N) or b(1,...,N,K) with transpose_b; attrs input1_zp input2_zp
+                       output_zp mult shift act_min act_max transpose_b -> (1,...,M,N)
+  transpose_s8         x of rank <= 4; attrs perm -> y.shape[i] = x.shape[perm[i]]
 """
 from __future__ import annotations
 
@@ -211,4 +218,50 @@ SCHEMAS.update({s.kind: s for s in [
     OpSchema("hard_swish_s8", _X, _attrs("hard_swish_s8"), _infer_same, "hard swish"),
     OpSchema("mul_s8", (("a", "int8", False), ("b", "int8", False)), _attrs("mul_s8"), _infer_mul,
              "elementwise multiply"),
+]})
+
+
+# ---- transformer ops (MCUFormer, issue #14) ----
+def _infer_layer_norm(shapes, a):
+    x, g, b = shapes
+    if len(x) < 2 or tuple(g) != (x[-1],) or tuple(b) != (x[-1],):
+        raise GraphValidationError(f"layer norm over the last axis of {tuple(x)} needs gamma and bias of shape "
+                                   f"({x[-1]},); got {tuple(g)} and {tuple(b)}")
+    return tuple(x)
+
+
+def _infer_table(shapes, a):
+    if tuple(shapes[1]) != (256,):
+        raise GraphValidationError(f"the table must have 256 entries (one per int8 input), has shape {shapes[1]}")
+    return tuple(shapes[0])
+
+
+def _infer_batch_matmul(shapes, a):
+    x, y = shapes
+    if len(x) < 3 or len(x) != len(y) or tuple(x[:-2]) != tuple(y[:-2]) or x[0] != 1:
+        raise GraphValidationError(f"batch matmul needs inputs (1, ..., M, K) and (1, ..., K, N) with equal leading "
+                                   f"axes (no broadcasting); got {tuple(x)} and {tuple(y)}")
+    k, n = (y[-1], y[-2]) if a["transpose_b"] else (y[-2], y[-1])
+    if x[-1] != k:
+        raise GraphValidationError(f"batch matmul: a has K = {x[-1]}, b has K = {k} "
+                                   f"(transpose_b = {a['transpose_b']}); shapes {tuple(x)} and {tuple(y)}")
+    return (*x[:-1], n)
+
+
+def _infer_transpose(shapes, a):
+    x, perm = shapes[0], a["perm"]
+    if len(perm) != len(x) or len(x) > 4:
+        raise GraphValidationError(f"perm {tuple(perm)} must permute the {len(x)} axes of {tuple(x)} (rank <= 4)")
+    return tuple(x[p] for p in perm)
+
+
+SCHEMAS.update({s.kind: s for s in [
+    OpSchema("layer_norm_s8", (("x", "int8", False), ("gamma", "int8", True), ("bias", "int32", True)),
+             _attrs("layer_norm_s8"), _infer_layer_norm, "integer layer normalization (last axis)"),
+    OpSchema("gelu_s8", (("x", "int8", False), ("table", "int8", True)), _attrs("gelu_s8"), _infer_table,
+             "GELU by 256-entry table"),
+    OpSchema("batch_matmul_s8", (("a", "int8", False), ("b", "int8", False)), _attrs("batch_matmul_s8"),
+             _infer_batch_matmul, "batched matrix product of two activations"),
+    OpSchema("transpose_s8", (("x", "int8", False),), _attrs("transpose_s8"), _infer_transpose,
+             "axis permutation"),
 ]})

@@ -6,16 +6,35 @@ has a rule here.
 from __future__ import annotations
 
 from tinycore.ir.graph import Graph, Op
+from tinycore.runtime.ops.fully_connected import fc_rows
 
 # Kinds whose output never shares its input's memory and whose kernels need no scratch.
 PLAIN_KINDS = frozenset({"fully_connected_s8", "avg_pool2d_s8", "max_pool2d_s8", "mean_s8", "pad_s8", "softmax_s8"})
-ELEMENTWISE_KINDS = frozenset({"add_s8", "quantize_s8"})
+# Elementwise, or row by row reading a row before writing it (layer_norm_s8): output may overwrite the input.
+ELEMENTWISE_KINDS = frozenset({"add_s8", "quantize_s8", "layer_norm_s8", "gelu_s8"})
 ALIAS_KINDS = frozenset({"reshape"})
 # detection / MobileNetV3 ops: concatenation and resize copy between distinct buffers; the lookups are elementwise;
 # mul may write over a full-size input only (never over a broadcast (1, ..., 1, C) vector)
 PLAIN_KINDS |= {"concatenation_s8", "resize_nearest_s8"}
 ELEMENTWISE_KINDS |= {"logistic_s8", "hard_swish_s8"}
-RULE_KINDS = PLAIN_KINDS | ELEMENTWISE_KINDS | ALIAS_KINDS | {"conv2d_s8", "depthwise_conv2d_s8", "mul_s8"}
+TRANSFORMER_PLAIN_KINDS = frozenset({"batch_matmul_s8", "transpose_s8"})  # MCUFormer ops (issue #14)
+RULE_KINDS = PLAIN_KINDS | ELEMENTWISE_KINDS | ALIAS_KINDS | TRANSFORMER_PLAIN_KINDS | \
+    {"conv2d_s8", "depthwise_conv2d_s8", "mul_s8"}
+
+
+def per_token_fc(op: Op, graph: Graph) -> tuple[int, int, int] | None:
+    """(tokens, inputs per token, outputs per token) of a fully connected op applied per token, else None.
+
+    Token overwriting (MCUFormer): the C loop copies token t's input to a one-token scratch, then writes token t's
+    output at t * n_out. Tokens run forward when n_out <= n_in (token t's output ends at (t + 1) * n_out, before
+    token t + 1's input) and backward otherwise (tokens before t end at t * n_in <= t * n_out): so the buffer
+    needs max(input, output) bytes plus n_in, and every output is exact.
+    """
+    if op.kind != "fully_connected_s8":
+        return None
+    n_out, n_in = graph.tensors[op.inputs[1]].shape
+    rows = fc_rows(graph.tensors[op.inputs[0]].shape, n_in)
+    return (rows, n_in, n_out) if rows > 1 else None
 
 
 def inplace_candidates(op: Op, graph: Graph) -> list[str]:
@@ -33,6 +52,8 @@ def inplace_candidates(op: Op, graph: Graph) -> list[str]:
         return [x.name] if pointwise and out.shape[-1] <= x.shape[-1] else []
     if op.kind == "mul_s8":
         return [n for n in op.inputs if not graph.tensors[n].is_constant and graph.tensors[n].shape == out.shape]
+    if per_token_fc(op, graph):
+        return [x.name]
     if op.kind in ELEMENTWISE_KINDS:
         return [n for n in op.inputs if not graph.tensors[n].is_constant]
     return []
@@ -62,9 +83,9 @@ def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
 def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
     """Bytes of arena scratch the op's C kernel takes (tc_<op>_scratch_bytes in tc_kernels.h, the same formula).
 
-    In-place kernels stage one channel (depthwise) or one pixel (1x1 conv); the DSP conv and fully connected
-    kernels keep their int16 column there. One model.c serves the portable and the DSP kernels, so the size is
-    the DSP kernels' need whatever the target.
+    In-place kernels stage one channel (depthwise), one pixel (1x1 conv) or one token (fully connected per token,
+    token overwriting); the DSP conv and fully connected kernels keep their int16 column there. One model.c serves
+    the portable and the DSP kernels, so the size is the DSP kernels' need whatever the target.
     """
     out = graph.tensors[op.outputs[0]]
     if op.kind == "depthwise_conv2d_s8":
@@ -75,5 +96,12 @@ def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
         return (_round4(out.shape[-1]) if inplace else 0) + col
     if op.kind == "fully_connected_s8":
         n_in = graph.tensors[op.inputs[1]].shape[1]  # values per row: the whole input, or one token's
-        return _round4(2 * min(n_in, COL_VALUES))
+        # in place (token overwriting, per_token_fc): one token staged first, then the DSP kernel's column
+        return (fc_token_bytes(n_in) if inplace else 0) + _round4(2 * min(n_in, COL_VALUES))
     return 0
+
+
+def fc_token_bytes(n_in: int) -> int:
+    """The staged token of an in-place per-token fully connected op, at the start of its scratch (4-aligned, so
+    the int16 column after it stays aligned)."""
+    return _round4(n_in)

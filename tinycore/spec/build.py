@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tinycore.spec.layers import (FC, AvgPool, Conv, Dropout, DWSep, Flatten, GlobalPool, Layer, MaxPool, MBConv,
-                                  ModelSpec, Residual)
+from tinycore.spec.layers import (FC, AvgPool, ClassToken, Conv, Dropout, DWSep, Flatten, GlobalPool, Layer, MaxPool,
+                                  MBConv, ModelSpec, PatchEmbed, Residual, TokenPool, TransformerBlock)
 from tinycore.spec.shapes import Shape, analyze, child_names, conv_geometry, infer_layer, mbconv_hidden
+from tinycore.spec.vit_build import build_vit_layer
 
 
 def _act(name: str) -> nn.Module | None:
@@ -132,6 +133,8 @@ def build_layer(layer: Layer, in_shape: Shape, where: str) -> tuple[nn.Module, S
         return seq, out_shape
     if isinstance(layer, Dropout):
         return nn.Dropout(layer.p), out_shape
+    if isinstance(layer, (PatchEmbed, ClassToken, TransformerBlock, TokenPool)):  # ViT layers (MCUFormer)
+        return build_vit_layer(layer, in_shape, loc), out_shape
     raise AssertionError(f"infer_layer accepted an unknown layer {layer!r}")
 
 

@@ -134,8 +134,50 @@ class Dropout:
     kind: str = field(default="dropout", init=False)
 
 
-Layer = Union[Conv, DWSep, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout]
-_LAYER_CLASSES = (Conv, DWSep, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout)
+# ---- ViT layers (MCUFormer, issue #14): tokens are (T, D) tensors, T tokens of D values, no batch ----
+@dataclass(frozen=True)
+class PatchEmbed:
+    """(C, H, W) -> (T, D): a conv with kernel = stride = patch (p or [ph, pw]; rectangular inputs and patches
+    allowed, a remainder row/column is dropped as the conv does), tokens in row-major patch order, plus a learned
+    position embedding when `pos_embed`."""
+    dim: int
+    patch: IntPair = 4
+    pos_embed: bool = True
+    kind: str = field(default="patch_embed", init=False)
+
+
+@dataclass(frozen=True)
+class ClassToken:
+    """(T, D) -> (T + 1, D): a learned token prepended (read back by token_pool mode 'cls'), with its own learned
+    position embedding when `pos_embed` (as DeiT: positions for all T + 1 tokens)."""
+    pos_embed: bool = True
+    kind: str = field(default="class_token", init=False)
+
+
+@dataclass(frozen=True)
+class TransformerBlock:
+    """Pre-norm ViT block on (T, D): x + MHSA(LN(x)), then x + MLP(LN(x)) with MLP = fc(D -> mlp_ratio D), GELU,
+    fc(-> D). Every linear layer W (out x in) is low-rank when rank_ratio < 1: W = U V with rank
+    r = max(1, round(rank_ratio * min(in, out))) (V: in -> r without bias, U: r -> out)."""
+    heads: int = 3
+    mlp_ratio: float = 4
+    rank_ratio: float = 1.0
+    kind: str = field(default="transformer", init=False)
+
+
+@dataclass(frozen=True)
+class TokenPool:
+    """(T, D) -> (D,): a final LayerNorm when `norm` (as ViT), then the mean over tokens ('mean') or the class
+    token ('cls', token 0)."""
+    mode: str = "mean"
+    norm: bool = True
+    kind: str = field(default="token_pool", init=False)
+
+
+Layer = Union[Conv, DWSep, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout, PatchEmbed,
+              ClassToken, TransformerBlock, TokenPool]
+_LAYER_CLASSES = (Conv, DWSep, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout, PatchEmbed,
+                  ClassToken, TransformerBlock, TokenPool)
 LAYER_KINDS: dict[str, type] = {c.__dataclass_fields__["kind"].default: c for c in _LAYER_CLASSES}
 
 

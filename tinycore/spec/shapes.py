@@ -12,8 +12,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tinycore.spec.layers import (ACTS, FC, AvgPool, Conv, Dropout, DWSep, Flatten, GlobalPool, Layer, MaxPool,
-                                  MBConv, ModelSpec, Residual, SpecError)
+from tinycore.spec.layers import (ACTS, FC, AvgPool, ClassToken, Conv, Dropout, DWSep, Flatten, GlobalPool, Layer,
+                                  MaxPool, MBConv, ModelSpec, PatchEmbed, Residual, SpecError, TokenPool,
+                                  TransformerBlock)
 
 Shape = tuple[int, ...]
 
@@ -182,7 +183,64 @@ def infer_layer(layer: Layer, in_shape: Shape, where: str) -> tuple[Shape, int, 
         if not isinstance(layer.p, (int, float)) or not 0 <= layer.p < 1:
             raise SpecError(f"{loc}: dropout p must be in [0, 1), got {layer.p!r}")
         return in_shape, 0, 0
+    if isinstance(layer, (PatchEmbed, ClassToken, TransformerBlock, TokenPool)):
+        return infer_vit_layer(layer, in_shape, loc)
     raise SpecError(f"{where}: {layer!r} is not a layer")
+
+
+# ---- ViT layers (MCUFormer, issue #14) ----
+def low_rank(n_in: int, n_out: int, rank_ratio: float) -> int | None:
+    """The rank of a factorized linear layer, or None when it stays full (rank_ratio >= 1 or no saving)."""
+    if rank_ratio >= 1:
+        return None
+    r = max(1, int(round(rank_ratio * min(n_in, n_out))))
+    return r if r * (n_in + n_out) < n_in * n_out else None
+
+
+def linear_cost(n_in: int, n_out: int, rank_ratio: float) -> tuple[int, int]:
+    """(params, macs per token) of a linear layer with bias, low-rank when `low_rank` says so."""
+    r = low_rank(n_in, n_out, rank_ratio)
+    macs = n_in * n_out if r is None else r * (n_in + n_out)
+    return macs + n_out, macs
+
+
+def mlp_hidden(dim: int, mlp_ratio: float) -> int:
+    return max(1, int(round(dim * mlp_ratio)))
+
+
+def _tokens(shape: Shape, loc: str) -> tuple[int, int]:
+    if len(shape) != 2:
+        raise SpecError(f"{loc}: needs tokens (T, D), got shape {shape}; start with a 'patch_embed'")
+    return shape[0], shape[1]
+
+
+def infer_vit_layer(layer: Layer, in_shape: Shape, loc: str) -> tuple[Shape, int, int]:
+    """(out_shape, params, macs) of a ViT layer. MACs include attention's Q K^T and A V (T * T * D each); LayerNorm,
+    softmax, GELU and adds are not counted, as for the CNN layers; each LayerNorm holds 2 D params."""
+    if isinstance(layer, PatchEmbed):
+        d = _channels(layer.dim, loc)
+        g = conv_geometry(loc, in_shape, layer.patch, layer.patch, "valid")
+        t, taps = g.oh * g.ow, g.kh * g.kw * in_shape[0]
+        return (t, d), taps * d + d + (t * d if layer.pos_embed else 0), t * taps * d
+    t, d = _tokens(in_shape, loc)
+    if isinstance(layer, ClassToken):
+        return (t + 1, d), d * (2 if layer.pos_embed else 1), 0
+    if isinstance(layer, TokenPool):
+        if layer.mode not in ("mean", "cls"):
+            raise SpecError(f"{loc}: mode must be 'mean' or 'cls', got {layer.mode!r}")
+        return (d,), 2 * d if layer.norm else 0, 0
+    if not isinstance(layer.heads, int) or layer.heads < 1 or d % layer.heads:
+        raise SpecError(f"{loc}: heads must be a positive int dividing the width {d}, got {layer.heads!r}")
+    if not isinstance(layer.mlp_ratio, (int, float)) or layer.mlp_ratio <= 0:
+        raise SpecError(f"{loc}: mlp_ratio must be a number > 0, got {layer.mlp_ratio!r}")
+    if not isinstance(layer.rank_ratio, (int, float)) or not 0 < layer.rank_ratio:
+        raise SpecError(f"{loc}: rank_ratio must be a number > 0 (1 = full rank), got {layer.rank_ratio!r}")
+    hidden = mlp_hidden(d, layer.mlp_ratio)
+    params, macs = 4 * d, 2 * t * t * d
+    for n_in, n_out in [(d, d)] * 4 + [(d, hidden), (hidden, d)]:
+        p, m = linear_cost(n_in, n_out, layer.rank_ratio)
+        params, macs = params + p, macs + t * m
+    return (t, d), params, macs
 
 
 def child_names(section: str, layers: tuple[Layer, ...]) -> list[str]:

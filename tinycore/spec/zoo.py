@@ -8,8 +8,8 @@ from __future__ import annotations
 import difflib
 from typing import Callable
 
-from tinycore.spec.layers import (FC, Conv, Dropout, DWSep, Flatten, GlobalPool, InputSpec, MBConv, ModelSpec,
-                                  SpecError)
+from tinycore.spec.layers import (FC, ClassToken, Conv, Dropout, DWSep, Flatten, GlobalPool, InputSpec, MBConv,
+                                  ModelSpec, PatchEmbed, SpecError, TokenPool, TransformerBlock)
 
 
 def ds_cnn(width: int = 64, classes: int = 12, frames: int = 49, coeffs: int = 10, name: str | None = None) -> ModelSpec:
@@ -112,7 +112,27 @@ def dense_autoencoder(sizes: tuple[int, ...] | list[int] = (640, 128, 128, 128, 
     )
 
 
-ZOO: dict[str, Callable[..., ModelSpec]] = {
+def vit(dim: int = 64, depth: int = 4, heads: int = 2, patch: int | tuple[int, int] = 8, resolution: int = 64,
+        classes: int = 2, mlp_ratio: float = 2, rank_ratio: float = 1.0, class_token: bool = False,
+        in_channels: int = 3, height: int | None = None, pos_embed: bool = True, name: str | None = None) -> ModelSpec:
+    """A ViT (MCUFormer's search space): patch embedding, `depth` pre-norm blocks, mean pooling (or a class
+    token), classifier; `height` makes the input rectangular (width = resolution)."""
+    return ModelSpec(
+        name=name or f"vit_d{dim}_l{depth}_r{resolution}",
+        input=InputSpec(channels=in_channels, height=height or resolution, width=resolution),
+        stem=(PatchEmbed(dim, patch=patch, pos_embed=pos_embed),) + ((ClassToken(),) if class_token else ()),
+        blocks=tuple(TransformerBlock(heads, mlp_ratio, rank_ratio) for _ in range(depth)),
+        head=(TokenPool("cls" if class_token else "mean"), FC(classes)),
+    )
+
+
+def deit_tiny(classes: int = 1000, resolution: int = 224) -> ModelSpec:
+    """DeiT-Tiny (Touvron et al. 2021): 16x16 patches, 192 wide, 12 blocks of 3 heads, MLP 4x, class token;
+    5,717,416 params at 224x224 and 1000 classes, the count of the public reference implementation."""
+    return vit(192, 12, 3, 16, resolution, classes, 4, 1.0, True, name="deit_tiny")
+
+
+ZOO: dict[str, Callable[..., ModelSpec]] = {  # CNNs that tinycore.quant converts; ViTs (vit, deit_tiny) not yet
     "ds_cnn_s": ds_cnn_s,
     "ds_cnn": ds_cnn,
     "mobilenet_v1": mobilenet_v1,

@@ -7,6 +7,10 @@ from tinycore.runtime.ops.mean import mean_s8
 from tinycore.runtime.ops.pool import avg_pool2d_s8, max_pool2d_s8
 from tinycore.runtime.ops.simple import pad_s8, quantize_s8, reshape
 from tinycore.runtime.ops.softmax import softmax_s8
+from tinycore.runtime.ops.batch_matmul import batch_matmul_s8  # transformer ops (MCUFormer, issue #14)
+from tinycore.runtime.ops.gelu import gelu_s8
+from tinycore.runtime.ops.layer_norm import layer_norm_s8
+from tinycore.runtime.ops.transpose import transpose_s8
 
 OP_FUNCTIONS = {
     "conv2d_s8": conv2d_s8,
@@ -34,4 +38,12 @@ OP_FUNCTIONS.update({
     "logistic_s8": logistic_s8,
     "hard_swish_s8": hard_swish_s8,
     "mul_s8": mul_s8,
+})
+
+# ---- transformer ops (MCUFormer, issue #14) ----
+OP_FUNCTIONS.update({
+    "layer_norm_s8": layer_norm_s8,
+    "gelu_s8": gelu_s8,
+    "batch_matmul_s8": batch_matmul_s8,
+    "transpose_s8": transpose_s8,
 })

@@ -159,6 +159,16 @@ void tc_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t cols, in
 void tc_quantize_s8(const int8_t *in, int8_t *out, int32_t size, int32_t input_zp, int32_t output_zp, int32_t mult,
                     int32_t shift);
 
+/* ---- transformer ops (MCUFormer, issue #14) ---- */
+
+/* Integer LayerNorm over rows of d values (see tinycore/runtime/ops/layer_norm.py); gamma int8 (d), bias int32 (d);
+ * mult/shift requantize gamma * 2^22 (x - mean) / sqrt(ssq) + bias. in and out may not overlap. */
+void tc_layer_norm_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t d, const int8_t *gamma,
+                      const int32_t *bias, int32_t mult, int32_t shift, int32_t output_zp);
+
+/* GELU (or any int8 -> int8 function) by a 256-entry table indexed by x + 128; out may equal in. */
+void tc_gelu_s8(const int8_t *in, int8_t *out, int32_t size, const int8_t *table);
+
 /* --- detection / MobileNetV3 ops --- */
 
 typedef struct {
@@ -195,5 +205,24 @@ void tc_hard_swish_s8(const int8_t *in, int8_t *out, int32_t size, const int8_t 
 /* TFLite MUL: rows x cols outputs; a_step / b_step are cols (full tensor) or 0 (a (1, ..., 1, C) vector). */
 void tc_mul_s8(const tc_mul_params *p, const int8_t *a, int32_t a_step, const int8_t *b, int32_t b_step, int8_t *out,
                int32_t rows, int32_t cols);
+
+
+typedef struct {
+    int32_t input1_zp;
+    int32_t input2_zp;
+    int32_t output_zp;
+    int32_t mult;
+    int32_t shift;
+    int32_t act_min;
+    int32_t act_max;
+    int32_t transpose_b;
+} tc_batch_matmul_params;
+
+/* batches products of a (m, k) by b (k, n), or by b (n, k) transposed when p->transpose_b; out (m, n) each. */
+void tc_batch_matmul_s8(const tc_batch_matmul_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                        int32_t batches, int32_t m, int32_t k, int32_t n);
+
+/* Axis permutation of a rank-4 (padded) tensor: out_shape and the input strides taken in output axis order. */
+void tc_transpose_s8(const int8_t *in, int8_t *out, const int32_t *out_shape, const int32_t *in_strides);
 
 #endif /* TC_KERNELS_H */

@@ -1,0 +1,89 @@
+"""A ViT spec, built to torch, quantized to an int8 graph: close to float, and runtime == host C == QEMU."""
+import numpy as np
+import pytest
+import torch
+
+from tests.export.conftest import case_inputs
+from tinycore.errors import UnsupportedError
+from tinycore.export.batch import run_models_on_host
+from tinycore.export.firmware import validate_on_board
+from tinycore.memory import plan_graph
+from tinycore.quant.vit import quantize_vit
+from tinycore.runtime import run
+from tinycore.runtime.fixedpoint import quantize_float_s8
+from tinycore.spec import build_model
+from tinycore.spec.zoo import vit
+
+
+@pytest.fixture(scope="module")
+def model_and_graph():
+    torch.manual_seed(0)
+    spec = vit(dim=16, depth=2, heads=2, patch=8, resolution=32, classes=4, pos_embed=False, rank_ratio=0.5)
+    model = build_model(spec).eval()
+    return model, quantize_vit(model, torch.randn(64, 3, 32, 32))
+
+
+def test_int8_vit_follows_float(model_and_graph):
+    model, g = model_and_graph
+    x_t, y_t = g.tensors["input"], g.tensors[g.outputs[0]]
+    test = torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want = model(test).numpy()
+    got = np.array([y_t.scale[0] * (run(g, quantize_float_s8(x.permute(1, 2, 0).numpy()[None], x_t.scale[0],
+                                                                 x_t.zero_point)).astype(np.float64).reshape(-1)
+                                     - y_t.zero_point) for x in test])
+    assert np.abs(got - want).mean() / want.std() < 0.03  # measured 0.008
+    assert np.mean(got.argmax(1) == want.argmax(1)) >= 0.9  # measured 0.97
+    kinds = {op.kind for op in g.ops}
+    assert {"layer_norm_s8", "gelu_s8", "batch_matmul_s8", "softmax_s8", "transpose_s8"} <= kinds
+    assert any(op.name.endswith(".fc1.v") for op in g.ops)  # the low-rank MLP expansion is two FCs
+
+
+def test_int8_vit_host_c_equals_runtime(model_and_graph, tmp_path):
+    _, g = model_and_graph
+    xs = case_inputs(g, seed=4)
+    (outs,) = run_models_on_host([(g, xs)], tmp_path, sanitize=True)
+    for x, o in zip(xs, outs):
+        np.testing.assert_array_equal(o, run(g, x).reshape(-1))
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("board,per_head", [("mps2-an386", False), ("mps2-an500", True)])
+def test_int8_vit_firmware_equals_runtime(model_and_graph, board, per_head):
+    model, g = model_and_graph
+    if per_head:
+        g = quantize_vit(model, torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0)), per_head=True)
+    r = validate_on_board(g, board, n=2, seed=3)
+    assert r["outputs_match"] is True and r["max_abs_diff"] == 0
+    assert r["arena_bytes"] == plan_graph(g).arena_bytes == r["arena_symbol_bytes"]
+
+
+def test_position_embedding_is_refused():
+    model = build_model(vit(dim=16, depth=1, heads=2, patch=8, resolution=32)).eval()
+    with pytest.raises(UnsupportedError, match="pos_embed false"):
+        quantize_vit(model, torch.randn(4, 3, 32, 32))
+
+
+@pytest.fixture(scope="module")
+def wide_model():
+    torch.manual_seed(0)
+    spec = vit(dim=32, depth=1, heads=4, patch=4, resolution=32, classes=4, pos_embed=False, mlp_ratio=4,
+               rank_ratio=0.5)
+    return build_model(spec).eval(), torch.randn(64, 3, 32, 32)
+
+
+def test_per_head_schedule_shrinks_the_arena_and_keeps_accuracy(wide_model, tmp_path):
+    """64 tokens, 4 heads: one head's (64, 64) scores live at a time instead of all four."""
+    model, cal = wide_model
+    whole, per_head = quantize_vit(model, cal), quantize_vit(model, cal, per_head=True)
+    assert plan_graph(whole).arena_bytes == 36_864 and plan_graph(per_head).arena_bytes == 14_848
+    assert plan_graph(per_head, allow_inplace=False).arena_bytes == 18_432  # token overwriting saves the rest
+    test = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    x_t = per_head.tensors["input"]
+    xs = [quantize_float_s8(x.permute(1, 2, 0).numpy()[None], x_t.scale[0], x_t.zero_point) for x in test]
+    a = np.array([run(whole, x).reshape(-1) for x in xs]).astype(int)
+    b = np.array([run(per_head, x).reshape(-1) for x in xs]).astype(int)
+    assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.9 and np.abs(a - b).mean() < 3  # a few more roundings only
+    (outs,) = run_models_on_host([(per_head, xs[:3])], tmp_path, sanitize=True)
+    for x, o in zip(xs[:3], outs):
+        np.testing.assert_array_equal(o, run(per_head, x).reshape(-1))
