@@ -32,8 +32,8 @@ def _calls() -> list[tuple[str, int]]:
     for c in FC_CASES:
         g = c.make(0)
         op = g.ops[0]
-        out.append((f"tc_fully_connected_s8_scratch_bytes({g.tensors[op.inputs[0]].size})",
-                    scratch_bytes(op, g, False)))
+        n_in = g.tensors[op.inputs[1]].shape[1]  # one call's inputs: the whole input, or one token's
+        out.append((f"tc_fully_connected_s8_scratch_bytes({n_in})", scratch_bytes(op, g, False)))
     # the column area's other branches: one pixel, columns longer than half the area, a tap longer than it all
     for kh, kw, cin, pixels in ((3, 3, 8, 1), (5, 5, 30, 16), (1, 1, COL_VALUES + 3, 4), (3, 3, 200, 9)):
         expr = f"tc_conv2d_s8_col_bytes({_dims(8, 8, cin)}, {_dims(kh, kw, cin)}, {_dims(pixels, 1, 4)})"

@@ -15,6 +15,7 @@ from tinycore.errors import UnsupportedError
 from tinycore.export import generate_c
 from tinycore.export.batch import run_models_on_host
 from tinycore.memory import plan_graph
+from tinycore.memory.rules import scratch_bytes
 from tinycore.runtime import run
 
 TOKEN_CASES = [c for c in FC_CASES if c.per_token]
@@ -28,7 +29,7 @@ def _align(n: int) -> int:
 def test_forced_token_overwrite_equals_runtime(tmp_path):
     """Every per-token case forced in place (scratch last: an overrun is an ASan error), forward and backward."""
     graphs = [c.make(0) for c in TOKEN_CASES]
-    plans = [hand_plan(g, {g.ops[0].name: 0}, {g.ops[0].name: g.tensors["x"].shape[-1]}) for g in graphs]
+    plans = [hand_plan(g, {g.ops[0].name: 0}, {g.ops[0].name: scratch_bytes(g.ops[0], g, True)}) for g in graphs]
     models = [(g, case_inputs(g, seed=3)) for g in graphs]
     outs = run_models_on_host(models, tmp_path, plans=plans, sanitize=True)
     for c, (g, xs), got in zip(TOKEN_CASES, models, outs):
@@ -43,7 +44,9 @@ def test_planner_overwrites_tokens_and_arena_is_exact(name, direction, tmp_path)
     plan = plan_graph(g)
     assert plan.inplace["fully_connected_s8"]
     assert plan.offsets["x"] == plan.offsets["y"]
-    assert plan.arena_bytes == _align(max(x.nbytes, y.nbytes)) + _align(x.shape[-1])
+    # the staged token (4-aligned) and the DSP kernel's int16 column of one token follow the shared buffer
+    assert scratch_bytes(g.ops[0], g, True) == _align(x.shape[-1]) + _align(2 * x.shape[-1])
+    assert plan.arena_bytes == _align(max(x.nbytes, y.nbytes)) + scratch_bytes(g.ops[0], g, True)
     assert plan.arena_bytes < _align(x.nbytes) + _align(y.nbytes)
     gen = generate_c(g, tmp_path / "m", plan=plan)
     header = (tmp_path / "m" / "model.h").read_text()

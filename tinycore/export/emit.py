@@ -147,8 +147,11 @@ def _fc(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
     args = ", ".join(c_int(a[k]) for k in ("input_zp", "output_zp", "act_min", "act_max"))
     inplace = e.offsets[x.name] == e.offsets[y.name]
-    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace))
     rows = x.size // n_in  # 1, or one row per token (see tinycore.runtime.ops.fully_connected)
+    if inplace and rows == 1:
+        raise UnsupportedError(f"op '{op.name}' fully_connected_s8: the arena plan writes its output over its "
+                               f"input, which only a per-token layer can do")
+    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace))
     if inplace:
         return [], _fc_token_overwrite(e, op, rows, n_in, n_out, f"{wsym}, {bsym}, {msym}, {ssym}", args, scratch)
     if rows == 1:
@@ -164,9 +167,6 @@ def _fc_token_overwrite(e: Emitter, op: Op, rows: int, n_in: int, n_out: int, co
     """Token overwriting (tinycore.memory.rules.per_token_fc): token t is copied to the start of the op's scratch
     (rules.fc_token_bytes), then its output is written at t * n_out over the shared buffer, forward when
     n_out <= n_in, else backward; the kernel's own column follows the staged token in the scratch."""
-    if rows == 1:
-        raise UnsupportedError(f"op '{op.name}' fully_connected_s8: the arena plan writes its output over its "
-                               f"input, which only a per-token layer can do")
     base, column = e.ptr(op.inputs[0]), f"({scratch} + {fc_token_bytes(n_in)})"
     order = f"t = 0; t < {rows}; ++t" if n_out <= n_in else f"t = {rows - 1}; t >= 0; --t"
     return (f"{{\n        int32_t t, k;\n        for ({order}) {{\n"
