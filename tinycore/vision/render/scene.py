@@ -63,7 +63,7 @@ def render_scene(rng: np.random.Generator, items: list[Item], height: int = 96, 
     scene = scene or str(rng.choice(SCENES))
     H, W = height * supersample, width * supersample
     img, cam = background(rng, H, W, scene)
-    lit = Light(dx=rng.uniform(-0.8, 0.8), dy=rng.uniform(-0.9, -0.2), ambient=rng.uniform(0.4, 0.7))
+    lit = Light(dx=rng.uniform(-0.8, 0.8), dy=rng.uniform(-0.9, -0.2), ambient=rng.uniform(0.25, 0.5))
     placed = []
     for it in items:
         size = it.height_frac * H
@@ -86,7 +86,7 @@ def render_scene(rng: np.random.Generator, items: list[Item], height: int = 96, 
         facing = 1 if rng.random() < 0.5 else -1
         if it.kind == "person":
             view = it.view or str(rng.choice(VIEWS, p=[0.45, 0.2, 0.35]))
-            pose = random_pose(rng, it.pose or str(rng.choice(POSES, p=[0.35, 0.3, 0.12, 0.08, 0.08, 0.07])))
+            pose = random_pose(rng, it.pose or str(rng.choice(POSES, p=[0.25, 0.4, 0.12, 0.08, 0.08, 0.07])))
             draw_person(layer, rng, (x, row), size, view, pose, random_look(rng), facing, pitch)
         else:
             DRAW[it.kind](layer, rng, (x, row), size, facing)
