@@ -25,7 +25,7 @@ def _people(rng: np.random.Generator) -> list[Item]:
     lo = 0.2 if rng.random() < 0.15 else 0.35  # most main people as large as in MLPerf's set (bbox >= 2.5 %)
     main = Item("person", float(np.exp(rng.uniform(np.log(lo), np.log(1.6)))), x_frac=float(rng.uniform(0.15, 0.85)))
     r = rng.random()
-    extra = 0 if r < 0.65 else int(rng.integers(1, 4)) if r < 0.9 else int(rng.integers(4, 9))
+    extra = 0 if r < 0.5 else int(rng.integers(1, 4)) if r < 0.9 else int(rng.integers(4, 9))
     return [main] + [Item("person", float(main.height_frac * rng.uniform(0.5, 1.3))) for _ in range(extra)]
 
 

@@ -63,7 +63,7 @@ def render_scene(rng: np.random.Generator, items: list[Item], height: int = 96, 
     scene = scene or str(rng.choice(SCENES))
     H, W = height * supersample, width * supersample
     img, cam = background(rng, H, W, scene)
-    lit = Light(dx=rng.uniform(-0.8, 0.8), dy=rng.uniform(-0.9, -0.2), ambient=rng.uniform(0.25, 0.5))
+    lit = Light(dx=rng.uniform(-0.8, 0.8), dy=rng.uniform(-0.9, -0.2), ambient=rng.uniform(0.15, 0.4))
     placed = []
     for it in items:
         size = it.height_frac * H
@@ -71,7 +71,7 @@ def render_scene(rng: np.random.Generator, items: list[Item], height: int = 96, 
         row = cam.row_for(size, real)
         if it.kind == "person" and size > 0.6 * H:  # a close-up: framed by its head, feet below the frame
             row = H * rng.uniform(-0.02, 0.3) + size
-        elif it.kind == "person" and it.x_frac is not None:  # a framed subject: head and torso in the frame
+        elif it.x_frac is not None:  # a framed subject: its upper part (a person's head and torso) in the frame
             row = float(np.clip(row, size + 0.02 * H, H + 0.3 * size))
         if row < 0 and scene == "floor":  # floor views have no far ground in frame: stand it in the frame
             row = rng.uniform(0.3, 1.0) * H
