@@ -22,6 +22,9 @@ def cmd_data(args) -> int:
     meta = data.build(_cache(args), seed=args.seed, quick=args.quick, progress=not args.quiet)
     summary = {k: meta[k] for k in ("name", "counts", "build_seconds", "label_rule", "split_rule")}
     summary["cache_dir"] = str(_cache(args))
+    if args.grid:
+        sets = data.load(_cache(args), splits=("val",))
+        summary["grid"] = str(data.save_grid(sets.images["val"], sets.labels["val"], Path(args.grid)))
     print(json.dumps(summary, indent=1) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0
 
@@ -55,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--json", action="store_true", help="machine-readable output on stdout")
         s.add_argument("--quiet", action="store_true", help="no progress bars")
         s.set_defaults(fn=fn)
+        if name == "data":
+            s.add_argument("--grid", help="also write a PNG of the first 48 validation images (green frame: person)")
         if name == "eval":
             s.add_argument("--tflite", required=True, help="an int8 .tflite (or graph file) with 2 outputs "
                                                            "(non_person, person)")

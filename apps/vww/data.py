@@ -124,3 +124,20 @@ def load(cache_dir: str | Path, splits: tuple[str, ...] = SPLITS) -> VwwSplits:
     except (OSError, ValueError, KeyError) as e:
         raise DataError(f"{root}: no usable built-in VWW set ({e}); run `python -m apps.vww data` "
                         f"(with the same --quick/--seed/--cache-dir)") from e
+
+
+def save_grid(images: NDArray[np.uint8], labels: NDArray, path: Path, cols: int = 8, rows: int = 6) -> Path:
+    """A contact sheet of images (person: green frame, no person: grey frame) as a PNG."""
+    import cv2
+
+    n = min(len(images), cols * rows)
+    h, w = images.shape[1:3]
+    sheet = np.full((rows * (h + 4), cols * (w + 4), 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        tile = np.full((h + 4, w + 4, 3), (40, 200, 40) if labels[i] else (150, 150, 150), np.uint8)
+        tile[2:-2, 2:-2] = images[i]
+        sheet[r * (h + 4):(r + 1) * (h + 4), c * (w + 4):(c + 1) * (w + 4)] = tile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), sheet[..., ::-1])
+    return path

@@ -36,9 +36,9 @@ def render_vww(seed_seq: np.random.SeedSequence, person: bool, size: tuple[int, 
     from tinycore.vision.render import SCENES
 
     for _ in range(8):
-        scene = str(rng.choice(SCENES, p=[0.3, 0.18, 0.14, 0.12, 0.14, 0.12]))
+        scene = str(rng.choice(SCENES, p=[0.34, 0.2, 0.15, 0.12, 0.14, 0.05]))
         items = _people(rng) if person else []
-        if not person and rng.random() < 0.1:  # a person too small to count
+        if not person and rng.random() < 0.05:  # a person too small to count
             items.append(Item("person", float(rng.uniform(0.06, 0.12))))
         items += _distractors(rng, scene, int(rng.integers(0, 4)))
         out = render_scene(rng, items, size[0], size[1], scene)

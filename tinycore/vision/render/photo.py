@@ -23,10 +23,10 @@ def light(rng: np.random.Generator, img: NDArray[np.float32]) -> NDArray[np.floa
 
 def blur(rng: np.random.Generator, img: NDArray[np.float32], scale: float) -> NDArray[np.float32]:
     """Defocus (Gaussian) and sometimes motion blur; `scale` = working pixels per output pixel."""
-    s = rng.uniform(0.0, 0.9) * scale
+    s = rng.uniform(0.0, 0.5) * scale  # photos downsampled to the sensor size stay sharp
     if s > 0.3:
         img = cv2.GaussianBlur(img, (0, 0), s)
-    if rng.random() < 0.15:
+    if rng.random() < 0.08:
         n = int(rng.integers(2, 5) * scale)
         k = np.zeros((n, n), np.float32)
         k[n // 2] = 1 / n

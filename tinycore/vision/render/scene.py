@@ -64,6 +64,8 @@ def render_scene(rng: np.random.Generator, items: list[Item], height: int = 96, 
     H, W = height * supersample, width * supersample
     img, cam = background(rng, H, W, scene)
     lit = Light(dx=rng.uniform(-0.8, 0.8), dy=rng.uniform(-0.9, -0.2), ambient=rng.uniform(0.15, 0.4))
+    if rng.random() < 0.4:  # depth of field: a camera focused on the subjects blurs the background
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.5) * supersample)
     placed = []
     for it in items:
         size = it.height_frac * H
