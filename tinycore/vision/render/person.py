@@ -19,6 +19,7 @@ SKIN = np.array([[0.98, 0.84, 0.72], [0.94, 0.76, 0.62], [0.86, 0.64, 0.5], [0.7
                  [0.55, 0.37, 0.26], [0.4, 0.27, 0.19], [0.3, 0.2, 0.14]], np.float32)
 HAIR = np.array([[0.08, 0.06, 0.05], [0.2, 0.13, 0.08], [0.35, 0.22, 0.12], [0.62, 0.48, 0.28],
                  [0.85, 0.72, 0.45], [0.55, 0.53, 0.5], [0.85, 0.85, 0.82], [0.45, 0.18, 0.08]], np.float32)
+HAIR_P = [0.3, 0.25, 0.15, 0.08, 0.08, 0.06, 0.04, 0.04]  # dark hair is the most common
 CLOTH = np.array([[0.1, 0.1, 0.12], [0.9, 0.9, 0.88], [0.15, 0.2, 0.4], [0.6, 0.1, 0.1], [0.2, 0.35, 0.2],
                   [0.5, 0.5, 0.52], [0.85, 0.75, 0.55], [0.9, 0.5, 0.1], [0.3, 0.5, 0.75], [0.55, 0.25, 0.45],
                   [0.95, 0.85, 0.2], [0.35, 0.25, 0.2], [0.75, 0.3, 0.4]], np.float32)
@@ -45,7 +46,7 @@ def random_look(rng: np.random.Generator) -> Look:
         return np.clip(c * rng.uniform(0.75, 1.2) * rng.uniform(0.94, 1.06, 3), 0, 1).astype(np.float32)
     bottom_kind = rng.choice(["pants", "pants", "pants", "shorts", "skirt"])
     bottom = DENIM[rng.integers(len(DENIM))] if rng.random() < 0.5 else CLOTH[rng.integers(len(CLOTH))]
-    return Look(skin=(SKIN[rng.integers(len(SKIN))] * rng.uniform(0.92, 1.05)).clip(0, 1).astype(np.float32), hair=jitter(HAIR[rng.integers(len(HAIR))]),
+    return Look(skin=(SKIN[rng.integers(len(SKIN))] * rng.uniform(0.92, 1.05)).clip(0, 1).astype(np.float32), hair=jitter(HAIR[rng.choice(len(HAIR), p=HAIR_P)]),
                 hair_style=str(rng.choice(["short", "short", "long", "long", "bald", "cap"], p=[.3, .1, .25, .15, .05, .15])),
                 cap=jitter(CLOTH[rng.integers(len(CLOTH))]), top=jitter(CLOTH[rng.integers(len(CLOTH))]),
                 top_pattern=str(rng.choice(["plain", "plain", "hstripes", "vstripes"])),
@@ -80,7 +81,7 @@ def random_pose(rng: np.random.Generator, kind: str) -> Pose:
     if kind == "phone":
         return Pose((u(-.1, .1), 0), (0, 0), (u(.2, .5), u(-.1, .1)), (u(2.2, 2.6), u(0, .3)), u(0, .08), 0)
     return Pose((u(-.1, .1), u(-.1, .1)), (0, u(0, .15)), (u(-.15, .15), u(-.15, .15)), (u(0, .4), u(0, .4)),
-                u(0.02, 0.12), 0)
+                u(0.06, 0.2), 0)
 
 
 def draw_person(layer: Layer, rng: np.random.Generator, foot: tuple[float, float], height: float, view: str,
