@@ -63,7 +63,7 @@ def render_scene(rng: np.random.Generator, items: list[Item], height: int = 96, 
     scene = scene or str(rng.choice(SCENES))
     H, W = height * supersample, width * supersample
     img, cam = background(rng, H, W, scene)
-    lit = Light(dx=rng.uniform(-0.8, 0.8), dy=rng.uniform(-0.9, -0.2), ambient=rng.uniform(0.15, 0.4))
+    lit = Light(dx=rng.uniform(-0.8, 0.8), dy=rng.uniform(-0.9, -0.2), ambient=rng.uniform(0.08, 0.3))
     if rng.random() < 0.4:  # depth of field: a camera focused on the subjects blurs the background
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.5) * supersample)
     placed = []
