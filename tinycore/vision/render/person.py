@@ -51,7 +51,7 @@ def random_look(rng: np.random.Generator) -> Look:
                 cap=jitter(CLOTH[rng.integers(len(CLOTH))]), top=jitter(CLOTH[rng.integers(len(CLOTH))]),
                 top_pattern=str(rng.choice(["plain", "plain", "hstripes", "vstripes"])),
                 sleeves=str(rng.choice(["long", "short"])), bottom=jitter(bottom), bottom_kind=str(bottom_kind),
-                shoes=jitter(CLOTH[rng.integers(len(CLOTH))] * 0.6), build=float(rng.uniform(0.85, 1.2)))
+                shoes=jitter(CLOTH[rng.integers(len(CLOTH))] * 0.6), build=float(rng.uniform(0.95, 1.3)))
 
 
 @dataclass(frozen=True)
