@@ -88,7 +88,15 @@ def render_scene(rng: np.random.Generator, items: list[Item], height: int = 96, 
         facing = 1 if rng.random() < 0.5 else -1
         if it.kind == "person":
             view = it.view or str(rng.choice(VIEWS, p=[0.45, 0.2, 0.35]))
-            pose = random_pose(rng, it.pose or str(rng.choice(POSES, p=[0.25, 0.4, 0.12, 0.08, 0.08, 0.07])))
+            pose_kind = it.pose or str(rng.choice(POSES, p=[0.25, 0.4, 0.12, 0.08, 0.08, 0.07]))
+            pose = random_pose(rng, pose_kind)
+            if pose_kind == "sit":  # a seat under the hips, drawn behind the person as an object of its own
+                seat = str(rng.choice(["chair", "bench", "sofa"]))
+                seat_layer = Layer(H, W, lit)
+                DRAW[seat](seat_layer, rng, (x - facing * size * 0.05, row), size * REAL_HEIGHT_M[seat] /
+                           PERSON_HEIGHT_M, -facing)
+                layers.append(seat_layer)
+                kinds.append(seat)
             draw_person(layer, rng, (x, row), size, view, pose, random_look(rng), facing, pitch)
         else:
             DRAW[it.kind](layer, rng, (x, row), size, facing)
