@@ -101,13 +101,13 @@ def draw_person(layer: Layer, rng: np.random.Generator, foot: tuple[float, float
                      if look.top_pattern != "plain" else 1)
     hip_y = fy - (0.52 - pose.hip_drop) * H * k
     sh_y = hip_y - 0.30 * H * k
-    head_r = 0.062 * H
+    head_r = 0.067 * H
     head_c = (fx, sh_y - 0.115 * H * (k * 0.5 + 0.5))
     if side:
         sh_x = np.array([0.0, 0.0]) + fx
         hip_x = np.array([0.012, -0.012]) * H * facing + fx
     else:
-        sh_x = fx + np.array([0.118, -0.118]) * H * b
+        sh_x = fx + np.array([0.128, -0.128]) * H * b
         hip_x = fx + np.array([0.055, -0.055]) * H * b
     arm_r, leg_r = 0.028 * H * b, 0.042 * H * b
 
