@@ -18,7 +18,7 @@ def light(rng: np.random.Generator, img: NDArray[np.float32]) -> NDArray[np.floa
     out = img * (1 + g)[..., None] * vign[..., None] * cast * rng.uniform(0.7, 1.25)
     out = np.clip(out, 0, 1) ** np.float32(rng.uniform(0.8, 1.25))
     mid = out.mean()
-    return np.clip(mid + (out - mid) * rng.uniform(1.0, 1.35), 0, 1)  # camera tone curves add contrast
+    return np.clip(mid + (out - mid) * rng.uniform(1.1, 1.5), 0, 1)  # camera tone curves add contrast
 
 
 def blur(rng: np.random.Generator, img: NDArray[np.float32], scale: float) -> NDArray[np.float32]:
