@@ -139,5 +139,5 @@ def save_grid(images: NDArray[np.uint8], labels: NDArray, path: Path, cols: int 
         tile[2:-2, 2:-2] = images[i]
         sheet[r * (h + 4):(r + 1) * (h + 4), c * (w + 4):(c + 1) * (w + 4)] = tile
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), sheet[..., ::-1])
+    cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])  # used for .jpg only
     return path
