@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--quiet", action="store_true", help="no progress bars")
         s.set_defaults(fn=fn)
         if name == "data":
-            s.add_argument("--grid", help="also write a contact sheet (.png or .jpg) of the first 48 validation images (green frame: person)")
+            s.add_argument("--grid", help="also write a contact sheet (.png or .jpg) of the first 48 validation "
+                                           "images (green frame: person)")
         if name == "eval":
             s.add_argument("--tflite", required=True, help="an int8 .tflite (or graph file) with 2 outputs "
                                                            "(non_person, person)")

@@ -113,7 +113,8 @@ def _wall(rng, h: int, w: int) -> NDArray:
     if kind == "bricks":
         t, c = tx.bricks(rng, h, w, h * rng.uniform(0.02, 0.06)), _col(rng, (0.6, 0.33, 0.25), 0.2)
     elif kind == "wallpaper":
-        t, c = tx.stripes(rng, h, w, w * rng.uniform(0.02, 0.08)) * tx.grain(rng, h, w, 0.05), _col(rng, (0.8, 0.75, 0.65), 0.25)
+        t = tx.stripes(rng, h, w, w * rng.uniform(0.02, 0.08)) * tx.grain(rng, h, w, 0.05)
+        c = _col(rng, (0.8, 0.75, 0.65), 0.25)
     elif kind == "planks":
         t, c = tx.planks(rng, h, w, w * rng.uniform(0.05, 0.12), vertical=True), _col(rng, (0.6, 0.45, 0.3), 0.25)
     else:

@@ -77,7 +77,8 @@ def draw_bicycle(layer: Layer, rng, foot, h, facing):
     for a, b in ((back, crank), (crank, seat), (seat, back), (crank, bar), (seat, (bar[0], bar[1] + h * 0.1)),
                  (bar, front)):
         layer.line(a, b, w * 1.5, col)
-    layer.capsule((seat[0] - facing * h * 0.08, seat[1]), (seat[0] + facing * h * 0.06, seat[1]), w * 1.5, w, (0.1,) * 3)
+    layer.capsule((seat[0] - facing * h * 0.08, seat[1]), (seat[0] + facing * h * 0.06, seat[1]), w * 1.5, w,
+                  (0.1,) * 3)
     layer.line(bar, (bar[0] - facing * h * 0.1, bar[1] - h * 0.03), w * 1.5, (0.1,) * 3)
 
 
@@ -156,7 +157,8 @@ def draw_sofa(layer: Layer, rng, foot, h, facing):
     layer.capsule((x - w * 0.4, y - h * 0.75), (x + w * 0.4, y - h * 0.75), h * 0.25, h * 0.25, col * 0.9, texture=tex)
     layer.capsule((x - w * 0.42, y - h * 0.35), (x + w * 0.42, y - h * 0.35), h * 0.27, h * 0.27, col, texture=tex)
     for s in (-1, 1):
-        layer.capsule((x + s * w * 0.48, y - h * 0.55), (x + s * w * 0.48, y - h * 0.25), h * 0.14, h * 0.14, col * 0.95,
+        layer.capsule((x + s * w * 0.48, y - h * 0.55), (x + s * w * 0.48, y - h * 0.25), h * 0.14, h * 0.14,
+                      col * 0.95,
                       texture=tex)
 
 
@@ -170,7 +172,8 @@ def draw_plant(layer: Layer, rng, foot, h, facing):
         a = rng.uniform(-1.3, 1.3)
         ln = h * rng.uniform(0.3, 0.7)
         tip = (x + np.sin(a) * ln, y - h * 0.3 - np.cos(a) * ln)
-        layer.capsule((x, y - h * 0.3), tip, h * 0.015, h * rng.uniform(0.04, 0.09), np.clip(green * rng.uniform(.7, 1.3),
+        layer.capsule((x, y - h * 0.3), tip, h * 0.015, h * rng.uniform(0.04, 0.09),
+                      np.clip(green * rng.uniform(.7, 1.3),
                       0, 1))
 
 
@@ -191,7 +194,8 @@ def draw_lamp(layer: Layer, rng, foot, h, facing):
     layer.ellipse((x, y - h * 0.02), h * 0.12, h * 0.03, (0.2,) * 3)
     layer.line((x, y), (x, y - h * 0.8), h * 0.025, (0.3, 0.3, 0.3))
     shade = _pick(rng, PAINT[2:])
-    layer.polygon([(x - h * 0.1, y - h), (x + h * 0.1, y - h), (x + h * 0.16, y - h * 0.78), (x - h * 0.16, y - h * 0.78)],
+    layer.polygon([(x - h * 0.1, y - h), (x + h * 0.1, y - h), (x + h * 0.16, y - h * 0.78),
+                   (x - h * 0.16, y - h * 0.78)],
                   shade, 1.2, 0.9)
 
 

@@ -46,8 +46,10 @@ def random_look(rng: np.random.Generator) -> Look:
         return np.clip(c * rng.uniform(0.75, 1.2) * rng.uniform(0.94, 1.06, 3), 0, 1).astype(np.float32)
     bottom_kind = rng.choice(["pants", "pants", "pants", "shorts", "skirt"])
     bottom = DENIM[rng.integers(len(DENIM))] if rng.random() < 0.5 else CLOTH[rng.integers(len(CLOTH))]
-    return Look(skin=(SKIN[rng.integers(len(SKIN))] * rng.uniform(0.92, 1.05)).clip(0, 1).astype(np.float32), hair=jitter(HAIR[rng.choice(len(HAIR), p=HAIR_P)]),
-                hair_style=str(rng.choice(["short", "short", "long", "long", "bald", "cap"], p=[.3, .1, .25, .15, .05, .15])),
+    skin = (SKIN[rng.integers(len(SKIN))] * rng.uniform(0.92, 1.05)).clip(0, 1).astype(np.float32)
+    hair = jitter(HAIR[rng.choice(len(HAIR), p=HAIR_P)])
+    style = str(rng.choice(["short", "short", "long", "long", "bald", "cap"], p=[.3, .1, .25, .15, .05, .15]))
+    return Look(skin=skin, hair=hair, hair_style=style,
                 cap=jitter(CLOTH[rng.integers(len(CLOTH))]), top=jitter(CLOTH[rng.integers(len(CLOTH))]),
                 top_pattern=str(rng.choice(["plain", "plain", "hstripes", "vstripes"])),
                 sleeves=str(rng.choice(["long", "short"])), bottom=jitter(bottom), bottom_kind=str(bottom_kind),

@@ -49,7 +49,6 @@ def planks(rng: np.random.Generator, h: int, w: int, plank_w: float, vertical: b
     idx = np.floor(a / plank_w)
     streak = cv2.resize(rng.standard_normal((max(h // 8, 2), 3)).astype(np.float32), (w, h),
                         interpolation=cv2.INTER_CUBIC)
-    streak = streak.T if False else streak
     tone = 0.8 + 0.35 * _hash(idx, idx * 0 + 1, rng.integers(1 << 20))
     seam = (a % plank_w) < max(plank_w * 0.08, 1)
     t = tone * (1 + 0.08 * np.sin(b * 0.05 + idx * 3 + 0.8 * streak))
