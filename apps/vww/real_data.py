@@ -96,6 +96,15 @@ def cache_key(source: VwwSource, records: list[ImageRecord], split: str, size: i
     return h.hexdigest()[:16]
 
 
+def eval_split(root: str | Path, trained_on: str | None = None, image_dir: str | Path | None = None,
+               minival_ids: str | Path | None = None) -> str:
+    """The split `eval --data-dir root` scores: "all" (every image: an evaluation-only folder such as MLPerf's
+    500 + 500 vww01 set) unless the run was trained on this same source (trained_on = its report.json
+    dataset.source), then "test", so no training image is scored."""
+    source = find_source(root, image_dir, minival_ids)
+    return "test" if trained_on is not None and str(trained_on) == source.meta["source"] else ALL
+
+
 def load_data_dir(root: str | Path, split: str = ALL, size: int = 96, cache_dir: str | Path | None = None,
                   image_dir: str | Path | None = None, minival_ids: str | Path | None = None,
                   progress: bool = True, quiet: bool = False) -> VwwImages:

@@ -128,7 +128,10 @@ def _person_areas(data: dict, path: Path) -> tuple[dict[int, list[float]], str |
     areas: dict[int, list[float]] = {}
     if isinstance(anns, dict):  # TF-slim: {"<image id>": {"objects": [{"area", "bbox"}], "label": 0|1}}
         for key, entry in anns.items():
-            areas[int(key)] = [float(o["area"]) for o in entry.get("objects", ())]
+            try:
+                areas[int(key)] = [float(o["area"]) for o in entry.get("objects", ())]
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise DataError(f"{path}: annotations[{key!r}] is not {{'objects': [{{'area': ...}}]}}") from None
     else:
         cats = data.get("categories") or []
         cats = cats.values() if isinstance(cats, dict) else cats

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.vww.real_data import MIN_SIDE_PX, load_data_dir
+from apps.vww.real_data import MIN_SIDE_PX, eval_split, load_data_dir
 from apps.vww.sources import AREA_FRACTION, ALL, SPLITS, find_source, hash_split, is_person, load_coco_vww
 from tinycore.errors import DataError
 
@@ -107,6 +107,10 @@ def test_tf_slim_json_variant(tmp_path):
     path.write_text(json.dumps(data))
     labels = [r.label for r in load_coco_vww(path).records]
     assert labels == [1, 0, 0, 0, 0, 0]
+    data["annotations"]["3"] = {"objects": [{"bbox": [0, 0, 2, 2]}]}
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataError, match=r"annotations\['3'\]"):
+        load_coco_vww(path)
 
 
 def test_pyvww_json_variant(tmp_path):
@@ -204,3 +208,24 @@ def test_cache_is_reused_and_follows_the_folder(tmp_path):
     _save(root / "person" / "new.jpg")
     c = load_data_dir(root, ALL, size=16, cache_dir=cache, progress=False, quiet=True)
     assert len(c.names) == len(a.names) + 1 and len(list(cache.glob("*.npz"))) == 2
+
+
+def test_eval_split_scores_every_image_unless_trained_on_the_same_folder(tmp_path):
+    root = _mlperf(tmp_path / "vww", n=2)
+    assert eval_split(root) == ALL
+    assert eval_split(root, trained_on=str(tmp_path / "other")) == ALL
+    src = find_source(root)
+    assert eval_split(root, trained_on=src.meta["source"]) == "test"
+
+
+def test_pyvww_all2014_links_and_missing_images(tmp_path, capsys):
+    path = _coco(tmp_path, {1: [500.0]})
+    (tmp_path / "all2014").mkdir()
+    for p in sorted((tmp_path / "val2014").iterdir()):
+        p.rename(tmp_path / "all2014" / p.name)
+    (tmp_path / "all2014" / "COCO_val2014_000000000003.jpg").unlink()
+    src = load_coco_vww(path, image_dir=tmp_path)
+    assert sum(r.path.exists() for r in src.records) == 5
+    d = load_data_dir(path, ALL, size=16, image_dir=tmp_path, progress=False)
+    assert len(d.labels) == 5 and d.labels.tolist() == [1, 0, 0, 0, 0]
+    assert "COCO_val2014_000000000003.jpg: missing" in capsys.readouterr().err
