@@ -8,9 +8,10 @@ Two layouts (/work/shared/notes/datasets.md section 2):
 - A COCO-2014 instances JSON (raw COCO, pyvww's `instances_{train,val}.json`, or TF-slim's
   `instances_visualwakewords_*.json` whose `annotations` is a dict by image id): label 1 iff some `person`
   annotation has area / (height * width) > 0.005 (COCO `area` is the segment area; crowd annotations count),
-  the rule of pyvww and TF-slim. Split: with a minival id list (pyvww's `mscoco_minival_ids.txt`, one id a
-  line; we do not ship it), listed ids -> test and the others hash into train / val; without one, the
-  file-name hash above.
+  the rule of pyvww and TF-slim (a TF-slim file states each label; a stated label that differs from the rule,
+  from a file made with another threshold, is kept with a notice). Split: with a minival id list (pyvww's
+  `scripts/mscoco_minival_ids.txt`, also tensorflow/models `research/object_detection/data/`; one id a line; we
+  do not ship it), listed ids -> test and the others hash into train / val; without one, the file-name hash.
 Split "all" is every image (an evaluation-only folder).
 """
 from __future__ import annotations
@@ -122,30 +123,38 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _person_areas(data: dict, path: Path) -> tuple[dict[int, list[float]], str | None]:
-    """{image id: areas of its person annotations}, and a notice when the file has no person at all."""
+def _person_areas(data: dict, path: Path) -> tuple[dict[int, list[float]], dict[int, int], str | None]:
+    """{image id: areas of its person annotations}, {image id: label the file states} (TF-slim only), and a
+    notice when the file has no person at all."""
     anns = data["annotations"]
     areas: dict[int, list[float]] = {}
+    stated: dict[int, int] = {}
     if isinstance(anns, dict):  # TF-slim: {"<image id>": {"objects": [{"area", "bbox"}], "label": 0|1}}
         for key, entry in anns.items():
             try:
                 areas[int(key)] = [float(o["area"]) for o in entry.get("objects", ())]
+                if "label" in entry:
+                    stated[int(key)] = int(entry["label"])
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise DataError(f"{path}: annotations[{key!r}] is not {{'objects': [{{'area': ...}}]}}") from None
+        cats = data.get("categories") or {}
+        names = [c.get("name") for c in (cats.values() if isinstance(cats, dict) else cats)]
+        if names and "person" not in names:
+            return {}, {}, f"{path}: its foreground class is {names}, not person; every image is labelled non-person"
     else:
         cats = data.get("categories") or []
         cats = cats.values() if isinstance(cats, dict) else cats
         person = {int(c["id"]) for c in cats if c.get("name") == "person"}
         if not person:
-            return {}, f"{path}: no 'person' category; every image is labelled non-person"
+            return {}, {}, f"{path}: no 'person' category; every image is labelled non-person"
         for a in anns:
             if int(a.get("category_id", -1)) in person:
                 if "area" not in a:
                     raise DataError(f"{path}: person annotation {a.get('id')} has no 'area'")
                 areas.setdefault(int(a["image_id"]), []).append(float(a["area"]))
     if not any(areas.values()):
-        return areas, f"{path}: no person annotations; every image is labelled non-person"
-    return areas, None
+        return areas, stated, f"{path}: no person annotations; every image is labelled non-person"
+    return areas, stated, None
 
 
 def _find_image(image_dir: Path, file_name: str) -> Path:
@@ -166,7 +175,8 @@ def load_coco_vww(json_path: str | Path, image_dir: str | Path | None = None,
     """A COCO-2014 instances JSON -> VWW records; images in image_dir (default: the JSON's folder and its parent)."""
     path = Path(json_path)
     data = _read_json(path)
-    areas, notice = _person_areas(data, path)
+    areas, stated, notice = _person_areas(data, path)
+    disagree = 0
     minival = read_minival_ids(minival_ids) if minival_ids is not None else None
     dirs = [Path(image_dir)] if image_dir is not None else [path.parent, path.parent.parent]
     records = []
@@ -180,15 +190,22 @@ def load_coco_vww(json_path: str | Path, image_dir: str | Path | None = None,
         found = [p for p in (_find_image(d, name) for d in dirs) if p.exists()]
         split = hash_split(Path(name).name) if minival is None else \
             "test" if iid in minival else hash_split(Path(name).name, with_test=False)
-        records.append(ImageRecord(found[0] if found else dirs[0] / name, is_person(areas.get(iid, []), h, w), split))
+        label = is_person(areas.get(iid, []), h, w)
+        if iid in stated and stated[iid] != label:  # a TF-slim file made with another threshold: its label wins
+            disagree, label = disagree + 1, stated[iid]
+        records.append(ImageRecord(found[0] if found else dirs[0] / name, label, split))
     if not records:
         raise DataError(f"{path}: the JSON lists no images")
     split_rule = HASH_RULE if minival is None else \
         f"ids in {minival_ids} -> test; others sha1(file name) mod 100 < {VAL_PERCENT} val, else train"
     meta = {"name": "vww_coco2014_json", "source": str(path.resolve()), "split_rule": split_rule,
             "label_rule": f"1 iff a person annotation has area/(H*W) > {AREA_FRACTION} (crowd included)"}
-    if notice:
-        meta["notices"] = [notice]
+    notices = [notice] if notice else []
+    if disagree:
+        notices.append(f"{path}: {disagree} image(s) state a label that differs from the {AREA_FRACTION} area "
+                       f"rule (made with another threshold?); the stated labels are used")
+    if notices:
+        meta["notices"] = notices
     return VwwSource(dirs[0], tuple(records), meta)
 
 

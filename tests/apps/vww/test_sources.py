@@ -107,6 +107,14 @@ def test_tf_slim_json_variant(tmp_path):
     path.write_text(json.dumps(data))
     labels = [r.label for r in load_coco_vww(path).records]
     assert labels == [1, 0, 0, 0, 0, 0]
+    data["annotations"]["4"] = {"objects": [], "label": 1}  # made with another threshold: the stated label wins
+    path.write_text(json.dumps(data))
+    src = load_coco_vww(path)
+    assert [r.label for r in src.records] == [1, 0, 0, 1, 0, 0] and "1 image(s) state a label" in src.meta["notices"][0]
+    data["categories"] = {"16": {"id": 16, "name": "bird"}}
+    path.write_text(json.dumps(data))
+    src = load_coco_vww(path)
+    assert not any(r.label for r in src.records) and "not person" in src.meta["notices"][0]
     data["annotations"]["3"] = {"objects": [{"bbox": [0, 0, 2, 2]}]}
     path.write_text(json.dumps(data))
     with pytest.raises(DataError, match=r"annotations\['3'\]"):
