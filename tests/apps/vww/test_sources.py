@@ -237,3 +237,20 @@ def test_pyvww_all2014_links_and_missing_images(tmp_path, capsys):
     d = load_data_dir(path, ALL, size=16, image_dir=tmp_path, progress=False)
     assert len(d.labels) == 5 and d.labels.tolist() == [1, 0, 0, 0, 0]
     assert "COCO_val2014_000000000003.jpg: missing" in capsys.readouterr().err
+
+
+def test_loaded_images_give_the_front_end_input_of_the_original_frame(tmp_path):
+    """The cached 96x96 arrays are step 1-2 of tinycore.vision.frontend, so the model input made from them equals
+    the one the firmware makes from the full-size frame."""
+    from tinycore.vision.frontend import VisionConfig, preprocess
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "vww"
+    for cls, shape in (("person", (120, 90)), ("non_person", (61, 200))):
+        (root / cls).mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, (*shape, 3), dtype=np.uint8)).save(root / cls / "a.png")
+    d = load_data_dir(root, ALL, size=96, progress=False, quiet=True)
+    cfg = VisionConfig(out_h=96, out_w=96, scale=1 / 255, zero_point=-128)
+    for name, img in zip(d.names, d.images):
+        frame = np.asarray(Image.open(root / name).convert("RGB"))
+        np.testing.assert_array_equal(preprocess(img, "rgb888", cfg), preprocess(frame, "rgb888", cfg))
