@@ -49,14 +49,25 @@ def decode(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
             mode = im.mode
             if min(im.size) < MIN_SIDE_PX:
                 return None, f"tiny ({im.size[0]}x{im.size[1]} px, under {MIN_SIDE_PX} px a side)"
-            if mode in ("L", "1", "I", "I;16", "F"):
-                gray = np.asarray(im.convert("L"), dtype=np.uint8)
-                return to_colour(gray, "gray8", 3).astype(np.uint8), "gray"
+            if mode in ("L", "1", "F") or mode.startswith("I"):
+                return to_colour(_gray8(im), "gray8", 3).astype(np.uint8), "gray"
             how = "alpha" if mode in ("RGBA", "LA", "PA") or "transparency" in im.info else \
                 "palette" if mode == "P" else "cmyk" if mode == "CMYK" else None
             return np.asarray(im.convert("RGB"), dtype=np.uint8), how
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         return None, f"unreadable ({e})"
+
+
+def _gray8(im) -> NDArray[np.uint8]:
+    """8-bit gray of a gray image; 16-bit files (PIL modes I, I;16) keep their top 8 bits, as convert("L")
+    would clip them to white."""
+    if not im.mode.startswith("I"):
+        return np.asarray(im.convert("L"), dtype=np.uint8)
+    v = np.clip(np.asarray(im, dtype=np.int64), 0, 65535)
+    return (v >> 8 if v.max() > 255 else v).astype(np.uint8)
+
+
+MAX_LISTED = 20  # skipped files named one by one; the rest are counted
 
 
 CONVERSIONS = {"gray": "grayscale, replicated to RGB", "alpha": "with alpha, alpha dropped",
@@ -75,7 +86,9 @@ def _read_all(records: list[ImageRecord], root: Path, size: int, progress: bool)
         images.append(resize_bilinear(rgb.astype(np.int32), size, size).astype(np.uint8))
         labels.append(r.label)
         names.append(_rel(r.path, root))
-    notices = [f"skipped {s}" for s in skipped]
+    notices = [f"skipped {s}" for s in skipped[:MAX_LISTED]]
+    if len(skipped) > MAX_LISTED:
+        notices.append(f"skipped {len(skipped) - MAX_LISTED} more unusable or missing image(s)")
     notices += [f"{len(v)} image(s) {CONVERSIONS[k]} (first: {v[0]})" for k, v in converted.items()]
     return images, labels, names, notices
 

@@ -254,3 +254,21 @@ def test_loaded_images_give_the_front_end_input_of_the_original_frame(tmp_path):
     for name, img in zip(d.names, d.images):
         frame = np.asarray(Image.open(root / name).convert("RGB"))
         np.testing.assert_array_equal(preprocess(img, "rgb888", cfg), preprocess(frame, "rgb888", cfg))
+
+
+def test_16_bit_grayscale_keeps_its_top_bits(tmp_path):
+    root = _mlperf(tmp_path / "vww", n=1)
+    Image.fromarray(np.full((12, 12), 300 * 64, np.uint16)).save(root / "person" / "deep.png")  # 19200 >> 8 = 75
+    assert Image.open(root / "person" / "deep.png").mode.startswith("I")
+    d = load_data_dir(root, ALL, size=12, progress=False, quiet=True)
+    assert (d.images[d.names.index("person/deep.png")] == 75).all()
+
+
+def test_many_skipped_files_are_counted_not_all_listed(tmp_path):
+    root = _mlperf(tmp_path / "vww", n=1)
+    for i in range(25):
+        (root / "person" / f"bad{i:02d}.jpg").write_text("x")
+    d = load_data_dir(root, ALL, size=12, progress=False, quiet=True)
+    assert d.meta["n_skipped"] == 25 and len(d.labels) == 2
+    assert sum(n.startswith("skipped /") for n in d.meta["notices"]) == 20
+    assert "skipped 5 more" in d.meta["notices"][20]
