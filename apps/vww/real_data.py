@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ def decode(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
     """(RGB888 frame or None if unusable, what was done to it): 'gray', 'alpha', 'palette' or a skip reason."""
     from PIL import Image, UnidentifiedImageError
 
+    if path.suffix.lower() == ".bin":
+        return _decode_raw(path)
     try:
         with Image.open(path) as im:
             im.load()  # decode now: a truncated JPEG fails here, not later
@@ -56,6 +59,17 @@ def decode(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
             return np.asarray(im.convert("RGB"), dtype=np.uint8), how
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         return None, f"unreadable ({e})"
+
+
+def _decode_raw(path: Path) -> tuple[NDArray[np.uint8] | None, str | None]:
+    """An EEMBC runner .bin: U8C3 RGB bytes of a square image, row-major from the upper left."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    side = math.isqrt(raw.size // 3)
+    if raw.size == 0 or side * side * 3 != raw.size:
+        return None, f"raw U8C3 file of {raw.size} bytes is not a square RGB image (truncated?)"
+    if side < MIN_SIDE_PX:
+        return None, f"tiny ({side}x{side} px, under {MIN_SIDE_PX} px a side)"
+    return raw.reshape(side, side, 3), None
 
 
 def _gray8(im) -> NDArray[np.uint8]:

@@ -12,6 +12,9 @@ Two layouts (/work/shared/notes/datasets.md section 2):
   from a file made with another threshold, is kept with a notice). Split: with a minival id list (pyvww's
   `scripts/mscoco_minival_ids.txt`, also tensorflow/models `research/object_detection/data/`; one id a line; we
   do not ship it), listed ids -> test and the others hash into train / val; without one, the file-name hash.
+- The EEMBC / MLPerf Tiny runner's evaluation folder (benchmark/evaluation/datasets/vww01): `y_labels.csv`
+  ("file name,number of classes,class" lines) beside raw `.bin` files of U8C3 RGB (96x96x3 bytes, row-major
+  from the upper left); evaluation-only, so every image is in "test".
 Split "all" is every image (an evaluation-only folder).
 """
 from __future__ import annotations
@@ -30,6 +33,7 @@ TEST_PERCENT = 10
 ALL = "all"
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+EEMBC_LABELS = "y_labels.csv"
 HASH_RULE = (f"sha1(file name) mod 100: < {VAL_PERCENT} val, < {VAL_PERCENT + TEST_PERCENT} test, else train")
 
 
@@ -92,6 +96,29 @@ def load_mlperf(root: str | Path) -> VwwSource:
     return VwwSource(root, tuple(records), {
         "name": "vww_mlperf_folder", "source": str(root.resolve()), "label_rule": "folder: non_person=0, person=1",
         "split_rule": HASH_RULE})
+
+
+def load_eembc(root: str | Path) -> VwwSource:
+    """An EEMBC runner folder: y_labels.csv names each .bin file and its class (2 classes, 1 = person)."""
+    root = Path(root)
+    path = root / EEMBC_LABELS
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read the label list ({e})") from None
+    records = []
+    for n, ln in enumerate(lines, 1):
+        if not ln.strip():
+            continue
+        parts = [p.strip() for p in ln.split(",")]
+        if len(parts) != 3 or parts[1] != "2" or parts[2] not in ("0", "1"):
+            raise DataError(f"{path}:{n}: {ln!r} is not 'file name,2,0|1' (VWW has 2 classes, 1 = person)")
+        records.append(ImageRecord(root / parts[0], int(parts[2]), "test"))
+    if not records:
+        raise DataError(f"{path}: lists no images")
+    return VwwSource(root, tuple(records), {
+        "name": "vww_eembc_eval_folder", "source": str(root.resolve()), "label_rule": f"{EEMBC_LABELS} class",
+        "split_rule": "evaluation-only folder: every image is test"})
 
 
 def read_minival_ids(path: str | Path) -> set[int]:
@@ -211,12 +238,15 @@ def load_coco_vww(json_path: str | Path, image_dir: str | Path | None = None,
 
 def find_source(root: str | Path, image_dir: str | Path | None = None,
                 minival_ids: str | Path | None = None) -> VwwSource:
-    """An MLPerf folder, a COCO instances JSON, or a folder with annotations/instances_*.json (one JSON only)."""
+    """An EEMBC runner folder, an MLPerf folder, a COCO instances JSON, or a folder with
+    annotations/instances_*.json (one JSON only)."""
     root = Path(root)
     if not root.exists():
         raise DataError(f"{root}: no such data folder or file")
     if root.is_file():
         return load_coco_vww(root, image_dir, minival_ids)
+    if (root / EEMBC_LABELS).is_file():
+        return load_eembc(root)
     if is_mlperf_folder(root):
         return load_mlperf(root)
     jsons = sorted((root / "annotations").glob("instances_*.json")) if (root / "annotations").is_dir() else []
@@ -226,5 +256,5 @@ def find_source(root: str | Path, image_dir: str | Path | None = None,
         raise DataError(f"{root}/annotations holds {len(jsons)} instances JSONs ({', '.join(p.name for p in jsons)}); "
                         f"pass the one to read as --data-dir")
     have = sorted(p.name for p in root.iterdir())[:8]
-    raise DataError(f"{root}: neither an MLPerf VWW folder ({'/ and '.join(CLASSES)}/) nor a COCO instances JSON "
-                    f"(annotations/instances_*.json); it holds {have}")
+    raise DataError(f"{root}: neither an MLPerf VWW folder ({'/ and '.join(CLASSES)}/), an EEMBC runner folder "
+                    f"({EEMBC_LABELS}) nor a COCO instances JSON (annotations/instances_*.json); it holds {have}")

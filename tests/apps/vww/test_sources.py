@@ -272,3 +272,26 @@ def test_many_skipped_files_are_counted_not_all_listed(tmp_path):
     assert d.meta["n_skipped"] == 25 and len(d.labels) == 2
     assert sum(n.startswith("skipped /") for n in d.meta["notices"]) == 20
     assert "skipped 5 more" in d.meta["notices"][20]
+
+
+def test_eembc_runner_folder_is_evaluation_only(tmp_path, capsys):
+    root = tmp_path / "vww01"
+    root.mkdir()
+    rng = np.random.default_rng(1)
+    imgs = rng.integers(0, 256, (3, 96, 96, 3), dtype=np.uint8)
+    for i, img in enumerate(imgs):
+        img.tofile(root / f"{i:012d}.bin")
+    (root / "000000000009.bin").write_bytes(imgs[0].tobytes()[:1000])  # truncated
+    (root / "y_labels.csv").write_text("000000000000.bin,2,1\n000000000001.bin,2,0\n000000000002.bin,2,1\n"
+                                       "000000000009.bin,2,0\n000000000404.bin,2,1\n")
+    assert eval_split(root, trained_on=str(root.resolve())) == "test"  # every image is test anyway
+    d = load_data_dir(root, "test", size=96, progress=False)
+    assert d.labels.tolist() == [1, 0, 1]
+    np.testing.assert_array_equal(d.images, imgs)  # raw bytes, upper-left first, unchanged at 96x96
+    err = capsys.readouterr().err
+    assert "000000000009.bin: raw U8C3 file of 1000 bytes" in err and "000000000404.bin: missing" in err
+    with pytest.raises(DataError, match="split 'train' holds no images"):
+        load_data_dir(root, "train", progress=False)
+    (root / "y_labels.csv").write_text("000000000000.bin,3,1\n")
+    with pytest.raises(DataError, match=r"y_labels.csv:1: .*2 classes"):
+        find_source(root)
