@@ -154,32 +154,33 @@ def _person_areas(data: dict, path: Path) -> tuple[dict[int, list[float]], dict[
     """{image id: areas of its person annotations}, {image id: label the file states} (TF-slim only), and a
     notice when the file has no person at all."""
     anns = data["annotations"]
+    cats = data.get("categories") or []
+    cats = list(cats.values()) if isinstance(cats, dict) else cats
     areas: dict[int, list[float]] = {}
     stated: dict[int, int] = {}
-    if isinstance(anns, dict):  # TF-slim: {"<image id>": {"objects": [{"area", "bbox"}], "label": 0|1}}
-        for key, entry in anns.items():
-            try:
+    where = "categories"
+    try:
+        names = [c.get("name") for c in cats]
+        if isinstance(anns, dict):  # TF-slim: {"<image id>": {"objects": [{"area", "bbox"}], "label": 0|1}}
+            if names and "person" not in names:
+                return {}, {}, f"{path}: its foreground class is {names}, not person; every image is non-person"
+            for key, entry in anns.items():
+                where = f"annotations[{key!r}]"
                 areas[int(key)] = [float(o["area"]) for o in entry.get("objects", ())]
                 if "label" in entry:
                     stated[int(key)] = int(entry["label"])
-            except (KeyError, TypeError, ValueError, AttributeError):
-                raise DataError(f"{path}: annotations[{key!r}] is not {{'objects': [{{'area': ...}}]}}") from None
-        cats = data.get("categories") or {}
-        names = [c.get("name") for c in (cats.values() if isinstance(cats, dict) else cats)]
-        if names and "person" not in names:
-            return {}, {}, f"{path}: its foreground class is {names}, not person; every image is labelled non-person"
-    else:
-        cats = data.get("categories") or []
-        cats = cats.values() if isinstance(cats, dict) else cats
-        person = {int(c["id"]) for c in cats if c.get("name") == "person"}
-        if not person:
-            return {}, {}, f"{path}: no 'person' category; every image is labelled non-person"
-        for a in anns:
-            if int(a.get("category_id", -1)) in person:
-                if "area" not in a:
-                    raise DataError(f"{path}: person annotation {a.get('id')} has no 'area'")
-                areas.setdefault(int(a["image_id"]), []).append(float(a["area"]))
-    if not any(areas.values()):
+        else:
+            person = {int(c["id"]) for c in cats if c.get("name") == "person"}
+            if not person:
+                return {}, {}, f"{path}: no 'person' category; every image is labelled non-person"
+            for a in anns:
+                where = f"annotation {a.get('id') if isinstance(a, dict) else a!r}"
+                if int(a.get("category_id", -1)) in person:
+                    areas.setdefault(int(a["image_id"]), []).append(float(a["area"]))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise DataError(f"{path}: {where} is malformed ({type(e).__name__}: {e}); "
+                        f"person annotations need image_id and area") from None
+    if not any(areas.values()) and not any(stated.values()):
         return areas, stated, f"{path}: no person annotations; every image is labelled non-person"
     return areas, stated, None
 

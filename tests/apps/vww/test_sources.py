@@ -115,6 +115,7 @@ def test_tf_slim_json_variant(tmp_path):
     path.write_text(json.dumps(data))
     src = load_coco_vww(path)
     assert not any(r.label for r in src.records) and "not person" in src.meta["notices"][0]
+    data["categories"] = {"1": {"id": 1, "name": "person"}}
     data["annotations"]["3"] = {"objects": [{"bbox": [0, 0, 2, 2]}]}
     path.write_text(json.dumps(data))
     with pytest.raises(DataError, match=r"annotations\['3'\]"):
@@ -199,6 +200,10 @@ def test_unknown_folder_and_bad_json(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"images": [')
     with pytest.raises(DataError, match="bad.json: not a readable COCO"):
+        find_source(bad)
+    bad.write_text(json.dumps({"images": [], "annotations": [{"id": 7, "category_id": 1, "image_id": 1}],
+                               "categories": [{"id": 1, "name": "person"}]}))
+    with pytest.raises(DataError, match=r"bad.json: annotation 7 is malformed .*area"):
         find_source(bad)
 
 
