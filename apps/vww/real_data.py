@@ -149,6 +149,8 @@ def load_data_dir(root: str | Path, split: str = ALL, size: int = 96, cache_dir:
         if cache.exists():
             z = np.load(cache, allow_pickle=False)
             meta = json.loads(str(z["meta"]))
+            for n in meta["notices"]:  # the same notices as the run that filled the cache
+                log(f"notice: {n}", quiet)
             return VwwImages(z["images"], z["labels"], tuple(z["names"].tolist()), meta)
     for n in source.meta.get("notices", []):
         log(f"notice: {n}", quiet)

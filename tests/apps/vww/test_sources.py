@@ -164,6 +164,8 @@ def test_bad_files_are_skipped_or_converted_with_notices(tmp_path, capsys):
     _save(root / "non_person" / "tiny.png", size=(MIN_SIDE_PX - 1, 30))
     d = load_data_dir(root, ALL, size=16, cache_dir=tmp_path / "cache", progress=False)
     err = capsys.readouterr().err
+    load_data_dir(root, ALL, size=16, cache_dir=tmp_path / "cache", progress=False)
+    assert capsys.readouterr().err == err  # a cache hit repeats the notices
     for name in ("truncated.jpg", "text.jpg", "tiny.png"):
         assert name in err and not any(n.endswith(name) for n in d.names)
     assert "replicated to RGB" in err and "alpha dropped" in err
