@@ -177,7 +177,7 @@ def run_app_firmware(app: AppImage, timeout_s: float = 120.0) -> str:
     b = get_board(app.image.board)
     if not b.emulated:
         raise NotEmulated(f"board '{b.name}' is real hardware: flash {app.image.bin} with "
-                               f"`{app.image.flash_command}`; emulated boards: mps2-an385, mps2-an386, mps2-an500", app)
+                               f"`{app.image.flash_command}`; emulated boards: mps2-an385, mps2-an386, mps2-an500, mps3-an547", app)
     return run_in_qemu(app.image.elf, b, timeout_s)
 
 

@@ -40,7 +40,7 @@ def qemu_command(elf: Path | str, board: Board | str) -> list[str]:
     b = board if isinstance(board, Board) else get_board(board)
     if not b.emulated:
         raise UnsupportedError(f"board '{b.name}' is real hardware and cannot be emulated; build it with "
-                               f"build_only() and flash it. Emulated boards: mps2-an385, mps2-an386, mps2-an500.")
+                               f"build_only() and flash it. Emulated boards: mps2-an385, mps2-an386, mps2-an500, mps3-an547.")
     return [QEMU, "-machine", b.qemu_machine, "-display", "none", "-monitor", "none", "-serial", "null",
             "-icount", f"shift={ICOUNT_SHIFT}", "-semihosting-config", "enable=on,target=native",
             "-kernel", str(elf)]
