@@ -108,6 +108,13 @@ class _Reader:
                 raise self.fail(node, "dilated max pooling is not supported")
             self.add("avgpool" if "avg" in k else "maxpool", node, [x], kernel=kernel, stride=stride,
                      pads=(pad[0], pad[0], pad[1], pad[1]))
+        elif k in ("aten::pad", "aten::constant_pad_nd"):
+            p = list(_const(ins[1]))
+            mode = _const(ins[2]) if k == "aten::pad" else "constant"
+            value = _const(ins[3]) if len(ins) > 3 else 0
+            if mode != "constant" or (value or 0) != 0 or len(p) != 4:
+                raise self.fail(node, "only zero padding of H and W is supported")
+            self.add("pad", node, [x], pads=(p[2], p[3], p[0], p[1]))
         elif k in _FLATTEN:
             self.add("flatten", node, [x])
         elif k in _IDENTITY:
