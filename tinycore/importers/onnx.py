@@ -128,9 +128,11 @@ class _Reader:
 
 
 def read_onnx(path: str | Path) -> FloatGraph:
-    import onnx
-
     path = Path(path)
+    try:
+        import onnx
+    except ImportError:
+        raise UnsupportedError(f"{path}: reading ONNX needs the onnx package: pip install 'tinyml-suite[onnx]'") from None
     try:
         model = onnx.load(str(path))
     except Exception as e:  # protobuf's DecodeError and friends
