@@ -84,7 +84,8 @@ def test_hand_built_graph_with_bn_matmul_pad_and_pools(tmp_path):
         a = rng.random(shape) + 0.5 if positive else rng.standard_normal(shape) * 0.3
         return numpy_helper.from_array(a.astype(np.float32), name)
 
-    inits = [init("w", 6, 3, 3, 3), init("g", 6, positive=True), init("b", 6), init("m", 6), init("v", 6, positive=True),
+    inits = [init("w", 6, 3, 3, 3), init("g", 6, positive=True), init("b", 6), init("m", 6),
+             init("v", 6, positive=True),
              numpy_helper.from_array(np.array([0, 0, 0, 0, 0, 0, 1, 1], np.int64), "pads"),
              numpy_helper.from_array(np.array([2, 3], np.int64), "axes"), init("fw", 6, 4), init("fb", 4)]
     nodes = [helper.make_node("Pad", ["x", "pads"], ["p"]),

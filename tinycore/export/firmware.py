@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tinycore.errors import BudgetError, BuildError, UnsupportedError
-from tinycore.export.boards import COMMON_DIR, Board, get_board
+from tinycore.export.boards import COMMON_DIR, Board, emulated_boards, get_board
 from tinycore.export.model_files import io_bytes
 from tinycore.export.qemu import mean_instructions
 
@@ -254,7 +254,8 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     Returns outputs_match, n_checked, max_abs_diff, text_bytes, data_bytes, bss_bytes, arena_bytes (the plan),
     arena_symbol_bytes (the ELF's tc_arena, must equal the plan), flash_bytes (text + data of the image),
     model_flash_bytes (constants, tinycore.memory.flash_bytes), instructions_per_inference (integer: mean over the n
-    inputs; the method is instructions_method(board)), board, cpu, dsp. Build-only boards raise UnsupportedError: use build_only.
+    inputs; the method is instructions_method(board)), board, cpu, dsp. Build-only boards raise UnsupportedError:
+    use build_only.
     """
     import tempfile
 
@@ -268,8 +269,7 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     if not b.emulated:
         raise UnsupportedError(f"board '{b.name}' is real hardware and cannot be emulated in QEMU; build it with "
                                f"tinycore.export.firmware.build_only(graph, '{b.name}', out_dir) and flash it. "
-                               f"Emulated boards: mps2-an385 (M3), mps2-an386 (M4F), mps2-an500 (M7), "
-                               f"mps3-an547 (M55).")
+                               f"Emulated boards: {emulated_boards()}.")
     dsp_on = use_dsp(b, dsp)
     plan = plan_graph(graph)
     inputs = random_inputs(graph, n, seed)

@@ -132,7 +132,8 @@ def read_onnx(path: str | Path) -> FloatGraph:
     try:
         import onnx
     except ImportError:
-        raise UnsupportedError(f"{path}: reading ONNX needs the onnx package: pip install 'tinyml-suite[onnx]'") from None
+        raise UnsupportedError(f"{path}: reading ONNX needs the onnx package: "
+                               f"pip install 'tinyml-suite[onnx]'") from None
     try:
         model = onnx.load(str(path))
     except Exception as e:  # protobuf's DecodeError and friends

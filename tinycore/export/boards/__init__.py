@@ -76,6 +76,11 @@ BOARDS: dict[str, Board] = {b.name: b for b in [
 ]}
 
 
+def emulated_boards() -> str:
+    """'mps2-an385 (cortex-m3), ...': the boards QEMU runs, for messages."""
+    return ", ".join(f"{b.name} ({b.cpu})" for b in BOARDS.values() if b.emulated)
+
+
 def get_board(name: str) -> Board:
     """The board called `name`; an unknown name lists the close matches and all boards."""
     if name in BOARDS:
