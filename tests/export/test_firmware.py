@@ -20,7 +20,7 @@ from tinycore.runtime import run
 
 pytestmark = pytest.mark.firmware
 
-EMULATED = ["mps2-an385", "mps2-an386", "mps2-an500"]
+EMULATED = ["mps2-an385", "mps2-an386", "mps2-an500", "mps3-an547"]
 N_INPUTS = 2
 
 
@@ -118,7 +118,7 @@ def test_validate_on_board_catches_a_wrong_output(monkeypatch):
     assert r["outputs_match"] is False and r["max_abs_diff"] >= 1
 
 
-@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an385"])
+@pytest.mark.parametrize("board", EMULATED)
 def test_code_estimate_covers_every_kernel_and_the_c_library(board, tmp_path):
     """The graph-level fit check counts FLASH_CODE_ESTIMATE_BYTES for code: it must cover all kernels a model
     could link (the board's own set) plus the C library estimate, with room for start-up and model code."""

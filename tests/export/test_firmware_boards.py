@@ -23,7 +23,7 @@ from tinycore.runtime import run
 
 pytestmark = pytest.mark.firmware
 
-EMULATED = ["mps2-an385", "mps2-an386", "mps2-an500"]
+EMULATED = ["mps2-an385", "mps2-an386", "mps2-an500", "mps3-an547"]
 BUILD_ONLY = ["stm32f412", "stm32f746", "stm32h743"]
 
 
@@ -88,12 +88,13 @@ def test_counter_is_exact_instruction_count(board, tmp_path):
     ("*(volatile uint32_t *)0xE0100000u = 1;", 105, "BusFault"),
     ("return 3;", 3, None),
 ])
-def test_fault_or_error_exit_is_a_failure(body, status, name, tmp_path):
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_fault_or_error_exit_is_a_failure(body, status, name, board, tmp_path):
     src = f'#include <stdio.h>\n#include <stdint.h>\n#include "board.h"\nint main(void) {{ tc_board_init(); ' \
           f'printf("started\\n"); {body} return 0; }}\n'
-    img = build_c(src, "mps2-an386", tmp_path)
+    img = build_c(src, board, tmp_path)
     with pytest.raises(BuildError, match=f"exit status {status}") as e:
-        run_in_qemu(img.elf, "mps2-an386", 20)
+        run_in_qemu(img.elf, board, 20)
     assert "started" in str(e.value)
     if name:
         assert f"tc_fault {name} pc=0x" in str(e.value)
@@ -102,13 +103,15 @@ def test_fault_or_error_exit_is_a_failure(body, status, name, tmp_path):
 @pytest.mark.parametrize("board", EMULATED)
 def test_stack_overflow_hits_the_mpu_guard(board, tmp_path):
     """Recursion that outgrows the stack reserve faults on the 256-byte MPU guard below the stack (MemManage),
-    instead of running on through the heap and the model arena."""
+    instead of running on through the heap and the model arena. The Cortex-M55 (ARMv8-M) stops at its stack
+    limit register set at the guard's top: a UsageFault (STKOF), reported as a stack overflow too."""
     src = '#include <stdint.h>\n#include "board.h"\n' \
           "__attribute__((noinline)) int deep(volatile int n) { volatile int pad[64]; " \
           "for (int i = 0; i < 64; i++) pad[i] = n; return deep(n + 1) + pad[3]; }\n" \
           "int main(void) { tc_board_init(); return deep(0); }\n"
     img = build_c(src, board, tmp_path)
-    with pytest.raises(BuildError, match="exit status 104 .*tc_fault MemManage stack overflow sp=0x203f"):
+    status, name, top = (106, "UsageFault", "0x213f") if board == "mps3-an547" else (104, "MemManage", "0x203f")
+    with pytest.raises(BuildError, match=f"exit status {status} .*tc_fault {name} stack overflow sp={top}"):
         run_in_qemu(img.elf, board, 10)
 
 

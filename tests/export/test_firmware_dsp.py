@@ -140,7 +140,7 @@ def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_pat
     assert bad == []
 
 
-@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500"])
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500", "mps3-an547"])
 def test_dsp_kernels_equal_portable_and_runtime_in_qemu(board, generated, tmp_path):
     dirs = [g[3] for g in generated]
     dsp_img, dsp_texts = run_batch(dirs, board, tmp_path / "dsp", dsp=True)

@@ -302,8 +302,9 @@ def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget
         p.add_argument("--flash", default=task.default_budget[1], help="Flash budget for the model (e.g. 256KB)")
     if board:
         p.add_argument("--board", default=task.default_board,
-                       help="emulated board: mps2-an386 (M4F), mps2-an500 (M7), mps2-an385 (M3); a real board "
-                            "(stm32f412, stm32f746, stm32h743) is built, not run: sizes and the flash command")
+                       help="emulated board: mps2-an386 (M4F), mps2-an500 (M7), mps2-an385 (M3), "
+                            "mps3-an547 (M55); a real board (stm32f412, stm32f746, stm32h743) is built, not run: sizes "
+                            "and the flash command")
         p.add_argument("--n", type=int, default=20, help="test clips run in the firmware")
 
 

@@ -218,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="build and run the C code; compare every output byte with the runtime")
     v.add_argument("model")
-    v.add_argument("--target", default="host", help="host, or an emulated board: mps2-an385, mps2-an386, mps2-an500")
+    v.add_argument("--target", default="host",
+                   help="host, or an emulated board: mps2-an385, mps2-an386, mps2-an500, mps3-an547")
     v.add_argument("--n", type=int, default=20, help="number of random int8 inputs")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print the result as JSON")

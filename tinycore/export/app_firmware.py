@@ -21,7 +21,7 @@ import numpy as np
 
 from tinycore.errors import BuildError, UnsupportedError
 from tinycore.export import firmware as fw
-from tinycore.export.boards import Board, get_board
+from tinycore.export.boards import Board, emulated_boards, get_board
 
 DATA_NAME = "app_data"
 _CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.uint8): "uint8_t", np.dtype(np.int16): "int16_t",
@@ -178,7 +178,7 @@ def run_app_firmware(app: AppImage, timeout_s: float = 120.0) -> str:
     b = get_board(app.image.board)
     if not b.emulated:
         raise NotEmulated(f"board '{b.name}' is real hardware: flash {app.image.bin} with "
-                               f"`{app.image.flash_command}`; emulated boards: mps2-an385, mps2-an386, mps2-an500", app)
+                               f"`{app.image.flash_command}`; emulated boards: {emulated_boards()}", app)
     return run_in_qemu(app.image.elf, b, timeout_s)
 
 

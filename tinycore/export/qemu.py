@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tinycore.errors import BuildError, UnsupportedError
-from tinycore.export.boards import Board, get_board
+from tinycore.export.boards import Board, emulated_boards, get_board
 
 QEMU = "qemu-system-arm"
 ICOUNT_SHIFT = 7  # 128 ns of virtual time per instruction: 3.2 ticks of the 25 MHz CMSDK timer
@@ -40,7 +40,7 @@ def qemu_command(elf: Path | str, board: Board | str) -> list[str]:
     b = board if isinstance(board, Board) else get_board(board)
     if not b.emulated:
         raise UnsupportedError(f"board '{b.name}' is real hardware and cannot be emulated; build it with "
-                               f"build_only() and flash it. Emulated boards: mps2-an385, mps2-an386, mps2-an500.")
+                               f"build_only() and flash it. Emulated boards: {emulated_boards()}.")
     return [QEMU, "-machine", b.qemu_machine, "-display", "none", "-monitor", "none", "-serial", "null",
             "-icount", f"shift={ICOUNT_SHIFT}", "-semihosting-config", "enable=on,target=native",
             "-kernel", str(elf)]

@@ -13,14 +13,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tinycore.spec.layers import (FC, AvgPool, ClassToken, Conv, Dropout, DWSep, Flatten, GlobalPool, Layer, MaxPool,
-                                  MBConv, ModelSpec, PatchEmbed, Residual, TokenPool, TransformerBlock)
+from tinycore.spec.layers import (FC, SE, Act, AvgPool, ClassToken, Conv, Dropout, DWConv, DWSep, Flatten, GlobalPool,
+                                  Layer, MaxPool, MBConv, ModelSpec, PatchEmbed, Residual, TokenPool, TransformerBlock)
 from tinycore.spec.shapes import Shape, analyze, child_names, conv_geometry, infer_layer, mbconv_hidden
 from tinycore.spec.vit_build import build_vit_layer
 
 
 def _act(name: str) -> nn.Module | None:
-    return {"none": None, "relu": nn.ReLU(), "relu6": nn.ReLU6()}[name]
+    return {"none": None, "relu": nn.ReLU(), "relu6": nn.ReLU6(), "hswish": nn.Hardswish(),
+            "hsigmoid": nn.Hardsigmoid(), "sigmoid": nn.Sigmoid()}[name]
 
 
 class ConvBNAct(nn.Sequential):
@@ -92,6 +93,33 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+class ProjectedResidualBlock(nn.Module):
+    """shortcut(x) + body(x): ResNet's downsampling block (a separate class so the identity one stays as it was)."""
+
+    def __init__(self, body: nn.Sequential, shortcut: nn.Sequential) -> None:
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.body(x)
+
+
+class SEBlock(nn.Module):
+    """Squeeze-and-excitation: x * gate(expand(act(reduce(mean_hw(x))))); children pool, reduce, act, expand, gate."""
+
+    def __init__(self, layer: SE, channels: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.reduce = nn.Conv2d(channels, layer.squeeze, 1)
+        self.act = _act(layer.act) or nn.Identity()
+        self.expand = nn.Conv2d(layer.squeeze, channels, 1)
+        self.gate = _act(layer.gate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
+
+
 def build_layer(layer: Layer, in_shape: Shape, where: str) -> tuple[nn.Module, Shape]:
     """One spec layer as a module, and its output shape."""
     out_shape, _, _ = infer_layer(layer, in_shape, where)  # validates first
@@ -103,12 +131,18 @@ def build_layer(layer: Layer, in_shape: Shape, where: str) -> tuple[nn.Module, S
         return DWSepBlock(layer, in_shape, loc), out_shape
     if isinstance(layer, MBConv):
         return MBConvBlock(layer, in_shape, loc), out_shape
+    if isinstance(layer, DWConv):
+        return ConvBNAct(in_shape[0], in_shape[0], in_shape, layer.kernel, layer.stride, layer.padding, layer.act,
+                         bn=layer.bn, depthwise=True, where=loc), out_shape
+    if isinstance(layer, Act):
+        return _act(layer.act) or nn.Identity(), out_shape
+    if isinstance(layer, SE):
+        return SEBlock(layer, in_shape[0]), out_shape
     if isinstance(layer, Residual):
-        body, shape = nn.Sequential(), in_shape
-        for i, sub in enumerate(layer.body):
-            m, shape = build_layer(sub, shape, f"{where}.body.{i}")
-            body.add_module(str(i), m)
-        return ResidualBlock(body), out_shape
+        body = _build_list(layer.body, in_shape, f"{where}.body")
+        if not layer.shortcut:
+            return ResidualBlock(body), out_shape
+        return ProjectedResidualBlock(body, _build_list(layer.shortcut, in_shape, f"{where}.shortcut")), out_shape
     if isinstance(layer, (AvgPool, MaxPool)):
         g = conv_geometry(loc, in_shape, layer.kernel, layer.kernel if layer.stride is None else layer.stride,
                           layer.padding)
@@ -136,6 +170,14 @@ def build_layer(layer: Layer, in_shape: Shape, where: str) -> tuple[nn.Module, S
     if isinstance(layer, (PatchEmbed, ClassToken, TransformerBlock, TokenPool)):  # ViT layers (MCUFormer)
         return build_vit_layer(layer, in_shape, loc), out_shape
     raise AssertionError(f"infer_layer accepted an unknown layer {layer!r}")
+
+
+def _build_list(layers: tuple[Layer, ...], in_shape: Shape, where: str) -> nn.Sequential:
+    seq, shape = nn.Sequential(), in_shape
+    for i, sub in enumerate(layers):
+        m, shape = build_layer(sub, shape, f"{where}.{i}")
+        seq.add_module(str(i), m)
+    return seq
 
 
 class SpecModel(nn.Module):

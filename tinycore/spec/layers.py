@@ -18,7 +18,8 @@ from typing import Any, Union
 from tinycore.errors import SpecError
 
 SPEC_VERSION = 1
-ACTS = ("none", "relu", "relu6")
+ACTS = ("none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid")  # the last three: MobileNetV3 / SE
+SE_GATES = ("hsigmoid", "sigmoid")
 
 IntPair = Union[int, tuple[int, int]]
 Padding = Union[str, int, tuple[int, ...]]  # 'same' | 'valid' | p | (ph, pw) | (top, bottom, left, right)
@@ -72,6 +73,35 @@ class DWSep:
 
 
 @dataclass(frozen=True)
+class DWConv:
+    """Depthwise convolution alone (channels kept) + optional BatchNorm + activation: what an imported graph has
+    when its depthwise and pointwise layers are not a `dwsep` pair (MobileNetV2/V3 bodies, EfficientNet-lite)."""
+    kernel: IntPair = 3
+    stride: IntPair = 1
+    padding: Padding = "same"
+    act: str = "relu"
+    bn: bool = True
+    kind: str = field(default="dwconv", init=False)
+
+
+@dataclass(frozen=True)
+class Act:
+    """An activation on its own, e.g. the ReLU after a ResNet residual add."""
+    act: str = "relu"
+    kind: str = field(default="act", init=False)
+
+
+@dataclass(frozen=True)
+class SE:
+    """Squeeze-and-excitation (MobileNetV3): x * gate(expand(act(reduce(mean_hw(x))))), reduce and expand 1x1 convs
+    with bias, `squeeze` channels in the middle, gate 'hsigmoid' or 'sigmoid'."""
+    squeeze: int
+    act: str = "relu"
+    gate: str = "hsigmoid"
+    kind: str = field(default="se", init=False)
+
+
+@dataclass(frozen=True)
 class MBConv:
     """MobileNetV2 inverted residual: 1x1 expand (skipped when expand == 1), dw kxk, 1x1 linear projection.
 
@@ -87,8 +117,10 @@ class MBConv:
 
 @dataclass(frozen=True)
 class Residual:
-    """x + body(x) around an arbitrary layer list; body must keep the shape."""
+    """shortcut(x) + body(x): the shortcut is the identity when empty (body must keep the shape), else a layer
+    list such as ResNet's strided 1x1 projection, whose output shape must equal the body's."""
     body: tuple["Layer", ...] = ()
+    shortcut: tuple["Layer", ...] = ()
     kind: str = field(default="residual", init=False)
 
 
@@ -174,10 +206,10 @@ class TokenPool:
     kind: str = field(default="token_pool", init=False)
 
 
-Layer = Union[Conv, DWSep, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout, PatchEmbed,
-              ClassToken, TransformerBlock, TokenPool]
-_LAYER_CLASSES = (Conv, DWSep, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout, PatchEmbed,
-                  ClassToken, TransformerBlock, TokenPool)
+Layer = Union[Conv, DWSep, DWConv, Act, SE, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout,
+              PatchEmbed, ClassToken, TransformerBlock, TokenPool]
+_LAYER_CLASSES = (Conv, DWSep, DWConv, Act, SE, MBConv, Residual, AvgPool, MaxPool, GlobalPool, Flatten, FC, Dropout,
+                  PatchEmbed, ClassToken, TransformerBlock, TokenPool)
 LAYER_KINDS: dict[str, type] = {c.__dataclass_fields__["kind"].default: c for c in _LAYER_CLASSES}
 
 
@@ -255,7 +287,7 @@ def layer_from_dict(d: dict[str, Any], where: str = "layer") -> Layer:
     for k, v in d.items():
         if k == "kind":
             continue
-        if k == "body":
+        if k in ("body", "shortcut"):
             kwargs[k] = tuple(layer_from_dict(x, f"{where}.body[{i}]") for i, x in enumerate(v))
         else:
             kwargs[k] = _from_json_value(v)

@@ -12,9 +12,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tinycore.spec.layers import (ACTS, FC, AvgPool, ClassToken, Conv, Dropout, DWSep, Flatten, GlobalPool, Layer,
-                                  MaxPool, MBConv, ModelSpec, PatchEmbed, Residual, SpecError, TokenPool,
-                                  TransformerBlock)
+from tinycore.spec.layers import (ACTS, FC, SE, SE_GATES, Act, AvgPool, ClassToken, Conv, Dropout, DWConv, DWSep,
+                                  Flatten, GlobalPool, Layer, MaxPool, MBConv, ModelSpec, PatchEmbed, Residual,
+                                  SpecError, TokenPool, TransformerBlock)
 
 Shape = tuple[int, ...]
 
@@ -124,6 +124,22 @@ def infer_layer(layer: Layer, in_shape: Shape, where: str) -> tuple[Shape, int, 
         g = conv_geometry(loc, in_shape, layer.kernel, layer.stride, layer.padding)
         cin, cout = in_shape[0], _channels(layer.out, loc)
         return (cout, g.oh, g.ow), g.kh * g.kw * cin * cout + cout, g.oh * g.ow * cout * g.kh * g.kw * cin
+    if isinstance(layer, DWConv):
+        _act(layer.act, loc)
+        g = conv_geometry(loc, in_shape, layer.kernel, layer.stride, layer.padding)
+        c = in_shape[0]
+        return (c, g.oh, g.ow), g.kh * g.kw * c + c, g.oh * g.ow * c * g.kh * g.kw
+    if isinstance(layer, Act):
+        _act(layer.act, loc)
+        return in_shape, 0, 0
+    if isinstance(layer, SE):
+        _act(layer.act, loc)
+        if layer.gate not in SE_GATES:
+            raise SpecError(f"{loc}: gate {layer.gate!r} is not one of {', '.join(SE_GATES)}")
+        if len(in_shape) != 3:
+            raise SpecError(f"{loc}: needs a (C, H, W) input, got shape {in_shape}")
+        c, sq = in_shape[0], _channels(layer.squeeze, loc)
+        return in_shape, 2 * c * sq + c + sq, 2 * c * sq  # the two 1x1 convs; mean and multiply not counted
     if isinstance(layer, DWSep):
         _act(layer.act, loc)
         g = conv_geometry(loc, in_shape, layer.kernel, layer.stride, layer.padding)
@@ -156,8 +172,14 @@ def infer_layer(layer: Layer, in_shape: Shape, where: str) -> tuple[Shape, int, 
         for i, sub in enumerate(layer.body):
             shape, p, m = infer_layer(sub, shape, f"{where}.body.{i}")
             params, macs = params + p, macs + m
-        if shape != in_shape:
-            raise SpecError(f"{loc}: body maps {in_shape} to {shape}; a residual add needs the same shape")
+        short = in_shape
+        for i, sub in enumerate(layer.shortcut):
+            short, p, m = infer_layer(sub, short, f"{where}.shortcut.{i}")
+            params, macs = params + p, macs + m
+        if shape != short:
+            what = "the shortcut's" if layer.shortcut else "the input"
+            raise SpecError(f"{loc}: body maps {in_shape} to {shape}, but {what} shape is {short}; "
+                            f"a residual add needs the same shape")
         return shape, params, macs
     if isinstance(layer, (AvgPool, MaxPool)):
         stride = layer.kernel if layer.stride is None else layer.stride

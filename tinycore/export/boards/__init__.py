@@ -19,6 +19,7 @@ _M3 = ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft")
 _M4F = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")
 _M7_SP = ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16")
 _M7_DP = ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16")
+_M55 = ("-mcpu=cortex-m55+nomve", "-mthumb", "-mfloat-abi=hard")  # FPU and DSP; Helium (MVE) off
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ BOARDS: dict[str, Board] = {b.name: b for b in [
           "Arm MPS2 AN386, Cortex-M4F, emulated"),
     Board("mps2-an500", "cortex-m7", _M7_DP, True, 0x00000000, 4 << 20, 0x20000000, 4 << 20, "mps2-an500",
           "Arm MPS2 AN500, Cortex-M7 (double-precision FPU), emulated"),
+    Board("mps3-an547", "cortex-m55", _M55, True, 0x00000000, 512 << 10, 0x21000000, 4 << 20, "mps3-an547",
+          "Arm MPS3 AN547 (SSE-300), Cortex-M55 (DSP, FPU, Helium): 512 KB ITCM for code, 4 MB SRAM, emulated"),
     Board("stm32f412", "cortex-m4", _M4F, True, 0x08000000, 1 << 20, 0x20000000, 256 << 10, None,
           "STM32F412 (Nucleo-F412ZG): 256 KB SRAM, 1 MB Flash, build only"),
     Board("stm32f746", "cortex-m7", _M7_SP, True, 0x08000000, 1 << 20, 0x20000000, 320 << 10, None,
@@ -71,6 +74,11 @@ BOARDS: dict[str, Board] = {b.name: b for b in [
     Board("stm32h743", "cortex-m7", _M7_DP, True, 0x08000000, 2 << 20, 0x24000000, 512 << 10, None,
           "STM32H743 (Nucleo-H743ZI): 512 KB AXI SRAM, 2 MB Flash, build only"),
 ]}
+
+
+def emulated_boards() -> str:
+    """'mps2-an385 (cortex-m3), ...': the boards QEMU runs, for messages."""
+    return ", ".join(f"{b.name} ({b.cpu})" for b in BOARDS.values() if b.emulated)
 
 
 def get_board(name: str) -> Board:

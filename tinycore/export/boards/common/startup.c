@@ -18,6 +18,7 @@ void tc_fault_entry(void);
 #define TC_SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 #define TC_SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
 #define TC_SCB_CCR (*(volatile uint32_t *)0xE000ED14u)
+#define TC_SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
 #define TC_GUARD_BYTES 256u /* = the guard in sections.ld; a frame that skips it (sparse writes) is not caught */
 #define TC_MPU_TYPE (*(volatile uint32_t *)0xE000ED90u)
 #define TC_MPU_CTRL (*(volatile uint32_t *)0xE000ED94u)
@@ -55,7 +56,11 @@ void tc_fault_report(uint32_t exc, const uint32_t *frame) {
     /* The stacked frame is readable only if SP was inside the stack; otherwise the stack overflowed (or SP is
      * corrupt) and reading it would fault again inside the handler. */
     const uint32_t sp = (uint32_t)frame;
-    const int in_stack = sp >= (uint32_t)&_stack_guard + TC_GUARD_BYTES && sp <= (uint32_t)&_estack - 32u;
+    int in_stack = sp >= (uint32_t)&_stack_guard + TC_GUARD_BYTES && sp <= (uint32_t)&_estack - 32u;
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+    /* ARMv8-M: a stack-limit violation (CFSR.STKOF) stops at MSPLIM without stacking a frame */
+    if (TC_SCB_CFSR & (1u << 20)) in_stack = 0;
+#endif
     char msg[96];
     char *p = msg;
     const char *lead = "tc_fault ";
@@ -119,13 +124,19 @@ __attribute__((noreturn, used)) void tc_reset_c(void) {
     }
     /* Stack guard: region 0 = the TC_GUARD_BYTES below the stack, no access, never execute; the rest of memory keeps
      * the default map (PRIVDEFENA). A stack that outgrows its reserve then faults (MemManage) instead of
-     * silently overwriting the heap and the model arena. Skipped on a core without an MPU. */
+     * silently overwriting the heap and the model arena. Skipped on a core without an MPU. ARMv8-M (Cortex-M55)
+     * has a different MPU without a no-access region, but a stack limit register: MSPLIM at the top of the guard
+     * makes an overflow a UsageFault (STKOF). */
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+    __asm__ volatile("msr msplim, %0" ::"r"((uint32_t)&_stack_guard + TC_GUARD_BYTES) : "memory");
+#else
     if ((TC_MPU_TYPE >> 8) & 0xFFu) {
         TC_MPU_RBAR = ((uint32_t)&_stack_guard & ~31u) | (1u << 4) | 0u; /* VALID, region 0 */
         TC_MPU_RASR = (1u << 28) | (0u << 24) | (7u << 1) | 1u;           /* XN, AP none, 256 B, enable */
         TC_MPU_CTRL = (1u << 2) | 1u;                                     /* PRIVDEFENA, ENABLE */
         __asm__ volatile("dsb\nisb" ::: "memory");
     }
+#endif
     exit(main());
 }
 
