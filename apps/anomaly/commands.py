@@ -42,6 +42,13 @@ def _run(args, default_name: str) -> RunDir:
     return _run_dir(args, default_name)
 
 
+def _remember_source(run: RunDir, args) -> None:
+    """report.json data_source, so that `eval --data-dir` naming the run's own folder counts as its own data."""
+    from tinycore.cli.app import _remember_source as remember
+
+    remember(run, args)
+
+
 def data_args(args, run: RunDir) -> argparse.Namespace:
     """args with the run's data source filled in where the command line left the default."""
     ds = run.load_report().get("dataset", {})
@@ -72,6 +79,7 @@ def cmd_train(task: Task, args) -> int:
     _check_model_name(args.model)
     data = _load(task, args)
     run = _run(args, args.model or "default")
+    _remember_source(run, args)
     return _emit_train(args, train_all(task, data, run, args))
 
 
@@ -107,6 +115,7 @@ def cmd_search(task: Task, args) -> int:
 
     data = _load(task, args)
     run = _run(args, "search")
+    _remember_source(run, args)
     todo = _todo(data, args)
     reports = {}
     for g in todo:
@@ -297,6 +306,7 @@ def cmd_demo(task: Task, args) -> int:
               f"[1/5] data from {args.data_dir}", args.quiet)
     data = _load(task, args, build=True)
     run = _run(args, "demo")
+    _remember_source(run, args)
     steps.log(f"[2/5] train (one model per {args.per})", args.quiet)
     train_all(task, data, run, args)
     steps.log("[3/5] int8 export + memory plan", args.quiet)
