@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, model_for, select, trained_groups)
+from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_group, model_for, select,
+                                   trained_groups)
 from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
+from tinycore.errors import DataError
 from tinycore.report import RunDir
 from tinycore.task import Task, TaskData
 from tinycore.units import parse_bytes
@@ -40,6 +42,13 @@ def _run(args, default_name: str) -> RunDir:
     return _run_dir(args, default_name)
 
 
+def _remember_source(run: RunDir, args) -> None:
+    """report.json data_source, so that `eval --data-dir` naming the run's own folder counts as its own data."""
+    from tinycore.cli.app import _remember_source as remember
+
+    remember(run, args)
+
+
 def data_args(args, run: RunDir) -> argparse.Namespace:
     """args with the run's data source filled in where the command line left the default."""
     ds = run.load_report().get("dataset", {})
@@ -52,10 +61,10 @@ def data_args(args, run: RunDir) -> argparse.Namespace:
     return out
 
 
-def _load(task: Task, args, build: bool = False) -> TaskData:
+def _load(task: Task, args, build: bool = False, splits: tuple[str, ...] = ("train", "val", "test")) -> TaskData:
     from tinycore.cli.app import _data_options, _load_data
 
-    opts = _data_options(args)
+    opts = _data_options(args, splits=splits)
     data = _load_data(task, opts, build=build)
     return dataclasses.replace(data, dataset={**data.dataset, "cache_dir": str(opts.cache_dir)})
 
@@ -70,6 +79,7 @@ def cmd_train(task: Task, args) -> int:
     _check_model_name(args.model)
     data = _load(task, args)
     run = _run(args, args.model or "default")
+    _remember_source(run, args)
     return _emit_train(args, train_all(task, data, run, args))
 
 
@@ -105,6 +115,7 @@ def cmd_search(task: Task, args) -> int:
 
     data = _load(task, args)
     run = _run(args, "search")
+    _remember_source(run, args)
     todo = _todo(data, args)
     reports = {}
     for g in todo:
@@ -160,31 +171,70 @@ def export_all(task: Task, data: TaskData, run: RunDir, args, strict: bool) -> d
 
 
 def cmd_eval(task: Task, args) -> int:
+    """The run's own data: all splits (val sets the alarm threshold, train fits the baselines), the run's
+    headline metrics. Other data (e.g. a DCASE
+    folder with only <type>/test/): its test clips alone, thresholds from the run's own evaluation, kept under
+    report.json evaluations[<data set>:test]."""
     from tinycore.cli.app import _emit
 
     run = _run(args, "default")
-    data = _load(task, data_args(args, run))
-    met = eval_all(task, data, run, args)
+    own = getattr(args, "own_source", True)
+    data = _load(task, data_args(args, run), splits=("train", "val", "test") if own else ("test",))
+    met = eval_all(task, data, run, args, own_data=own)
+    where = "metrics" if own else f"evaluations[\"{met['key']}\"]"
     _emit(args, met, f"test: float auc {met['float']['auc']:.4f}, int8 auc {met['int8']['auc']:.4f} "
-                     f"({len(met['per_machine'])} model(s))")
+                     f"({len(met['per_machine'])} model(s); report.json {where})")
     return 0
 
 
-def eval_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
-    """Each model scores its own machines' test clips; the tables are computed over all of them together."""
+def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = True) -> dict:
+    """Each model scores its own machines' test clips; the tables are computed over all of them together. On
+    other data only the models of machines it holds run, each with the threshold of its own evaluation."""
     from tinycore.cli import steps
 
     chosen = _chosen(args, trained_groups(run.path))
-    per = {}
+    if not own_data:
+        chosen = _served(chosen, data)
+    per, folders = {}, []
     for g in chosen:
         steps.log(f"evaluate {g}", args.quiet)
-        m = steps.evaluate(task, select(data, g), RunDir(run.path / folder(g)))
+        sub = RunDir(run.path / folder(g))
+        gdata = select(data, g)
+        if not own_data:
+            gdata = dataclasses.replace(gdata, extra={**gdata.extra, "thresholds": stored_thresholds(sub)})
+        m = steps.evaluate(task, gdata, sub, own_data=own_data)
         per[g] = {t: {"auc": m[t]["auc"], "pauc": m[t]["pauc"], "threshold": m[t]["threshold"]}
                   for t in ("float", "int8")}
-    metrics = {"split": "test", "per_machine": per,
-               **{t: gather(run.path, chosen, t) for t in ("float", "int8")}}
-    run.update_report(metrics=metrics)
-    return metrics
+        folders.append(sub.path if own_data else steps.evaluation_dir(sub, m["key"]))
+    metrics = {"split": "test", "per_machine": per, **{t: gather(folders, t) for t in ("float", "int8")}}
+    if own_data:
+        run.update_report(metrics=metrics)
+        return metrics
+    key = steps.evaluation_key(data, "test")
+    evaluations = run.load_report().get("evaluations", {})
+    evaluations[key] = {**metrics, "own_data": False,
+                        "dataset": {k: data.dataset.get(k) for k in ("name", "source", "n_test")}}
+    run.update_report(evaluations=evaluations)
+    return {"key": key, **metrics}
+
+
+def _served(chosen: list[str], data: TaskData) -> list[str]:
+    """The models among `chosen` that have test clips of their machines in data; DataError when none has."""
+    voices = set(data.extra["clips"]["test"]["groups"])
+    out = [g for g in chosen if any(in_group(v, g) for v in voices)]
+    if not out:
+        raise DataError(f"{data.dataset.get('source')}: none of its machines ({', '.join(sorted(voices))}) has a "
+                        f"model in this run ({', '.join(chosen)})")
+    return out
+
+
+def stored_thresholds(sub: RunDir) -> dict[str, float]:
+    """{float, int8: alarm threshold} from a sub-run's own evaluation (set on its validation clips)."""
+    met = sub.load_report().get("metrics") or {}
+    if not all(t in met for t in ("float", "int8")):
+        raise DataError(f"{sub.report_path}: no alarm thresholds (no `metrics` of the run's own evaluation); run "
+                        f"`eval` on the run's own data first, then on other data")
+    return {t: float(met[t]["threshold"]) for t in ("float", "int8")}
 
 
 def read_scores(path: Path) -> list[dict]:
@@ -192,9 +242,10 @@ def read_scores(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def gather(run_path: Path, chosen: list[str], tag: str) -> dict:
-    """AUC tables over the test clips of every chosen model (each row scored by its machine's own model)."""
-    rows = [r for g in chosen for r in read_scores(Path(run_path) / folder(g) / f"scores_{tag}.csv")]
+def gather(folders: list[Path], tag: str) -> dict:
+    """AUC tables over the test clips of every chosen model (each row scored by its machine's own model), from
+    the scores_<tag>.csv each evaluation wrote in its folder."""
+    rows = [r for d in folders for r in read_scores(Path(d) / f"scores_{tag}.csv")]
     labels = np.array([int(r["label"]) for r in rows])
     ids = [r["machine_id"] for r in rows]
     sev = [r["severity"] for r in rows]
@@ -255,6 +306,7 @@ def cmd_demo(task: Task, args) -> int:
               f"[1/5] data from {args.data_dir}", args.quiet)
     data = _load(task, args, build=True)
     run = _run(args, "demo")
+    _remember_source(run, args)
     steps.log(f"[2/5] train (one model per {args.per})", args.quiet)
     train_all(task, data, run, args)
     steps.log("[3/5] int8 export + memory plan", args.quiet)

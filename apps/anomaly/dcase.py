@@ -55,20 +55,23 @@ def _records(folder: Path, machine: str, split_dir: str) -> list[tuple[str, str,
     return out
 
 
-def load_dcase(root: str | Path, extra: dict[str, dict] | None = None) -> Manifest:
+def load_dcase(root: str | Path, extra: dict[str, dict] | None = None,
+               splits: tuple[str, ...] = ("train", "val", "test")) -> Manifest:
     """Manifest over every machine folder of root; `extra` (file name relative to root -> dict) adds e.g. the
-    anomaly kind of built-in clips. Raises DataError naming the folder when a machine has no train or no test
-    clips, or an ID has test clips of only one label (AUC needs both)."""
+    anomaly kind of built-in clips. Only the folders of `splits` are read (train/ serves train and val), so a
+    DCASE folder holding only <type>/test/ can be evaluated. Raises DataError naming the folder when a machine
+    has no train or no test clips a split asks for; an ID with test clips of one label only gets a notice."""
     root = Path(root)
+    want_train, want_test = bool({"train", "val"} & set(splits)), "test" in splits
     clips: list[ClipRecord] = []
     for d in machine_dirs(root):
         machine = d.name
-        train = _records(d / "train", machine, "train") if (d / "train").is_dir() else []
-        test = _records(d / "test", machine, "test") if (d / "test").is_dir() else []
-        if not train:
+        train = _records(d / "train", machine, "train") if want_train and (d / "train").is_dir() else []
+        test = _records(d / "test", machine, "test") if want_test and (d / "test").is_dir() else []
+        if want_train and not train:
             raise DataError(f"{d / 'train'}: no normal_id_XX_*.wav training clips for machine {machine!r}; "
                             f"expected {LAYOUT}")
-        if not test:
+        if want_test and not test:
             raise DataError(f"{d / 'test'}: no labelled test clips for machine {machine!r}; expected {LAYOUT}")
         by_id: dict[str, list] = {}
         for rec in train:
@@ -77,7 +80,8 @@ def load_dcase(root: str | Path, extra: dict[str, dict] | None = None) -> Manife
             n_val = max(1, int(round(VAL_FRACTION * len(recs)))) if len(recs) > 1 else 0
             for i, (label, _, num, p) in enumerate(recs):
                 split = "val" if i >= len(recs) - n_val else "train"
-                clips.append(_clip(root, p, label, split, machine, mid, extra))
+                if split in splits:
+                    clips.append(_clip(root, p, label, split, machine, mid, extra))
         labels_per_id: dict[str, set] = {}
         for label, mid, num, p in test:
             labels_per_id.setdefault(mid, set()).add(label)

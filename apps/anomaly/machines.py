@@ -52,7 +52,7 @@ def select(data: TaskData, group: str) -> TaskData:
     for s in ("train", "val", "test"):
         info = data.extra["clips"][s]
         keep = np.array([in_group(v, group) for v in info["groups"]], bool)
-        if not keep.any():
+        if info["n_clips"] and not keep.any():  # a split the command did not read stays empty
             raise DataError(f"--machine {group}: no {s} clips of that machine; the data set has "
                             f"{', '.join(sorted(set(info['groups'])))}")
         rows = keep[info["clip_index"]]

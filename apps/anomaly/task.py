@@ -8,6 +8,7 @@ apps.anomaly.commands runs the shared pipeline steps once per model.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -40,9 +41,11 @@ Task 2 / MIMII / ToyADMOS layout <machine>/{train,test}/{normal,anomaly}_id_XX_*
 
 
 def _manifest(opts: DataOptions) -> Manifest:
+    """The clips of the splits opts asks for (a test-only DCASE folder has no train/ to read)."""
     if opts.data_dir is not None:
-        return load_dcase(opts.data_dir)
-    return build_dataset(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
+        return load_dcase(opts.data_dir, splits=opts.splits)
+    m = build_dataset(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
+    return dataclasses.replace(m, clips=tuple(c for c in m.clips if c.split in opts.splits))
 
 
 def build_data(opts: DataOptions) -> dict:
@@ -74,6 +77,10 @@ def _split_logmel(m: Manifest, opts: DataOptions) -> dict[str, tuple[np.ndarray,
                 for s in ("train", "val", "test")}
     out = {}
     for s in ("train", "val", "test"):
+        if s not in opts.splits:  # not asked for: empty, so a folder without it can still be read
+            out[s] = (np.zeros((0, ANOMALY_FRONTEND.num_frames, ANOMALY_FRONTEND.n_mels), np.float32),
+                      np.zeros(0, np.int64), [])
+            continue
         waves, kept, frames = read_clips(m, m.split(s), opts.progress)
         if not kept:
             raise DataError(f"{m.root}: no usable {s} clips (all missing, silent or short)")
@@ -104,7 +111,7 @@ def load_data(opts: DataOptions) -> TaskData:
     for s, (lm, frames, recs) in logmel.items():
         vecs = [window_vectors(lm[i], frame_window(r.voice.split("/")[0]), int(frames[i]))
                 for i, r in enumerate(recs)]
-        x = np.concatenate(vecs)
+        x = np.concatenate(vecs) if vecs else np.zeros((0, VECTOR_SIZE), np.float32)
         splits[s] = (x, x)
         clips[s] = _clip_info(recs, [len(v) for v in vecs], frames)
     dataset = {"name": m.meta.get("name"), "source": m.meta.get("source", str(m.root)),
@@ -114,7 +121,7 @@ def load_data(opts: DataOptions) -> TaskData:
                "n_test": clips["test"]["n_clips"], "n_train_vectors": len(splits["train"][0]),
                "split": m.meta.get("split_rule"), "machines": sorted(set(clips["test"]["groups"])),
                "frontend": ANOMALY_FRONTEND.to_dict(), "frame_window": "whole clip (ToyCar: frames 50..249)",
-               "vector_stride": STRIDE}
+               "vector_stride": STRIDE, "splits_read": list(opts.splits)}
     return TaskData(splits["train"], splits["val"], splits["test"], (VECTOR_SIZE,), (), dataset,
                     {"manifest": m, "clips": clips, "logmel": {s: lm for s, (lm, _, _) in logmel.items()}})
 
@@ -150,9 +157,9 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
     """AUC/pAUC table (clip score = mean vector error), the other clip-score choices' AUC, per-severity AUC, alarm
     threshold and rates, per-clip scores csv, ROC plot; float also runs the baselines on the same vectors."""
     run_dir = Path(run_dir)
-    val_scores = scores_for(predict, data, "val")
-    thr = threshold_at(val_scores, FALSE_ALARM_RATE)
+    thr = _threshold(predict, data, tag)
     if split == "val":
+        val_scores = scores_for(predict, data, "val")
         return {"auc": float("nan"), "pauc": float("nan"), "threshold": thr, "mean_val_score": float(val_scores.mean()),
                 "note": "val holds normal clips only: AUC needs the test split"}
     info = data.extra["clips"][split]
@@ -165,7 +172,7 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
               "per_severity": severity_table(scores, info["labels"], info["groups"], info["severities"]),
               "per_kind_detection": _per_kind(scores, info, thr)}
     base_scores = {}
-    if tag == "float":
+    if tag == "float" and len(data.train[0]):  # baselines fit on train vectors: none in an evaluation-only folder
         base_scores = baseline_scores(data.train[0], getattr(data, split)[0], info["clip_index"], info["n_clips"])
         result["baselines"] = {n: {**auc_table(s, info["labels"], info["groups"]),
                                    "per_severity": severity_table(s, info["labels"], info["groups"],
@@ -178,6 +185,18 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
     plot_roc(curves, run_dir / f"roc_{tag}.png",
              f"autoencoder {tag}, {split}: mean AUC over types {table['auc']:.3f}, pAUC {table['pauc']:.3f}")
     return result
+
+
+def _threshold(predict, data: TaskData, tag: str) -> float:
+    """The alarm threshold: set on the model's own validation clips; an evaluation-only folder has none, so the
+    one stored at the run's own evaluation (data.extra["thresholds"][tag]) serves."""
+    stored = data.extra.get("thresholds", {}).get(tag)
+    if stored is not None:
+        return float(stored)
+    if data.extra["clips"]["val"]["n_clips"] == 0:
+        raise DataError(f"{data.dataset.get('source')}: no validation clips to set the {tag} alarm threshold and "
+                        f"no threshold stored by the run's own evaluation; run `eval` on the run's own data first")
+    return threshold_at(scores_for(predict, data, "val"), FALSE_ALARM_RATE)
 
 
 def write_scores(path: Path, info: dict, columns: dict[str, np.ndarray], alarm: np.ndarray) -> None:

@@ -5,6 +5,7 @@ Each step reads what earlier steps left in the run folder and records its own se
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -136,13 +137,18 @@ def evaluation_key(data: TaskData, split: str) -> str:
     return f"{data.dataset.get('name') or 'data'}:{split}"
 
 
+def evaluation_dir(run: RunDir, key: str) -> Path:
+    """Where an evaluation on other data keeps its plots and per-sample files: run/evaluations/<key>/."""
+    return run.path / "evaluations" / key.replace(":", "_").replace("/", "_")
+
+
 def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test", own_data: bool = True) -> dict:
     """Float and int8 metrics of `split`, kept in report.json under evaluations[evaluation_key]; with the run's
     own data and the test split they are also the run's headline `metrics`. An evaluation on other data draws its
     plots in run/evaluations/<key>/ so that the run's own stay."""
     predict_float, predict_int8 = predictors(run)
     key = evaluation_key(data, split)
-    plots = run.path if own_data else run.path / "evaluations" / key.replace(":", "_").replace("/", "_")
+    plots = run.path if own_data else evaluation_dir(run, key)
     plots.mkdir(parents=True, exist_ok=True)
     metrics = {"split": split, "float": task.evaluate(predict_float, data, split, plots, "float"),
                "int8": task.evaluate(predict_int8, data, split, plots, "int8")}

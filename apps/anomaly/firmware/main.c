@@ -21,25 +21,6 @@
 #include "tc_app_output.h"
 #include "tc_frontend.h"
 
-#ifndef TC_COUNTER_END
-#define TC_COUNTER_BEGIN() ((void)0)
-#define TC_COUNTER_END(n) ((n) = 0)
-#endif
-#ifndef TC_STACK_USED
-#define TC_STACK_PAINT() ((void)0)
-#define TC_STACK_USED(n) ((n) = 0)
-#define tc_heap_used() 0ul
-#endif
-
-/* Deepest stack over every model_invoke (boards/common/tc_stack.h), printed before `done`. */
-static unsigned long tc_stack_max;
-
-static void stack_note(unsigned long used) {
-    if (used > tc_stack_max) {
-        tc_stack_max = used;
-    }
-}
-
 #define AN_VECTOR_VALUES (TC_FE_FRAMES_STACKED * TC_FE_N_FEATURES)
 #define AN_CLIP_SAMPLES ((AN_FRAMES - 1) * TC_FE_HOP_SAMPLES + TC_FE_FRAME_SAMPLES)
 
@@ -90,7 +71,7 @@ static int run_clip(int32_t k) {
         rc = model_invoke(an_in, an_out);
         TC_COUNTER_END(mi);
         TC_STACK_USED(stack);
-        stack_note(stack);
+        tc_stack_note(stack);
         total += mi;
         if (rc != 0) {
             printf("error model_invoke returned %d on clip %ld vector %ld\n", rc, (long)k, (long)v);
@@ -116,7 +97,7 @@ int main(void) {
             return 1;
         }
     }
-    printf("stack %lu heap %lu\n", tc_stack_max, tc_heap_used());
+    printf("stack %lu heap %lu\n", tc_stack_note(0), tc_heap_used());
     puts("done");
     return 0;
 }

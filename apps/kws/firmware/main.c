@@ -21,25 +21,6 @@
 #include "model.h"
 #include "tc_app_output.h"
 
-#ifndef TC_COUNTER_END
-#define TC_COUNTER_BEGIN() ((void)0)
-#define TC_COUNTER_END(n) ((n) = 0)
-#endif
-#ifndef TC_STACK_USED
-#define TC_STACK_PAINT() ((void)0)
-#define TC_STACK_USED(n) ((n) = 0)
-#define tc_heap_used() 0ul
-#endif
-
-/* Deepest stack over every model_invoke (boards/common/tc_stack.h), printed before `done`. */
-static unsigned long tc_stack_max;
-
-static void stack_note(unsigned long used) {
-    if (used > tc_stack_max) {
-        tc_stack_max = used;
-    }
-}
-
 #if MODEL_INPUT_BYTES != KWS_FEATURE_BYTES
 #error "the model input does not match the front end's feature map"
 #endif
@@ -73,7 +54,7 @@ static int run_window(const char *what, int32_t index, uint32_t start, const int
     rc = model_invoke(kws_in, kws_out);
     TC_COUNTER_END(mi);
     TC_STACK_USED(stack);
-    stack_note(stack);
+    tc_stack_note(stack);
     if (rc != 0) {
         printf("error model_invoke returned %d on %s %ld\n", rc, what, (long)index);
         return 1;
@@ -117,7 +98,7 @@ int main(void) {
         }
     }
 #endif
-    printf("stack %lu heap %lu\n", tc_stack_max, tc_heap_used());
+    printf("stack %lu heap %lu\n", tc_stack_note(0), tc_heap_used());
     puts("done");
     return 0;
 }

@@ -7,6 +7,28 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Probes a board may lack (instruction counter, stack paint, boards/common/tc_stack.h): without them the counts
+ * read 0. Include this header after TC_BOARD_HEADER so that a board's own definitions win. */
+#ifndef TC_COUNTER_END
+#define TC_COUNTER_BEGIN() ((void)0)
+#define TC_COUNTER_END(n) ((n) = 0)
+#endif
+#ifndef TC_STACK_USED
+#define TC_STACK_PAINT() ((void)0)
+#define TC_STACK_USED(n) ((n) = 0)
+#define tc_heap_used() 0ul
+#endif
+
+/* Note one model_invoke's stack use and return the deepest so far (tc_stack_note(0) reads it), for the
+ * `stack <bytes> heap <bytes>` line before `done`. */
+static inline unsigned long tc_stack_note(unsigned long used) {
+    static unsigned long deepest;
+    if (used > deepest) {
+        deepest = used;
+    }
+    return deepest;
+}
+
 #define TC_HEX_LINE_BYTES(n) (2 * (n) + 8) /* a tag of up to 6 characters, a space, the hex, the NUL */
 
 /* Print "<tag> <2 hex digits per value>" with one puts (one semihosting call per line). */
