@@ -8,7 +8,9 @@ plain `ModelSpec`s (patch_embed without position embedding, transformer blocks, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,6 +24,16 @@ class ViTArch:
     dim: int
     heads: tuple[int, ...]         # one per block; len = depth
     mlp_ratios: tuple[float, ...]  # one per block
+
+    def key(self) -> tuple:
+        return (self.dim, self.heads, self.mlp_ratios)
+
+    def to_dict(self) -> dict:
+        return {"dim": self.dim, "heads": list(self.heads), "mlp_ratios": list(self.mlp_ratios)}
+
+    @staticmethod
+    def from_dict(d: dict) -> "ViTArch":
+        return ViTArch(int(d["dim"]), tuple(int(h) for h in d["heads"]), tuple(float(m) for m in d["mlp_ratios"]))
 
     def short(self) -> str:
         return f"d{self.dim}-l{len(self.heads)}-h{''.join(map(str, self.heads))}-m{'/'.join(f'{m:g}' for m in self.mlp_ratios)}"
@@ -77,3 +89,59 @@ class ViTChoices:
             blocks=tuple(TransformerBlock(h, m, space.rank_ratio) for h, m in zip(arch.heads, arch.mlp_ratios)),
             head=(TokenPool("mean"), FC(self.classes)),
         )
+
+
+class FormerSubnetSpace:
+    """The subnets of one former space, with the interface `tinycore.nas.evolution.evolve` and
+    `tinycore.nas.train_supernet` use (their width/resolution arguments are this space's own and ignored)."""
+
+    def __init__(self, choices: ViTChoices, space: FormerSpace) -> None:
+        choices.patch(space)  # tokens must tile the input
+        self.choices, self.former_space = choices, space
+
+    def largest(self, *_: object) -> ViTArch:
+        return self.choices.largest()
+
+    def smallest(self, *_: object) -> ViTArch:
+        return self.choices.smallest()
+
+    def sample(self, rng: np.random.Generator, *_: object) -> ViTArch:
+        return self.choices.sample(rng)
+
+    def to_spec(self, arch: ViTArch, name: str = "") -> ModelSpec:
+        return self.choices.to_spec(arch, self.former_space, name)
+
+    def mutate(self, parent: ViTArch, pick: Callable[[Any, tuple], Any]) -> ViTArch:
+        """Each gene through `pick(current, choices)`; blocks added by a deeper depth start from the last block,
+        and a head count that no longer divides the dim is resampled."""
+        c = self.choices
+        dim = int(pick(parent.dim, c.dims))
+        depth = int(pick(len(parent.heads), c.depths))
+        hs = c.heads_for(dim)
+        heads, mlps = [], []
+        for j in range(depth):
+            h = parent.heads[min(j, len(parent.heads) - 1)]
+            heads.append(int(pick(h if h in hs else max(hs), hs)))
+            mlps.append(float(pick(parent.mlp_ratios[min(j, len(parent.mlp_ratios) - 1)], c.mlp_ratios)))
+        return ViTArch(dim, tuple(heads), tuple(mlps))
+
+    def crossover(self, a: ViTArch, b: ViTArch, mix: Callable[[Any, Any], Any]) -> ViTArch:
+        """Dim and depth from either parent; each block's genes from either parent's block at that depth (the
+        parent that has it when only one does); head counts that do not divide the dim become the largest that do."""
+        dim, depth = int(mix(a.dim, b.dim)), int(mix(len(a.heads), len(b.heads)))
+        hs = self.choices.heads_for(dim)
+        heads, mlps = [], []
+        for j in range(depth):
+            pa = (a.heads[j], a.mlp_ratios[j]) if j < len(a.heads) else None
+            pb = (b.heads[j], b.mlp_ratios[j]) if j < len(b.heads) else None
+            h, m = mix(pa, pb) if pa and pb else (pa or pb)
+            heads.append(h if h in hs else max(hs))
+            mlps.append(m)
+        return ViTArch(dim, tuple(heads), tuple(mlps))
+
+    @staticmethod
+    def arch_from_dict(d: dict) -> ViTArch:
+        return ViTArch.from_dict(d)
+
+    def describe(self) -> str:
+        return json.dumps({"choices": asdict(self.choices), "space": asdict(self.former_space)}, sort_keys=True)

@@ -13,16 +13,12 @@ the active weights, which computes what the supernet computes and can be fine-tu
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from tinycore.errors import SpecError
-from tinycore.former.space import ViTArch, ViTChoices
+from tinycore.former.space import FormerSubnetSpace, ViTArch, ViTChoices
 from tinycore.former.space_evolution import FormerSpace
 from tinycore.spec.build import SpecModel, build_model
 from tinycore.spec.shapes import low_rank, mlp_hidden
@@ -78,30 +74,11 @@ class EntangledBlock(nn.Module):
         return x + self.fc2.run(F.gelu(h), d)
 
 
-class _SpaceView:
-    """What train_supernet asks of `net.space` (the (width, resolution) arguments are the space's own)."""
-
-    def __init__(self, choices: ViTChoices, space: FormerSpace) -> None:
-        self.choices, self.former_space = choices, space
-
-    def largest(self, *_: object) -> ViTArch:
-        return self.choices.largest()
-
-    def smallest(self, *_: object) -> ViTArch:
-        return self.choices.smallest()
-
-    def sample(self, rng: np.random.Generator, *_: object) -> ViTArch:
-        return self.choices.sample(rng)
-
-    def describe(self) -> str:
-        return json.dumps({"choices": asdict(self.choices), "space": asdict(self.former_space)}, sort_keys=True)
-
-
 class FormerSupernet(nn.Module):
     def __init__(self, choices: ViTChoices, space: FormerSpace) -> None:
         super().__init__()
         self.choices, self.former_space = choices, space
-        self.space = _SpaceView(choices, space)
+        self.space = FormerSubnetSpace(choices, space)
         self.width, self.resolution = float(space.rank_ratio), int(space.tokens)
         big = choices.largest()
         d, p = big.dim, choices.patch(space)
