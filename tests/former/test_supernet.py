@@ -3,6 +3,7 @@ subnets share their leading weights, and the shared sandwich trainer trains it, 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from tinycore.errors import SpecError
 from tinycore.former import FormerSpace, ViTArch, ViTChoices
@@ -73,3 +74,23 @@ def test_extracted_subnet_is_independent_and_quantizes():
     assert torch.equal(net.patch.weight, before)
     graph = quantize_vit(sub.eval(), torch.randn(2, 3, 16, 16), per_head=True)
     assert graph.tensors[graph.outputs[0]].shape == (1, 3)
+
+
+def test_a_new_space_inherits_the_supernet_weights():
+    from tinycore.former.supernet import inherit_weights
+
+    torch.manual_seed(0)
+    old = FormerSupernet(CHOICES, FormerSpace(0.5, 16)).eval()
+    same_patch = FormerSupernet(CHOICES, FormerSpace(0.25, 16)).eval()
+    inherit_weights(same_patch, old)
+    assert torch.equal(same_patch.patch.weight, old.patch.weight)
+    assert torch.equal(same_patch.blocks[0].q.weight, old.blocks[0].q.weight)
+    r = same_patch.blocks[0].fc1.v.shape[0]
+    assert r < old.blocks[0].fc1.v.shape[0] and torch.equal(same_patch.blocks[0].fc1.v, old.blocks[0].fc1.v[:r])
+    more_tokens = FormerSupernet(CHOICES, FormerSpace(0.5, 64)).eval()  # 2 px patches instead of 4
+    inherit_weights(more_tokens, old)
+    assert more_tokens.patch.weight.shape[-1] == 2 and torch.equal(more_tokens.fc.weight, old.fc.weight)
+    x = torch.ones(1, 3, 16, 16)  # a constant image embeds to the same tokens at either patch size
+    a = F.conv2d(x, old.patch.weight, old.patch.bias, stride=4)
+    b = F.conv2d(x, more_tokens.patch.weight, more_tokens.patch.bias, stride=2)
+    torch.testing.assert_close(a.mean(dim=(2, 3)), b.mean(dim=(2, 3)), rtol=1e-4, atol=1e-5)

@@ -130,3 +130,26 @@ class FormerSupernet(nn.Module):
         model.load_state_dict({k: v.clone() for k, v in state.items()}, strict=True)
         model.train(self.training)
         return model
+
+
+@torch.no_grad()
+def inherit_weights(new: FormerSupernet, old: FormerSupernet) -> None:
+    """Start `new` (another space) from `old`'s weights, so the supernet trains on from its resume point: tensors
+    of equal shape are copied; low-rank factors keep their leading min(r_old, r_new) ranks (new ranks stay as
+    initialised); the patch kernel is resized bilinearly to the new patch size (FlexiViT-style resize, scaled so a
+    constant patch gives the same projection)."""
+    if new.choices != old.choices:
+        raise SpecError("former supernet: weights are inherited only between spaces of the same choices")
+    src = dict(old.named_parameters())
+    for name, p in new.named_parameters():
+        q = src.get(name)
+        if q is None:
+            continue
+        if q.shape == p.shape:
+            p.copy_(q)
+        elif name == "patch.weight":
+            k_old, k_new = q.shape[-1], p.shape[-1]
+            p.copy_(F.interpolate(q, size=p.shape[-2:], mode="bilinear", align_corners=False) * (k_old / k_new) ** 2)
+        else:  # low-rank factors: v (r, in), u (out, r)
+            idx = tuple(slice(0, min(a, b)) for a, b in zip(p.shape, q.shape))
+            p[idx] = q[idx]
