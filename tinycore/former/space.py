@@ -36,7 +36,8 @@ class ViTArch:
         return ViTArch(int(d["dim"]), tuple(int(h) for h in d["heads"]), tuple(float(m) for m in d["mlp_ratios"]))
 
     def short(self) -> str:
-        return f"d{self.dim}-l{len(self.heads)}-h{''.join(map(str, self.heads))}-m{'/'.join(f'{m:g}' for m in self.mlp_ratios)}"
+        mlps = "/".join(f"{m:g}" for m in self.mlp_ratios)
+        return f"d{self.dim}-l{len(self.heads)}-h{''.join(map(str, self.heads))}-m{mlps}"
 
 
 @dataclass(frozen=True)

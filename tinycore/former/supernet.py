@@ -115,7 +115,8 @@ class FormerSupernet(nn.Module):
             self.set_active(arch)
         a, d = self.active, self.active.dim
         model = build_model(self.choices.to_spec(a, self.former_space))
-        state = {"stem.patch_embed.proj.weight": self.patch.weight[:d], "stem.patch_embed.proj.bias": self.patch.bias[:d],
+        state = {"stem.patch_embed.proj.weight": self.patch.weight[:d],
+                 "stem.patch_embed.proj.bias": self.patch.bias[:d],
                  "head.token_pool.norm.weight": self.norm.weight[:d], "head.token_pool.norm.bias": self.norm.bias[:d]}
         state.update({f"head.fc.{k}": v for k, v in self.fc.weights(d, self.choices.classes).items()})
         for i, (blk, m) in enumerate(zip(self.blocks, a.mlp_ratios)):
