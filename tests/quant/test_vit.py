@@ -87,3 +87,23 @@ def test_per_head_schedule_shrinks_the_arena_and_keeps_accuracy(wide_model, tmp_
     (outs,) = run_models_on_host([(per_head, xs[:3])], tmp_path, sanitize=True)
     for x, o in zip(xs[:3], outs):
         np.testing.assert_array_equal(o, run(per_head, x).reshape(-1))
+
+
+def test_per_head_schedule_with_a_low_rank_output_projection(tmp_path):
+    """rank 0.25 factorizes the attention's output projection too: per head, V's columns of that head, the rank-r
+    parts summed, then U once; outputs stay those of the whole schedule up to a few roundings."""
+    torch.manual_seed(0)
+    spec = vit(dim=32, depth=1, heads=2, patch=8, resolution=32, classes=4, pos_embed=False, rank_ratio=0.25)
+    model, cal = build_model(spec).eval(), torch.randn(64, 3, 32, 32)
+    whole, per_head = quantize_vit(model, cal), quantize_vit(model, cal, per_head=True)
+    names = {op.name for op in per_head.ops}
+    assert {"blocks.0.proj.v.h0", "blocks.0.proj.v.h1", "blocks.0.proj.u"} <= names
+    test = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    x_t = per_head.tensors["input"]
+    xs = [quantize_float_s8(x.permute(1, 2, 0).numpy()[None], x_t.scale[0], x_t.zero_point) for x in test]
+    a = np.array([run(whole, x).reshape(-1) for x in xs]).astype(int)
+    b = np.array([run(per_head, x).reshape(-1) for x in xs]).astype(int)
+    assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.9 and np.abs(a - b).mean() < 3
+    (outs,) = run_models_on_host([(per_head, xs[:3])], tmp_path, sanitize=True)
+    for x, o in zip(xs[:3], outs):
+        np.testing.assert_array_equal(o, run(per_head, x).reshape(-1))

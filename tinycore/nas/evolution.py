@@ -56,8 +56,8 @@ class Candidate:
         return d
 
     @staticmethod
-    def from_dict(d: dict[str, Any]) -> "Candidate":
-        return Candidate(Arch.from_dict(d["arch"]), float(d["score"]), int(d["arena_bytes"]), int(d["flash_bytes"]),
+    def from_dict(d: dict[str, Any], decode: Callable[[dict[str, Any]], Any] = Arch.from_dict) -> "Candidate":
+        return Candidate(decode(d["arch"]), float(d["score"]), int(d["arena_bytes"]), int(d["flash_bytes"]),
                          int(d["macs"]), int(d["generation"]))
 
 
@@ -106,30 +106,22 @@ class _Search:
                 return arch, c
         raise self.fail("random sampling")
 
-    def _pick(self, current: int, choices: tuple[int, ...]) -> int:
-        return int(self.rng.choice(choices)) if self.rng.random() < self.cfg.mutation_prob else current
+    def _pick(self, current: Any, choices: tuple) -> Any:
+        return self.rng.choice(choices).item() if self.rng.random() < self.cfg.mutation_prob else current
 
     def mutate(self, parent: Arch) -> tuple[Arch, SubnetCost]:
         for _ in range(self.cfg.max_tries):
-            depths = tuple(self._pick(d, st.depths) for d, st in zip(parent.depths, self.space.stages))
-            kernels = tuple(tuple(self._pick(k, self.space.stage_kernels(i)) for k in ks)
-                            for i, ks in enumerate(parent.kernels))
-            expands = tuple(tuple(self._pick(e, self.space.expands) for e in es) for es in parent.expands)
-            arch = Arch(parent.width, parent.resolution, depths, kernels, expands)
-            c = self.fits(arch)
+            c = self.fits(arch := self.space.mutate(parent, self._pick))
             if c is not None:
                 return arch, c
         raise self.fail("mutation")
 
+    def _mix(self, x: Any, y: Any) -> Any:
+        return x if self.rng.random() < 0.5 else y
+
     def crossover(self, a: Arch, b: Arch) -> tuple[Arch, SubnetCost]:
         for _ in range(self.cfg.max_tries):
-            def mix(x, y):
-                return x if self.rng.random() < 0.5 else y
-            depths = tuple(mix(x, y) for x, y in zip(a.depths, b.depths))
-            kernels = tuple(tuple(mix(x, y) for x, y in zip(ka, kb)) for ka, kb in zip(a.kernels, b.kernels))
-            expands = tuple(tuple(mix(x, y) for x, y in zip(ea, eb)) for ea, eb in zip(a.expands, b.expands))
-            arch = Arch(a.width, a.resolution, depths, kernels, expands)
-            c = self.fits(arch)
+            c = self.fits(arch := self.space.crossover(a, b, self._mix))
             if c is not None:
                 return arch, c
         raise self.fail("crossover")
@@ -169,10 +161,10 @@ def evolve(space: SearchSpace, width: float, resolution: int, budget: Budget, sc
     population: list[Candidate] = []
     history: list[dict[str, Any]] = []
     for d in lines:
-        for c in map(Candidate.from_dict, d["new"]):
+        for c in (Candidate.from_dict(x, space.arch_from_dict) for x in d["new"]):
             scored[c.arch.key()] = c
             order.append(c)
-        population = [Candidate.from_dict(c) for c in d["population"]]
+        population = [Candidate.from_dict(c, space.arch_from_dict) for c in d["population"]]
         history.append({k: d[k] for k in ("generation", "best_score", "mean_score", "n_new")})
     if lines:
         rng.bit_generator.state = lines[-1]["rng_state"]

@@ -133,6 +133,24 @@ class SearchSpace:
         expands = tuple(tuple(int(rng.choice(self.expands)) for _ in range(m)) for m in self.max_depths())
         return Arch(float(width), int(resolution), depths, kernels, expands)
 
+    def mutate(self, parent: Arch, pick: Callable[[int, tuple], int]) -> Arch:
+        """A mutation of `parent`: each gene through `pick(current, choices)` (the evolution's resampling rule)."""
+        depths = tuple(pick(d, st.depths) for d, st in zip(parent.depths, self.stages))
+        kernels = tuple(tuple(pick(k, self.stage_kernels(i)) for k in ks) for i, ks in enumerate(parent.kernels))
+        expands = tuple(tuple(pick(e, self.expands) for e in es) for es in parent.expands)
+        return Arch(parent.width, parent.resolution, depths, kernels, expands)
+
+    def crossover(self, a: Arch, b: Arch, mix: Callable[[Any, Any], Any]) -> Arch:
+        """A uniform crossover: each gene `mix(from a, from b)`."""
+        depths = tuple(mix(x, y) for x, y in zip(a.depths, b.depths))
+        kernels = tuple(tuple(mix(x, y) for x, y in zip(ka, kb)) for ka, kb in zip(a.kernels, b.kernels))
+        expands = tuple(tuple(mix(x, y) for x, y in zip(ea, eb)) for ea, eb in zip(a.expands, b.expands))
+        return Arch(a.width, a.resolution, depths, kernels, expands)
+
+    @staticmethod
+    def arch_from_dict(d: dict[str, Any]) -> Arch:
+        return Arch.from_dict(d)
+
     def _uniform(self, width: float, resolution: int, pick: Callable) -> Arch:
         return Arch(float(width), int(resolution), tuple(pick(st.depths) for st in self.stages),
                     tuple((pick(self.stage_kernels(s)),) * m for s, m in enumerate(self.max_depths())),

@@ -92,17 +92,26 @@ class _Builder:
         projection split by heads and summed with adds; only one head's (T, T) scores are ever live."""
         d = self.value[h].shape[-1]
         dh = d // att.heads
+        # a low-rank projection U V splits V's columns by head; the summed rank-r parts then go through U once
+        low = isinstance(att.proj, LowRankLinear)
+        first = att.proj.v if low else att.proj
         out = None
         for i in range(att.heads):
             rows = slice(i * dh, (i + 1) * dh)
             q, k, v = (self.fc_rows(m, h, f"{name}.{p}", rows) for m, p in ((att.q, "q"), (att.k, "k"), (att.v, "v")))
             ctx = self.scaled_attention(q, k, v, f"{name}.h{i}")
-            w = att.proj.weight.detach().double()[:, rows]
-            b = att.proj.bias.detach().double() if i == 0 else torch.zeros(d, dtype=torch.float64)
+            w = first.weight.detach().double()[:, rows]
+            n_out = w.shape[0]
+            b = first.bias.detach().double() if i == 0 and first.bias is not None \
+                else torch.zeros(n_out, dtype=torch.float64)
             y = self.value[ctx].double() @ w.T + b
-            part = self.weighted("fully_connected_s8", ctx, f"{name}.proj.h{i}", y.float(), (1, *y.shape[1:]),
-                                 w.numpy(), b.numpy(), {})
-            out = part if out is None else self.add(out, part, f"{name}.proj.sum{i}")
+            pname = f"{name}.proj.v.h{i}" if low else f"{name}.proj.h{i}"
+            part = self.weighted("fully_connected_s8", ctx, pname, y.float(), (1, *y.shape[1:]), w.numpy(), b.numpy(),
+                                 {})
+            sname = f"{name}.proj.v.sum{i}" if low else f"{name}.proj.sum{i}"
+            out = part if out is None else self.add(out, part, sname)
+        if low:
+            out = self.linear(att.proj.u, out, f"{name}.proj.u")
         return out
 
     def scaled_attention(self, q: str, k: str, v: str, name: str) -> str:
