@@ -130,14 +130,15 @@ static inline __attribute__((always_inline)) void tc_dw_tap4(const tc_dw_tap *t,
     "smlabb %[a1], %[v], %[wo], %[a1]\n" \
     "smlatt %[a3], %[v], %[wo], %[a3]\n"
 
-/* a[j] += sum over taps [t, end) of (p[off + j] - zp) * w_j (j = 0..3; nzp = -zp in both int16 halves). With DSP
- * the taps go three at a time through assembly (26 instructions per 12 MACs with the loop branch), after the
- * n % 3 first ones in C; gcc 12 reloads the table fields one by one and keeps the loop counter apart. */
-static inline __attribute__((always_inline)) void tc_dw_taps4(const tc_dw_tap *t, const tc_dw_tap *end,
+/* a[j] += sum over taps [t, end) of (p[off + j] - zp) * w_j (j = 0..3; nzp = -zp in both int16 halves; rem =
+ * (end - t) % 3, a constant 0 on the row-run path). With DSP the taps go three at a time through assembly (26
+ * instructions per 12 MACs with the loop branch), after the rem first ones in C; gcc 12 reloads the table fields
+ * one by one and keeps the loop counter apart. */
+static inline __attribute__((always_inline)) void tc_dw_taps4(const tc_dw_tap *t, const tc_dw_tap *end, int32_t rem,
                                                                const int8_t *p, int32_t nzp, int32_t a[4])
 {
     int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    switch ((int32_t)(end - t) % 3) {
+    switch (rem) {
     case 2:
         tc_dw_tap4(t++, p, nzp, &a0, &a1, &a2, &a3);
         /* fall through */
@@ -297,16 +298,16 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
             int32_t a[4] = {b0, b1, b2, b3};
             int8_t *o = staged ? ring_w : dst;
             if (ky1 - ky0 == k_h && ox >= ox_lo && ox < ox_hi) {
-                tc_dw_taps4(tab, tab + taps, px, nzp, a);
+                tc_dw_taps4(tab, tab + taps, taps % 3, px, nzp, a);
             } else {
                 int32_t kx0, kx1, n_edge;
                 tc_dw_range(ox * sw - p->pad_left, k_w, dw, in_w, &kx0, &kx1);
                 if (taps <= TC_DW_EDGE_TAPS) {
                     const tc_dw_tap *e = tc_dw_edge_taps(&edges, tab, k_w, ky0, ky1, kx0, kx1, &n_edge);
-                    tc_dw_taps4(e, e + n_edge, px, nzp, a);
+                    tc_dw_taps4(e, e + n_edge, n_edge % 3, px, nzp, a);
                 } else {
                     for (ky = ky0; ky < ky1; ++ky) {
-                        tc_dw_taps4(tab + ky * k_w + kx0, tab + ky * k_w + kx1, px, nzp, a);
+                        tc_dw_taps4(tab + ky * k_w + kx0, tab + ky * k_w + kx1, (kx1 - kx0) % 3, px, nzp, a);
                     }
                 }
             }
@@ -332,22 +333,139 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
     }
 }
 
-/* One function per output stage and destination, so that each keeps its accumulators in registers. */
-static __attribute__((noinline)) void tc_dw_channels4_fast(const tc_dw_call *k, const tc_dw_tap *tab, int32_t oc)
+/* Row-run path (fused output stage, at most TC_DW_RUNS_MAX runs per row): an output row is a few runs of pixels
+ * side by side whose windows have the same valid taps: every column whose window is inside the input's width is
+ * one run, every other column a run of its own. Each run's taps are gathered once per channel group and kind of row
+ * (valid kernel rows ky0..ky1) and padded to a multiple of 3 with taps of weight 0 at a valid tap's offset, so the
+ * pixel loop has no bound test, no remainder and no border lookup. */
+#define TC_DW_RUNS_MAX 8
+#define TC_DW_POOL_TAPS 64
+
+typedef struct {
+    const tc_dw_tap *t, *end;
+    int32_t n; /* pixels */
+} tc_dw_run;
+
+typedef struct {
+    tc_dw_run runs[TC_DW_RUNS_MAX];
+    int32_t n_runs, ky0, ky1;
+    tc_dw_tap pool[TC_DW_POOL_TAPS];
+} tc_dw_rows;
+
+/* What the pixels of one channel group share: -zp in both halves, the biases, the output constants (m, khi, rm1
+ * per channel) and, in place, the ring's bounds (ring_end NULL: outputs go straight to out). */
+typedef struct {
+    int32_t nzp, bias[4], qc[12];
+    int8_t *ring, *ring_end;
+} tc_dw_group;
+
+/* Plans the runs of a row whose valid kernel rows are [ky0, ky1) from the table tab (columns [ox_lo, ox_hi) have
+ * their whole window inside the input's width); 0 when they exceed TC_DW_RUNS_MAX or the pool. A row with fewer
+ * valid kernel rows needs no more runs or taps than a full one, so one check with the full rows decides a call. */
+static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *tab, int32_t ky0, int32_t ky1,
+                           int32_t ox_lo, int32_t ox_hi)
 {
-    tc_dw_channels4(k, tab, oc, 1, 0);
+    const tc_conv_params *p = k->p;
+    const int32_t k_w = k->fd->w, out_w = k->out_dims->w;
+    int32_t ox = 0, used = 0, ky, kx;
+    r->n_runs = 0, r->ky0 = ky0, r->ky1 = ky1;
+    while (ox < out_w) {
+        int32_t n = 1, kx0 = 0, kx1 = k_w, start = used;
+        if (ox >= ox_lo && ox < ox_hi) {
+            n = ox_hi - ox;
+        } else {
+            tc_dw_range(ox * p->stride_w - p->pad_left, k_w, p->dilation_w, k->in_dims->w, &kx0, &kx1);
+        }
+        if (r->n_runs == TC_DW_RUNS_MAX || used + (ky1 - ky0) * (kx1 - kx0) + 2 > TC_DW_POOL_TAPS) {
+            return 0;
+        }
+        for (ky = ky0; ky < ky1; ++ky) {
+            for (kx = kx0; kx < kx1; ++kx) {
+                r->pool[used++] = tab[ky * k_w + kx];
+            }
+        }
+        while ((used - start) % 3 != 0) {
+            r->pool[used] = r->pool[start];
+            r->pool[used].we = r->pool[used].wo = 0;
+            ++used;
+        }
+        r->runs[r->n_runs].t = r->pool + start, r->runs[r->n_runs].end = r->pool + used;
+        r->runs[r->n_runs++].n = n;
+        ox += n;
+    }
+    return 1;
 }
 
-static __attribute__((noinline)) void tc_dw_channels4_fast_staged(const tc_dw_call *k, const tc_dw_tap *tab,
-                                                                  int32_t oc)
+/* One output row of a channel group: the input window moves by in_step bytes, the outputs by out_step (wrapping
+ * at the ring's end). Out of line, so that its few loop variables stay in registers next to the assembly's 13;
+ * returns where the row's next output goes. */
+static __attribute__((noinline)) int8_t *tc_dw_row(const tc_dw_group *g, const tc_dw_rows *r, const int8_t *px,
+                                                    int32_t in_step, int8_t *o, int32_t out_step)
 {
-    tc_dw_channels4(k, tab, oc, 1, 1);
+    const tc_dw_run *run = r->runs, *run_end = r->runs + r->n_runs;
+    for (; run != run_end; ++run) {
+        const tc_dw_tap *t = run->t, *end = run->end;
+        int32_t n = run->n;
+        for (; n > 0; --n, px += in_step) {
+            int32_t a[4] = {g->bias[0], g->bias[1], g->bias[2], g->bias[3]};
+            tc_dw_taps4(t, end, 0, px, g->nzp, a);
+            tc_dw_out4(a, g->qc, o);
+            o += out_step;
+            if (o == g->ring_end) {
+                o = g->ring;
+            }
+        }
+    }
+    return o;
 }
 
+/* Row-run path for output channels oc .. oc + 3 (tc_dw_plan_rows succeeded for full rows). */
+static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, const tc_dw_tap *tab, int32_t oc,
+                                                           tc_dw_rows *rows, int32_t ox_lo, int32_t ox_hi)
+{
+    const tc_conv_params *p = k->p;
+    const int32_t in_w = k->in_dims->w, in_c = k->in_dims->c, out_w = k->out_dims->w, out_c = k->out_dims->c;
+    const int32_t out_h = k->out_dims->h, in_step = p->stride_w * in_c, out_step = k->ring ? 4 : out_c;
+    tc_dw_group g;
+    int8_t *ring_w = k->ring, *ring_r = k->ring, *to = k->out + oc;
+    int32_t oy, j, next = 0;
+    g.nzp = (int32_t)(((uint32_t)(-p->input_zp) << 16) | ((uint32_t)(-p->input_zp) & 0xFFFFu));
+    g.ring = k->ring;
+    g.ring_end = k->ring ? k->ring + 4 * k->ring_px : NULL;
+    for (j = 0; j < 4; ++j) {
+        const int32_t rm1 = -k->shift[oc + j] - 1;
+        g.bias[j] = k->bias[oc + j];
+        g.qc[3 * j] = k->mult[oc + j], g.qc[3 * j + 1] = tc_dsp_rq_khi(p->output_zp, rm1), g.qc[3 * j + 2] = rm1;
+    }
+    rows->ky0 = rows->ky1 = -1; /* the plan is this group's */
+    for (oy = 0; oy < out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_top, first = iy0 * in_w - p->pad_left;
+        int8_t *o = k->ring ? ring_w : k->out + oy * out_w * out_c + oc;
+        int32_t ky0, ky1;
+        tc_dw_range(iy0, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
+        if (ky0 != rows->ky0 || ky1 != rows->ky1) {
+            tc_dw_plan_rows(rows, k, tab, ky0, ky1, ox_lo, ox_hi);
+        }
+        o = tc_dw_row(&g, rows, k->in + oc + first * in_c, in_step, o, out_step);
+        if (k->ring) { /* as tc_dw_stage, once per row: what the next row's windows no longer read */
+            const int32_t q = (oy + 1) * out_w, lim = oy + 1 < out_h ? first + p->stride_h * in_w : q;
+            ring_w = o;
+            for (; next < lim && next < q; ++next, to += out_c) {
+                memcpy(to, ring_r, 4);
+                ring_r += 4;
+                if (ring_r == g.ring_end) {
+                    ring_r = k->ring;
+                }
+            }
+        }
+    }
+}
+
+/* Other output stages and kernels whose rows need more runs or taps. */
 static __attribute__((noinline)) void tc_dw_channels4_general(const tc_dw_call *k, const tc_dw_tap *tab,
                                                               int32_t oc)
 {
-    tc_dw_channels4(k, tab, oc, 0, k->ring != NULL);
+    tc_dw_channels4(k, tab, oc, k->fast, k->ring != NULL);
 }
 
 /* Accumulator of output channel oc at the window starting at input (iy0, ix0), valid taps [ky0, ky1) x [kx0, kx1). */
@@ -400,11 +518,12 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                             int8_t *scratch)
 {
     tc_dw_tap tab[TC_DW_TAPS_MAX];
+    tc_dw_rows rows;
     const int32_t k_w = filter_dims->w, taps = filter_dims->h * k_w, out_c = out_dims->c;
     const int32_t n_pix = out_dims->h * out_dims->w;
     const int inplace = (const int8_t *)out == in;
     tc_dw_call k;
-    int32_t oc = 0, t;
+    int32_t oc = 0, t, ox_lo = 0, ox_hi, use_rows;
     k.p = p, k.in_dims = in_dims, k.fd = filter_dims, k.out_dims = out_dims, k.in = in, k.weights = weights;
     k.bias = bias, k.mult = mult, k.shift = shift, k.out = out;
     k.fast = tc_dsp_rq_fast_ok(mult, shift, out_c, p->output_zp, p->act_min, p->act_max);
@@ -415,16 +534,23 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
         for (t = 0; t < taps; ++t) {
             tab[t].off = ((t / k_w) * p->dilation_h * in_dims->w + (t % k_w) * p->dilation_w) * in_dims->c;
         }
+        /* columns [ox_lo, ox_hi) have the whole window inside the input's width */
+        while (ox_lo < out_dims->w && ox_lo * p->stride_w - p->pad_left < 0) {
+            ++ox_lo;
+        }
+        for (ox_hi = ox_lo; ox_hi < out_dims->w &&
+                            ox_hi * p->stride_w - p->pad_left + (k_w - 1) * p->dilation_w < in_dims->w;
+             ++ox_hi) {
+        }
+        use_rows = k.fast && tc_dw_plan_rows(&rows, &k, tab, 0, filter_dims->h, ox_lo, ox_hi);
         for (; oc + 4 <= out_c; oc += 4) {
             for (t = 0; t < taps; ++t) {
                 const int32_t w = tc_load32(weights + t * out_c + oc);
                 tab[t].we = tc_sxtb16(w);
                 tab[t].wo = tc_sxtb16_ror8(w);
             }
-            if (k.fast && k.ring) {
-                tc_dw_channels4_fast_staged(&k, tab, oc);
-            } else if (k.fast) {
-                tc_dw_channels4_fast(&k, tab, oc);
+            if (use_rows) {
+                tc_dw_channels4_rows(&k, tab, oc, &rows, ox_lo, ox_hi);
             } else {
                 tc_dw_channels4_general(&k, tab, oc);
             }
