@@ -21,6 +21,7 @@
  * so its ring holds a row more. When the wait would exceed the ring, the groups take the
  * scalar path, whose whole plane fits.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "tc_dsp.h"
@@ -352,12 +353,19 @@ typedef struct {
     tc_dw_tap pool[TC_DW_POOL_TAPS];
 } tc_dw_rows;
 
-/* What the pixels of one channel group share: -zp in both halves, the biases, the output constants (m, khi, rm1
- * per channel) and, in place, the ring's bounds (ring_end NULL: outputs go straight to out). */
+/* The state of a run of pixels of one channel group, read by the run's assembly at fixed offsets: the biases,
+ * the run's taps [t, end), -zp in both halves, the output constants (m, khi, rm1 per channel), where the next
+ * output goes and its step (wrapping from ring_end to ring in place; ring_end NULL: straight to out), the input
+ * window's step, and the window of the run's first pixel and one past its last. */
 typedef struct {
-    int32_t nzp, bias[4], qc[12];
+    int32_t bias[4];
+    const tc_dw_tap *t, *end;
+    int32_t nzp, qc[12];
+    int8_t *o;
+    int32_t out_step, in_step;
     int8_t *ring, *ring_end;
-} tc_dw_group;
+    const int8_t *px, *px_end;
+} tc_dw_state;
 
 /* Plans the runs of a row whose valid kernel rows are [ky0, ky1) from the table tab (columns [ox_lo, ox_hi) have
  * their whole window inside the input's width); 0 when they exceed TC_DW_RUNS_MAX or the pool. A row with fewer
@@ -396,27 +404,107 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
     return 1;
 }
 
-/* One output row of a channel group: the input window moves by in_step bytes, the outputs by out_step (wrapping
- * at the ring's end). Out of line, so that its few loop variables stay in registers next to the assembly's 13;
- * returns where the row's next output goes. */
-static __attribute__((noinline)) int8_t *tc_dw_row(const tc_dw_group *g, const tc_dw_rows *r, const int8_t *px,
-                                                    int32_t in_step, int8_t *o, int32_t out_step)
+/* One pixel's output stage in the run's assembly: channel J's sum in register rJ, constants from r4 (advanced),
+ * output byte J at r5. */
+#define TC_DW_RUN_OUT(J) \
+    "ldmia r4!, {r8, r9, r10}\n" \
+    "and r6, r" #J ", #0x80000000\n" \
+    "orr r6, r6, #0x40000000\n" \
+    "add r11, r9, r" #J ", asr #31\n" \
+    "smlal r6, r11, r" #J ", r8\n" \
+    "asr r11, r11, r10\n" \
+    "ssat r11, #8, r11\n" \
+    "strb r11, [r5, #" #J "]\n"
+
+/* One tap of the run's assembly: table entry (we, wo, off) from r4 (advanced) into r8-r10, window at r7, -zp r6. */
+#define TC_DW_RUN_TAP \
+    "ldmia r4!, {r8, r9, r10}\n" \
+    "ldr r11, [r7, r10]\n" \
+    "sxtab16 r12, r6, r11\n" \
+    "sxtab16 r11, r6, r11, ror #8\n" \
+    "smlabb r0, r12, r8, r0\n" \
+    "smlatt r2, r12, r8, r2\n" \
+    "smlabb r1, r11, r9, r1\n" \
+    "smlatt r3, r11, r9, r3\n"
+
+/* The pixels of s->px .. s->px_end (at least one, taps a nonzero multiple of 3). With DSP one assembly loop with
+ * the state in lr: one LDM sets the sums to the biases and loads the taps' bounds and -zp; per pixel 15
+ * instructions besides the taps (26 per 3) and the output stage (32). */
+static __attribute__((noinline)) void tc_dw_run_pixels(tc_dw_state *s)
 {
-    const tc_dw_run *run = r->runs, *run_end = r->runs + r->n_runs;
-    for (; run != run_end; ++run) {
-        const tc_dw_tap *t = run->t, *end = run->end;
-        int32_t n = run->n;
-        for (; n > 0; --n, px += in_step) {
-            int32_t a[4] = {g->bias[0], g->bias[1], g->bias[2], g->bias[3]};
-            tc_dw_taps4(t, end, 0, px, g->nzp, a);
-            tc_dw_out4(a, g->qc, o);
-            o += out_step;
-            if (o == g->ring_end) {
-                o = g->ring;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    register tc_dw_state *st __asm__("lr") = s;
+    typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 100 ? 1 : -1];
+    __asm__ volatile("ldr r7, [%[s], #96]\n"
+                     "1:\n"
+                     "ldmia %[s], {r0, r1, r2, r3, r4, r5, r6}\n"
+                     "2:\n" TC_DW_RUN_TAP TC_DW_RUN_TAP TC_DW_RUN_TAP
+                     "cmp r4, r5\n"
+                     "bne 2b\n"
+                     "add r4, %[s], #28\n"
+                     "ldr r5, [%[s], #76]\n"
+                     TC_DW_RUN_OUT(0) TC_DW_RUN_OUT(1) TC_DW_RUN_OUT(2) TC_DW_RUN_OUT(3)
+                     "ldr r12, [%[s], #80]\n"
+                     "add r5, r5, r12\n"
+                     "ldr r12, [%[s], #92]\n"
+                     "cmp r5, r12\n"
+                     "it eq\n"
+                     "ldreq r5, [%[s], #88]\n"
+                     "str r5, [%[s], #76]\n"
+                     "ldr r12, [%[s], #84]\n"
+                     "add r7, r7, r12\n"
+                     "ldr r12, [%[s], #100]\n"
+                     "cmp r7, r12\n"
+                     "bne 1b\n"
+                     :
+                     : [s] "r"(st)
+                     : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc",
+                       "memory");
+    (void)sizeof(tc_dw_state_layout);
+#else
+    const int8_t *px;
+    for (px = s->px; px != s->px_end; px += s->in_step) {
+        int32_t a[4] = {s->bias[0], s->bias[1], s->bias[2], s->bias[3]};
+        tc_dw_taps4(s->t, s->end, 0, px, s->nzp, a);
+        tc_dw_out4(a, s->qc, s->o);
+        s->o += s->out_step;
+        if (s->o == s->ring_end) {
+            s->o = s->ring;
+        }
+    }
+#endif
+}
+
+/* One output row of a channel group from the window of its first pixel. */
+static void tc_dw_row(tc_dw_state *s, const tc_dw_rows *r, const int8_t *px)
+{
+    int32_t i;
+    for (i = 0; i < r->n_runs; ++i) {
+        const tc_dw_run *run = &r->runs[i];
+        s->px = px, px += run->n * s->in_step, s->px_end = px;
+        if (run->t != run->end) {
+            s->t = run->t, s->end = run->end;
+            tc_dw_run_pixels(s);
+        } else { /* windows entirely in the padding: the bias alone */
+            int32_t n;
+            for (n = 0; n < run->n; ++n) {
+                tc_dw_out4(s->bias, s->qc, s->o);
+                s->o += s->out_step;
+                if (s->o == s->ring_end) {
+                    s->o = s->ring;
+                }
             }
         }
     }
-    return o;
+}
+
+/* Writes n staged pixels of 4 channels from src to dst, dst_step bytes apart; returns the next destination. */
+static inline int8_t *tc_dw_unstage(int8_t *dst, int32_t dst_step, const int8_t *src, int32_t n)
+{
+    for (; n > 0; --n, src += 4, dst += dst_step) {
+        memcpy(dst, src, 4);
+    }
+    return dst;
 }
 
 /* Row-run path for output channels oc .. oc + 3 (tc_dw_plan_rows succeeded for full rows). */
@@ -426,12 +514,13 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
     const tc_conv_params *p = k->p;
     const int32_t in_w = k->in_dims->w, in_c = k->in_dims->c, out_w = k->out_dims->w, out_c = k->out_dims->c;
     const int32_t out_h = k->out_dims->h, in_step = p->stride_w * in_c, out_step = k->ring ? 4 : out_c;
-    tc_dw_group g;
-    int8_t *ring_w = k->ring, *ring_r = k->ring, *to = k->out + oc;
+    tc_dw_state g;
+    int8_t *ring_r = k->ring, *to = k->out + oc;
     int32_t oy, j, next = 0;
     g.nzp = (int32_t)(((uint32_t)(-p->input_zp) << 16) | ((uint32_t)(-p->input_zp) & 0xFFFFu));
     g.ring = k->ring;
     g.ring_end = k->ring ? k->ring + 4 * k->ring_px : NULL;
+    g.o = k->ring, g.out_step = out_step, g.in_step = in_step;
     for (j = 0; j < 4; ++j) {
         const int32_t rm1 = -k->shift[oc + j] - 1;
         g.bias[j] = k->bias[oc + j];
@@ -440,19 +529,26 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
     rows->ky0 = rows->ky1 = -1; /* the plan is this group's */
     for (oy = 0; oy < out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top, first = iy0 * in_w - p->pad_left;
-        int8_t *o = k->ring ? ring_w : k->out + oy * out_w * out_c + oc;
         int32_t ky0, ky1;
-        tc_dw_range(iy0, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
+        if (iy0 >= 0 && iy0 + (k->fd->h - 1) * p->dilation_h < k->in_dims->h) {
+            ky0 = 0, ky1 = k->fd->h;
+        } else {
+            tc_dw_range(iy0, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
+        }
         if (ky0 != rows->ky0 || ky1 != rows->ky1) {
             tc_dw_plan_rows(rows, k, tab, ky0, ky1, ox_lo, ox_hi);
         }
-        o = tc_dw_row(&g, rows, k->in + oc + first * in_c, in_step, o, out_step);
+        if (!k->ring) {
+            g.o = k->out + oy * out_w * out_c + oc;
+        }
+        tc_dw_row(&g, rows, k->in + oc + first * in_c);
         if (k->ring) { /* as tc_dw_stage, once per row: what the next row's windows no longer read */
             const int32_t q = (oy + 1) * out_w, lim = oy + 1 < out_h ? first + p->stride_h * in_w : q;
-            ring_w = o;
-            for (; next < lim && next < q; ++next, to += out_c) {
-                memcpy(to, ring_r, 4);
-                ring_r += 4;
+            int32_t n = (lim < q ? lim : q) - next;
+            while (n > 0) { /* in pieces that do not wrap */
+                const int32_t piece = n < (int32_t)(g.ring_end - ring_r) / 4 ? n : (int32_t)(g.ring_end - ring_r) / 4;
+                to = tc_dw_unstage(to, out_c, ring_r, piece);
+                next += piece, n -= piece, ring_r += 4 * piece;
                 if (ring_r == g.ring_end) {
                     ring_r = k->ring;
                 }
