@@ -338,13 +338,17 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
  * side by side whose windows have the same valid taps: every column whose window is inside the input's width is
  * one run, every other column a run of its own. Each run's taps are gathered once per channel group and kind of row
  * (valid kernel rows ky0..ky1) and padded to a multiple of 3 with taps of weight 0 at a valid tap's offset, so the
- * pixel loop has no bound test, no remainder and no border lookup. */
+ * pixel loop has no bound test, no remainder and no border lookup. The input zero point goes into each run's
+ * biases (bias - zp * sum of the run's weights, exact in wrapping int32 arithmetic), so the taps sign-extend the
+ * input alone and a register is left for the output pointer. */
 #define TC_DW_RUNS_MAX 8
 #define TC_DW_POOL_TAPS 64
 
 typedef struct {
-    const tc_dw_tap *t, *end;
-    int32_t n; /* pixels */
+    int32_t bias[4];          /* the channels' biases minus zp times the sum of the run's weights */
+    const tc_dw_tap *t, *end; /* the run's taps, a nonzero multiple of 3 */
+    int32_t span;             /* bytes the input window moves over the run's pixels */
+    int32_t n;                /* pixels */
 } tc_dw_run;
 
 typedef struct {
@@ -353,38 +357,55 @@ typedef struct {
     tc_dw_tap pool[TC_DW_POOL_TAPS];
 } tc_dw_rows;
 
-/* The state of a run of pixels of one channel group, read by the run's assembly at fixed offsets: the biases,
- * the run's taps [t, end), -zp in both halves, the output constants (m, khi, rm1 per channel), where the next
+/* What a row's assembly reads at fixed offsets: the output constants (m, khi, rm1 per channel), where the next
  * output goes and its step (wrapping from ring_end to ring in place; ring_end NULL: straight to out), the input
- * window's step, and the window of the run's first pixel and one past its last. */
+ * window's step, the window of the row's first pixel, the row's runs and, for the current run, its window end. */
 typedef struct {
-    int32_t bias[4];
-    const tc_dw_tap *t, *end;
-    int32_t nzp, qc[12];
+    int32_t qc[12];
     int8_t *o;
     int32_t out_step, in_step;
     int8_t *ring, *ring_end;
-    const int8_t *px, *px_end;
+    const int8_t *px;
+    const tc_dw_run *run, *run_end;
+    const int8_t *px_end;
 } tc_dw_state;
 
+/* A run's biases: bias[j] - zp * (sum of channel j's weights over the run's taps), wrapping as int32. */
+static void tc_dw_run_bias(tc_dw_run *run, const int32_t *bias, int32_t zp)
+{
+    uint32_t sum[4] = {0, 0, 0, 0};
+    const tc_dw_tap *t;
+    int32_t j;
+    for (t = run->t; t != run->end; ++t) {
+        sum[0] += (uint32_t)(int32_t)(int16_t)(t->we & 0xFFFF), sum[2] += (uint32_t)(t->we >> 16);
+        sum[1] += (uint32_t)(int32_t)(int16_t)(t->wo & 0xFFFF), sum[3] += (uint32_t)(t->wo >> 16);
+    }
+    for (j = 0; j < 4; ++j) {
+        run->bias[j] = tc_wrap_int32((uint32_t)bias[j] - (uint32_t)zp * sum[j]);
+    }
+}
+
 /* Plans the runs of a row whose valid kernel rows are [ky0, ky1) from the table tab (columns [ox_lo, ox_hi) have
- * their whole window inside the input's width); 0 when they exceed TC_DW_RUNS_MAX or the pool. A row with fewer
- * valid kernel rows needs no more runs or taps than a full one, so one check with the full rows decides a call. */
+ * their whole window inside the input's width; bias: the group's biases); 0 when they exceed TC_DW_RUNS_MAX or the
+ * pool, or a run has no valid tap. A row with fewer valid kernel rows (at least one) needs no more runs or taps
+ * than a full one, so one check with the full rows decides a call. */
 static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *tab, int32_t ky0, int32_t ky1,
-                           int32_t ox_lo, int32_t ox_hi)
+                           int32_t ox_lo, int32_t ox_hi, const int32_t *bias)
 {
     const tc_conv_params *p = k->p;
-    const int32_t k_w = k->fd->w, out_w = k->out_dims->w;
+    const int32_t k_w = k->fd->w, out_w = k->out_dims->w, in_step = p->stride_w * k->in_dims->c;
     int32_t ox = 0, used = 0, ky, kx;
     r->n_runs = 0, r->ky0 = ky0, r->ky1 = ky1;
     while (ox < out_w) {
         int32_t n = 1, kx0 = 0, kx1 = k_w, start = used;
+        tc_dw_run *run = &r->runs[r->n_runs];
         if (ox >= ox_lo && ox < ox_hi) {
             n = ox_hi - ox;
         } else {
             tc_dw_range(ox * p->stride_w - p->pad_left, k_w, p->dilation_w, k->in_dims->w, &kx0, &kx1);
         }
-        if (r->n_runs == TC_DW_RUNS_MAX || used + (ky1 - ky0) * (kx1 - kx0) + 2 > TC_DW_POOL_TAPS) {
+        if (r->n_runs == TC_DW_RUNS_MAX || ky1 <= ky0 || kx1 <= kx0 ||
+            used + (ky1 - ky0) * (kx1 - kx0) + 2 > TC_DW_POOL_TAPS) {
             return 0;
         }
         for (ky = ky0; ky < ky1; ++ky) {
@@ -397,105 +418,98 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
             r->pool[used].we = r->pool[used].wo = 0;
             ++used;
         }
-        r->runs[r->n_runs].t = r->pool + start, r->runs[r->n_runs].end = r->pool + used;
-        r->runs[r->n_runs++].n = n;
+        run->t = r->pool + start, run->end = r->pool + used, run->n = n, run->span = n * in_step;
+        tc_dw_run_bias(run, bias, p->input_zp);
+        ++r->n_runs;
         ox += n;
     }
     return 1;
 }
 
-/* One pixel's output stage in the run's assembly: channel J's sum in register rJ, constants from r4 (advanced),
- * output byte J at r5. */
-#define TC_DW_RUN_OUT(J) \
+/* One pixel's output stage in the row's assembly: channel J's sum in register rJ, constants from r4 (advanced),
+ * output byte J at r6. */
+#define TC_DW_ROW_OUT(J) \
     "ldmia r4!, {r8, r9, r10}\n" \
-    "and r6, r" #J ", #0x80000000\n" \
-    "orr r6, r6, #0x40000000\n" \
+    "and r5, r" #J ", #0x80000000\n" \
+    "orr r5, r5, #0x40000000\n" \
     "add r11, r9, r" #J ", asr #31\n" \
-    "smlal r6, r11, r" #J ", r8\n" \
+    "smlal r5, r11, r" #J ", r8\n" \
     "asr r11, r11, r10\n" \
     "ssat r11, #8, r11\n" \
-    "strb r11, [r5, #" #J "]\n"
+    "strb r11, [r6, #" #J "]\n"
 
-/* One tap of the run's assembly: table entry (we, wo, off) from r4 (advanced) into r8-r10, window at r7, -zp r6. */
-#define TC_DW_RUN_TAP \
+/* One tap of the row's assembly: table entry (we, wo, off) from r4 (advanced) into r8-r10, window at r7. */
+#define TC_DW_ROW_TAP \
     "ldmia r4!, {r8, r9, r10}\n" \
     "ldr r11, [r7, r10]\n" \
-    "sxtab16 r12, r6, r11\n" \
-    "sxtab16 r11, r6, r11, ror #8\n" \
+    "sxtb16 r12, r11\n" \
+    "sxtb16 r11, r11, ror #8\n" \
     "smlabb r0, r12, r8, r0\n" \
     "smlatt r2, r12, r8, r2\n" \
     "smlabb r1, r11, r9, r1\n" \
     "smlatt r3, r11, r9, r3\n"
 
-/* The pixels of s->px .. s->px_end (at least one, taps a nonzero multiple of 3). With DSP one assembly loop with
- * the state in lr: one LDM sets the sums to the biases and loads the taps' bounds and -zp; per pixel 15
- * instructions besides the taps (26 per 3) and the output stage (32). */
-static __attribute__((noinline)) void tc_dw_run_pixels(tc_dw_state *s)
+/* One output row of a channel group (s->px: the window of its first pixel; s->run .. s->run_end: its runs). With
+ * DSP one assembly block with the state in lr and the output pointer in r6: per pixel one LDM sets the sums to the
+ * run's biases and loads its taps' bounds; 14 instructions besides the taps (26 per 3) and the output stage (32). */
+static __attribute__((noinline)) void tc_dw_row(tc_dw_state *s)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     register tc_dw_state *st __asm__("lr") = s;
-    typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 100 ? 1 : -1];
-    __asm__ volatile("ldr r7, [%[s], #96]\n"
+    typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 80 && offsetof(tc_dw_run, span) == 24 &&
+                                            sizeof(tc_dw_run) == 32 ? 1 : -1];
+    __asm__ volatile("ldr r7, [%[s], #68]\n"
+                     "ldr r6, [%[s], #48]\n"
+                     "ldr r12, [%[s], #72]\n"
+                     "3:\n"
+                     "ldr r11, [r12, #24]\n"
+                     "add r11, r7, r11\n"
+                     "str r11, [%[s], #80]\n"
                      "1:\n"
-                     "ldmia %[s], {r0, r1, r2, r3, r4, r5, r6}\n"
-                     "2:\n" TC_DW_RUN_TAP TC_DW_RUN_TAP TC_DW_RUN_TAP
+                     "ldr r12, [%[s], #72]\n"
+                     "ldmia r12, {r0, r1, r2, r3, r4, r5}\n"
+                     "2:\n" TC_DW_ROW_TAP TC_DW_ROW_TAP TC_DW_ROW_TAP
                      "cmp r4, r5\n"
                      "bne 2b\n"
-                     "add r4, %[s], #28\n"
-                     "ldr r5, [%[s], #76]\n"
-                     TC_DW_RUN_OUT(0) TC_DW_RUN_OUT(1) TC_DW_RUN_OUT(2) TC_DW_RUN_OUT(3)
-                     "ldr r12, [%[s], #80]\n"
-                     "add r5, r5, r12\n"
-                     "ldr r12, [%[s], #92]\n"
-                     "cmp r5, r12\n"
+                     "mov r4, %[s]\n"
+                     TC_DW_ROW_OUT(0) TC_DW_ROW_OUT(1) TC_DW_ROW_OUT(2) TC_DW_ROW_OUT(3)
+                     "ldr r12, [%[s], #52]\n"
+                     "add r6, r6, r12\n"
+                     "ldr r12, [%[s], #64]\n"
+                     "cmp r6, r12\n"
                      "it eq\n"
-                     "ldreq r5, [%[s], #88]\n"
-                     "str r5, [%[s], #76]\n"
-                     "ldr r12, [%[s], #84]\n"
+                     "ldreq r6, [%[s], #60]\n"
+                     "ldr r12, [%[s], #56]\n"
                      "add r7, r7, r12\n"
-                     "ldr r12, [%[s], #100]\n"
+                     "ldr r12, [%[s], #80]\n"
                      "cmp r7, r12\n"
                      "bne 1b\n"
+                     "ldr r12, [%[s], #72]\n"
+                     "add r12, r12, #32\n"
+                     "str r12, [%[s], #72]\n"
+                     "ldr r11, [%[s], #76]\n"
+                     "cmp r12, r11\n"
+                     "bne 3b\n"
+                     "str r6, [%[s], #48]\n"
                      :
                      : [s] "r"(st)
                      : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc",
                        "memory");
     (void)sizeof(tc_dw_state_layout);
 #else
-    const int8_t *px;
-    for (px = s->px; px != s->px_end; px += s->in_step) {
-        int32_t a[4] = {s->bias[0], s->bias[1], s->bias[2], s->bias[3]};
-        tc_dw_taps4(s->t, s->end, 0, px, s->nzp, a);
-        tc_dw_out4(a, s->qc, s->o);
-        s->o += s->out_step;
-        if (s->o == s->ring_end) {
-            s->o = s->ring;
-        }
-    }
-#endif
-}
-
-/* One output row of a channel group from the window of its first pixel. */
-static void tc_dw_row(tc_dw_state *s, const tc_dw_rows *r, const int8_t *px)
-{
-    int32_t i;
-    for (i = 0; i < r->n_runs; ++i) {
-        const tc_dw_run *run = &r->runs[i];
-        s->px = px, px += run->n * s->in_step, s->px_end = px;
-        if (run->t != run->end) {
-            s->t = run->t, s->end = run->end;
-            tc_dw_run_pixels(s);
-        } else { /* windows entirely in the padding: the bias alone */
-            int32_t n;
-            for (n = 0; n < run->n; ++n) {
-                tc_dw_out4(s->bias, s->qc, s->o);
-                s->o += s->out_step;
-                if (s->o == s->ring_end) {
-                    s->o = s->ring;
-                }
+    const int8_t *px = s->px;
+    for (; s->run != s->run_end; ++s->run) {
+        for (s->px_end = px + s->run->span; px != s->px_end; px += s->in_step) {
+            int32_t a[4] = {s->run->bias[0], s->run->bias[1], s->run->bias[2], s->run->bias[3]};
+            tc_dw_taps4(s->run->t, s->run->end, 0, px, 0, a);
+            tc_dw_out4(a, s->qc, s->o);
+            s->o += s->out_step;
+            if (s->o == s->ring_end) {
+                s->o = s->ring;
             }
         }
     }
+#endif
 }
 
 /* Writes n staged pixels of 4 channels from src to dst, dst_step bytes apart; returns the next destination. */
@@ -505,6 +519,21 @@ static inline int8_t *tc_dw_unstage(int8_t *dst, int32_t dst_step, const int8_t 
         memcpy(dst, src, 4);
     }
     return dst;
+}
+
+/* Whether the row-run path takes the call: every output row has a valid kernel row (with dilation a middle row
+ * may have none) and the full rows' plan fits. */
+static int tc_dw_rows_fit(const tc_dw_call *k, tc_dw_rows *rows, const tc_dw_tap *tab, int32_t ox_lo, int32_t ox_hi)
+{
+    const tc_conv_params *p = k->p;
+    int32_t oy, ky0, ky1;
+    for (oy = 0; oy < k->out_dims->h; ++oy) {
+        tc_dw_range(oy * p->stride_h - p->pad_top, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
+        if (ky1 <= ky0) {
+            return 0;
+        }
+    }
+    return tc_dw_plan_rows(rows, k, tab, 0, k->fd->h, ox_lo, ox_hi, k->bias);
 }
 
 /* Row-run path for output channels oc .. oc + 3 (tc_dw_plan_rows succeeded for full rows). */
@@ -517,13 +546,11 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
     tc_dw_state g;
     int8_t *ring_r = k->ring, *to = k->out + oc;
     int32_t oy, j, next = 0;
-    g.nzp = (int32_t)(((uint32_t)(-p->input_zp) << 16) | ((uint32_t)(-p->input_zp) & 0xFFFFu));
     g.ring = k->ring;
     g.ring_end = k->ring ? k->ring + 4 * k->ring_px : NULL;
     g.o = k->ring, g.out_step = out_step, g.in_step = in_step;
     for (j = 0; j < 4; ++j) {
         const int32_t rm1 = -k->shift[oc + j] - 1;
-        g.bias[j] = k->bias[oc + j];
         g.qc[3 * j] = k->mult[oc + j], g.qc[3 * j + 1] = tc_dsp_rq_khi(p->output_zp, rm1), g.qc[3 * j + 2] = rm1;
     }
     rows->ky0 = rows->ky1 = -1; /* the plan is this group's */
@@ -536,12 +563,13 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
             tc_dw_range(iy0, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
         }
         if (ky0 != rows->ky0 || ky1 != rows->ky1) {
-            tc_dw_plan_rows(rows, k, tab, ky0, ky1, ox_lo, ox_hi);
+            tc_dw_plan_rows(rows, k, tab, ky0, ky1, ox_lo, ox_hi, k->bias + oc);
         }
         if (!k->ring) {
             g.o = k->out + oy * out_w * out_c + oc;
         }
-        tc_dw_row(&g, rows, k->in + oc + first * in_c);
+        g.px = k->in + oc + first * in_c, g.run = rows->runs, g.run_end = rows->runs + rows->n_runs;
+        tc_dw_row(&g);
         if (k->ring) { /* as tc_dw_stage, once per row: what the next row's windows no longer read */
             const int32_t q = (oy + 1) * out_w, lim = oy + 1 < out_h ? first + p->stride_h * in_w : q;
             int32_t n = (lim < q ? lim : q) - next;
@@ -638,7 +666,7 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                             ox_hi * p->stride_w - p->pad_left + (k_w - 1) * p->dilation_w < in_dims->w;
              ++ox_hi) {
         }
-        use_rows = k.fast && tc_dw_plan_rows(&rows, &k, tab, 0, filter_dims->h, ox_lo, ox_hi);
+        use_rows = k.fast && tc_dw_rows_fit(&k, &rows, tab, ox_lo, ox_hi);
         for (; oc + 4 <= out_c; oc += 4) {
             for (t = 0; t < taps; ++t) {
                 const int32_t w = tc_load32(weights + t * out_c + oc);
