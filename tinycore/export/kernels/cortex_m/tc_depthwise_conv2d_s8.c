@@ -449,54 +449,49 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
     "smlabb r1, r11, r9, r1\n" \
     "smlatt r3, r11, r9, r3\n"
 
-/* One output row of a channel group (s->px: the window of its first pixel; s->run .. s->run_end: its runs). With
- * DSP one assembly block with the state in lr and the output pointer in r6: per pixel one LDM sets the sums to the
- * run's biases and loads its taps' bounds; 14 instructions besides the taps (26 per 3) and the output stage (32). */
-static __attribute__((noinline)) void tc_dw_row(tc_dw_state *s)
-{
+/* One output row of a channel group (s->px: the window of its first pixel; s->run .. s->run_end: its runs), its
+ * outputs STEP apart (an instruction string that advances r6). One assembly block with the state in lr and the
+ * output pointer in r6: per pixel one LDM sets the sums to the run's biases and loads its taps' bounds; besides
+ * the taps (26 instructions per 3) and the output stage (32), 9 instructions per pixel in place, 10 otherwise. */
+#define TC_DW_ROW_ASM(STEP) \
+    "ldr r7, [%[s], #68]\n" \
+    "ldr r6, [%[s], #48]\n" \
+    "ldr r12, [%[s], #72]\n" \
+    "3:\n" \
+    "ldr r11, [r12, #24]\n" \
+    "add r11, r7, r11\n" \
+    "str r11, [%[s], #80]\n" \
+    "1:\n" \
+    "ldr r12, [%[s], #72]\n" \
+    "ldmia r12, {r0, r1, r2, r3, r4, r5}\n" \
+    "2:\n" TC_DW_ROW_TAP TC_DW_ROW_TAP TC_DW_ROW_TAP \
+    "cmp r4, r5\n" \
+    "bne 2b\n" \
+    "mov r4, %[s]\n" \
+    TC_DW_ROW_OUT(0) TC_DW_ROW_OUT(1) TC_DW_ROW_OUT(2) TC_DW_ROW_OUT(3) \
+    STEP \
+    "ldr r12, [%[s], #56]\n" \
+    "add r7, r7, r12\n" \
+    "ldr r12, [%[s], #80]\n" \
+    "cmp r7, r12\n" \
+    "bne 1b\n" \
+    "ldr r12, [%[s], #72]\n" \
+    "add r12, r12, #32\n" \
+    "str r12, [%[s], #72]\n" \
+    "ldr r11, [%[s], #76]\n" \
+    "cmp r12, r11\n" \
+    "bne 3b\n" \
+    "str r6, [%[s], #48]\n"
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    register tc_dw_state *st __asm__("lr") = s;
-    typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 80 && offsetof(tc_dw_run, span) == 24 &&
-                                            sizeof(tc_dw_run) == 32 ? 1 : -1];
-    __asm__ volatile("ldr r7, [%[s], #68]\n"
-                     "ldr r6, [%[s], #48]\n"
-                     "ldr r12, [%[s], #72]\n"
-                     "3:\n"
-                     "ldr r11, [r12, #24]\n"
-                     "add r11, r7, r11\n"
-                     "str r11, [%[s], #80]\n"
-                     "1:\n"
-                     "ldr r12, [%[s], #72]\n"
-                     "ldmia r12, {r0, r1, r2, r3, r4, r5}\n"
-                     "2:\n" TC_DW_ROW_TAP TC_DW_ROW_TAP TC_DW_ROW_TAP
-                     "cmp r4, r5\n"
-                     "bne 2b\n"
-                     "mov r4, %[s]\n"
-                     TC_DW_ROW_OUT(0) TC_DW_ROW_OUT(1) TC_DW_ROW_OUT(2) TC_DW_ROW_OUT(3)
-                     "ldr r12, [%[s], #52]\n"
-                     "add r6, r6, r12\n"
-                     "ldr r12, [%[s], #64]\n"
-                     "cmp r6, r12\n"
-                     "it eq\n"
-                     "ldreq r6, [%[s], #60]\n"
-                     "ldr r12, [%[s], #56]\n"
-                     "add r7, r7, r12\n"
-                     "ldr r12, [%[s], #80]\n"
-                     "cmp r7, r12\n"
-                     "bne 1b\n"
-                     "ldr r12, [%[s], #72]\n"
-                     "add r12, r12, #32\n"
-                     "str r12, [%[s], #72]\n"
-                     "ldr r11, [%[s], #76]\n"
-                     "cmp r12, r11\n"
-                     "bne 3b\n"
-                     "str r6, [%[s], #48]\n"
-                     :
-                     : [s] "r"(st)
-                     : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc",
-                       "memory");
-    (void)sizeof(tc_dw_state_layout);
-#else
+typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 80 && offsetof(tc_dw_run, span) == 24 &&
+                                        sizeof(tc_dw_run) == 32 ? 1 : -1];
+#define TC_DW_ROW_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
+#endif
+
+/* The row in C (hosts): the same sums, output stage and order. */
+static inline void tc_dw_row_c(tc_dw_state *s)
+{
     const int8_t *px = s->px;
     for (; s->run != s->run_end; ++s->run) {
         for (s->px_end = px + s->run->span; px != s->px_end; px += s->in_step) {
@@ -504,11 +499,29 @@ static __attribute__((noinline)) void tc_dw_row(tc_dw_state *s)
             tc_dw_taps4(s->run->t, s->run->end, 0, px, 0, a);
             tc_dw_out4(a, s->qc, s->o);
             s->o += s->out_step;
-            if (s->o == s->ring_end) {
-                s->o = s->ring;
-            }
         }
     }
+}
+
+/* A row staged in the ring (4 bytes per pixel; the ring holds whole rows, so a row never wraps). */
+static __attribute__((noinline)) void tc_dw_row_staged(tc_dw_state *s)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    register tc_dw_state *st __asm__("lr") = s;
+    __asm__ volatile(TC_DW_ROW_ASM("add r6, r6, #4\n") : : [s] "r"(st) : TC_DW_ROW_CLOBBERS);
+#else
+    tc_dw_row_c(s);
+#endif
+}
+
+/* A row written straight to out (s->out_step apart). */
+static __attribute__((noinline)) void tc_dw_row_direct(tc_dw_state *s)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    register tc_dw_state *st __asm__("lr") = s;
+    __asm__ volatile(TC_DW_ROW_ASM("ldr r12, [%[s], #52]\nadd r6, r6, r12\n") : : [s] "r"(st) : TC_DW_ROW_CLOBBERS);
+#else
+    tc_dw_row_c(s);
 #endif
 }
 
@@ -569,7 +582,14 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
             g.o = k->out + oy * out_w * out_c + oc;
         }
         g.px = k->in + oc + first * in_c, g.run = rows->runs, g.run_end = rows->runs + rows->n_runs;
-        tc_dw_row(&g);
+        if (k->ring) {
+            tc_dw_row_staged(&g);
+            if (g.o == g.ring_end) {
+                g.o = g.ring;
+            }
+        } else {
+            tc_dw_row_direct(&g);
+        }
         if (k->ring) { /* as tc_dw_stage, once per row: what the next row's windows no longer read */
             const int32_t q = (oy + 1) * out_w, lim = oy + 1 < out_h ? first + p->stride_h * in_w : q;
             int32_t n = (lim < q ? lim : q) - next;
@@ -647,16 +667,16 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
     const int32_t n_pix = out_dims->h * out_dims->w;
     const int inplace = (const int8_t *)out == in;
     tc_dw_call k;
-    int32_t oc = 0, t, ox_lo = 0, ox_hi, use_rows;
+    int32_t oc = 0, t, ox_lo = 0, ox_hi, use_rows, vector;
     k.p = p, k.in_dims = in_dims, k.fd = filter_dims, k.out_dims = out_dims, k.in = in, k.weights = weights;
     k.bias = bias, k.mult = mult, k.shift = shift, k.out = out;
     k.fast = tc_dsp_rq_fast_ok(mult, shift, out_c, p->output_zp, p->act_min, p->act_max);
     k.ring = inplace ? scratch : NULL;
-    k.ring_px = n_pix / 4;
     k.early = 1;
-    if (p->depth_multiplier == 1 && taps <= TC_DW_TAPS_MAX && out_c >= 4 && (!inplace || tc_dw_ring_fits(&k))) {
+    if (p->depth_multiplier == 1 && taps <= TC_DW_TAPS_MAX && out_c >= 4) {
         for (t = 0; t < taps; ++t) {
             tab[t].off = ((t / k_w) * p->dilation_h * in_dims->w + (t % k_w) * p->dilation_w) * in_dims->c;
+            tab[t].we = tab[t].wo = 0;
         }
         /* columns [ox_lo, ox_hi) have the whole window inside the input's width */
         while (ox_lo < out_dims->w && ox_lo * p->stride_w - p->pad_left < 0) {
@@ -666,8 +686,13 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                             ox_hi * p->stride_w - p->pad_left + (k_w - 1) * p->dilation_w < in_dims->w;
              ++ox_hi) {
         }
-        use_rows = k.fast && tc_dw_rows_fit(&k, &rows, tab, ox_lo, ox_hi);
-        for (; oc + 4 <= out_c; oc += 4) {
+        k.ring_px = n_pix / 4 / out_dims->w * out_dims->w; /* the row path's ring holds whole rows */
+        use_rows = k.fast && (!inplace || tc_dw_ring_fits(&k)) && tc_dw_rows_fit(&k, &rows, tab, ox_lo, ox_hi);
+        if (!use_rows) {
+            k.ring_px = n_pix / 4;
+        }
+        vector = use_rows || !inplace || tc_dw_ring_fits(&k);
+        for (; vector && oc + 4 <= out_c; oc += 4) {
             for (t = 0; t < taps; ++t) {
                 const int32_t w = tc_load32(weights + t * out_c + oc);
                 tab[t].we = tc_sxtb16(w);
