@@ -48,6 +48,7 @@ typedef struct {
     int8_t *ring;    /* NULL: outputs go straight to out; else in place, staged here */
     int32_t ring_px; /* pixels (of one group) the ring holds */
     int early;       /* write staged pixels out as soon as no later window reads them (tc_dw_ring_fits) */
+    int whole_rows;  /* ... but only whole output rows (the row-run path) */
     int fast;        /* tc_dsp_rq_fast_ok for every channel */
 } tc_dw_call;
 
@@ -102,6 +103,7 @@ static int tc_dw_ring_fits(const tc_dw_call *k)
         }
         prev = ft;
         lim = tc_dw_flush_limit(k, q);
+        lim = k->whole_rows ? lim / out_w * out_w : lim;
         next = lim > next ? lim : next;
     }
     return 1;
@@ -525,15 +527,6 @@ static __attribute__((noinline)) void tc_dw_row_direct(tc_dw_state *s)
 #endif
 }
 
-/* Writes n staged pixels of 4 channels from src to dst, dst_step bytes apart; returns the next destination. */
-static inline int8_t *tc_dw_unstage(int8_t *dst, int32_t dst_step, const int8_t *src, int32_t n)
-{
-    for (; n > 0; --n, src += 4, dst += dst_step) {
-        memcpy(dst, src, 4);
-    }
-    return dst;
-}
-
 /* Whether the row-run path takes the call: every output row has a valid kernel row (with dilation a middle row
  * may have none) and the full rows' plan fits. */
 static int tc_dw_rows_fit(const tc_dw_call *k, tc_dw_rows *rows, const tc_dw_tap *tab, int32_t ox_lo, int32_t ox_hi)
@@ -549,57 +542,52 @@ static int tc_dw_rows_fit(const tc_dw_call *k, tc_dw_rows *rows, const tc_dw_tap
     return tc_dw_plan_rows(rows, k, tab, 0, k->fd->h, ox_lo, ox_hi, k->bias);
 }
 
-/* Row-run path for output channels oc .. oc + 3 (tc_dw_plan_rows succeeded for full rows). */
+/* Row-run path for output channels oc .. oc + 3 (tc_dw_rows_fit said yes). In place, output rows wait in the ring
+ * (whole rows, k->whole_rows) and are written out a whole row at a time once no later window reads them. */
 static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, const tc_dw_tap *tab, int32_t oc,
                                                            tc_dw_rows *rows, int32_t ox_lo, int32_t ox_hi)
 {
     const tc_conv_params *p = k->p;
     const int32_t in_w = k->in_dims->w, in_c = k->in_dims->c, out_w = k->out_dims->w, out_c = k->out_dims->c;
-    const int32_t out_h = k->out_dims->h, in_step = p->stride_w * in_c, out_step = k->ring ? 4 : out_c;
+    const int32_t out_h = k->out_dims->h, k_h = k->fd->h, first_step = p->stride_h * in_w;
     tc_dw_state g;
     int8_t *ring_r = k->ring, *to = k->out + oc;
-    int32_t oy, j, next = 0;
+    int32_t oy, j, i, done = 0, first = -p->pad_top * in_w - p->pad_left;
     g.ring = k->ring;
     g.ring_end = k->ring ? k->ring + 4 * k->ring_px : NULL;
-    g.o = k->ring, g.out_step = out_step, g.in_step = in_step;
+    g.o = k->ring ? k->ring : k->out + oc;
+    g.out_step = k->ring ? 4 : out_c, g.in_step = p->stride_w * in_c;
     for (j = 0; j < 4; ++j) {
         const int32_t rm1 = -k->shift[oc + j] - 1;
         g.qc[3 * j] = k->mult[oc + j], g.qc[3 * j + 1] = tc_dsp_rq_khi(p->output_zp, rm1), g.qc[3 * j + 2] = rm1;
     }
     rows->ky0 = rows->ky1 = -1; /* the plan is this group's */
-    for (oy = 0; oy < out_h; ++oy) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_top, first = iy0 * in_w - p->pad_left;
-        int32_t ky0, ky1;
-        if (iy0 >= 0 && iy0 + (k->fd->h - 1) * p->dilation_h < k->in_dims->h) {
-            ky0 = 0, ky1 = k->fd->h;
-        } else {
-            tc_dw_range(iy0, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
+    for (oy = 0; oy < out_h; ++oy, first += first_step) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_top;
+        int32_t ky0 = 0, ky1 = k_h;
+        if (iy0 < 0 || iy0 + (k_h - 1) * p->dilation_h >= k->in_dims->h) {
+            tc_dw_range(iy0, k_h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
         }
         if (ky0 != rows->ky0 || ky1 != rows->ky1) {
             tc_dw_plan_rows(rows, k, tab, ky0, ky1, ox_lo, ox_hi, k->bias + oc);
         }
-        if (!k->ring) {
-            g.o = k->out + oy * out_w * out_c + oc;
-        }
         g.px = k->in + oc + first * in_c, g.run = rows->runs, g.run_end = rows->runs + rows->n_runs;
-        if (k->ring) {
-            tc_dw_row_staged(&g);
-            if (g.o == g.ring_end) {
-                g.o = g.ring;
-            }
-        } else {
+        if (!k->ring) {
             tc_dw_row_direct(&g);
+            continue;
         }
-        if (k->ring) { /* as tc_dw_stage, once per row: what the next row's windows no longer read */
-            const int32_t q = (oy + 1) * out_w, lim = oy + 1 < out_h ? first + p->stride_h * in_w : q;
-            int32_t n = (lim < q ? lim : q) - next;
-            while (n > 0) { /* in pieces that do not wrap */
-                const int32_t piece = n < (int32_t)(g.ring_end - ring_r) / 4 ? n : (int32_t)(g.ring_end - ring_r) / 4;
-                to = tc_dw_unstage(to, out_c, ring_r, piece);
-                next += piece, n -= piece, ring_r += 4 * piece;
-                if (ring_r == g.ring_end) {
-                    ring_r = k->ring;
-                }
+        tc_dw_row_staged(&g);
+        if (g.o == g.ring_end) {
+            g.o = g.ring;
+        }
+        /* write out the rows before the next row's first tap (all after the last row) */
+        for (j = oy + 1 < out_h ? (first + first_step) / out_w : out_h; done < j; ++done) {
+            for (i = 0; i < out_w; ++i, to += out_c) {
+                memcpy(to, ring_r + 4 * i, 4);
+            }
+            ring_r += 4 * out_w;
+            if (ring_r == g.ring_end) {
+                ring_r = g.ring;
             }
         }
     }
@@ -672,7 +660,7 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
     k.bias = bias, k.mult = mult, k.shift = shift, k.out = out;
     k.fast = tc_dsp_rq_fast_ok(mult, shift, out_c, p->output_zp, p->act_min, p->act_max);
     k.ring = inplace ? scratch : NULL;
-    k.early = 1;
+    k.early = 1, k.whole_rows = 0;
     if (p->depth_multiplier == 1 && taps <= TC_DW_TAPS_MAX && out_c >= 4) {
         for (t = 0; t < taps; ++t) {
             tab[t].off = ((t / k_w) * p->dilation_h * in_dims->w + (t % k_w) * p->dilation_w) * in_dims->c;
@@ -687,7 +675,9 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
              ++ox_hi) {
         }
         k.ring_px = n_pix / 4 / out_dims->w * out_dims->w; /* the row path's ring holds whole rows */
+        k.whole_rows = 1;
         use_rows = k.fast && (!inplace || tc_dw_ring_fits(&k)) && tc_dw_rows_fit(&k, &rows, tab, ox_lo, ox_hi);
+        k.whole_rows = 0;
         if (!use_rows) {
             k.ring_px = n_pix / 4;
         }
