@@ -345,30 +345,31 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
  * input alone and a register is left for the output pointer. */
 #define TC_DW_RUNS_MAX 8
 #define TC_DW_POOL_TAPS 64
+#define TC_DW_ROW_PX 64 /* output pixels of a row */
 
 typedef struct {
     int32_t bias[4];          /* the channels' biases minus zp times the sum of the run's weights */
     const tc_dw_tap *t, *end; /* the run's taps, a nonzero multiple of 3 */
-    int32_t span;             /* bytes the input window moves over the run's pixels */
     int32_t n;                /* pixels */
 } tc_dw_run;
 
 typedef struct {
     tc_dw_run runs[TC_DW_RUNS_MAX];
+    const tc_dw_run *px_run[TC_DW_ROW_PX]; /* each pixel's run */
     int32_t n_runs, ky0, ky1;
     tc_dw_tap pool[TC_DW_POOL_TAPS];
 } tc_dw_rows;
 
 /* What a row's assembly reads at fixed offsets: the output constants (m, khi, rm1 per channel), where the next
- * output goes and its step (wrapping from ring_end to ring in place; ring_end NULL: straight to out), the input
- * window's step, the window of the row's first pixel, the row's runs and, for the current run, its window end. */
+ * output goes and its step (in place the ring, ring .. ring_end, holds whole rows; ring_end NULL: straight to out),
+ * the input window's step, the window of the row's first pixel, the next pixel's run and the row's window end. */
 typedef struct {
     int32_t qc[12];
     int8_t *o;
     int32_t out_step, in_step;
     int8_t *ring, *ring_end;
     const int8_t *px;
-    const tc_dw_run *run, *run_end;
+    const tc_dw_run *const *px_run;
     const int8_t *px_end;
 } tc_dw_state;
 
@@ -395,8 +396,8 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
                            int32_t ox_lo, int32_t ox_hi, const int32_t *bias)
 {
     const tc_conv_params *p = k->p;
-    const int32_t k_w = k->fd->w, out_w = k->out_dims->w, in_step = p->stride_w * k->in_dims->c;
-    int32_t ox = 0, used = 0, ky, kx;
+    const int32_t k_w = k->fd->w, out_w = k->out_dims->w;
+    int32_t ox = 0, used = 0, ky, kx, i;
     r->n_runs = 0, r->ky0 = ky0, r->ky1 = ky1;
     while (ox < out_w) {
         int32_t n = 1, kx0 = 0, kx1 = k_w, start = used;
@@ -406,7 +407,7 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
         } else {
             tc_dw_range(ox * p->stride_w - p->pad_left, k_w, p->dilation_w, k->in_dims->w, &kx0, &kx1);
         }
-        if (r->n_runs == TC_DW_RUNS_MAX || ky1 <= ky0 || kx1 <= kx0 ||
+        if (r->n_runs == TC_DW_RUNS_MAX || out_w > TC_DW_ROW_PX || ky1 <= ky0 || kx1 <= kx0 ||
             used + (ky1 - ky0) * (kx1 - kx0) + 2 > TC_DW_POOL_TAPS) {
             return 0;
         }
@@ -420,8 +421,11 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
             r->pool[used].we = r->pool[used].wo = 0;
             ++used;
         }
-        run->t = r->pool + start, run->end = r->pool + used, run->n = n, run->span = n * in_step;
+        run->t = r->pool + start, run->end = r->pool + used, run->n = n;
         tc_dw_run_bias(run, bias, p->input_zp);
+        for (i = 0; i < n; ++i) {
+            r->px_run[ox + i] = run;
+        }
         ++r->n_runs;
         ox += n;
     }
@@ -451,21 +455,19 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
     "smlabb r1, r11, r9, r1\n" \
     "smlatt r3, r11, r9, r3\n"
 
-/* One output row of a channel group (s->px: the window of its first pixel; s->run .. s->run_end: its runs), its
+/* One output row of a channel group (s->px .. s->px_end: the windows of its pixels; s->px_run: their runs), its
  * outputs STEP apart (an instruction string that advances r6). One assembly block with the state in lr and the
- * output pointer in r6: per pixel one LDM sets the sums to the run's biases and loads its taps' bounds; besides
- * the taps (26 instructions per 3) and the output stage (32), 9 instructions per pixel in place, 10 otherwise. */
+ * output pointer in r6: per pixel one LDM sets the sums to the pixel's run's biases and loads its taps' bounds;
+ * besides the taps (26 instructions per 3) and the output stage (32), 11 instructions per pixel in place, 12
+ * otherwise. */
 #define TC_DW_ROW_ASM(STEP) \
     "ldr r7, [%[s], #68]\n" \
     "ldr r6, [%[s], #48]\n" \
-    "ldr r12, [%[s], #72]\n" \
-    "3:\n" \
-    "ldr r11, [r12, #24]\n" \
-    "add r11, r7, r11\n" \
-    "str r11, [%[s], #80]\n" \
     "1:\n" \
     "ldr r12, [%[s], #72]\n" \
-    "ldmia r12, {r0, r1, r2, r3, r4, r5}\n" \
+    "ldr r11, [r12], #4\n" \
+    "str r12, [%[s], #72]\n" \
+    "ldmia r11, {r0, r1, r2, r3, r4, r5}\n" \
     "2:\n" TC_DW_ROW_TAP TC_DW_ROW_TAP TC_DW_ROW_TAP \
     "cmp r4, r5\n" \
     "bne 2b\n" \
@@ -474,34 +476,26 @@ static int tc_dw_plan_rows(tc_dw_rows *r, const tc_dw_call *k, const tc_dw_tap *
     STEP \
     "ldr r12, [%[s], #56]\n" \
     "add r7, r7, r12\n" \
-    "ldr r12, [%[s], #80]\n" \
+    "ldr r12, [%[s], #76]\n" \
     "cmp r7, r12\n" \
     "bne 1b\n" \
-    "ldr r12, [%[s], #72]\n" \
-    "add r12, r12, #32\n" \
-    "str r12, [%[s], #72]\n" \
-    "ldr r11, [%[s], #76]\n" \
-    "cmp r12, r11\n" \
-    "bne 3b\n" \
     "str r6, [%[s], #48]\n"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 80 && offsetof(tc_dw_run, span) == 24 &&
-                                        sizeof(tc_dw_run) == 32 ? 1 : -1];
+typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 76 && offsetof(tc_dw_run, end) == 20 ? 1 : -1];
 #define TC_DW_ROW_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
 #endif
 
 /* The row in C (hosts): the same sums, output stage and order. */
 static inline void tc_dw_row_c(tc_dw_state *s)
 {
-    const int8_t *px = s->px;
-    for (; s->run != s->run_end; ++s->run) {
-        for (s->px_end = px + s->run->span; px != s->px_end; px += s->in_step) {
-            int32_t a[4] = {s->run->bias[0], s->run->bias[1], s->run->bias[2], s->run->bias[3]};
-            tc_dw_taps4(s->run->t, s->run->end, 0, px, 0, a);
-            tc_dw_out4(a, s->qc, s->o);
-            s->o += s->out_step;
-        }
+    const int8_t *px;
+    for (px = s->px; px != s->px_end; px += s->in_step) {
+        const tc_dw_run *run = *s->px_run++;
+        int32_t a[4] = {run->bias[0], run->bias[1], run->bias[2], run->bias[3]};
+        tc_dw_taps4(run->t, run->end, 0, px, 0, a);
+        tc_dw_out4(a, s->qc, s->o);
+        s->o += s->out_step;
     }
 }
 
@@ -571,7 +565,7 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
         if (ky0 != rows->ky0 || ky1 != rows->ky1) {
             tc_dw_plan_rows(rows, k, tab, ky0, ky1, ox_lo, ox_hi, k->bias + oc);
         }
-        g.px = k->in + oc + first * in_c, g.run = rows->runs, g.run_end = rows->runs + rows->n_runs;
+        g.px = k->in + oc + first * in_c, g.px_end = g.px + out_w * g.in_step, g.px_run = rows->px_run;
         if (!k->ring) {
             tc_dw_row_direct(&g);
             continue;
