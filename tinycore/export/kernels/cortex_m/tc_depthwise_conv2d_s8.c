@@ -344,7 +344,7 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
  * biases (bias - zp * sum of the run's weights, exact in wrapping int32 arithmetic), so the taps sign-extend the
  * input alone and a register is left for the output pointer. */
 #define TC_DW_RUNS_MAX 8
-#define TC_DW_POOL_TAPS 64
+#define TC_DW_POOL_TAPS 40 /* 3 x 3: 21 */
 #define TC_DW_ROW_PX 64 /* output pixels of a row */
 
 typedef struct {
@@ -523,9 +523,11 @@ static __attribute__((noinline)) void tc_dw_row_direct(tc_dw_state *s)
 
 /* Whether the row-run path takes the call: every output row has a valid kernel row (with dilation a middle row
  * may have none) and the full rows' plan fits. */
-static int tc_dw_rows_fit(const tc_dw_call *k, tc_dw_rows *rows, const tc_dw_tap *tab, int32_t ox_lo, int32_t ox_hi)
+static __attribute__((noinline)) int tc_dw_rows_fit(const tc_dw_call *k, const tc_dw_tap *tab, int32_t ox_lo,
+                                                    int32_t ox_hi)
 {
     const tc_conv_params *p = k->p;
+    tc_dw_rows rows;
     int32_t oy, ky0, ky1;
     for (oy = 0; oy < k->out_dims->h; ++oy) {
         tc_dw_range(oy * p->stride_h - p->pad_top, k->fd->h, p->dilation_h, k->in_dims->h, &ky0, &ky1);
@@ -533,14 +535,15 @@ static int tc_dw_rows_fit(const tc_dw_call *k, tc_dw_rows *rows, const tc_dw_tap
             return 0;
         }
     }
-    return tc_dw_plan_rows(rows, k, tab, 0, k->fd->h, ox_lo, ox_hi, k->bias);
+    return tc_dw_plan_rows(&rows, k, tab, 0, k->fd->h, ox_lo, ox_hi, k->bias);
 }
 
 /* Row-run path for output channels oc .. oc + 3 (tc_dw_rows_fit said yes). In place, output rows wait in the ring
  * (whole rows, k->whole_rows) and are written out a whole row at a time once no later window reads them. */
 static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, const tc_dw_tap *tab, int32_t oc,
-                                                           tc_dw_rows *rows, int32_t ox_lo, int32_t ox_hi)
+                                                           int32_t ox_lo, int32_t ox_hi)
 {
+    tc_dw_rows plan, *rows = &plan;
     const tc_conv_params *p = k->p;
     const int32_t in_w = k->in_dims->w, in_c = k->in_dims->c, out_w = k->out_dims->w, out_c = k->out_dims->c;
     const int32_t out_h = k->out_dims->h, k_h = k->fd->h, first_step = p->stride_h * in_w;
@@ -555,7 +558,7 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
         const int32_t rm1 = -k->shift[oc + j] - 1;
         g.qc[3 * j] = k->mult[oc + j], g.qc[3 * j + 1] = tc_dsp_rq_khi(p->output_zp, rm1), g.qc[3 * j + 2] = rm1;
     }
-    rows->ky0 = rows->ky1 = -1; /* the plan is this group's */
+    rows->ky0 = rows->ky1 = -1; /* planned at the first row */
     for (oy = 0; oy < out_h; ++oy, first += first_step) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
         int32_t ky0 = 0, ky1 = k_h;
@@ -644,7 +647,6 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                             int8_t *scratch)
 {
     tc_dw_tap tab[TC_DW_TAPS_MAX];
-    tc_dw_rows rows;
     const int32_t k_w = filter_dims->w, taps = filter_dims->h * k_w, out_c = out_dims->c;
     const int32_t n_pix = out_dims->h * out_dims->w;
     const int inplace = (const int8_t *)out == in;
@@ -670,7 +672,7 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
         }
         k.ring_px = n_pix / 4 / out_dims->w * out_dims->w; /* the row path's ring holds whole rows */
         k.whole_rows = 1;
-        use_rows = k.fast && (!inplace || tc_dw_ring_fits(&k)) && tc_dw_rows_fit(&k, &rows, tab, ox_lo, ox_hi);
+        use_rows = k.fast && (!inplace || tc_dw_ring_fits(&k)) && tc_dw_rows_fit(&k, tab, ox_lo, ox_hi);
         k.whole_rows = 0;
         if (!use_rows) {
             k.ring_px = n_pix / 4;
@@ -683,7 +685,7 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                 tab[t].wo = tc_sxtb16_ror8(w);
             }
             if (use_rows) {
-                tc_dw_channels4_rows(&k, tab, oc, &rows, ox_lo, ox_hi);
+                tc_dw_channels4_rows(&k, tab, oc, ox_lo, ox_hi);
             } else {
                 tc_dw_channels4_general(&k, tab, oc);
             }
