@@ -490,6 +490,14 @@ typedef char tc_dw_state_layout[offsetof(tc_dw_state, px_end) == 76 && offsetof(
 #define TC_DW_ROW_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
 #endif
 
+/* The row blocks use r7, the Thumb frame pointer when one is kept (-O0, -fno-omit-frame-pointer): their functions
+ * omit it whatever the build flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TC_DW_ROW_ATTRS __attribute__((noinline, optimize("omit-frame-pointer")))
+#else
+#define TC_DW_ROW_ATTRS __attribute__((noinline))
+#endif
+
 /* The row in C (hosts): the same sums, output stage and order. */
 static inline void tc_dw_row_c(tc_dw_state *s)
 {
@@ -504,7 +512,7 @@ static inline void tc_dw_row_c(tc_dw_state *s)
 }
 
 /* A row staged in the ring (4 bytes per pixel; the ring holds whole rows, so a row never wraps). */
-static __attribute__((noinline)) void tc_dw_row_staged(tc_dw_state *s)
+static TC_DW_ROW_ATTRS void tc_dw_row_staged(tc_dw_state *s)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     register tc_dw_state *st __asm__("lr") = s;
@@ -515,7 +523,7 @@ static __attribute__((noinline)) void tc_dw_row_staged(tc_dw_state *s)
 }
 
 /* A row written straight to out (s->out_step apart). */
-static __attribute__((noinline)) void tc_dw_row_direct(tc_dw_state *s)
+static TC_DW_ROW_ATTRS void tc_dw_row_direct(tc_dw_state *s)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     register tc_dw_state *st __asm__("lr") = s;
