@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({"bench": "kws_instructions", "model": "ds_cnn_w128", "board": args.board,
                       "depthwise_kernel": "portable" if args.portable_depthwise else "default",
                       "outputs_match": r["outputs_match"], "instructions_per_inference": r["instructions_per_inference"],
-                      "arena_bytes": r["arena_bytes"], "text_bytes": r["text_bytes"]}))
+                      "arena_bytes": r["arena_bytes"], "stack_bytes": r["stack_bytes"],
+                      "text_bytes": r["text_bytes"]}))
 
 
 if __name__ == "__main__":

@@ -75,4 +75,8 @@ DEPTHWISE_CASES = [
     DepthwiseCase("dsp_saturate_c8", hw=(4, 5), channels=8, kernel=3, extreme=True, gain=40.0),
     DepthwiseCase("dsp_multiplier3_c5", hw=(6, 7), channels=5, kernel=3, depth_multiplier=3),
     DepthwiseCase("dsp_k9_c8", hw=(10, 9), channels=8, kernel=9),
+    # its row-run path: the DS-CNN shape, rows wider than its per-pixel table, windows wider than the input
+    DepthwiseCase("dsp_dscnn_c8", hw=(25, 5), channels=8, kernel=3),
+    DepthwiseCase("dsp_k3_wide_c4", hw=(3, 70), channels=4, kernel=3),
+    DepthwiseCase("dsp_k3_narrow_c4", hw=(6, 2), channels=4, kernel=3),
 ]
