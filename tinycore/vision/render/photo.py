@@ -36,11 +36,9 @@ def blur(rng: np.random.Generator, img: NDArray[np.float32], scale: float) -> ND
 
 
 def finish(rng: np.random.Generator, img: NDArray[np.float32], out_hw: tuple[int, int]) -> NDArray[np.uint8]:
-    """Downsample by point sampling (bilinear at the pixel centres: edges stay crisp and alias a little, as from a
-    sensor that skips or bins pixels; an area average made people softer than the judge model expects), add
-    sensor noise, quantize to uint8 and JPEG round-trip."""
+    """Downsample (area average = anti-aliasing), add sensor noise, quantize to uint8 and JPEG round-trip."""
     h, w = out_hw
-    small = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+    small = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
     sigma = rng.uniform(0.003, 0.03)
     small = small + rng.normal(0, sigma, small.shape).astype(np.float32) * (0.5 + small)
     u8 = np.clip(small * 255 + 0.5, 0, 255).astype(np.uint8)
