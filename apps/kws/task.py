@@ -110,12 +110,22 @@ def search_space(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=25 if quick else 40, lr=3e-3, batch_size=64)
+    return TrainSettings(epochs=40, lr=3e-3, batch_size=64)  # quick: 25 -> 40 raised val 97.0 -> 97.3 % (README)
+
+
+def keyword_to_unknown_rate(confusion: list[list[int]], classes: tuple[str, ...]) -> float:
+    """The share of keyword clips predicted `_unknown_`: the collapse a model that hedges falls into, which
+    accuracy alone hides when `_unknown_` is the largest class."""
+    cm = np.asarray(confusion)
+    kw = [i for i, c in enumerate(classes) if c not in ("_unknown_", "_silence_")]
+    n = cm[kw].sum()
+    return float(cm[kw, classes.index("_unknown_")].sum() / n) if n and "_unknown_" in classes else float("nan")
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
     x, y = getattr(data, split)
     metrics = classification_metrics(predict(x), y, data.classes)
+    metrics["keyword_to_unknown_rate"] = keyword_to_unknown_rate(metrics["confusion"], tuple(data.classes))
     plot_confusion(np.array(metrics["confusion"]), data.classes, Path(run_dir) / f"confusion_{tag}.png",
                    f"KWS {tag} model, {split} split (voices unseen in training)\naccuracy {metrics['accuracy']:.3f} on "
                    f"{len(y)} clips")

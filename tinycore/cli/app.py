@@ -272,6 +272,7 @@ def demo_summary(task: Task, run: RunDir, report: dict) -> str:
              f"{report.get('model', {}).get('macs', 0):,} MACs",
              f"{m}: float {met.get('float', {}).get(m, float('nan')):.4f}, int8 {met.get('int8', {}).get(m, float('nan')):.4f}",
              f"SRAM arena {mem.get('sram_peak_bytes', 0):,} B, Flash {mem.get('flash_bytes', 0):,} B"]
+    lines += _class_lines(met.get("int8", {}))
     if fw and fw.get("emulated") is False:
         lines.append(f"firmware {fw.get('board')} (build only): flash {fw.get('flash_bytes', 0):,} B; "
                      f"flash it with `{fw.get('flash_command')}`")
@@ -280,6 +281,17 @@ def demo_summary(task: Task, run: RunDir, report: dict) -> str:
                      f"{fw.get('n_checked')} clips, {fw.get('instructions_per_inference', 0):,.0f} instructions/inference")
     lines.append(f"took {report.get('demo', {}).get('seconds')} s; report: {run.report_path}")
     return "\n".join(lines)
+
+
+def _class_lines(metrics: dict) -> list[str]:
+    """Per-class recall (and an app's extra rates such as KWS keyword -> _unknown_) of the int8 model: a class
+    the model gives up on hides behind a good mean."""
+    lines = []
+    if metrics.get("per_class_recall"):
+        lines.append("int8 recall per class: " + ", ".join(f"{c} {r:.3f}" for c, r in
+                                                             metrics["per_class_recall"].items()))
+    lines += [f"int8 {k.replace('_', ' ')}: {v:.4f}" for k, v in metrics.items() if k.endswith("_rate")]
+    return lines
 
 
 def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget: bool = False,
