@@ -1,0 +1,74 @@
+"""The VWW Task through the shared CLI on a tiny rendered set: train -> export -> eval write a report with
+accuracy, AUC, memory within budget, a confusion plot and a prediction grid; eval --tflite scores a foreign model."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from apps.vww import data
+from apps.vww.__main__ import main
+from apps.vww.data import DatasetSize
+from apps.vww.task import TASK, to_features, to_images
+from tinycore.spec import zoo_spec
+
+TINY = DatasetSize(train=16, val=8, test=8)
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vww_task")
+    data.build(root, seed=5, size=TINY, progress=False, workers=2)
+    return root
+
+
+def _args(tiny_set, run):
+    return ["--cache-dir", str(tiny_set), "--seed", "5", "--quick", "--quiet", "--out", str(run)]
+
+
+def test_features_round_trip_to_the_images(tiny_set):
+    images = data.load(tiny_set, ("val",)).images["val"]
+    x = to_features(images)
+    assert x.shape == (8, 3, 96, 96) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    np.testing.assert_array_equal(to_images(x), images)
+
+
+def test_mlperf_reference_is_in_the_zoo():
+    spec = zoo_spec("mobilenet_v1_025")
+    assert (spec.input.channels, spec.input.height, spec.input.width) == (3, 96, 96)
+    assert spec == TASK.default_spec(type("D", (), {"input_shape": (3, 96, 96), "classes": data.CLASSES})())
+
+
+@pytest.mark.slow
+def test_train_export_eval_through_the_shared_cli(tiny_set, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "QUICK", TINY)
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "1", *_args(tiny_set, run)]) == 0
+    assert main(["export", *_args(tiny_set, run)]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--json", *_args(tiny_set, run)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    r = json.loads((run / "report.json").read_text())
+    assert r["app"] == "vww" and r["dataset"]["n_test"] == 8 and r["dataset"]["name"] == "vww_rendered"
+    assert r["model"]["params"] == 210850  # MobileNetV1 alpha 0.25, 96x96, 2 classes
+    assert r["memory"]["sram_peak_bytes"] <= 64 * 1024 and r["memory"]["flash_bytes"] <= 256 * 1024
+    for tag in ("float", "int8"):
+        m = out[tag]
+        assert m["n"] == 8 and 0 <= m["accuracy"] <= 1 and sum(map(sum, m["confusion"])) == 8
+        assert m["auc"] is None or 0 <= m["auc"] <= 1
+        for png in (f"confusion_{tag}.png", f"predictions_{tag}.png"):
+            assert (run / png).stat().st_size > 1000
+    assert (run / "memory.png").stat().st_size > 1000
+
+
+FIXTURE = Path("/work/shared/fixtures/tflite/vww_96_int8.tflite")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FIXTURE.exists(), reason="MLPerf VWW fixture not present")
+def test_eval_tflite_scores_mlperf_model(tiny_set, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "QUICK", TINY)
+    rc = main(["eval", "--tflite", str(FIXTURE), "--split", "val", "--json", *_args(tiny_set, tmp_path / "e")])
+    assert rc == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["n"] == 8 and m["accuracy"] >= 0.5 and m["auc"] is not None
