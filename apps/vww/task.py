@@ -132,5 +132,6 @@ TASK = Task(
     metric_name="accuracy",
     default_budget=("64KB", "256KB"),
     firmware=_firmware,
+    firmware_checks=("frontend_match", "outputs_match_runtime", "outputs_match_python"),
     model_labels=builtin.CLASSES,
 )

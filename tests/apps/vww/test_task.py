@@ -39,12 +39,21 @@ def test_mlperf_reference_is_in_the_zoo():
     assert spec == TASK.default_spec(type("D", (), {"input_shape": (3, 96, 96), "classes": data.CLASSES})())
 
 
+@pytest.fixture(scope="module")
+def trained_run(tiny_set, tmp_path_factory):
+    """One epoch of the default model on 16 images, exported to int8."""
+    run = tmp_path_factory.mktemp("vww_run") / "run"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(data, "QUICK", TINY)
+        assert main(["train", "--epochs", "1", *_args(tiny_set, run)]) == 0
+        assert main(["export", *_args(tiny_set, run)]) == 0
+    return run
+
+
 @pytest.mark.slow
-def test_train_export_eval_through_the_shared_cli(tiny_set, tmp_path, monkeypatch, capsys):
+def test_train_export_eval_through_the_shared_cli(tiny_set, trained_run, monkeypatch, capsys):
     monkeypatch.setattr(data, "QUICK", TINY)
-    run = tmp_path / "run"
-    assert main(["train", "--epochs", "1", *_args(tiny_set, run)]) == 0
-    assert main(["export", *_args(tiny_set, run)]) == 0
+    run = trained_run
     capsys.readouterr()
     assert main(["eval", "--json", *_args(tiny_set, run)]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -72,3 +81,34 @@ def test_eval_tflite_scores_mlperf_model(tiny_set, tmp_path, monkeypatch, capsys
     assert rc == 0
     m = json.loads(capsys.readouterr().out)
     assert m["n"] == 8 and m["accuracy"] >= 0.5 and m["auc"] is not None
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+def test_firmware_frames_match_python_byte_for_byte(tiny_set, trained_run, monkeypatch, capsys):
+    """RGB888 frames -> C front end -> model in QEMU: the same int8 model input and outputs as Python."""
+    monkeypatch.setattr(data, "QUICK", TINY)
+    capsys.readouterr()
+    assert main(["firmware", "--n", "3", "--json", *_args(tiny_set, trained_run)]) == 0
+    fw = json.loads(capsys.readouterr().out)
+    assert fw["n_checked"] == 3 and fw["frame_format"] == "rgb888" and fw["frame_shape"] == [96, 96, 3]
+    assert fw["frontend_match"] is True and fw["outputs_match_runtime"] is True and fw["outputs_match_python"]
+    assert fw["instructions_per_inference"] > 1_000_000 and fw["frontend_instructions_per_frame"] > 10_000
+    assert fw["arena_bytes"] == json.loads((trained_run / "report.json").read_text())["memory"]["sram_peak_bytes"]
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+def test_firmware_takes_rgb565_frames(tiny_set, trained_run):
+    """A camera in RGB565 mode: the C front end's colour step is checked against Python's too."""
+    from apps.vww.firmware_run import run_vww_firmware
+    from apps.vww.task import TASK as T
+    from tinycore.report import RunDir
+    from tinycore.task import DataOptions, FirmwareRequest
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(data, "QUICK", TINY)
+        d = T.load_data(DataOptions(cache_dir=tiny_set, seed=5, quick=True, progress=False, splits=("test",)))
+    req = FirmwareRequest(trained_run, RunDir(trained_run).graph_path, "mps2-an386", d, 2, 0, progress=False)
+    fw = run_vww_firmware(req, fmt="rgb565")
+    assert fw["frame_shape"] == [96, 96] and fw["frontend_match"] and fw["outputs_match_python"]
