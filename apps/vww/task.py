@@ -13,6 +13,8 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from apps.vww import data as builtin
+from apps.vww.augment import augmented_train_loader
+from apps.vww.patches import COMMANDS
 from apps.vww.plots import prediction_grid
 from apps.vww.real_data import load_data_dir
 from tinycore.metrics import classification_metrics, plot_confusion
@@ -95,7 +97,7 @@ def default_spec(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=12 if quick else 40, lr=3e-3, batch_size=32)
+    return TrainSettings(epochs=20 if quick else 40, lr=3e-3, batch_size=32)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
@@ -130,8 +132,10 @@ TASK = Task(
     metric=accuracy,
     evaluate=evaluate,
     metric_name="accuracy",
+    train_loader=augmented_train_loader,
     default_budget=("64KB", "256KB"),
     firmware=_firmware,
     firmware_checks=("frontend_match", "outputs_match_runtime", "outputs_match_python"),
     model_labels=builtin.CLASSES,
+    commands=COMMANDS,
 )

@@ -67,7 +67,9 @@ def test_train_export_eval_through_the_shared_cli(tiny_set, trained_run, monkeyp
         assert m["auc"] is None or 0 <= m["auc"] <= 1
         for png in (f"confusion_{tag}.png", f"predictions_{tag}.png"):
             assert (run / png).stat().st_size > 1000
-    assert (run / "memory.png").stat().st_size > 1000
+    assert (run / "memory.png").stat().st_size > 1000 and (run / "memory_patches.png").stat().st_size > 1000
+    p = r["memory_patches"]  # patch-based inference lowers the arena of the first layers
+    assert p["arena_bytes_no_patch"] == r["memory"]["sram_peak_bytes"] and p["arena_bytes"] < p["arena_bytes_no_patch"]
 
 
 FIXTURE = Path("/work/shared/fixtures/tflite/vww_96_int8.tflite")
