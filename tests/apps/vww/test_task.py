@@ -114,3 +114,21 @@ def test_firmware_takes_rgb565_frames(tiny_set, trained_run):
     req = FirmwareRequest(trained_run, RunDir(trained_run).graph_path, "mps2-an386", d, 2, 0, progress=False)
     fw = run_vww_firmware(req, fmt="rgb565")
     assert fw["frame_shape"] == [96, 96] and fw["frontend_match"] and fw["outputs_match_python"]
+
+
+def test_data_dir_goes_through_the_real_data_loader(tmp_path):
+    """--data-dir: an MLPerf-layout folder's splits as features, the same images load_data_dir gives."""
+    from apps.vww.real_data import load_data_dir
+    from apps.vww.task import load_data
+    from tests.apps.vww.test_sources import _mlperf
+    from tinycore.task import DataOptions
+
+    root = _mlperf(tmp_path / "vww", n=30)
+    d = load_data(DataOptions(cache_dir=tmp_path / "cache", data_dir=root, progress=False, splits=("train", "test")))
+    for split in ("train", "test"):
+        ref = load_data_dir(root, split, 96, progress=False)
+        x, y = getattr(d, split)
+        assert x.shape == (len(ref.labels), 3, 96, 96) and len(x) > 0
+        np.testing.assert_array_equal(to_images(x), ref.images)
+        np.testing.assert_array_equal(y, ref.labels)
+    assert len(d.val[1]) == 0 and d.dataset["n_test"] == len(d.test[1]) and d.dataset["name"]
