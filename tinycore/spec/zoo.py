@@ -93,6 +93,11 @@ def mobilenet_v1(alpha: float = 0.25, resolution: int = 96, classes: int = 2, in
     )
 
 
+def mobilenet_v1_025(classes: int = 2, resolution: int = 96, in_channels: int = 3) -> ModelSpec:
+    """The MLPerf Tiny VWW reference by its usual name: MobileNetV1 alpha 0.25 at 96x96."""
+    return mobilenet_v1(0.25, resolution, classes, in_channels)
+
+
 def dense_autoencoder(sizes: tuple[int, ...] | list[int] = (640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640),
                       bn: bool = False) -> ModelSpec:
     """MLPerf Tiny anomaly-detection reference: Dense (+ BN) + ReLU for every hidden size, a linear output layer.
@@ -136,6 +141,7 @@ ZOO: dict[str, Callable[..., ModelSpec]] = {  # CNNs that tinycore.quant convert
     "ds_cnn_s": ds_cnn_s,
     "ds_cnn": ds_cnn,
     "mobilenet_v1": mobilenet_v1,
+    "mobilenet_v1_025": mobilenet_v1_025,
     "mobilenet_v2": mobilenet_v2,
     "dense_autoencoder": dense_autoencoder,
 }

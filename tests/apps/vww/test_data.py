@@ -63,7 +63,7 @@ def test_mlperf_vww_model_sees_the_rendered_people(tiny_set, monkeypatch, capsys
     rc = main(["eval", "--tflite", str(FIXTURE), "--cache-dir", str(tiny_set), "--seed", "3", "--quick",
                "--split", "val", "--json", "--quiet"])
     assert rc == 0
-    m = json.loads(capsys.readouterr().out)["metrics"]["int8"]
+    m = json.loads(capsys.readouterr().out)
     assert m["n"] == 24
     assert m["accuracy"] >= 0.75 and m["auc"] >= 0.85
 
