@@ -22,9 +22,6 @@ from tinycore.report import RunDir
 from tinycore.task import Task, TaskData
 from tinycore.units import parse_bytes
 
-CALIBRATION_SAMPLES = 128  # 320x240 pictures: 128 cover every class and size of the built-in set
-
-
 class Joined(nn.Module):
     """heat and box concatenated on channels, for the training loop (one output tensor)."""
 
@@ -79,29 +76,14 @@ def train(task: Task, data: TaskData, run: RunDir, spec: DetectorSpec, *, quick:
 
 def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, strict: bool) -> dict:
     """Quantize with training pictures as calibration (two int8 outputs: heat, box), plan memory, check budget."""
-    from tinycore.memory import flash_bytes as graph_flash, per_layer_rows, plan_graph, plot_memory_profile
-    from tinycore.quant import quantize
+    from tinycore.cli.steps import export_model
 
     model = load_float_model(run)
-    x = data.train[0]
-    pick = np.random.default_rng(0).choice(len(x), size=min(CALIBRATION_SAMPLES, len(x)), replace=False)
-    graph = quantize(model, [torch.from_numpy(x[pick[i:i + 16]]) for i in range(0, len(pick), 16)])
-    graph.meta["classes"] = list(data.classes)
-    graph.meta["detection"] = {"stride": model.spec.stride, "outputs": ["heat", "box"]}
-    graph.save(run.graph_path)
-    plan = plan_graph(graph)
-    flash = graph_flash(graph)
-    plot_memory_profile(plan, run.path / "memory.png", f"{task.name} {model.spec.name}")
-    memory = {"sram_peak_bytes": plan.arena_bytes, "flash_bytes": flash, "per_layer": per_layer_rows(plan)}
-    run.update_report(budget={"sram_bytes": sram_bytes, "flash_bytes": flash_bytes}, memory=memory)
-    over = [f"SRAM arena {plan.arena_bytes:,} B > --sram {sram_bytes:,} B"] if plan.arena_bytes > sram_bytes else []
-    over += [f"Flash {flash:,} B > --flash {flash_bytes:,} B"] if flash > flash_bytes else []
-    if over and strict:
-        raise BudgetError(f"{run.graph_path}: " + "; ".join(over) + ". The first stage needs patch-based "
-                          "execution (not wired into this app yet), or a smaller input / width.")
-    for line in over:
-        log(f"warning: {line}")
-    return memory
+    return export_model(task, data, run, model, model.spec.name, sram_bytes=sram_bytes, flash_bytes=flash_bytes,
+                        strict=strict, batch=16, samples=128, meta={"detection": {"stride": model.spec.stride,
+                                                                     "outputs": ["heat", "box"]}},
+                        hint="The first stage needs patch-based execution (not wired into this app yet), or a "
+                             "smaller input / width.")
 
 
 def predictors(run: RunDir):

@@ -25,7 +25,8 @@ def test_build_writes_coco_splits_and_is_deterministic(tmp_path):
         a = json.loads((tmp_path / "a" / "annotations" / f"instances_{split}.json").read_text())
         b = json.loads((tmp_path / "b" / "annotations" / f"instances_{split}.json").read_text())
         assert a == b
-    assert (tmp_path / "a" / "train" / "00003.png").read_bytes() == (tmp_path / "b" / "train" / "00003.png").read_bytes()
+    png = "train/00003.png"
+    assert (tmp_path / "a" / png).read_bytes() == (tmp_path / "b" / png).read_bytes()
 
 
 def test_splits_differ_and_cache_is_reused(tmp_path):
