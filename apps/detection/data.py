@@ -75,6 +75,16 @@ def _stamp(size: DatasetSize, seed: int) -> dict:
     return {"version": DATASET_VERSION, "seed": seed, "size": asdict(size), "classes": list(CLASSES)}
 
 
+def cached_meta(cache_dir: Path, seed: int) -> dict | None:
+    """meta.json of a set built in cache_dir by this version with this seed (of any size), else None."""
+    path = Path(cache_dir) / "meta.json"
+    if not path.exists():
+        return None
+    meta = json.loads(path.read_text())
+    stamp = meta.get("stamp", {})
+    return meta if (stamp.get("version"), stamp.get("seed")) == (DATASET_VERSION, seed) else None
+
+
 def build(cache_dir: Path, *, seed: int = 0, quick: bool = False, progress: bool = True,
           size: DatasetSize | None = None, workers: int = 2) -> dict:
     """Render the set into cache_dir unless meta.json there already has the same stamp; returns meta."""

@@ -168,7 +168,7 @@ def cmd_demo(task: Task, args) -> int:
     budget or the missing firmware check fails)."""
     t0 = time.time()
     log("[1/4] data", args.quiet)
-    data = _load_data(task, _data_options(args), build=True)
+    data = _load_data(task, _data_options(args))  # a set already in --cache-dir is used at its size
     run = _run_dir(args, "demo")
     _remember_source(run, args)
     log("[2/4] train", args.quiet)

@@ -31,7 +31,7 @@ def _sets(opts: DataOptions) -> dict[str, DetectionSet]:
         from apps.detection.sources import load_data_dir
 
         return {s: load_data_dir(opts.data_dir, s) for s in opts.splits}
-    if not (Path(opts.cache_dir) / "meta.json").exists():  # `data` (re)builds; the others read what is there
+    if builtin.cached_meta(opts.cache_dir, opts.seed) is None:  # `data` sets the size; the others read what is there
         builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
     return {s: builtin.load_split(opts.cache_dir, s) for s in opts.splits}
 

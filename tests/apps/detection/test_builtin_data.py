@@ -37,3 +37,10 @@ def test_splits_differ_and_cache_is_reused(tmp_path):
     stamp = (tmp_path / "meta.json").stat().st_mtime_ns
     data.build(tmp_path, seed=0, size=TINY, progress=False, workers=1)
     assert (tmp_path / "meta.json").stat().st_mtime_ns == stamp
+
+
+def test_cached_meta_names_version_and_seed(tmp_path):
+    assert data.cached_meta(tmp_path, 0) is None
+    data.build(tmp_path, seed=0, size=TINY, progress=False, workers=1)
+    assert data.cached_meta(tmp_path, 0)["stamp"]["size"]["train"] == 6
+    assert data.cached_meta(tmp_path, 1) is None
