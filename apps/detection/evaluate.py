@@ -19,6 +19,10 @@ from apps.detection.postprocess import detect_picture
 from tinycore.task import TaskData
 from tinycore.vision.detect import DetectConfig, prepare
 
+# mAP integrates precision over every recall level, so boxes are kept down to a low score (COCO practice; the
+# decoder's default 0.3 is an operating point for a device, not for scoring)
+EVAL_SCORE_THRESHOLD = 0.05
+
 
 @dataclass(frozen=True)
 class Heads:
@@ -30,11 +34,13 @@ class Heads:
 
 def evaluate_heads(predict: Callable[[NDArray[np.float32]], Heads], data: TaskData, split: str, run_dir: Path,
                    tag: str, config: DetectConfig | None = None) -> dict:
-    """{map50, map50_95, per_class, n, n_detections} of `split`; draws detections_<tag>.png in run_dir."""
+    """{map50, map50_95, per_class, n, n_detections} of `split`; draws detections_<tag>.png in run_dir (boxes
+    scoring at least the decoder's default threshold)."""
     x, _ = getattr(data, split)
     ds = data.extra["sets"][split]
     h, w = x.shape[2:]
-    config = config or DetectConfig(stride=data.extra["stride"], img_h=h, img_w=w)
+    config = config or DetectConfig(stride=data.extra["stride"], img_h=h, img_w=w,
+                                    score_threshold=EVAL_SCORE_THRESHOLD)
     heads = predict(x)
     params = prepare(config, heads.heat.shape[1:], heads.heat_q, heads.box_q)
     results = []
@@ -43,5 +49,5 @@ def evaluate_heads(predict: Callable[[NDArray[np.float32]], Heads], data: TaskDa
         results += detect_picture(heads.heat[k], heads.box[k], params, heads.heat_q, image_id, ds.category_ids,
                                   (im["height"], im["width"]))
     m = coco_map(ds, results)
-    draw_grid(ds, results, run_dir / f"detections_{tag}.png", min_score=config.score_threshold)
+    draw_grid(ds, results, run_dir / f"detections_{tag}.png", min_score=DetectConfig.score_threshold)
     return {**m, "n": len(ds.image_ids), "n_detections": len(results), "score_threshold": config.score_threshold}
