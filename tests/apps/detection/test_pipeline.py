@@ -18,12 +18,12 @@ TINY = builtin.DatasetSize(train=8, val=3, test=3, height=120, width=160, supers
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     path = tmp_path_factory.mktemp("det_cache")
-    builtin.build(path, seed=0, size=TINY, progress=False, workers=1)
+    builtin.build(path, seed=1, size=TINY, progress=False, workers=1)
     return path
 
 
 def test_targets_decode_to_true_boxes(cache, tmp_path):
-    data = load_data(DataOptions(cache_dir=cache, progress=False, splits=("val",)))
+    data = load_data(DataOptions(cache_dir=cache, seed=1, progress=False, splits=("val",)))
     n = len(data.classes)
     heat_q, box_q = (1 / 256, -128), (1 / 8, -128)
 
@@ -38,7 +38,7 @@ def test_targets_decode_to_true_boxes(cache, tmp_path):
 
 def test_train_export_eval_writes_report(cache, tmp_path):
     run = tmp_path / "run"
-    common = ["--cache-dir", str(cache), "--quiet"]
+    common = ["--cache-dir", str(cache), "--seed", "1", "--quiet"]
     assert main(TASK, ["train", *common, "--out", str(run), "--epochs", "1"]) == 0
     assert main(TASK, ["export", "--run", str(run), "--sram", "4MB", "--flash", "4MB", "--quiet"]) == 0
     assert main(TASK, ["eval", "--run", str(run), "--quiet"]) == 0
