@@ -80,29 +80,38 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
 
 def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, strict: bool) -> dict:
     """Quantize the trained model with training clips as calibration; plan memory; draw the memory profile."""
+    return export_model(task, data, run, load_float_model(run), load_spec(run).name or "model",
+                        sram_bytes=sram_bytes, flash_bytes=flash_bytes, strict=strict)
+
+
+def export_model(task: Task, data: TaskData, run: RunDir, model, name: str, *, sram_bytes: int, flash_bytes: int,
+                 strict: bool, batch: int = 64, samples: int = CALIBRATION_SAMPLES, meta: dict | None = None,
+                 hint: str = "Try `search` with this budget, or a smaller model.") -> dict:
+    """export() for any float torch model (an app's own, e.g. with several outputs): calibrate on up to
+    `samples` training samples in batches of `batch`, save the graph (with graph.meta updated by `meta`),
+    plan memory and check the budget (BudgetError when `strict`, after writing everything; `hint` ends it)."""
     import torch
 
     from tinycore.memory import flash_bytes as graph_flash, per_layer_rows, plan_graph, plot_memory_profile
     from tinycore.quant import quantize
 
-    model = load_float_model(run)
     rng = np.random.default_rng(0)
     x = data.train[0]
-    pick = rng.choice(len(x), size=min(CALIBRATION_SAMPLES, len(x)), replace=False)
-    calib = [torch.from_numpy(x[pick[i:i + 64]]) for i in range(0, len(pick), 64)]
+    pick = rng.choice(len(x), size=min(samples, len(x)), replace=False)
+    calib = [torch.from_numpy(x[pick[i:i + batch]]) for i in range(0, len(pick), batch)]
     graph = quantize(model, calib)
     graph.meta["classes"] = list(data.classes)
+    graph.meta.update(meta or {})
     graph.save(run.graph_path)
     plan = plan_graph(graph)
     flash = graph_flash(graph)
-    plot_memory_profile(plan, run.path / "memory.png", f"{task.name} {load_spec(run).name or 'model'}")
+    plot_memory_profile(plan, run.path / "memory.png", f"{task.name} {name}")
     memory = {"sram_peak_bytes": plan.arena_bytes, "flash_bytes": flash, "per_layer": per_layer_rows(plan)}
     run.update_report(budget={"sram_bytes": sram_bytes, "flash_bytes": flash_bytes}, memory=memory)
     over = [f"SRAM arena {plan.arena_bytes:,} B > --sram {sram_bytes:,} B"] if plan.arena_bytes > sram_bytes else []
     over += [f"Flash {flash:,} B > --flash {flash_bytes:,} B"] if flash > flash_bytes else []
     if over and strict:
-        raise BudgetError(f"{run.graph_path}: " + "; ".join(over) + ". Try `search` with this budget, or a "
-                          "smaller model.")
+        raise BudgetError(f"{run.graph_path}: " + "; ".join(over) + ". " + hint)
     for line in over:
         log(f"warning: {line}")
     return memory

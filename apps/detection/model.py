@@ -1,0 +1,103 @@
+"""The default detector: a MobileNetV1-style backbone (a tinycore.spec ModelSpec, stem + blocks, ending at the
+head's stride) and the anchor-free head of the README contract, as one torch module with two outputs.
+
+    input (N, 3, H, W) float in [0, 1] (the vision front end's p / 255)
+    heat  (N, C, H/s, W/s)  after a sigmoid (the quantizer makes it logistic_s8, scale 1/256, zp -128)
+    box   (N, 4, H/s, W/s)  (off_x, off_y, w, h) in cell units, linear
+
+The architecture is data (`DetectorSpec`, saved as JSON in the run folder) so that a search can replace the
+backbone later; the head is fixed: a 3x3 conv + BN + ReLU shared by a 1x1 heat conv and a 1x1 box conv.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tinycore.spec import Conv, DWSep, InputSpec, ModelSpec, SpecError, build_model, layer_from_dict, model_stats
+
+HEAT_PRIOR = 0.1  # initial heat probability (CenterNet's bias init: -log((1 - p) / p))
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    backbone: ModelSpec  # stem + blocks, no head; its output stride must equal `stride`
+    classes: tuple[str, ...]
+    stride: int = 8
+    head_width: int = 64
+    name: str = "det"
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        return self.backbone.input.height, self.backbone.input.width
+
+    def grid_hw(self) -> tuple[int, int]:
+        h, w = self.input_hw
+        return h // self.stride, w // self.stride
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "classes": list(self.classes), "stride": self.stride,
+                           "head_width": self.head_width, "backbone": self.backbone.to_dict()}, indent=1)
+
+
+def spec_from_json(text: str) -> DetectorSpec:
+    d = json.loads(text)
+    b = d["backbone"]
+    backbone = ModelSpec(input=InputSpec(**b["input"]), stem=tuple(layer_from_dict(x) for x in b["stem"]),
+                         blocks=tuple(layer_from_dict(x) for x in b["blocks"]), name=b.get("name", ""))
+    return DetectorSpec(backbone, tuple(d["classes"]), d["stride"], d["head_width"], d["name"])
+
+
+def default_spec(classes: tuple[str, ...], input_hw: tuple[int, int] = (240, 320), width: int = 64) -> DetectorSpec:
+    """Stride 8: conv s2, two stride-2 depthwise-separable stages, then three 5x5 depthwise-separable blocks at
+    stride 8 (receptive field ~135 px at the head, enough for objects half a 240 px frame high)."""
+    h, w = input_hw
+    half = width // 2
+    backbone = ModelSpec(
+        input=InputSpec(channels=3, height=h, width=w),
+        stem=(Conv(width // 4, kernel=3, stride=2, act="relu"),),
+        blocks=(DWSep(half, stride=2), DWSep(half), DWSep(width, stride=2),
+                DWSep(width, kernel=5), DWSep(width, kernel=5), DWSep(width, kernel=5)),
+        name=f"mbv1_det_w{width}")
+    return DetectorSpec(backbone, tuple(classes), stride=8, head_width=width, name=f"det_s8_w{width}_{h}x{w}")
+
+
+class Detector(nn.Module):
+    def __init__(self, spec: DetectorSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.backbone = build_model(spec.backbone)
+        c = model_stats(spec.backbone)["shapes"][-1][0]
+        k = spec.head_width
+        self.neck = nn.Sequential(nn.Conv2d(c, k, 3, padding=1, bias=False), nn.BatchNorm2d(k), nn.ReLU())
+        self.heat = nn.Conv2d(k, len(spec.classes), 1)
+        self.box = nn.Conv2d(k, 4, 1)
+        self.sigmoid = nn.Sigmoid()
+        nn.init.constant_(self.heat.bias, -math.log((1 - HEAT_PRIOR) / HEAT_PRIOR))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.neck(self.backbone(x))
+        return self.sigmoid(self.heat(f)), self.box(f)
+
+
+def check_stride(spec: DetectorSpec) -> None:
+    """The backbone must end at the head's stride (grid = input / stride exactly)."""
+    shape = model_stats(spec.backbone)["shapes"][-1]
+    if tuple(shape[1:]) != spec.grid_hw():
+        raise SpecError(f"{spec.name}: backbone output {tuple(shape)} is not the input {spec.input_hw} / stride "
+                         f"{spec.stride} = {spec.grid_hw()}")
+
+
+def detector_stats(spec: DetectorSpec) -> dict:
+    """Params and MACs of backbone + head (convs only, BN folded), as tinycore.spec counts them."""
+    s = model_stats(spec.backbone)
+    c = s["shapes"][-1][0]
+    gh, gw = spec.grid_hw()
+    k, n = spec.head_width, len(spec.classes)
+    head_params = 9 * c * k + k + (k + 1) * n + (k + 1) * 4
+    head_macs = gh * gw * (9 * c * k + k * (n + 4))
+    return {"params": s["params"] + head_params, "macs": s["macs"] + head_macs}
+

@@ -1,0 +1,197 @@
+"""The detection app's train / export / eval / demo: the shared CLI's options and run folder, for a model with two
+outputs (heat, box) whose architecture is a DetectorSpec (apps.detection.model), saved as RUN/detector.json.
+
+Training joins the two outputs into one (N, C + 4, gh, gw) tensor so tinycore.train.fit, its checkpoints and its
+validation metric work unchanged; the quantizer gets the two-output module itself.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from apps.detection.evaluate import Heads
+from apps.detection.model import Detector, DetectorSpec, check_stride, detector_stats, spec_from_json
+from tinycore.cli.app import _data_options, _emit, _load_data, _remember_source, _run_dir
+from tinycore.errors import BudgetError, TinycoreError
+from tinycore.progress import log
+from tinycore.report import RunDir
+from tinycore.task import Task, TaskData
+from tinycore.units import parse_bytes
+
+class Joined(nn.Module):
+    """heat and box concatenated on channels, for the training loop (one output tensor)."""
+
+    def __init__(self, net: Detector) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat(self.net(x), 1)
+
+
+def spec_path(run: RunDir) -> Path:
+    return run.path / "detector.json"
+
+
+def model_section(spec: DetectorSpec) -> dict:
+    import json
+
+    return {"family": spec.name, "spec": json.loads(spec.to_json()), **detector_stats(spec),
+            "input_hw": list(spec.input_hw), "stride": spec.stride, "outputs": ["heat", "box"]}
+
+
+def load_float_model(run: RunDir) -> Detector:
+    spec = spec_from_json(run.need(spec_path(run), "train").read_text())
+    joined = Joined(Detector(spec))
+    ckpt = torch.load(run.need(run.checkpoint_path, "train"), map_location="cpu", weights_only=False)
+    joined.load_state_dict(ckpt["model"])
+    return joined.net.eval()
+
+
+def train(task: Task, data: TaskData, run: RunDir, spec: DetectorSpec, *, quick: bool, seed: int, progress: bool,
+          epochs: int | None = None) -> dict:
+    from tinycore.train import fit
+
+    check_stride(spec)
+    settings = task.train_settings(quick)
+    torch.manual_seed(seed)
+    run.path.mkdir(parents=True, exist_ok=True)
+    if spec_path(run).exists() and spec_path(run).read_text() != spec.to_json() and run.checkpoint_path.exists():
+        raise TinycoreError(f"{run.path} holds a checkpoint of another architecture; choose a new --out")
+    spec_path(run).write_text(spec.to_json())
+    model = Joined(Detector(spec))
+    t = [tuple(torch.from_numpy(a) for a in split) for split in (data.train, data.val)]
+    result = fit(model, t[0], t[1], epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
+                 metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
+                 weight_decay=settings.weight_decay, progress=progress, seed=seed)
+    section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch, "best_val_neg_loss": result.best_metric,
+               "lr": settings.lr, "batch_size": settings.batch_size}
+    run.update_report(app=task.name, dataset=data.dataset, model=model_section(spec), train=section)
+    return section
+
+
+def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, strict: bool) -> dict:
+    """Quantize with training pictures as calibration (two int8 outputs: heat, box), plan memory, check budget."""
+    from tinycore.cli.steps import export_model
+
+    model = load_float_model(run)
+    return export_model(task, data, run, model, model.spec.name, sram_bytes=sram_bytes, flash_bytes=flash_bytes,
+                        strict=strict, batch=16, samples=128, meta={"detection": {"stride": model.spec.stride,
+                                                                     "outputs": ["heat", "box"]}},
+                        hint="The first stage needs patch-based execution (not wired into this app yet), or a "
+                             "smaller input / width.")
+
+
+def predictors(run: RunDir):
+    """(float, int8) predictors returning Heads on the int8 graph's output grid (see apps.detection.evaluate)."""
+    from tinycore.ir import load_graph
+    from tinycore.quant import quantize_input
+    from tinycore.runtime import run as run_graph
+    from tinycore.runtime.fixedpoint import quantize_float_s8
+
+    model = load_float_model(run)
+    graph = load_graph(run.need(run.graph_path, "export"))
+    qs = [(float(graph.output_tensor(i).scale[0]), int(graph.output_tensor(i).zero_point)) for i in range(2)]
+
+    def predict_float(x: np.ndarray) -> Heads:
+        with torch.no_grad():
+            outs = [model(torch.from_numpy(x[i:i + 32])) for i in range(0, len(x), 32)]
+        heat, box = (np.concatenate([o[j].numpy() for o in outs]).transpose(0, 2, 3, 1) for j in range(2))
+        return Heads(quantize_float_s8(heat, *qs[0]), quantize_float_s8(box, *qs[1]), qs[0], qs[1])
+
+    def predict_int8(x: np.ndarray) -> Heads:
+        outs = [run_graph(graph, q) for q in quantize_input(graph, x)]
+        return Heads(np.stack([o[0][0] for o in outs]), np.stack([o[1][0] for o in outs]), qs[0], qs[1])
+
+    return predict_float, predict_int8
+
+
+def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test") -> dict:
+    """Float and int8 mAP of `split`; the test split's are the run's headline `metrics`."""
+    predict_float, predict_int8 = predictors(run)
+    metrics = {"split": split, "float": task.evaluate(predict_float, data, split, run.path, "float"),
+               "int8": task.evaluate(predict_int8, data, split, run.path, "int8")}
+    run.update_report(**({"metrics": metrics} if split == "test" else {f"metrics_{split}": metrics}))
+    return metrics
+
+
+def _summary(metrics: dict) -> str:
+    f, q = metrics["float"], metrics["int8"]
+    return (f"{metrics['split']}: float mAP@0.5 {f['map50']:.4f} (mAP@[.5:.95] {f['map50_95']:.4f}), int8 mAP@0.5 "
+            f"{q['map50']:.4f} (mAP@[.5:.95] {q['map50_95']:.4f}) on {q['n']} pictures")
+
+
+def _spec(task: Task, data: TaskData, name: str | None) -> DetectorSpec:
+    if name is None:
+        return task.default_spec(data)
+    if not name.endswith(".json") or not Path(name).is_file():
+        raise TinycoreError(f"--model {name}: the detection app takes a detector spec .json (as RUN/detector.json)")
+    return spec_from_json(Path(name).read_text())
+
+
+def cmd_train(task: Task, args) -> int:
+    data = _load_data(task, _data_options(args))
+    run = _run_dir(args, "default")
+    _remember_source(run, args)
+    section = train(task, data, run, _spec(task, data, args.model), quick=args.quick, seed=args.seed,
+                    progress=not args.quiet, epochs=args.epochs)
+    _emit(args, section, f"trained -> {run.path}: best val neg_loss {section['best_val_neg_loss']:.4f}")
+    return 0
+
+
+def cmd_export(task: Task, args) -> int:
+    data = _load_data(task, _data_options(args, splits=("train",)))
+    run = _run_dir(args, "default")
+    mem = export(task, data, run, sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
+                 strict=True)
+    _emit(args, {k: v for k, v in mem.items() if k != "per_layer"},
+          f"exported {run.graph_path}: arena {mem['sram_peak_bytes']:,} B, flash {mem['flash_bytes']:,} B")
+    return 0
+
+
+def cmd_eval(task: Task, args) -> int:
+    if getattr(args, "tflite", None):
+        raise TinycoreError("detection eval --tflite is not written yet; evaluate a run folder (--run)")
+    data = _load_data(task, _data_options(args, splits=(args.split,)))
+    run = _run_dir(args, "default")
+    metrics = evaluate(task, data, run, split=args.split)
+    _emit(args, metrics, _summary(metrics))
+    return 0
+
+
+def cmd_demo(task: Task, args) -> int:
+    """data -> train -> int8 -> evaluate -> report; the firmware step is not written yet (exit 1 says so when the
+    budget or the missing firmware check fails)."""
+    t0 = time.time()
+    log("[1/4] data", args.quiet)
+    data = _load_data(task, _data_options(args))  # a set already in --cache-dir is used at its size
+    run = _run_dir(args, "demo")
+    _remember_source(run, args)
+    log("[2/4] train", args.quiet)
+    train(task, data, run, _spec(task, data, args.model), quick=args.quick, seed=args.seed, progress=not args.quiet,
+          epochs=args.epochs)
+    log("[3/4] int8 export + memory plan", args.quiet)
+    sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
+    mem = export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=False)
+    log("[4/4] evaluate float and int8", args.quiet)
+    metrics = evaluate(task, data, run)
+    report = run.update_report(demo={"seconds": round(time.time() - t0, 1), "quick": args.quick})
+    _emit(args, report, f"run folder: {run.path}\n{_summary(metrics)}\nSRAM arena {mem['sram_peak_bytes']:,} B, "
+                        f"Flash {mem['flash_bytes']:,} B\ntook {report['demo']['seconds']} s")
+    if mem["sram_peak_bytes"] > sram or mem["flash_bytes"] > flash:
+        raise BudgetError(f"{run.graph_path}: arena {mem['sram_peak_bytes']:,} B / Flash {mem['flash_bytes']:,} B "
+                          f"exceed --sram {sram:,} B / --flash {flash:,} B (patch-based first stage: not yet)")
+    return 0
+
+
+def cmd_not_yet(task: Task, args) -> int:
+    raise TinycoreError(f"detection {args.command}: not written yet (issue #13: firmware main loop and "
+                        f"TinyNAS + patch search come after the skeleton)")
+
+
+COMMANDS = {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "demo": cmd_demo,
+            "firmware": cmd_not_yet, "search": cmd_not_yet}

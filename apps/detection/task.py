@@ -1,0 +1,116 @@
+"""The detection Task: rendered scenes (or a VOC / COCO folder) -> 320x240 RGB -> int8 anchor-free detector ->
+heat + box heads -> decode + NMS (tinycore.vision.detect) -> COCO mAP.
+
+train / export / eval / demo are this app's versions (apps.detection.pipeline): the model has two outputs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from apps.detection import data as builtin
+from apps.detection.dataset import DetectionSet
+from apps.detection.model import default_spec as detector_spec
+from apps.detection.targets import detection_loss, encode, neg_loss
+from tinycore.task import DataOptions, Task, TaskData, TrainSettings
+
+DESCRIPTION = """Object detection: a 320x240 RGB picture -> int8 CNN -> a heat map per class and a box per cell at
+stride 8 -> peaks + class-wise NMS -> boxes. Scored by COCO mAP@0.5 and mAP@[.5:.95].
+
+The built-in set renders scenes with people, cars, bicycles, dogs and chairs (1-5 objects of 10 px to half the
+frame, overlapping, cut by the borders); --data-dir reads Pascal VOC or COCO (see apps/detection/README.md)."""
+
+INPUT_HW = (240, 320)
+STRIDE = 8
+
+
+def _sets(opts: DataOptions) -> dict[str, DetectionSet]:
+    if opts.data_dir is not None:
+        from apps.detection.sources import load_data_dir
+
+        return {s: load_data_dir(opts.data_dir, s) for s in opts.splits}
+    if builtin.cached_meta(opts.cache_dir, opts.seed) is None:  # `data` sets the size; the others read what is there
+        builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
+    return {s: builtin.load_split(opts.cache_dir, s) for s in opts.splits}
+
+
+def build_data(opts: DataOptions) -> dict:
+    if opts.data_dir is not None:
+        sets = _sets(opts)
+        return {"source": str(opts.data_dir), **{f"n_{s}": len(d.image_ids) for s, d in sets.items()}}
+    meta = builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
+    return {"name": meta["name"], "cache_dir": str(opts.cache_dir), "counts": meta["counts"],
+            "build_seconds": meta["build_seconds"], "split_rule": meta["split_rule"]}
+
+
+def split_arrays(ds: DetectionSet, input_hw: tuple[int, int], stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pictures resized to input_hw as float (N, 3, H, W) in [0, 1] (the front end's p / 255) and their head
+    targets (N, C + 5, H/s, W/s), boxes scaled per axis as the resize scales the picture."""
+    h, w = input_hw
+    n_classes = len(ds.category_ids)
+    xs = np.zeros((len(ds.image_ids), 3, h, w), np.float32)
+    ys = np.zeros((len(ds.image_ids), n_classes + 5, h // stride, w // stride), np.float32)
+    for k, image_id in enumerate(ds.image_ids):
+        img = ds.read_rgb(image_id)
+        sy, sx = h / img.shape[0], w / img.shape[1]
+        if img.shape[:2] != (h, w):
+            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+        xs[k] = img.transpose(2, 0, 1) / np.float32(255)
+        boxes, classes, ignore = ds.boxes_of(image_id)
+        ys[k] = encode(boxes * np.float32([sx, sy, sx, sy]), classes, ignore, n_classes, (h // stride, w // stride),
+                       stride)
+    return xs, ys
+
+
+def load_data(opts: DataOptions) -> TaskData:
+    sets = _sets(opts)
+    classes = tuple(next(iter(sets.values())).class_names)
+    empty = (np.zeros((0, 3, *INPUT_HW), np.float32), np.zeros((0, len(classes) + 5, 1, 1), np.float32))
+    arrays = {s: split_arrays(sets[s], INPUT_HW, STRIDE) if s in sets else empty for s in ("train", "val", "test")}
+    name = str(opts.data_dir) if opts.data_dir else f"builtin_detection_v{builtin.DATASET_VERSION}"
+    dataset = {"name": name, "source": str(opts.data_dir or opts.cache_dir),
+               **{f"n_{s}": len(arrays[s][0]) for s in ("train", "val", "test")},
+               "split": "by scene seed" if opts.data_dir is None else "the data set's own",
+               "quick": opts.quick, "seed": opts.seed, "cache_dir": str(opts.cache_dir),
+               "data_dir": str(opts.data_dir) if opts.data_dir else None}
+    return TaskData(arrays["train"], arrays["val"], arrays["test"], (3, *INPUT_HW), classes, dataset,
+                    {"sets": sets, "stride": STRIDE})
+
+
+def default_spec(data: TaskData):
+    return detector_spec(data.classes, tuple(data.input_shape[1:]))
+
+
+def train_settings(quick: bool) -> TrainSettings:
+    return TrainSettings(epochs=20 if quick else 60, lr=4e-3, batch_size=16, weight_decay=1e-4)
+
+
+def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
+    from apps.detection.evaluate import evaluate_heads
+
+    return evaluate_heads(predict, data, split, Path(run_dir), tag)
+
+
+def _commands() -> dict:
+    from apps.detection import pipeline
+
+    return pipeline.COMMANDS
+
+
+TASK = Task(
+    name="detection",
+    description=DESCRIPTION,
+    build_data=build_data,
+    load_data=load_data,
+    default_spec=default_spec,
+    train_settings=train_settings,
+    loss=detection_loss,
+    metric=neg_loss,
+    evaluate=evaluate,
+    metric_name="map50",
+    train_metric_name="neg_loss",
+    default_budget=("256KB", "1MB"),
+    commands=_commands(),
+)
