@@ -18,16 +18,6 @@
 #include "tc_vision.h"
 #include "tc_vision_config.h"
 
-#ifndef TC_COUNTER_END
-#define TC_COUNTER_BEGIN() ((void)0)
-#define TC_COUNTER_END(n) ((n) = 0)
-#endif
-#ifndef TC_STACK_USED
-#define TC_STACK_PAINT() ((void)0)
-#define TC_STACK_USED(n) ((n) = 0)
-#define tc_heap_used() 0ul
-#endif
-
 #if MODEL_INPUT_BYTES != TC_VISION_OUT_H * TC_VISION_OUT_W * TC_VISION_CHANNELS
 #error "the model input does not match the front end's output"
 #endif
