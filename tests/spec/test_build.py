@@ -13,6 +13,7 @@ SMALL_ZOO = {  # zoo models at sizes that run in well under a second
     "ds_cnn_s": zoo_spec("ds_cnn_s"),
     "ds_cnn": zoo_spec("ds_cnn", width=128),
     "mobilenet_v1": zoo_spec("mobilenet_v1"),
+    "mobilenet_v1_025": zoo_spec("mobilenet_v1_025"),
     "mobilenet_v2": zoo_spec("mobilenet_v2", width=0.35, resolution=64, classes=10),
     "dense_autoencoder": zoo_spec("dense_autoencoder"),
     "dense_autoencoder_bn": zoo_spec("dense_autoencoder", bn=True),

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "tc_stack.h" /* TC_STACK_PAINT / TC_STACK_USED: the stack high-water mark */
+
 extern void initialise_monitor_handles(void);
 
 #define TC_SSE_CNTCR (*(volatile uint32_t *)0x58100000u)       /* control frame: bit 0 = enable */
