@@ -21,9 +21,11 @@ from tinycore.export.profile import plot_op_profile, profile_on_board  # noqa: E
 from tinycore.ir import Graph  # noqa: E402
 from tinycore.memory import plan_graph  # noqa: E402
 from tinycore.spec import ModelSpec, dense_autoencoder, ds_cnn  # noqa: E402
+from tinycore.spec.zoo import mobilenet_v1_025  # noqa: E402
 
 MODELS = {"kws_ds_cnn_w128": lambda: ds_cnn(128, classes=12, frames=49, coeffs=10),
-          "anomaly_dense_ae": dense_autoencoder}
+          "anomaly_dense_ae": dense_autoencoder,
+          "vww_mobilenet_v1_025": mobilenet_v1_025}
 
 
 def random_graph_of(spec: ModelSpec, seed: int = 0) -> Graph:
@@ -43,11 +45,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--out", type=Path, help="folder for the .graph, profile JSON and op_profile PNG of each model")
+    ap.add_argument("--models", nargs="*", choices=sorted(MODELS), default=sorted(MODELS), help="which models")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="op_profile_"))
     out.mkdir(parents=True, exist_ok=True)
-    for name, make in MODELS.items():
-        graph = random_graph_of(make())
+    for name in args.models:
+        graph = random_graph_of(MODELS[name]())
         graph.save(out / f"{name}.graph")
         prof = profile_on_board(graph, args.board)
         (out / f"{name}_{args.board}.json").write_text(json.dumps(prof, indent=1))

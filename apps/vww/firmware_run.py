@@ -59,6 +59,7 @@ def run_vww_firmware(req: FirmwareRequest, fmt: str = "rgb888", timeout_s: float
     """Build, run and check the VWW firmware (module docstring); returns the report's "firmware" section."""
     from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
     from tinycore.export.boards import get_board
+    from tinycore.export.profile import app_profile
     from tinycore.export.qemu import mean_instructions
     from tinycore.ir import load_graph
     from tinycore.memory import flash_bytes
@@ -113,4 +114,7 @@ def run_vww_firmware(req: FirmwareRequest, fmt: str = "rgb888", timeout_s: float
         labels_firmware=fw_labels, labels_true=[int(v) for v in true_labels],
         accuracy_firmware=float(np.mean(np.array(fw_labels) == true_labels)),
     )
+    req.log(f"vww firmware: per-op profile (profiling build) on {req.board}")
+    # report fields per_op_instructions, per_op_profile; op_profile.png beside memory.png (issue #19)
+    section.update(app_profile(graph, req.board, req.run_dir, f"vww {Path(req.graph_path).stem}"))
     return section

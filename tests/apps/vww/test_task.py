@@ -96,6 +96,9 @@ def test_firmware_frames_match_python_byte_for_byte(tiny_set, trained_run, monke
     assert fw["n_checked"] == 3 and fw["frame_format"] == "rgb888" and fw["frame_shape"] == [96, 96, 3]
     assert fw["frontend_match"] is True and fw["outputs_match_runtime"] is True and fw["outputs_match_python"]
     assert fw["instructions_per_inference"] > 1_000_000 and fw["frontend_instructions_per_frame"] > 10_000
+    rows = fw["per_op_instructions"]  # the per-op profile (issue #19): integers summing to the whole inference
+    assert rows and all(type(r["instructions"]) is int for r in rows)
+    assert abs(fw["per_op_profile"]["unaccounted_instructions"]) <= fw["per_op_profile"]["instrumentation_instructions"]
     assert fw["arena_bytes"] == json.loads((trained_run / "report.json").read_text())["memory"]["sram_peak_bytes"]
 
 
