@@ -162,7 +162,8 @@ void tc_quantize_s8(const int8_t *in, int8_t *out, int32_t size, int32_t input_z
 /* ---- transformer ops (MCUFormer, issue #14) ---- */
 
 /* Integer LayerNorm over rows of d values (see tinycore/runtime/ops/layer_norm.py); gamma int8 (d), bias int32 (d);
- * mult/shift requantize gamma * 2^22 (x - mean) / sqrt(ssq) + bias. in and out may not overlap. */
+ * mult/shift requantize gamma * 2^22 (x - mean) / sqrt(ssq) + bias. out may equal in (element i is read before
+ * it is written); no other overlap. */
 void tc_layer_norm_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t d, const int8_t *gamma,
                       const int32_t *bias, int32_t mult, int32_t shift, int32_t output_zp);
 
