@@ -26,6 +26,9 @@ class DataOptions:
     # the splits the command reads: `eval` asks for the one it scores, `export` for train (calibration), so an
     # evaluation-only folder (a test archive with no train clips) can be read; a loader may leave the others empty
     splits: tuple[str, ...] = ("train", "val", "test")
+    # (scale, zero point) of int8 feature files in data_dir, which such folders do not record (KWS: an MLPerf .bin
+    # evaluation folder, `eval --bin-scale/--bin-zero-point`); None: the loader's documented default
+    bin_quantization: tuple[float, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from apps.kws.augment import speed_perturbed_train_loader
 from apps.kws.data import build_dataset
 from apps.kws.firmware_run import run_kws_firmware
 from apps.kws.frontend import FRONTENDS, frontend_named
+from apps.kws.mlperf_bins import REFERENCE_SCALE, REFERENCE_ZERO_POINT, is_bin_folder, load_bin_data
 from apps.kws.speech_commands import load_speech_commands, mix_background, train_noises
 from apps.kws.stream import add_commands
 from tinycore.audio import Manifest
@@ -24,7 +25,8 @@ DESCRIPTION = """Keyword spotting: 1 s of 16 kHz audio -> 49x10 MFCC -> int8 CNN
 (yes no up down left right on off stop go _silence_ _unknown_).
 
 The built-in data set is spoken by espeak-ng voices; the test split's voices are never heard in training.
---data-dir reads Google Speech Commands v0.02 (validation_list.txt / testing_list.txt splits)."""
+--data-dir reads Google Speech Commands v0.02 (validation_list.txt / testing_list.txt splits), its official test
+archive, or (eval only) MLPerf Tiny's KWS evaluation folder of int8 .bin features with y_labels.csv."""
 
 
 # output order of MLPerf Tiny's reference KWS model (TFDS speech_commands label ids)
@@ -62,6 +64,8 @@ def load_data(opts: DataOptions) -> TaskData:
     set, one file for all three splits or one per subset."""
     from tinycore.audio.features import compute_features
 
+    if opts.data_dir is not None and is_bin_folder(Path(opts.data_dir)):
+        return load_bin_data(Path(opts.data_dir), opts.splits, opts.frontend, opts.bin_quantization)
     m = _manifest(opts)
     fe = frontend_named(opts.frontend)
     m.check_classes(str(m.root), splits=opts.splits)
@@ -88,6 +92,15 @@ def load_data(opts: DataOptions) -> TaskData:
                "frontend": fe.to_dict(), "frontend_name": opts.frontend or "librosa"}
     return TaskData(splits["train"], splits["val"], splits["test"], (1, *fe.feature_shape),
                     tuple(m.classes), dataset, {"manifest": m, "real_data": opts.data_dir is not None})
+
+
+def extra_arguments(parser, command: str) -> None:
+    """eval: the quantization of an MLPerf .bin folder's int8 features, which the folder does not record."""
+    if command == "eval":
+        parser.add_argument("--bin-scale", type=float, help=f"input scale the .bin features of an MLPerf evaluation "
+                                                            f"folder were quantized with (default {REFERENCE_SCALE}: "
+                                                            f"MLPerf's reference model)")
+        parser.add_argument("--bin-zero-point", type=int, help=f"their zero point (default {REFERENCE_ZERO_POINT})")
 
 
 def default_spec(data: TaskData):
@@ -151,4 +164,5 @@ TASK = Task(
     add_commands=add_commands,
     frontends=tuple(FRONTENDS),
     model_labels=MLPERF_LABELS,
+    extra_arguments=extra_arguments,
 )

@@ -40,7 +40,16 @@ def _data_options(args, splits: tuple[str, ...] = ("train", "val", "test")) -> D
     cache = Path(args.cache_dir) if args.cache_dir else Path("data") / args.task_name / ("quick" if args.quick else
                                                                                           "full")
     return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
-                       quick=args.quick, progress=not args.quiet, frontend=_frontend(args), splits=splits)
+                       quick=args.quick, progress=not args.quiet, frontend=_frontend(args), splits=splits,
+                       bin_quantization=_bin_quantization(args))
+
+
+def _bin_quantization(args) -> tuple[float, int] | None:
+    """An app's --bin-scale / --bin-zero-point (both or neither)."""
+    scale, zp = getattr(args, "bin_scale", None), getattr(args, "bin_zero_point", None)
+    if (scale is None) != (zp is None):
+        raise TinycoreError("give --bin-scale and --bin-zero-point together (the int8 features' quantization)")
+    return None if scale is None else (scale, zp)
 
 
 @contextmanager

@@ -30,6 +30,26 @@ def class_order(model_labels: tuple[str, ...], app_classes: tuple[str, ...], n_o
     return np.array([model_labels.index(c) for c in app_classes])
 
 
+def check_input_quantization(graph: Graph, data: TaskData, model_path: Path | str) -> None:
+    """Data read from int8 feature files (TaskData.extra["input_quantization"]: the scale and zero point they were
+    quantized with) reach the models as float; the int8 model must quantize every int8 value back to itself, so
+    that it scores exactly the files' bytes. Otherwise a ModelFileError names both quantizations."""
+    from tinycore.runtime.fixedpoint import quantize_float_s8
+
+    given = data.extra.get("input_quantization")
+    if given is None:
+        return
+    t = graph.input_tensor()
+    scale, zp = float(t.scale[0]), int(t.zero_point)
+    q = np.arange(-128, 128, dtype=np.int8)
+    x = (q.astype(np.float32) - np.float32(given["zero_point"])) * np.float32(given["scale"])
+    if not np.array_equal(quantize_float_s8(x, scale, zp), q):
+        raise ModelFileError(f"{model_path}: input quantization scale {scale!r}, zero point {zp} does not match "
+                             f"the int8 features of {given['source']} (scale {given['scale']!r}, zero point "
+                             f"{given['zero_point']}, {given['assumed']}); give the features' own quantization "
+                             f"with {given['option']}, or score a model whose input takes them as they are")
+
+
 def evaluate_model_file(task: Task, data: TaskData, run: RunDir, model_path: str | Path, split: str = "test",
                         labels: tuple[str, ...] | None = None, graph: Graph | None = None) -> dict:
     """Metrics of the int8 model in model_path on data's split, written to run's report.json.
@@ -42,6 +62,7 @@ def evaluate_model_file(task: Task, data: TaskData, run: RunDir, model_path: str
 
     model_path = Path(model_path)
     graph = graph if graph is not None else open_model(model_path)
+    check_input_quantization(graph, data, model_path)
     x, _ = getattr(data, split)
     try:
         quantize_input(graph, x[:1])

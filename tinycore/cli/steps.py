@@ -155,6 +155,10 @@ def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test", own_d
     """Float and int8 metrics of `split`, kept in report.json under evaluations[evaluation_key]; with the run's
     own data and the test split they are also the run's headline `metrics`. An evaluation on other data draws its
     plots in run/evaluations/<key>/ so that the run's own stay."""
+    from tinycore.cli.eval_model import check_input_quantization
+    from tinycore.ir import load_graph
+
+    check_input_quantization(load_graph(run.need(run.graph_path, "export")), data, run.graph_path)
     predict_float, predict_int8 = predictors(run)
     key = evaluation_key(data, split)
     plots = run.path if own_data else evaluation_dir(run, key)
@@ -163,7 +167,8 @@ def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test", own_d
                "int8": task.evaluate(predict_int8, data, split, plots, "int8")}
     evaluations = run.load_report().get("evaluations", {})
     evaluations[key] = {**metrics, "own_data": own_data,
-                        "dataset": {k: data.dataset.get(k) for k in ("name", "source", f"n_{split}")}}
+                        "dataset": {**{k: data.dataset.get(k) for k in ("name", "source", f"n_{split}")},
+                                    **{k: data.dataset[k] for k in ("input_quantization",) if k in data.dataset}}}
     sections = {"evaluations": evaluations}
     if own_data and split == "test":
         sections["metrics"] = metrics
