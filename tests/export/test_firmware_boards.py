@@ -13,8 +13,9 @@ from tests.cases.random_graphs import random_graph
 from tinycore.errors import BudgetError, BuildError, UnsupportedError
 from tinycore.export import generate_c
 from tinycore.export.boards import BOARDS, get_board
-from tinycore.export.firmware import (SRAM_RESERVE_BYTES, FirmwareImage, board_include_dirs, build_firmware,
-                                      build_only, check_sram_total, compile_objects, emulated_twin, link_image,
+from tinycore.export.firmware import (HEAP_RESERVE_BYTES, FirmwareImage, board_include_dirs, build_firmware,
+                                      build_only, check_sram_total, compile_objects, emulated_twin, graph_stack,
+                                      link_image,
                                       sram_section, startup_object, validate_on_board)
 from tinycore.export.qemu import run_in_qemu
 from tinycore.export.validate import random_inputs
@@ -145,7 +146,7 @@ def big_activation_graph() -> object:
 def test_too_large_model_for_stm32f412_gives_the_sram_fit_error(tmp_path):
     graph = big_activation_graph()
     arena = plan_graph(graph).arena_bytes
-    need = arena + SRAM_RESERVE_BYTES
+    need = arena + graph_stack(graph, "stm32f412").bytes + HEAP_RESERVE_BYTES
     assert need > 256 * 1024
     with pytest.raises(BudgetError) as e:
         build_only(graph, "stm32f412", tmp_path / "out")

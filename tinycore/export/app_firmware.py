@@ -114,13 +114,17 @@ def data_sources(arrays: Mapping[str, np.ndarray], defines: Mapping[str, Any], o
 def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c: Path,
                        sources: Sequence[Path] = (), include_dirs: Sequence[Path] = (),
                        arrays: Mapping[str, np.ndarray] | None = None, defines: Mapping[str, Any] | None = None,
-                       dsp: bool | None = None, plan: Any = None) -> AppImage:
+                       dsp: bool | None = None, plan: Any = None, stack_bytes: int | None = None) -> AppImage:
     """Generate the model's C library into out_dir/model, write the data files, compile and link for `board`.
 
     `sources`: extra .c files (e.g. tinycore.audio.cgen.write_frontend_c's); `include_dirs`: their headers.
     BudgetError if the image cannot fit the board (test data included: use fewer clips per image); BuildError on
     a compile or link failure, or if the ELF's arena differs from the plan.
+    `stack_bytes`: the stack reservation; None = the estimate (tinycore.export.stack) of the model's kernels plus
+    the app's own frames, summed from gcc -fstack-usage of its sources.
     """
+    from tinycore.export.stack import stack_usage_bytes
+
     from tinycore.export.codegen import generate_c
     from tinycore.memory import plan_graph
 
@@ -140,7 +144,7 @@ def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c
         if src.name != "model.c":
             kernels.append(f"{chosen.parent.name}/{chosen.name}")
         jobs.append((chosen, build / f"model_{src.stem}.o", ()))
-    app_flags = ('-DTC_BOARD_HEADER="board.h"',)
+    app_flags = ('-DTC_BOARD_HEADER="board.h"', "-fstack-usage")
     seen: set[str] = set()
     for src in [*sources, data_c, Path(main_c)]:
         if not Path(src).is_file():
@@ -151,8 +155,12 @@ def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c
         jobs.append((Path(src), build / f"app_{src.stem}.o", app_flags))
     incs = [gen.out_dir, build, *(Path(d) for d in include_dirs), *fw.board_include_dirs(b)]
     objects = fw.compile_objects(jobs, b, incs, f"{b.name} application firmware")
-    fw.check_objects_fit(b, objects)
-    img = fw.link_image(objects, b, build / "firmware.elf", dsp=dsp_on, kernels=kernels, libs=("m",))
+    app_frames = stack_usage_bytes(obj.with_suffix(".su") for job, obj in zip(jobs, objects)
+                                   if "-fstack-usage" in job[2])
+    stack = fw.kernels_stack(b, kernels, app_frame_bytes=app_frames, given=stack_bytes)
+    fw.check_objects_fit(b, objects, stack)
+    img = fw.link_image(objects, b, build / "firmware.elf", dsp=dsp_on, stack_bytes=stack.bytes, kernels=kernels,
+                        libs=("m",))
     if img.arena_bytes != plan.arena_bytes:
         raise BuildError(f"{img.elf}: tc_arena is {img.arena_bytes} B, the plan says {plan.arena_bytes} B")
     by_object = linked_ram_by_object(img.elf.with_suffix(".map"))

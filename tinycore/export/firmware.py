@@ -6,16 +6,19 @@ in kernels/cortex_m/ from there (same file name and signature); the M3 takes the
 
 Fit check before linking, so an oversized model gets a sentence rather than a linker message:
   SRAM need  = .data + .bss of the compiled objects (the model arena tc_arena, the harness's output buffer)
-               + SRAM_RESERVE_BYTES (stack 8 KiB, heap 4 KiB for newlib's stdio, 1 KiB newlib data): an estimate
-               before anything runs.
+               + the stack estimate (tinycore.export.stack: the measured per-kernel stack table, the largest
+               entry of the kernels linked, + the program's frames + a margin) + HEAP_RESERVE_BYTES (heap 4 KiB
+               for newlib's stdio, 1 KiB newlib data): an estimate before anything runs. The linker script
+               reserves exactly that stack (TC_STACK_BYTES), with the 256-byte MPU guard below it.
 After a run the check is redone with the measured figure (`sram_section`): sram_total_bytes = .data + .bss of the
 image + the stack high-water mark around model_invoke + the heap in use, both measured in QEMU
 (boards/common/tc_stack.h). A build-only board has no emulator: its stack and heap are measured by running the
 same model on the emulated board of the same core (`emulated_twin`), an estimate the report names.
   Flash need = code + constants of the compiled objects + LIBC_FLASH_BYTES (start-up, newlib-nano printf,
                semihosting; measured about 10 KiB).
-The graph-level check (`check_graph_fits`) uses the planned arena and tinycore.memory.flash_bytes instead, with
-FLASH_CODE_ESTIMATE_BYTES for all code. The linker script bounds both regions again (overflow = link error).
+The graph-level check (`check_graph_fits`) uses the planned arena, the stack estimate of the graph's op kinds and
+tinycore.memory.flash_bytes instead, with FLASH_CODE_ESTIMATE_BYTES for all code. The linker script bounds both
+regions again (overflow = link error).
 Batch images (several generated folders in one ELF, `tinycore.export.qemu.run_batch`) reuse these pieces.
 """
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tinycore.errors import BudgetError, BuildError, UnsupportedError
 from tinycore.export.boards import COMMON_DIR, Board, emulated_boards, get_board
 from tinycore.export.model_files import io_bytes
 from tinycore.export.qemu import mean_instructions
+from tinycore.export.stack import StackEstimate, estimate_stack, graph_kernels
 
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
 CORTEX_M_DIR = KERNELS_DIR / "cortex_m"
@@ -39,9 +43,9 @@ PORTABLE_DIR = KERNELS_DIR / "portable"
 TOOL_PREFIX = "arm-none-eabi-"
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-ffunction-sections", "-fdata-sections")
 LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=rdimon.specs", "-Wl,--gc-sections")
-STACK_BYTES = 8 * 1024
+STACK_BYTES = 8 * 1024  # the reservation of a program linked without a stack estimate (tests' plain C, measuring)
 HEAP_BYTES = 4 * 1024
-SRAM_RESERVE_BYTES = STACK_BYTES + HEAP_BYTES + 1024
+HEAP_RESERVE_BYTES = HEAP_BYTES + 1024  # newlib's stdio buffers and its data
 LIBC_FLASH_BYTES = 12 * 1024
 FLASH_CODE_ESTIMATE_BYTES = 42 * 1024  # all code of a model image, for the check before any compilation: every
 # kernel compiled for the M4 is 24.1 KiB, M7 24.7 KiB, M55 25.0 KiB (the DSP conv 11 KiB, the DSP depthwise 7.6 KiB),
@@ -61,6 +65,7 @@ class FirmwareImage:
     dsp: bool  # cortex_m DSP kernels used
     flash_command: str
     kernels: tuple[str, ...] = field(default=())  # kernel sources compiled, e.g. "cortex_m/tc_conv2d_s8.c"
+    stack_reserved_bytes: int = STACK_BYTES  # the linker's stack reservation (TC_STACK_BYTES)
 
     @property
     def flash_bytes(self) -> int:
@@ -163,12 +168,21 @@ def check_fit(board: Board, sram_need: int, flash_need: int, sram_detail: str, f
             f"board with more Flash.")
 
 
-def check_graph_fits(board: Board | str, arena_bytes: int, constant_bytes: int, io_bytes: int = 0) -> None:
-    """Fit check from the plan alone, before generating code: arena + reserve vs SRAM; constants (and the test
-    inputs a harness compiles in, `io_bytes`) + FLASH_CODE_ESTIMATE_BYTES vs Flash."""
+def graph_stack(graph, board: Board | str, dsp: bool | None = None) -> StackEstimate:
+    """The stack estimate of `graph`'s C code on `board` (tinycore.export.stack), before any code exists."""
     b = _as_board(board)
-    check_fit(b, arena_bytes + SRAM_RESERVE_BYTES, constant_bytes + io_bytes + FLASH_CODE_ESTIMATE_BYTES,
-              f"planned arena {arena_bytes:,} B + {SRAM_RESERVE_BYTES:,} B stack/heap/runtime reserve",
+    return estimate_stack(graph_kernels(graph, use_dsp(b, dsp)), b.cpu)
+
+
+def check_graph_fits(board: Board | str, arena_bytes: int, constant_bytes: int, io_bytes: int = 0, *,
+                     stack: StackEstimate) -> None:
+    """Fit check from the plan alone, before generating code: arena + stack estimate (`graph_stack`) + heap
+    reserve vs SRAM; constants (and the test inputs a harness compiles in, `io_bytes`) + FLASH_CODE_ESTIMATE_BYTES
+    vs Flash."""
+    b = _as_board(board)
+    check_fit(b, arena_bytes + stack.bytes + HEAP_RESERVE_BYTES,
+              constant_bytes + io_bytes + FLASH_CODE_ESTIMATE_BYTES,
+              f"planned arena {arena_bytes:,} B + {stack.detail} + {HEAP_RESERVE_BYTES:,} B heap/runtime reserve",
               f"model constants {constant_bytes:,} B + test inputs {io_bytes:,} B + code estimate "
               f"{FLASH_CODE_ESTIMATE_BYTES:,} B")
 
@@ -210,26 +224,40 @@ def check_sram_total(board: Board, section: dict) -> None:
             f"patch-based inference.")
 
 
-def check_objects_fit(board: Board, objects: Sequence[Path]) -> None:
+def fixed_stack(nbytes: int = STACK_BYTES) -> StackEstimate:
+    """A stack reservation given rather than estimated (plain C programs, the stack measurements themselves)."""
+    return StackEstimate(nbytes, f"stack reservation {nbytes:,} B (given, not estimated)")
+
+
+def kernels_stack(board: Board, kernels: Sequence[str], app_frame_bytes: int = 0,
+                  given: int | None = None) -> StackEstimate:
+    """The stack of an image linking `kernels` (FirmwareImage.kernels names), or the `given` reservation."""
+    if given is not None:
+        return fixed_stack(given)
+    return estimate_stack(kernels, board.cpu, app_frame_bytes)
+
+
+def check_objects_fit(board: Board, objects: Sequence[Path], stack: StackEstimate) -> None:
     """Fit check on the compiled objects, before the link (see the module docstring)."""
     text = data = bss = 0
     for obj in objects:
         t, d, b = sizes(obj)
         text, data, bss = text + t, data + d, bss + b
-    check_fit(board, data + bss + SRAM_RESERVE_BYTES, text + data + LIBC_FLASH_BYTES,
-              f".data + .bss {data + bss:,} B (model arena included) + {SRAM_RESERVE_BYTES:,} B "
-              f"stack/heap/runtime reserve",
+    check_fit(board, data + bss + stack.bytes + HEAP_RESERVE_BYTES, text + data + LIBC_FLASH_BYTES,
+              f".data + .bss {data + bss:,} B (model arena included) + {stack.detail} + {HEAP_RESERVE_BYTES:,} B "
+              f"heap/runtime reserve",
               f"code + constants {text + data:,} B + {LIBC_FLASH_BYTES:,} B C library estimate")
 
 
-def link_image(objects: Sequence[Path], board: Board, elf: Path, *, dsp: bool,
+def link_image(objects: Sequence[Path], board: Board, elf: Path, *, dsp: bool, stack_bytes: int = STACK_BYTES,
                kernels: Sequence[str] = (), libs: Sequence[str] = ()) -> FirmwareImage:
     """Link with the board's linker script, then .bin and .hex (objcopy), sizes and arena symbols.
 
+    `stack_bytes`: the stack reservation (TC_STACK_BYTES, a multiple of 256: the estimate of check_objects_fit).
     `libs`: extra libraries after the objects, e.g. ("m",) for an app's float front end (-lm)."""
     gcc = _tool("gcc")
     _run([gcc, *board.cflags, *LDFLAGS, f"-L{COMMON_DIR}", f"-T{board.folder / 'link.ld'}",
-          f"-Wl,--defsym=TC_STACK_BYTES={STACK_BYTES}", f"-Wl,--defsym=TC_HEAP_BYTES={HEAP_BYTES}",
+          f"-Wl,--defsym=TC_STACK_BYTES={stack_bytes}", f"-Wl,--defsym=TC_HEAP_BYTES={HEAP_BYTES}",
           f"-Wl,-Map={elf.with_suffix('.map')}", *(str(o) for o in objects), *(f"-l{lib}" for lib in libs),
           "-o", str(elf)],
          f"{elf}: link for {board.name}")
@@ -238,7 +266,7 @@ def link_image(objects: Sequence[Path], board: Board, elf: Path, *, dsp: bool,
     _run([_tool("objcopy"), "-O", "ihex", str(elf), str(ihex)], f"objcopy {elf}")
     text, data, bss = sizes(elf)
     return FirmwareImage(board.name, elf, binary, ihex, text, data, bss, arena_symbols(elf), dsp,
-                         board.flash_command(binary, elf), tuple(kernels))
+                         board.flash_command(binary, elf), tuple(kernels), stack_bytes)
 
 
 def board_include_dirs(board: Board) -> list[Path]:
@@ -250,11 +278,13 @@ def startup_object(board: Board, build_dir: Path) -> tuple[Path, Path, Sequence[
 
 
 def build_firmware(gen_dir: str | Path, board: Board | str, *, dsp: bool | None = None,
-                   out_dir: str | Path | None = None, defines: Sequence[str] = ()) -> FirmwareImage:
+                   out_dir: str | Path | None = None, defines: Sequence[str] = (),
+                   stack_bytes: int | None = None) -> FirmwareImage:
     """Cross-compile a folder written by generate_c for `board` into out_dir (default gen_dir/fw-<board>).
 
     `dsp`: None = the board's default; True forces the cortex_m kernels (error on an M3); False the portable ones.
     `defines`: extra -D flags for every source, e.g. ("-DTC_PROFILE",) for the per-op profiling build.
+    `stack_bytes`: the stack reservation; None = the estimate from the kernels compiled (tinycore.export.stack).
     BudgetError if the compiled model cannot fit the board; BuildError on a compile or link failure.
     """
     gen_dir, b = Path(gen_dir), _as_board(board)
@@ -272,8 +302,9 @@ def build_firmware(gen_dir: str | Path, board: Board | str, *, dsp: bool | None 
             kernels.append(f"generated/{src.name}")
         jobs.append((chosen, build / (src.stem + ".o"), ('-DTC_BOARD_HEADER="board.h"', *defines)))
     objects = compile_objects(jobs, b, [gen_dir, *board_include_dirs(b)], str(gen_dir))
-    check_objects_fit(b, objects)
-    return link_image(objects, b, build / "firmware.elf", dsp=dsp_on, kernels=kernels)
+    stack = kernels_stack(b, kernels, given=stack_bytes)
+    check_objects_fit(b, objects, stack)
+    return link_image(objects, b, build / "firmware.elf", dsp=dsp_on, stack_bytes=stack.bytes, kernels=kernels)
 
 
 METHOD = ("exact instruction count: qemu-system-arm -icount shift=7 (one instruction = 128 ns of virtual time) "
@@ -295,7 +326,8 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     """Run the model in QEMU on an emulated board with n random inputs and compare with the numpy runtime.
 
     Returns outputs_match, n_checked, max_abs_diff, text_bytes, data_bytes, bss_bytes, arena_bytes (the plan),
-    stack_bytes, heap_bytes and sram_total_bytes (measured, `sram_section`),
+    stack_bytes, heap_bytes and sram_total_bytes (measured, `sram_section`), stack_reserved_bytes (the linker's
+    stack reservation: the estimate of tinycore.export.stack),
     arena_symbol_bytes (the ELF's tc_arena, must equal the plan), flash_bytes (text + data of the image),
     model_flash_bytes (constants, tinycore.memory.flash_bytes), instructions_per_inference (integer: mean over the n
     inputs; the method is instructions_method(board)), board, cpu, dsp. Build-only boards raise UnsupportedError:
@@ -317,7 +349,8 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     dsp_on = use_dsp(b, dsp)
     plan = plan_graph(graph)
     inputs = random_inputs(graph, n, seed)
-    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), n * io_bytes(graph)[0])
+    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), n * io_bytes(graph)[0],
+                     stack=graph_stack(graph, b, dsp_on))
     with tempfile.TemporaryDirectory(prefix="tc_fw_") as tmp:
         root = Path(keep_dir) if keep_dir is not None else Path(tmp)
         gen = generate_c(graph, root / "model", test_inputs=inputs, plan=plan)
@@ -335,6 +368,7 @@ def validate_on_board(graph, board: str = "mps2-an386", n: int = 10, seed: int =
     result.update(
         board=b.name, cpu=b.cpu, target=b.name, dsp=dsp_on, text_bytes=img.text_bytes, data_bytes=img.data_bytes,
         bss_bytes=img.bss_bytes, arena_bytes=plan.arena_bytes, arena_symbol_bytes=img.arena_bytes,
+        stack_reserved_bytes=img.stack_reserved_bytes,
         flash_bytes=img.flash_bytes, model_flash_bytes=flash_bytes(graph),
         instructions_per_inference=mean_instructions(sum(got.instructions), n), instructions=list(got.instructions),
         instructions_method=instructions_method(b))
@@ -349,7 +383,7 @@ def build_only(graph, board: str, out_dir: str | Path, *, dsp: bool | None = Non
     prints its output through semihosting; `expected_output_hex` is what it must print. Returns paths, sizes
     and `flash_command`, the command that programs the board. `measure_sram`: run the model once on the
     emulated board of the same core (`emulated_twin`) for its stack and heap, and check the SRAM total with
-    them (an estimate for this board: same code, another memory map); False keeps the flat reserve only.
+    them (an estimate for this board: same code, another memory map); False keeps the pre-build estimate only.
     """
     from tinycore.export.codegen import generate_c
     from tinycore.export.validate import random_inputs
@@ -360,7 +394,7 @@ def build_only(graph, board: str, out_dir: str | Path, *, dsp: bool | None = Non
     out = Path(out_dir)
     plan = plan_graph(graph)
     inputs = random_inputs(graph, 1, seed)
-    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), io_bytes(graph)[0])
+    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), io_bytes(graph)[0], stack=graph_stack(graph, b, dsp))
     gen = generate_c(graph, out / "model", test_inputs=inputs, plan=plan)
     img = build_firmware(gen.out_dir, b, dsp=dsp, out_dir=out)
     if img.arena_bytes != plan.arena_bytes:
@@ -375,6 +409,7 @@ def build_only(graph, board: str, out_dir: str | Path, *, dsp: bool | None = Non
         check_sram_total(b, sram)
     return dict(**sram, board=b.name, cpu=b.cpu, elf=str(img.elf), bin=str(img.bin), hex=str(img.hex),
                 text_bytes=img.text_bytes, data_bytes=img.data_bytes, bss_bytes=img.bss_bytes,
-                arena_bytes=plan.arena_bytes, flash_bytes=img.flash_bytes, sram_bytes_board=b.sram_bytes,
+                arena_bytes=plan.arena_bytes, stack_reserved_bytes=img.stack_reserved_bytes,
+                flash_bytes=img.flash_bytes, sram_bytes_board=b.sram_bytes,
                 flash_bytes_board=b.flash_bytes, dsp=img.dsp, flash_command=img.flash_command,
                 expected_output_hex=expected)

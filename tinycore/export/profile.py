@@ -99,7 +99,7 @@ def profile_on_board(graph: Graph, board: str = "mps2-an386", *, seed: int = 0, 
     sum misses the plain count by more than the reads' overhead (the module docstring)."""
     from tinycore.export.boards import get_board
     from tinycore.export.codegen import generate_c
-    from tinycore.export.firmware import build_firmware, check_graph_fits, use_dsp
+    from tinycore.export.firmware import build_firmware, check_graph_fits, graph_stack, use_dsp
     from tinycore.export.harness import parse_output
     from tinycore.export.model_files import io_bytes
     from tinycore.export.qemu import run_in_qemu
@@ -112,7 +112,8 @@ def profile_on_board(graph: Graph, board: str = "mps2-an386", *, seed: int = 0, 
                                f"(mps2-an385, mps2-an386, mps2-an500)")
     dsp_on = use_dsp(b, dsp)
     plan = plan_graph(graph)
-    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), io_bytes(graph)[0])
+    check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), io_bytes(graph)[0],
+                     stack=graph_stack(graph, b, dsp_on))
     inputs = random_inputs(graph, 1, seed)
     with tempfile.TemporaryDirectory(prefix="tc_profile_") as tmp:
         root = Path(keep_dir) if keep_dir is not None else Path(tmp)

@@ -88,7 +88,7 @@ def _batch_main(n: int) -> str:
 
 
 def build_batch(gen_dirs: Sequence[Path | str], board: Board | str, build_dir: Path | str, *,
-                dsp: bool | None = None):
+                dsp: bool | None = None, stack_bytes: int | None = None):
     """Link several generated folders into ONE image (QEMU starts in ~20 ms, a build takes ~1 s).
 
     Case k's model_invoke(_io), tc_arena and main become tc_model_invoke(_io)_k, tc_arena_k and tc_case_main_k (by -D on
@@ -117,9 +117,10 @@ def build_batch(gen_dirs: Sequence[Path | str], board: Board | str, build_dir: P
     first = Path(gen_dirs[0])
     jobs += [(src, build / f"k_{name[:-2]}.o", (f"-I{first}",)) for name, src in sorted(kernels.items())]
     objects = fw.compile_objects(jobs, b, [build, *incs], f"batch of {len(gen_dirs)} for {b.name}")
-    fw.check_objects_fit(b, objects)
-    return fw.link_image(objects, b, build / "batch.elf", dsp=dsp_on,
-                         kernels=[f"{p.parent.name}/{p.name}" for p in kernels.values()])
+    names = [f"{p.parent.name}/{p.name}" for p in kernels.values()]
+    stack = fw.kernels_stack(b, names, given=stack_bytes)
+    fw.check_objects_fit(b, objects, stack)
+    return fw.link_image(objects, b, build / "batch.elf", dsp=dsp_on, stack_bytes=stack.bytes, kernels=names)
 
 
 def split_batch_output(text: str, n_cases: int) -> list[str]:
@@ -136,7 +137,9 @@ def split_batch_output(text: str, n_cases: int) -> list[str]:
 
 
 def run_batch(gen_dirs: Sequence[Path | str], board: Board | str, build_dir: Path | str, *,
-              dsp: bool | None = None, timeout_s: float = 120.0):
-    """Build one image of all gen_dirs, run it once, and return (image, [stdout of each case])."""
-    img = build_batch(gen_dirs, board, build_dir, dsp=dsp)
+              dsp: bool | None = None, timeout_s: float = 120.0, stack_bytes: int | None = None):
+    """Build one image of all gen_dirs, run it once, and return (image, [stdout of each case]).
+
+    `stack_bytes`: the stack reservation; None = the estimate of the kernels linked (tinycore.export.stack)."""
+    img = build_batch(gen_dirs, board, build_dir, dsp=dsp, stack_bytes=stack_bytes)
     return img, split_batch_output(run_in_qemu(img.elf, board, timeout_s), len(gen_dirs))

@@ -55,11 +55,12 @@ def _run_on_board(graph: Graph, gen_dir: Path, board: str, arena_bytes: int, n: 
                   timeout_s: float) -> tuple[str, dict]:
     """Cross-compile with tinycore.export.firmware and run in QEMU; the ELF's tc_arena must equal the plan."""
     from tinycore.export.boards import get_board
-    from tinycore.export.firmware import build_firmware, check_graph_fits
+    from tinycore.export.firmware import build_firmware, check_graph_fits, graph_stack
     from tinycore.export.qemu import run_in_qemu
 
     b = get_board(board)
-    check_graph_fits(b, arena_bytes, graph_flash_bytes(graph), n * graph.input_tensor().nbytes)
+    check_graph_fits(b, arena_bytes, graph_flash_bytes(graph), n * graph.input_tensor().nbytes,
+                     stack=graph_stack(graph, b))
     img = build_firmware(gen_dir, b, out_dir=root / f"fw-{b.name}")
     if img.arena_bytes != arena_bytes:
         raise BuildError(f"{img.elf}: tc_arena is {img.arena_bytes} B, the patch plan says {arena_bytes} B")
