@@ -26,6 +26,8 @@ def test_estimate_is_harness_plus_the_deepest_kernel_plus_margin():
     # a small model: printf is the deepest thing the harness does
     small = estimate_stack(["generated/tc_add_s8.c"], "cortex-m4", app_frame_bytes=100)
     assert small.bytes >= core["harness"] + core["printf"] + 100 + MARGIN_BYTES
+    m3 = estimate_stack(["generated/tc_add_s8.c"], "cortex-m3")  # 60 + 400 + 256 -> 768, which is skipped
+    assert m3.bytes == 1024
     # a kernel nobody measured counts as the core's largest entry, and the detail says so
     unknown = estimate_stack(["generated/tc_new_op_s8.c"], "cortex-m4")
     assert unknown.bytes == est.bytes and "not measured" in unknown.detail

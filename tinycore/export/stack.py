@@ -10,10 +10,10 @@
   printf                      newlib-nano printf through semihosting, called by the harness outside model_invoke
 The estimate for an image is
   harness + max(printf, largest kernel entry of the kernels it links) + app frames + MARGIN_BYTES,
-rounded up to 256 B (the MPU guard below the stack is 256-aligned). An app's frames (its main loop, front end)
-come from the compiler's static frame sizes (-fstack-usage) of its own sources, summed: a bound on any chain of
-calls through them. The linker's stack reservation (TC_STACK_BYTES) is this estimate; after a run on QEMU the
-measured high-water mark is what `sram_total_bytes` reports and the fit check uses.
+rounded up to 256 B (the MPU guard below the stack is 256-aligned; 768 B is skipped, see SKIPPED_BYTES). An
+app's frames (its main loop, front end) come from the compiler's static frame sizes (-fstack-usage) of its own
+sources, summed: a bound on any chain of calls through them. The linker's stack reservation (TC_STACK_BYTES) is
+this estimate; after a run on QEMU the measured high-water mark is what `sram_total_bytes` reports and the fit check uses.
 """
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ from tinycore.errors import BuildError
 TABLE_PATH = Path(__file__).resolve().parent / "stack_table.json"
 MARGIN_BYTES = 256  # for what the table cannot see: libm calls of a float front end, interrupt entry (32 B frames)
 ALIGN_BYTES = 256
+# A 768-byte reservation puts the MPU guard at RAM end - 1 KiB, and there the harness prints nothing and exits 0
+# under QEMU (mps2-an385/an386, measured with a reshape-only model: 512, 1024 ... 4864 B all run); the cause was
+# not found, so that one size is skipped.
+SKIPPED_BYTES = (768,)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ def estimate_stack(kernels: Iterable[str], cpu: str, app_frame_bytes: int = 0) -
     body = max(core["printf"], deepest)
     need = core["harness"] + body + app_frame_bytes + MARGIN_BYTES
     rounded = -(-need // ALIGN_BYTES) * ALIGN_BYTES
+    while rounded in SKIPPED_BYTES:
+        rounded += ALIGN_BYTES
     detail = (f"stack estimate {rounded:,} B = harness {core['harness']} + max(printf {core['printf']}, "
               f"{deepest_name} {deepest}) + app frames {app_frame_bytes} + margin {MARGIN_BYTES}, rounded up to "
               f"{ALIGN_BYTES} B ({cpu}, {TABLE_PATH.name})")
