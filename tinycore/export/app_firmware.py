@@ -123,9 +123,8 @@ def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c
     `stack_bytes`: the stack reservation; None = the estimate (tinycore.export.stack) of the model's kernels plus
     the app's own frames, summed from gcc -fstack-usage of its sources.
     """
-    from tinycore.export.stack import stack_usage_bytes
-
     from tinycore.export.codegen import generate_c
+    from tinycore.export.stack import stack_usage_bytes
     from tinycore.memory import plan_graph
 
     b = board if isinstance(board, Board) else get_board(board)
