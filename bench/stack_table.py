@@ -3,7 +3,8 @@
     python bench/stack_table.py            # measure and print the table
     python bench/stack_table.py --write    # ... and write tinycore/export/stack_table.json
 
-Cases: every op of small int8 models (DS-CNN, MobileNetV2 0.35 at 32 px, the dense autoencoder, a 1-block ViT)
+Cases: every op of small int8 models (DS-CNN, MobileNetV2 0.35 at 32 px, the dense autoencoder, a 1-block ViT, a
+conv + hard swish + sigmoid-gated SE + max pool + sigmoid model, a concat + nearest upsampling + zero padding one)
 as one-op models, plus depthwise and conv layers that take the DSP kernels' other paths (rows wider than 64
 pixels, 5x5 taps with padding 2, channels not a multiple of 4, a stride-2 stem, ReLU clamps that take the
 generic output stage) and a requantizing quantize_s8. Each core (M3, M4, M7, M55)
@@ -56,7 +57,8 @@ def model_cases(seed: int) -> list:
     import torch
 
     from tinycore.quant import quantize, quantize_vit
-    from tinycore.spec import build_model
+    from tinycore.spec import InputSpec, ModelSpec, build_model
+    from tinycore.spec.layers import FC, SE, Act, Conv, Flatten, GlobalPool, MaxPool
     from tinycore.spec.zoo import dense_autoencoder, ds_cnn, mobilenet_v2, vit
 
     torch.manual_seed(seed)
@@ -68,7 +70,32 @@ def model_cases(seed: int) -> list:
         cases += one_op_graphs(graph, name)
     spec = vit(dim=16, depth=1, heads=2, patch=4, resolution=16, classes=2, pos_embed=False)
     cases += one_op_graphs(quantize_vit(build_model(spec).eval(), torch.randn(8, 3, 16, 16)), "vit")
+    spec = ModelSpec(input=InputSpec(channels=3, height=16, width=16), name="mbv3_ops",
+                     stem=(Conv(8, kernel=3, act="hswish"),),
+                     blocks=(SE(4, gate="sigmoid"), MaxPool(2), Act("sigmoid")), head=(GlobalPool(), Flatten(), FC(4)))
+    cases += one_op_graphs(quantize(build_model(spec).eval(), [torch.randn(8, 3, 16, 16)]), "mbv3_ops")
+    cases += one_op_graphs(quantize(_MapOps().eval(), [torch.randn(8, 3, 8, 8)]), "map_ops")
     return cases
+
+
+class _MapOps:
+    """Built lazily (torch is imported only in model_cases): concat, nearest 2x upsampling, zero padding."""
+
+    def __new__(cls):
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+
+        class MapOps(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b, self.c = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(3, 4, 1), nn.Conv2d(8, 4, 3)
+
+            def forward(self, x):
+                y = F.interpolate(torch.cat([self.a(x), self.b(x)], dim=1), scale_factor=2, mode="nearest")
+                return self.c(F.pad(y, (1, 1, 1, 1)))
+
+        return MapOps()
 
 
 def layer_case(shape: tuple[int, ...], p: dict, rng: np.random.Generator) -> Graph:
