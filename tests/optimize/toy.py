@@ -21,7 +21,7 @@ def make_image_folder(root: Path, n_per_class: int = 60, hw: int = HW, seed: int
             base = rng.uniform(0.2, 0.5) + 0.08 * rng.standard_normal((hw, hw, 3))
             if k == 1:
                 y, x = rng.integers(2, hw - 6, size=2)
-                base[y:y + 4, x:x + 4] += 0.45
+                base[y:y + 5, x:x + 5] += 0.5
             img = (np.clip(base, 0, 1) * 255).astype(np.uint8)
             Image.fromarray(img).save(root / name / f"{name}_{i:03d}.png")
     return root
@@ -46,7 +46,7 @@ class UserNet(nn.Module):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(x), 1), 1))
 
 
-def train_user_model(folder: Path, epochs: int = 6, seed: int = 0) -> nn.Module:
+def train_user_model(folder: Path, epochs: int = 15, seed: int = 0) -> nn.Module:
     from tinycore.optimize.data import load_image_folder
     from tinycore.train import fit
 
@@ -54,7 +54,7 @@ def train_user_model(folder: Path, epochs: int = 6, seed: int = 0) -> nn.Module:
     data = load_image_folder(folder, (3, HW, HW), seed=0)
     model = UserNet()
     fit(model, tuple(torch.from_numpy(a) for a in data.train), tuple(torch.from_numpy(a) for a in data.val),
-        epochs=epochs, lr=1e-2, batch_size=16, progress=False, seed=seed)
+        epochs=epochs, lr=3e-3, batch_size=16, progress=False, seed=seed)
     return model.eval()
 
 

@@ -161,7 +161,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
     teacher = imported.model.eval()
     spec = imported.spec
     _, h, w = spec.input.shape()
-    user = {"source": imported.source, "format": imported.format,
+    user = {"source": imported.source, "format": imported.format, "spec": spec.to_dict(),
             "accuracy": float_accuracy(teacher, *data.test), **measure(spec)}
     user["fits"] = budget.fits(user["arena_bytes"], user["flash_bytes"])
     log(f"user model {imported.source}: float test accuracy {100 * user['accuracy']:.2f} %, {user['params']:,} "

@@ -1,8 +1,9 @@
 """Which trained candidate `optimize` keeps, and the Pareto fronts it reports. Torch-free.
 
 A candidate over any limit (arena, Flash) is never chosen, whatever its accuracy. Among those that fit, the most
-accurate one is kept (ties: less Flash, then less arena); it is `within_drop` when its accuracy is at most
-`max_drop_points` below the user's model, else it is still the nearest and the report flags it.
+accurate on the validation split is kept (ties: less Flash, then less arena), so the test split only measures; it
+is `within_drop` when its test accuracy is at most `max_drop_points` below the user's model, else it is still the
+nearest and the report flags it.
 """
 from __future__ import annotations
 
@@ -20,24 +21,20 @@ class Choice:
     within_drop: bool
 
 
-def accuracy_of(c: dict[str, Any]) -> float:
-    return float(c["accuracy"])
-
-
 def fits(c: dict[str, Any], budget: Budget) -> bool:
     return budget.fits(int(c["arena_bytes"]), int(c["flash_bytes"]))
 
 
 def choose(candidates: Sequence[dict[str, Any]], budget: Budget, user_accuracy: float,
            max_drop_points: float) -> Choice:
-    """candidates: dicts with accuracy (0..1), arena_bytes, flash_bytes."""
+    """candidates: dicts with val_accuracy and accuracy (test; 0..1), arena_bytes, flash_bytes."""
     ok = [i for i, c in enumerate(candidates) if fits(c, budget)]
     if not ok:
         raise BudgetError(f"optimize: none of the {len(candidates)} trained candidates fits the limits "
                           f"(arena <= {budget.sram_bytes:,} B, Flash <= {budget.flash_bytes:,} B)")
-    best = min(ok, key=lambda i: (-accuracy_of(candidates[i]), candidates[i]["flash_bytes"],
+    best = min(ok, key=lambda i: (-float(candidates[i]["val_accuracy"]), candidates[i]["flash_bytes"],
                                   candidates[i]["arena_bytes"]))
-    drop = round(100.0 * (user_accuracy - accuracy_of(candidates[best])), 4)
+    drop = round(100.0 * (user_accuracy - float(candidates[best]["accuracy"])), 4)
     return Choice(best, drop, drop <= max_drop_points)
 
 

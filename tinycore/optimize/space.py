@@ -6,7 +6,8 @@ depthwise-separable or inverted-residual block, or a residual block with a proje
 start one. Within a stage every channel count a layer sets is scaled by the stage's multiplier, so identity
 residuals stay consistent. Depth: the stage's shape-preserving layers (identity residual blocks, stride-1 convs
 with as many outputs as inputs) can be dropped from the end of the stage, keeping the first `depth` of them. The
-final classifier keeps its classes.
+final classifier keeps its classes. Convolutions get their BatchNorm back (an imported graph has it folded into the
+conv's bias; a candidate trained from scratch needs it, and the quantizer folds it again, so memory is unchanged).
 
 `UserSpace` has the interface `tinycore.nas.evolution.evolve` uses (describe, sample, mutate, crossover,
 arch_from_dict) and `Genome` that of `tinycore.nas.space.Arch` (key, to_dict, short), so the TinyNAS evolution
@@ -157,10 +158,10 @@ class UserSpace:
 
     def _layer(self, layer: Layer, width: float, kernel: int, last: bool) -> Layer:
         if isinstance(layer, Conv):
-            return replace(layer, out=self._scale(layer.out, width))
+            return replace(layer, out=self._scale(layer.out, width), bn=True)
         if isinstance(layer, (DWConv, DWSep, MBConv)):
-            new = layer if not isinstance(layer, (DWSep, MBConv)) else replace(layer, out=self._scale(layer.out,
-                                                                                                      width))
+            new = replace(layer, bn=True) if isinstance(layer, DWConv) else replace(layer, out=self._scale(layer.out,
+                                                                                                            width))
             if kernel and isinstance(layer.kernel, int) and kernel != layer.kernel:
                 pad = {} if isinstance(layer, MBConv) or layer.padding == "same" else {"padding": kernel // 2}
                 new = replace(new, kernel=kernel, **pad)
