@@ -107,3 +107,26 @@ def test_resume_reads_every_state_and_trains_nothing(toy, monkeypatch):
     log = (root / "out" / "evolution.jsonl").read_text().splitlines()
     assert len(log) == CFG.generations  # the search was read back, not appended to
     assert json.loads(log[-1])["generation"] == CFG.generations - 1
+
+
+def test_patch_plan_where_the_first_stage_is_over_the_limit(toy):
+    """With 5 KB of SRAM the user's own architecture (arena 7,168 B, its peak at the stem) fits only by patches:
+    the search's cost finds the plan, and the trained candidate is exported, planned and run in QEMU with it."""
+    from tinycore.optimize.cost import CandidateCost
+
+    root, _, _ = toy
+    budget = Budget(5120, 8192)
+    space = UserSpace(import_model(root / "user.onnx").spec)
+    cost = CandidateCost(space, budget)
+    c = cost(space.original)
+    plan = cost.plans[space.original.key()]
+    assert c.arena_bytes <= 5120 < 7168 and plan.startswith("3x3@")
+    assert CandidateCost(space, budget, patches=False)(space.original).arena_bytes == 7168
+    cfg = OptimizeConfig(population=4, generations=1, top_k=1, progress=False, firmware_inputs=2,
+                         distill=DistillConfig(epochs=2, batch_size=16, qat_epochs=0))
+    report = run(root / "user.onnx", str(root / "images"), budget, root / "out_patch", cfg)
+    chosen = report["optimize"]["candidates"][report["optimize"]["chosen"]["index"]]
+    assert chosen["patch"] != "none" and chosen["arena_bytes"] <= 5120
+    assert report["memory"]["sram_peak_bytes"] == chosen["arena_bytes"] < report["memory"]["sram_peak_bytes_no_patch"]
+    fw = report["firmware"]
+    assert fw["outputs_match_runtime"] is True and fw["arena_symbol_bytes"] == chosen["arena_bytes"]

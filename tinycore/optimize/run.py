@@ -7,7 +7,8 @@ accuracy drop. The CLI (`python -m tinycore optimize`) and apps call this one fu
    (tinycore.nas.evolution.evolve) under the exact limits; the score is the candidate's MACs (in a fixed space the
    subnets with more computation under the budget are the more accurate ones: MCUNet's stage-1 argument), so the
    search spends the budget; every candidate it scores fits;
-3. train the `top_k` best with the user's model as teacher, then QAT (distill.py); quantize; int8 accuracy;
+3. train the `top_k` best (the user's own architecture first when it fits, by patches if need be) with the user's
+   model as teacher, then QAT (distill.py); quantize; int8 accuracy;
 4. keep the most accurate on val within the limits (select.py), report its test drop; export it as our C, int8
    .tflite and float ONNX; run it in QEMU on the board's emulated core.
 
@@ -42,6 +43,7 @@ class OptimizeConfig:
     distill: DistillConfig = field(default_factory=DistillConfig)
     board: str | None = None           # the firmware check runs on its emulated core (mps2-an386 when None)
     firmware_inputs: int = 3
+    patches: bool = True               # patch-based inference for candidates whose first stage is over the SRAM
     progress: bool = True
 
     @staticmethod
@@ -76,16 +78,6 @@ def measure(spec) -> dict[str, int]:
             "weights_bytes": flash_report(graph_shape(spec)).weights_bytes}
 
 
-def _cost_fn(space):
-    from tinycore.nas.cost import SubnetCost, subnet_cost
-
-    too_big = SubnetCost(2**62, 2**62, 2**62, 0)
-
-    def cost(g):
-        return subnet_cost(space.to_spec(g)) if space.is_valid(g) else too_big
-    return cost
-
-
 def _load_inputs(model_path: Path, data: Any, input_shape, quick: bool, seed: int, progress: bool):
     from tinycore.importers import import_model
     from tinycore.optimize.data import load_app_data, load_data
@@ -104,12 +96,31 @@ def _load_inputs(model_path: Path, data: Any, input_shape, quick: bool, seed: in
     return imported, load_data(str(data), imported.spec.input.shape(), quick=quick, seed=seed, progress=progress)
 
 
-def _candidate(space, cand, out: Path, key: dict, teacher, hw, data, cfg: OptimizeConfig) -> dict:
+def _arena(graph, patch: str | None) -> int:
+    """The arena the exported C declares: whole graph, or the patch program of `patch` ('3x3@op0,op3')."""
+    from tinycore.memory import plan_graph
+
+    if patch is None:
+        return plan_graph(graph).arena_bytes
+    from tinycore.optimize.cost import INPUT_MODE
+    from tinycore.patch.search import evaluate_plan
+
+    return evaluate_plan(graph, patch_plan(patch), INPUT_MODE).arena_bytes
+
+
+def patch_plan(text: str):
+    from tinycore.patch.plan import PatchPlan, parse_patch
+
+    req = parse_patch(text)
+    return PatchPlan(req.splits, *req.grid)
+
+
+def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw, data, cfg: OptimizeConfig) -> dict:
     """Train (or read back) one searched candidate; returns its report row."""
     import torch
 
     from tinycore.ir import load_graph
-    from tinycore.memory import flash_bytes, flash_report, plan_graph
+    from tinycore.memory import flash_bytes, flash_report
     from tinycore.optimize.distill import train_candidate
     from tinycore.spec import spec_to_json
 
@@ -125,20 +136,32 @@ def _candidate(space, cand, out: Path, key: dict, teacher, hw, data, cfg: Optimi
     graph.save(folder / "model.graph")
     torch.save(model.state_dict(), folder / "model.pt")
     (folder / "spec.json").write_text(spec_to_json(spec))
-    plan = plan_graph(load_graph(folder / "model.graph"))
-    if (plan.arena_bytes, flash_bytes(graph)) != (cand.arena_bytes, cand.flash_bytes):
-        raise TinycoreError(f"{folder}: the trained graph needs arena {plan.arena_bytes:,} B / Flash "
+    arena = _arena(load_graph(folder / "model.graph"), patch)
+    if (arena, flash_bytes(graph)) != (cand.arena_bytes, cand.flash_bytes):
+        raise TinycoreError(f"{folder}: the trained graph needs arena {arena:,} B / Flash "
                             f"{flash_bytes(graph):,} B, the search predicted {cand.arena_bytes:,} / "
                             f"{cand.flash_bytes:,} B")
     row = {"name": spec.name, "genome": cand.arch.to_dict(), "summary": cand.arch.short(),
            "accuracy": metrics["int8_test"], "val_accuracy": metrics["int8_val"],
            "float_accuracy": metrics["float_test"], "float_val_accuracy": metrics["float_val"],
-           "arena_bytes": plan.arena_bytes, "flash_bytes": flash_bytes(graph),
+           "arena_bytes": arena, "patch": patch or "none", "flash_bytes": flash_bytes(graph),
            "weights_bytes": flash_report(graph).weights_bytes, "macs": cand.macs,
            "params": int(sum(p.numel() for p in model.parameters())), "search_score": cand.score,
            "folder": str(folder)}
     state_path.write_text(json.dumps({"format": STATE_FORMAT, "key": key, "row": row}, indent=1))
     return row
+
+
+def _with_user_architecture(ranked: list, space, cost, budget: Budget) -> list:
+    """The user's own architecture first when it fits (by patches if need be): retrained with the teacher and QAT it
+    is the reference the search's candidates are compared with."""
+    from tinycore.nas.evolution import Candidate
+
+    c = cost(space.original)
+    if not budget.fits(c.arena_bytes, c.flash_bytes):
+        return ranked
+    own = Candidate(space.original, float(np.log10(max(1, c.macs))), c.arena_bytes, c.flash_bytes, c.macs, -1)
+    return [own] + [x for x in ranked if x.arch.key() != space.original.key()]
 
 
 def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, cfg: OptimizeConfig = OptimizeConfig(),
@@ -149,6 +172,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
     from tqdm import tqdm
 
     from tinycore.nas.evolution import EvolutionConfig, evolve
+    from tinycore.optimize.cost import CandidateCost
     from tinycore.optimize.distill import float_accuracy
     from tinycore.optimize.select import choose
     from tinycore.optimize.space import UserSpace
@@ -169,12 +193,13 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
         not cfg.progress)
 
     space = UserSpace(spec)
+    cost = CandidateCost(space, budget, cfg.patches)
     evo_cfg = EvolutionConfig(population=cfg.population, generations=cfg.generations)
-    result = evolve(space, 1.0, h, budget, score=lambda g: float(np.log10(max(1, _cost_fn(space)(g).macs))),
+    result = evolve(space, 1.0, h, budget, score=lambda g: float(np.log10(max(1, cost(g).macs))),
                     cfg=evo_cfg, rng=np.random.default_rng(cfg.seed), log_path=out / "evolution.jsonl",
-                    cost=_cost_fn(space), progress=cfg.progress)
+                    cost=cost, progress=cfg.progress)
     ranked = sorted(result.candidates, key=lambda c: (-c.score, c.flash_bytes, c.arena_bytes, c.arch.short()))
-    top = ranked[:cfg.top_k]
+    top = _with_user_architecture(ranked, space, cost, budget)[:cfg.top_k]
     key = {"spec": json.loads(json.dumps(spec.to_dict())), "distill": cfg.distill.to_dict(), "seed": cfg.seed,
            "dataset": data.dataset}
     key = json.loads(json.dumps(key))
@@ -182,7 +207,8 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
     bar = tqdm(top, desc="candidates", file=sys.stderr, disable=not cfg.progress)
     for cand in bar:
         bar.set_postfix_str(cand.arch.short())
-        rows.append(_candidate(space, cand, out, key, teacher, (h, w), data, cfg))
+        cost(cand.arch)  # a resumed search scored it earlier: find its patch plan again
+        rows.append(_candidate(space, cand, cost.plans.get(cand.arch.key()), out, key, teacher, (h, w), data, cfg))
     bar.close()
     choice = choose(rows, budget, user["accuracy"], cfg.max_drop_points)
     chosen = rows[choice.index]
