@@ -63,3 +63,12 @@ def save_user_model(model: nn.Module, path_pt: Path, path_onnx: Path | None = No
     torch.jit.trace(model, x).save(str(path_pt))
     if path_onnx is not None:
         torch.onnx.export(model, x, str(path_onnx), input_names=["input"], output_names=["logits"], dynamo=False)
+
+
+if __name__ == "__main__":  # python -m tests.optimize.toy DIR: the README's toy example (images + user model)
+    import sys
+
+    out = Path(sys.argv[1])
+    make_image_folder(out / "images")
+    save_user_model(train_user_model(out / "images"), out / "user.pt", out / "user.onnx")
+    print(f"wrote {out}/images (good/, defect/), {out}/user.pt, {out}/user.onnx")

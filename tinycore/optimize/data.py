@@ -78,9 +78,11 @@ def load_app_data(name: str, quick: bool, seed: int, progress: bool = True) -> t
         task = importlib.import_module(f"apps.{name}.task").TASK
     except ModuleNotFoundError:
         raise DataError(f"--data {name}: neither a folder nor an app (apps/{name}/task.py)") from None
+    from tinycore.cli.app import _load_data  # the apps' own way: cache lock, build once, then load
+
     cache = Path("data") / name / ("quick" if quick else "full")
-    cache.mkdir(parents=True, exist_ok=True)
-    return task.load_data(DataOptions(cache_dir=cache, seed=seed, quick=quick, progress=progress)), task
+    opts = DataOptions(cache_dir=cache, seed=seed, quick=quick, progress=progress)
+    return _load_data(task, opts, build=True), task
 
 
 def load_data(spec_or_dir: str, input_shape: tuple[int, int, int], *, quick: bool, seed: int,

@@ -26,7 +26,6 @@ def plot_pareto(candidates: Sequence[dict[str, Any]], user: dict[str, Any], chos
         ax.axvline(limit / 1024, ls="--", color="gray", lw=1, label="limit")
         ax.set_xlabel(label)
         ax.set_ylabel("test accuracy, %")
-        ax.set_xscale("log")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="lower right")
     fig.suptitle(title, fontsize=10)
