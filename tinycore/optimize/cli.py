@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _budget(args):
     from tinycore.budget import Budget
-    from tinycore.optimize.run import board_budget
+    from tinycore.optimize.pipeline import board_budget
 
     if args.board and (args.sram or args.flash):
         raise TinycoreError("optimize: give --board or --sram/--flash, not both")
@@ -70,7 +70,7 @@ def cmd_optimize(args) -> int:
 
     import torch
 
-    from tinycore.optimize.run import OptimizeConfig, run
+    from tinycore.optimize.pipeline import OptimizeConfig, run
 
     torch.set_num_threads(max(1, args.threads))
     budget = _budget(args)

@@ -107,8 +107,8 @@ def train_candidate(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, 
             soft = torch.cat([t(xt[i:i + 256]) for i in range(0, len(xt), 256)])
         g = torch.Generator().manual_seed(seed)
         order = torch.randperm(len(xt), generator=g)
-        batches = [(xt[order[i:i + cfg.batch_size]], (yt[order[i:i + cfg.batch_size]], soft[order[i:i + cfg.batch_size]]))
-                   for i in range(0, len(xt), cfg.batch_size)]
+        picks = [order[i:i + cfg.batch_size] for i in range(0, len(xt), cfg.batch_size)]
+        batches = [(xt[p], (yt[p], soft[p])) for p in picks]
 
         def kd_loss(out: torch.Tensor, target: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
             labels, logits = target

@@ -34,7 +34,7 @@ def firmware_section(graph, board: str | None, n: int, seed: int, patch: str | N
         r = validate_on_board(graph, board=twin.name, n=n, seed=seed)
     else:
         from tinycore.optimize.cost import INPUT_MODE
-        from tinycore.optimize.run import patch_plan
+        from tinycore.optimize.pipeline import patch_plan
         from tinycore.patch.validate import validate_patched
 
         r = validate_patched(graph, patch_plan(patch), target=twin.name, n=n, seed=seed, input_mode=INPUT_MODE)
@@ -70,7 +70,7 @@ def export_chosen(chosen: dict[str, Any], data: TaskData, budget: Budget, out: P
     else:
         from tinycore.export.patch_codegen import generate_patch_c
         from tinycore.optimize.cost import INPUT_MODE
-        from tinycore.optimize.run import patch_plan
+        from tinycore.optimize.pipeline import patch_plan
         from tinycore.patch.program import build_program
 
         generate_patch_c(graph, build_program(graph, patch_plan(patch), INPUT_MODE), c_dir,

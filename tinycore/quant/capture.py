@@ -17,8 +17,8 @@ from tinycore.errors import CalibrationError, GraphValidationError, UnsupportedE
 from tinycore.ir.schema import SCHEMAS, conv_output_hw
 from tinycore.quant.fold import fold_bn
 from tinycore.quant.layers import Capture, Layer, Value
-from tinycore.quant.params import activation_qparams
 from tinycore.quant.nodes import SUPPORTED_LAYERS, NodeInfo, as_pair, conv_geometry, describe, pool_geometry
+from tinycore.quant.params import activation_qparams
 from tinycore.runtime.ops.resize import nearest_indices
 
 _CALLS = ("call_module", "call_function", "call_method")
