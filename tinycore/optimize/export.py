@@ -6,9 +6,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tinycore.budget import Budget
-from tinycore.task import TaskData
-
 DEFAULT_BOARD = "mps2-an386"
 
 
@@ -44,7 +41,7 @@ def firmware_section(graph, board: str | None, n: int, seed: int, patch: str | N
             "n_checked": r["n_checked"], "max_abs_diff": r["max_abs_diff"], **{k: r[k] for k in keep if k in r}}
 
 
-def export_chosen(chosen: dict[str, Any], data: TaskData, budget: Budget, out: Path, cfg) -> dict[str, Any]:
+def export_chosen(chosen: dict[str, Any], out: Path, cfg) -> dict[str, Any]:
     import torch
 
     from tinycore.export import generate_c

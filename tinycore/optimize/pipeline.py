@@ -129,7 +129,7 @@ def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw
     state_path = folder / "state.json"
     if state_path.exists():
         state = json.loads(state_path.read_text())
-        if state.get("key") == key:
+        if state.get("key") == key and state["row"]["patch"] == (patch or "none"):
             return state["row"]
     folder.mkdir(parents=True, exist_ok=True)
     model, graph, metrics = train_candidate(spec, teacher, hw, data, cfg.distill, folder, cfg.seed, cfg.progress)
@@ -174,6 +174,8 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
     from tinycore.nas.evolution import EvolutionConfig, evolve
     from tinycore.optimize.cost import CandidateCost
     from tinycore.optimize.distill import float_accuracy
+    from tinycore.optimize.export import export_chosen
+    from tinycore.optimize.report import plot_pareto
     from tinycore.optimize.select import choose
     from tinycore.optimize.space import UserSpace
     from tinycore.report import RunDir
@@ -217,12 +219,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
         f"{cfg.max_drop_points:g}), arena {chosen['arena_bytes']:,} B, Flash {chosen['flash_bytes']:,} B",
         not cfg.progress)
 
-    from tinycore.optimize.export import export_chosen
-
-    run_dir = RunDir(out)
-    sections = export_chosen(chosen, data, budget, out, cfg)
-    from tinycore.optimize.report import plot_pareto
-
+    sections = export_chosen(chosen, out, cfg)
     plot_pareto(rows, user, choice.index, budget, out / "pareto.png",
                 f"{spec.name}: {len(rows)} candidates, arena <= {budget.sram_bytes:,} B, Flash <= "
                 f"{budget.flash_bytes:,} B")
@@ -233,5 +230,5 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                 "search": {"space": space.describe(), "evaluated": len(result.candidates),
                            "score": "log10(MACs) of a subnet within the limits", "history": list(result.history)},
                 "config": cfg.to_dict(), "pareto_plot": str(out / "pareto.png")}
-    return run_dir.update_report(app="optimize", dataset=data.dataset, budget=budget.to_dict(), optimize=optimize,
+    return RunDir(out).update_report(app="optimize", dataset=data.dataset, budget=budget.to_dict(), optimize=optimize,
                                  **sections)
