@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.firmware,
               pytest.mark.filterwarnings("ignore:.*torch.jit.*deprecated:DeprecationWarning")]
 BUDGET = Budget(4096, 4096)  # the user's model needs a 7,168 B arena and 6,104 B of Flash
 CFG = OptimizeConfig(population=8, generations=2, top_k=2, progress=False, firmware_inputs=2,
+                     also_boards=("mps3-an547",),
                      distill=DistillConfig(epochs=12, batch_size=16, qat_epochs=1))
 
 
@@ -79,6 +80,8 @@ def test_exports_c_firmware_tflite_onnx(toy):
     fw = report["firmware"]
     assert fw["outputs_match_runtime"] is True and fw["n_checked"] == 2 and fw["emulated_board"] == "mps2-an386"
     assert fw["arena_symbol_bytes"] == report["memory"]["sram_peak_bytes"]
+    m55 = fw["also"]["mps3-an547"]  # the Cortex-M55 board too
+    assert m55["outputs_match_runtime"] is True and m55["cpu"] == "cortex-m55" and m55["n_checked"] == 2
     assert (out / "c" / "model.c").exists()
     graph = load_graph(out / "model.graph")
     back = import_tflite(out / "model.tflite")

@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "firmware check runs on its emulated core")
     o.add_argument("--sram", help="arena limit, e.g. 256KB (with --flash, instead of --board)")
     o.add_argument("--flash", help="Flash limit for the model constants, e.g. 1MB")
+    o.add_argument("--also-board", action="append", default=[], metavar="NAME",
+                   help="also run the chosen model's firmware on this emulated board (repeatable), e.g. mps3-an547")
     o.add_argument("--max-drop", type=float, default=1.84, metavar="POINTS",
                    help="accepted test-accuracy drop against the user's float model, in percentage points")
     o.add_argument("--input-shape", metavar="C,H,W", help="the model's input (needed for TorchScript with --data DIR)")
@@ -80,6 +82,7 @@ def cmd_optimize(args) -> int:
     cfg = OptimizeConfig.quick() if args.quick else OptimizeConfig()
     distill = cfg.distill if args.epochs is None else replace(cfg.distill, epochs=args.epochs)
     cfg = replace(cfg, max_drop_points=args.max_drop, seed=args.seed, board=args.board, distill=distill,
+                  also_boards=tuple(args.also_board),
                   top_k=args.top_k or cfg.top_k, progress=not args.quiet)
     report = run(args.model, args.data, budget, out, cfg, input_shape=_shape(args.input_shape), quick=args.quick)
     o, fw = report["optimize"], report["firmware"]
@@ -96,8 +99,9 @@ def cmd_optimize(args) -> int:
               f"{c['weights_bytes']:,} B; firmware on {fw['emulated_board']}: "
               f"{'MATCH' if fw['outputs_match_runtime'] else 'MISMATCH'}")
         print(f"wrote {out}/report.json, pareto.png, model.graph, c/, model.tflite, model.onnx")
-    if not fw["outputs_match_runtime"]:
-        raise CheckError(f"{out}: the firmware's outputs on {fw['emulated_board']} differ from the numpy runtime")
+    bad = [f["emulated_board"] for f in (fw, *fw["also"].values()) if not f["outputs_match_runtime"]]
+    if bad:
+        raise CheckError(f"{out}: the firmware's outputs on {', '.join(bad)} differ from the numpy runtime")
     if not o["within_drop"]:
         raise CheckError(f"{out}: the best candidate within the limits drops {o['drop_points']:.2f} points, more than "
                          f"--max-drop {args.max_drop:g} (it is exported and flagged in report.json)")

@@ -85,7 +85,9 @@ def export_chosen(chosen: dict[str, Any], out: Path, cfg) -> dict[str, Any]:
         "memory": memory,
         "metrics": {"split": "test", "float": {"accuracy": chosen["float_accuracy"]},
                     "int8": {"accuracy": chosen["accuracy"]}},
-        "firmware": firmware_section(graph, cfg.board, cfg.firmware_inputs, cfg.seed, patch),
+        "firmware": {**firmware_section(graph, cfg.board, cfg.firmware_inputs, cfg.seed, patch),
+                     "also": {b: firmware_section(graph, b, cfg.firmware_inputs, cfg.seed, patch)
+                              for b in cfg.also_boards}},
         "exports": {"graph": str(out / "model.graph"), "c": str(c_dir), "tflite": str(out / "model.tflite"),
                     "onnx": str(out / "model.onnx")},
     }

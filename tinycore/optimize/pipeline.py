@@ -43,6 +43,7 @@ class OptimizeConfig:
     distill: DistillConfig = field(default_factory=DistillConfig)
     board: str | None = None           # the firmware check runs on its emulated core (mps2-an386 when None)
     firmware_inputs: int = 3
+    also_boards: tuple[str, ...] = ()  # more emulated boards the chosen model is run on (e.g. mps3-an547)
     patches: bool = True               # patch-based inference for candidates whose first stage is over the SRAM
     progress: bool = True
 
