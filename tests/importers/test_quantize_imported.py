@@ -1,6 +1,6 @@
 """An imported model goes on through the int8 flow: tinycore.quant.quantize of the built float module, and the
-integer runtime's dequantized output stays near the float one. The hard-sigmoid SE gate has no int8 lowering in
-the quantizer yet (TFLite writes it as relu6(x + 3) / 6 arithmetic); that is a named error, not a silent pass."""
+integer runtime's dequantized output stays near the float one; the hard-sigmoid SE gate too (folded into its conv,
+tests/quant/test_hard_sigmoid.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from tests.importers.models import make
-from tinycore.errors import UnsupportedError
 from tinycore.importers import import_model
 from tinycore.quant import dequantize_output, quantize, quantize_input
 from tinycore.runtime import run
@@ -26,7 +25,8 @@ def _calibration(shape: tuple[int, ...]) -> list[torch.Tensor]:
     return [torch.randn(16, *shape, generator=torch.Generator().manual_seed(i)) for i in range(4)]
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_sigmoid", "resnet"])
+@pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_sigmoid", "mobilenet_v3_hsigmoid",
+                                  "resnet"])
 def test_imported_model_quantizes_and_stays_close(name, tmp_path):
     imported, shape = _imported(name, tmp_path)
     graph = quantize(imported.model, _calibration(shape))
@@ -36,8 +36,3 @@ def test_imported_model_quantizes_and_stays_close(name, tmp_path):
                     .reshape(want.shape[1:]) for i in range(len(x))])
     assert float(np.abs(got - want).max()) <= 0.1 * float(np.abs(want).max())
 
-
-def test_hard_sigmoid_gate_is_a_named_quantizer_error(tmp_path):
-    imported, shape = _imported("mobilenet_v3_hsigmoid", tmp_path)
-    with pytest.raises(UnsupportedError, match="gate .*Hardsigmoid"):
-        quantize(imported.model, _calibration(shape))

@@ -8,7 +8,8 @@ from tinycore.ir.validate import validate_graph
 from tinycore.memory import flash_bytes, plan_graph
 from tinycore.nas import graph_shape, subnet_cost
 from tinycore.quant import quantize
-from tinycore.spec import FC, Conv, Flatten, InputSpec, MaxPool, ModelSpec, build_model, ds_cnn_s, model_stats
+from tinycore.spec import (FC, SE, Act, Conv, DWConv, Flatten, GlobalPool, InputSpec, MaxPool, ModelSpec, Residual,
+                           build_model, ds_cnn_s, model_stats)
 from tests.nas.problems import tiny_space
 
 
@@ -26,6 +27,14 @@ def _specs():
     specs.append(ds_cnn_s(frames=25, coeffs=10))  # DWSep blocks, 10x4 stride-2 stem
     specs.append(ModelSpec(InputSpec(3, 11, 9), stem=(Conv(8, kernel=4, stride=2, act="relu"), MaxPool(2)),
                            head=(Flatten(), FC(10, act="relu"), FC(3))))  # even kernel: pad_s8; flatten of a map
+    specs.append(ModelSpec(InputSpec(3, 16, 12), name="v3_resnet_layers", blocks=(  # what the importers produce
+        Conv(8, stride=2, act="hswish", bn=False),
+        Residual(body=(Conv(16, kernel=1, act="hswish"), DWConv(kernel=5, act="hswish"),
+                       SE(squeeze=4, act="relu", gate="hsigmoid"), Conv(8, kernel=1, act="none"))),
+        DWConv(stride=2, act="relu"), SE(squeeze=2, act="hswish", gate="sigmoid"),
+        Residual(body=(Conv(16, stride=2, act="relu"), Conv(16, act="none")),
+                 shortcut=(Conv(16, kernel=1, stride=2, act="none"),)), Act("relu"),
+        GlobalPool(), Flatten(), FC(12, act="hswish"), FC(3))))
     return specs
 
 

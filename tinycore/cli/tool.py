@@ -1,6 +1,7 @@
-"""`python -m tinycore analyze|generate|validate|convert`: the graph-level tool, in the spirit of vendor MCU tools.
+"""`python -m tinycore analyze|generate|validate|convert|optimize`: the graph-level tool, in the spirit of vendor MCU
+tools.
 
-MODEL is a tinycore graph file or an int8 .tflite. Results go to stdout (JSON with --json), progress and errors
+MODEL is a tinycore graph file or an int8 .tflite (`optimize` takes a float model: tinycore.optimize.cli). Results go to stdout (JSON with --json), progress and errors
 to stderr; a user error exits 2 with one line, without a traceback (add --debug for one).
 """
 from __future__ import annotations
@@ -25,6 +26,8 @@ EPILOG = """examples:
   python -m tinycore convert model.tflite model.graph   (and back: convert model.graph model.tflite)
   python -m tinycore analyze model.graph --patch 4x4 --input-mode stream --json
                                                     patch-based inference: arena with and without patches
+  python -m tinycore optimize user.onnx --data images/ --board stm32f412 --max-drop 1.84
+                                                    fit a trained float model to a board within an accuracy drop
 """
 
 
@@ -235,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input")
     c.add_argument("output")
     c.set_defaults(fn=cmd_convert)
+
+    from tinycore.optimize.cli import add_parser
+
+    add_parser(sub)
     return p
 
 

@@ -58,6 +58,27 @@ class _Reader:
         if act:
             self.nodes.append(FloatNode("act", [mid], self.t(out), f"{o.index} ({o.op} fused)", {"kind": act}))
 
+    def hard_sigmoid(self, o: TflOperator) -> bool:
+        """TFLite has no HARD_SIGMOID: the converter writes hsigmoid(W x + b) = relu6(W x + b + 3) / 6 as a conv or
+        dense layer with bias b + 3 and RELU6 fused, then MUL by the scalar 1/6. Read back as that layer (bias b)
+        with the activation hsigmoid; True when `o` is such a MUL."""
+        consts = [i for i in o.inputs if self.m.tensors[i].data is not None]
+        if len(consts) != 1 or self.m.tensors[consts[0]].data.size != 1 or len(self.nodes) < 2:
+            return False
+        (x,) = [i for i in o.inputs if i not in consts]
+        act, layer = self.nodes[-1], self.nodes[-2]
+        sixth = abs(float(self.m.tensors[consts[0]].data.reshape(-1)[0]) - 1.0 / 6.0) < 1e-6
+        if not (sixth and o.options.get("FusedActivationFunction", 0) == 0 and act.op == "act"
+                and act.attrs["kind"] == "relu6" and act.output == self.t(x) and layer.op in ("conv", "linear")
+                and layer.output == act.inputs[0]):
+            return False
+        bias = layer.attrs["bias"]
+        n_out = layer.attrs["weight"].shape[0]
+        layer.attrs["bias"] = (np.zeros(n_out) if bias is None else bias) - 3.0
+        act.attrs["kind"] = "hsigmoid"
+        act.output = self.t(o.outputs[0])
+        return True
+
     def pads(self, o: TflOperator, k: tuple[int, int], s: tuple[int, int]) -> tuple[int, int, int, int]:
         if o.options.get("Padding", 1) == 1:  # VALID
             return (0, 0, 0, 0)
@@ -90,6 +111,8 @@ class _Reader:
             self.emit("linear", o, [x], opt.get("FusedActivationFunction", 0), weight=w, bias=self.const(o, 2))
         elif o.op in _ACTS:
             self.emit("act", o, [x], kind=_ACTS[o.op])
+        elif o.op == "MUL" and self.hard_sigmoid(o):
+            return
         elif o.op in ("ADD", "MUL"):
             if any(self.m.tensors[i].data is not None for i in o.inputs):
                 raise self.fail(o, f"{o.op} with a constant is not supported (only tensor and tensor)")

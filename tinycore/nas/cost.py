@@ -17,12 +17,17 @@ import numpy as np
 from tinycore.errors import UnsupportedError
 from tinycore.ir.graph import Graph, Op, Tensor
 from tinycore.memory import flash_bytes, plan_graph
-from tinycore.spec.layers import (FC, AvgPool, Conv, Dropout, DWSep, Flatten, GlobalPool, Layer, MaxPool, MBConv,
-                                  ModelSpec, Residual)
+from tinycore.spec.layers import (FC, SE, Act, AvgPool, Conv, Dropout, DWConv, DWSep, Flatten, GlobalPool, Layer,
+                                  MaxPool, MBConv, ModelSpec, Residual)
 from tinycore.spec.shapes import analyze, child_names, conv_geometry, mbconv_hidden
 
 _CLAMP = {"act_min": -128, "act_max": 127}
 _ZP = {"input_zp": 0, "output_zp": 0}
+# the ops an activation becomes (relu, relu6: the producer's clamp; hsigmoid: folded into the conv/linear before it)
+_ACT_OPS = {"hswish": ("hard_swish_s8", {**_ZP, "output_mult": 0, "output_exponent": 0, "reluish_mult": 0,
+                                         "reluish_exponent": 0}),
+            "sigmoid": ("logistic_s8", {"input_zp": 0, "input_mult": 0, "input_left_shift": 0,
+                                        "input_range_radius": 0})}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class _Builder:
         self.tensors: dict[str, Tensor] = {}
         self.ops: list[Op] = []
         self.n_add = 0
+        self.n_mul = 0
         shape = spec.input.shape()
         gshape = (1, shape[1], shape[2], shape[0]) if len(shape) == 3 else (1, shape[0])
         self.cur = self._value("input", gshape)
@@ -67,8 +73,15 @@ class _Builder:
             inputs.append(t)
         self.cur = self._op(kind, name, inputs, out_shape, {**attrs, **_ZP, **_CLAMP})
 
-    def conv(self, where: str, cout: int, kernel, stride, padding, depthwise: bool = False) -> None:
-        """ConvBNAct at module path `where` (children pad, conv, bn, act)."""
+    def act(self, where: str, act: str) -> None:
+        """The op of a standalone activation module at `where` (hard swish, sigmoid); clamps add none."""
+        if act in _ACT_OPS:
+            kind, attrs = _ACT_OPS[act]
+            self.cur = self._op(kind, where, [self.cur], self.tensors[self.cur].shape, attrs)
+
+    def conv(self, where: str, cout: int, kernel, stride, padding, depthwise: bool = False, act: str = "relu",
+             conv_name: str | None = None) -> None:
+        """ConvBNAct at module path `where` (children pad, conv, bn, act); `conv_name` for a bare nn.Conv2d."""
         cin, h, w = self.chw
         g = conv_geometry(where, self.chw, kernel, stride, padding)
         pads = g.pads
@@ -80,12 +93,28 @@ class _Builder:
         attrs = {"stride_h": g.sh, "stride_w": g.sw, "dilation_h": 1, "dilation_w": 1, "pad_top": pads[0],
                  "pad_bottom": pads[1], "pad_left": pads[2], "pad_right": pads[3]}
         out_shape = (1, g.oh, g.ow, cout)
+        name = conv_name or f"{where}.conv"
         if depthwise:
             attrs["depth_multiplier"] = cout // cin
-            self._weighted("depthwise_conv2d_s8", f"{where}.conv", (1, g.kh, g.kw, cout), cout, out_shape, attrs)
+            self._weighted("depthwise_conv2d_s8", name, (1, g.kh, g.kw, cout), cout, out_shape, attrs)
         else:
-            self._weighted("conv2d_s8", f"{where}.conv", (cout, g.kh, g.kw, cin), cout, out_shape, attrs)
+            self._weighted("conv2d_s8", name, (cout, g.kh, g.kw, cin), cout, out_shape, attrs)
         self.chw = (cout, g.oh, g.ow)
+        self.act(f"{where}.act", act)
+
+    def se(self, where: str, layer: SE) -> None:
+        """SEBlock: pool, reduce (+ act), expand (+ gate), then x * gate broadcast over H, W."""
+        x, (c, h, w) = self.cur, self.chw
+        self.pool("avg_pool2d_s8", f"{where}.pool", h, w, h, w, 0, 0)
+        self.conv(where, layer.squeeze, 1, 1, 0, act="none", conv_name=f"{where}.reduce")
+        self.act(f"{where}.act", layer.act)
+        self.conv(where, c, 1, 1, 0, act="none", conv_name=f"{where}.expand")
+        self.act(f"{where}.gate", layer.gate)
+        attrs = {"input1_zp": 0, "input2_zp": 0, "output_zp": 0, "mult": 0, "shift": 0, **_CLAMP}
+        name = f"{where}.mul" if self.n_mul == 0 else f"{where}.mul_{self.n_mul}"
+        self.n_mul += 1
+        self.cur = self._op("mul_s8", name, [x, self.cur], self.tensors[x].shape, attrs)
+        self.chw = (c, h, w)
 
     def add(self, where: str, skip: str) -> None:
         name = f"{where}.add" if self.n_add == 0 else f"{where}.add_{self.n_add}"
@@ -104,24 +133,37 @@ class _Builder:
 
     def layer(self, layer: Layer, where: str) -> None:
         if isinstance(layer, Conv):
-            self.conv(where, layer.out, layer.kernel, layer.stride, layer.padding)
+            self.conv(where, layer.out, layer.kernel, layer.stride, layer.padding, act=layer.act)
+        elif isinstance(layer, DWConv):
+            self.conv(where, self.chw[0], layer.kernel, layer.stride, layer.padding, depthwise=True, act=layer.act)
         elif isinstance(layer, DWSep):
-            self.conv(f"{where}.dw", self.chw[0], layer.kernel, layer.stride, layer.padding, depthwise=True)
-            self.conv(f"{where}.pw", layer.out, 1, 1, 0)
+            self.conv(f"{where}.dw", self.chw[0], layer.kernel, layer.stride, layer.padding, depthwise=True,
+                      act=layer.act)
+            self.conv(f"{where}.pw", layer.out, 1, 1, 0, act=layer.act)
+        elif isinstance(layer, SE):
+            self.se(where, layer)
+        elif isinstance(layer, Act):
+            if layer.act == "hsigmoid":
+                raise UnsupportedError(f"{where} (act hsigmoid): a hard sigmoid is folded into the conv or linear "
+                                       f"layer before it; alone it has no int8 op")
+            self.act(where, layer.act)
         elif isinstance(layer, MBConv):
             skip, cin = self.cur, self.chw[0]
             hidden = mbconv_hidden(cin, layer.expand)
             if layer.expand != 1:
-                self.conv(f"{where}.expand", hidden, 1, 1, 0)
-            self.conv(f"{where}.dw", hidden, layer.kernel, layer.stride, "same", depthwise=True)
-            self.conv(f"{where}.project", layer.out, 1, 1, 0)
+                self.conv(f"{where}.expand", hidden, 1, 1, 0, act=layer.act)
+            self.conv(f"{where}.dw", hidden, layer.kernel, layer.stride, "same", depthwise=True, act=layer.act)
+            self.conv(f"{where}.project", layer.out, 1, 1, 0, act="none")
             if layer.stride == 1 and cin == layer.out:
                 self.add(where, skip)
         elif isinstance(layer, Residual):
-            skip = self.cur
+            skip, chw = self.cur, self.chw
+            for i, sub in enumerate(layer.shortcut):  # ProjectedResidualBlock runs shortcut(x) first
+                self.layer(sub, f"{where}.shortcut.{i}")
+            short, self.cur, self.chw = self.cur, skip, chw
             for i, sub in enumerate(layer.body):
                 self.layer(sub, f"{where}.body.{i}")
-            self.add(where, skip)
+            self.add(where, short)
         elif isinstance(layer, (AvgPool, MaxPool)):
             stride = layer.kernel if layer.stride is None else layer.stride
             g = conv_geometry(where, self.chw, layer.kernel, stride, layer.padding)
@@ -143,6 +185,7 @@ class _Builder:
             n = self.chw[0]
             self._weighted("fully_connected_s8", name, (layer.out, n), layer.out, (1, layer.out), {})
             self.chw = (layer.out,)
+            self.act(f"{where}.act", layer.act)
         elif not isinstance(layer, Dropout):
             raise UnsupportedError(f"{where}: layer kind {getattr(layer, 'kind', layer)!r} has no int8 graph rule")
 

@@ -18,9 +18,15 @@ from tinycore.ir.schema import SCHEMAS, conv_output_hw
 from tinycore.quant.fold import fold_bn
 from tinycore.quant.layers import Capture, Layer, Value
 from tinycore.quant.nodes import SUPPORTED_LAYERS, NodeInfo, as_pair, conv_geometry, describe, pool_geometry
+from tinycore.quant.params import activation_qparams
 from tinycore.runtime.ops.resize import nearest_indices
 
 _CALLS = ("call_module", "call_function", "call_method")
+# Hard sigmoid relu6(x + 3) / 6 after a conv or linear layer is folded into it: weights / 6, bias (b + 3) / 6, and
+# the output quantization fixed to scale 1/255, zero point -128, which spans exactly [0, 1], so int8 saturation is
+# the clamp. TFLite has no HARD_SIGMOID op; this way the gate is an ordinary CONV_2D / FULLY_CONNECTED there too.
+HSIGMOID_QUANT = activation_qparams(0.0, 1.0)  # (float32(1/255), -128), as calibration would write it
+_HSIGMOID = {"lo": 0.0, "hi": 1.0, "name": "hsigmoid"}
 
 
 def trace_model(model: nn.Module) -> fx.GraphModule:
@@ -62,6 +68,14 @@ def capture(model: nn.Module, example: torch.Tensor) -> Capture:
         raise CalibrationError(f"{type(model).__name__}: a calibration batch of shape {tuple(example.shape)} does "
                                f"not run through the model ({type(e).__name__}: {e})") from None
     return _Walker(gm).run()
+
+
+def _fold_hsigmoid(w: np.ndarray, b: np.ndarray, act: dict | None
+                   ) -> tuple[np.ndarray, np.ndarray, dict | None, tuple[float, int] | None]:
+    """hsigmoid(W x + b) = clamp((W / 6) x + (b + 3) / 6, 0, 1); the clamp is the fixed output quantization's."""
+    if act is not _HSIGMOID:
+        return w, b, act, None
+    return w / 6.0, (b + 3.0) / 6.0, None, HSIGMOID_QUANT
 
 
 class _Walker:
@@ -110,17 +124,19 @@ class _Walker:
             skipped.append(users[0])
             cur = users[0]
 
-    def _fuse(self, node: fx.Node, allow_bn: bool) -> tuple[fx.Node, list[fx.Node], NodeInfo | None, dict | None]:
-        """Fold a following BatchNorm2d (convs only) and fuse a following clamp, if nothing else reads between."""
+    def _fuse(self, node: fx.Node, allow_bn: bool, allow_hsigmoid: bool = False
+              ) -> tuple[fx.Node, list[fx.Node], NodeInfo | None, dict | None]:
+        """Fold a following BatchNorm2d (convs only) and fuse a following clamp, or a hard sigmoid (conv and linear
+        only, see HSIGMOID_QUANT), if nothing else reads between."""
         last, fused, bn, act = node, [], None, None
         step = self._next(node)
         if allow_bn and step is not None and step[2].kind == "bn":
             fused += step[0] + [step[1]]
             last, bn = step[1], step[2]
             step = self._next(last)
-        if step is not None and step[2].kind == "act":
+        if step is not None and (step[2].kind == "act" or (allow_hsigmoid and step[2].kind == "hardsigmoid")):
             fused += step[0] + [step[1]]
-            last, act = step[1], step[2].params
+            last, act = step[1], (_HSIGMOID if step[2].kind == "hardsigmoid" else step[2].params)
         self.done.update(n.name for n in fused)
         return last, fused, bn, act
 
@@ -178,6 +194,10 @@ class _Walker:
         elif kind == "bn":
             raise self._unsupported(info, "BatchNorm2d must directly follow a Conv2d whose output nothing else "
                                           "reads, so that it can be folded into it")
+        elif kind == "hardsigmoid":
+            raise self._unsupported(info, "a hard sigmoid must directly follow a Conv2d or Linear whose output "
+                                          "nothing else reads (it is folded into that layer: weights / 6, bias "
+                                          "(b + 3) / 6, output quantization spanning [0, 1])")
         elif kind == "act":
             raise self._unsupported(info, "an activation must directly follow a Conv2d, Linear, add or pool whose "
                                           "output nothing else reads (it becomes that op's clamp)")
@@ -202,7 +222,7 @@ class _Walker:
         else:
             raise self._unsupported(info, f"groups={m.groups} with {m.in_channels} input channels; only groups=1 "
                                           f"or groups=in_channels (depthwise) map to int8 kernels")
-        last, fused, bn, act = self._fuse(node, allow_bn=True)
+        last, fused, bn, act = self._fuse(node, allow_bn=True, allow_hsigmoid=True)
         w = m.weight.detach().double().numpy()
         b = None if m.bias is None else m.bias.detach().double().numpy()
         if bn is not None:
@@ -211,7 +231,8 @@ class _Walker:
             b = np.zeros(w.shape[0])
         shape, _ = _graph_shape(_meta_shape(last), info.where)
         assert shape[1:3] == conv_output_hw(x.shape[1], x.shape[2], *as_pair(m.kernel_size), attrs), info.where
-        self._emit(kind, info, [x], [node] + fused, shape, "nchw", attrs, w, b, act)
+        w, b, act, fixed = _fold_hsigmoid(w, b, act)
+        self._emit(kind, info, [x], [node] + fused, shape, "nchw", attrs, w, b, act, fixed=fixed)
 
     def _linear(self, node: fx.Node, info: NodeInfo) -> None:
         m: nn.Linear = info.module
@@ -223,8 +244,10 @@ class _Walker:
             c, h, wd = x.chw
             w = w[:, np.arange(c * h * wd).reshape(c, h, wd).transpose(1, 2, 0).reshape(-1)]
         b = np.zeros(w.shape[0]) if m.bias is None else m.bias.detach().double().numpy()
-        last, fused, _, act = self._fuse(node, allow_bn=False)
-        self._emit("fully_connected_s8", info, [x], [node] + fused, (1, w.shape[0]), "flat", {}, w, b, act)
+        last, fused, _, act = self._fuse(node, allow_bn=False, allow_hsigmoid=True)
+        w, b, act, fixed = _fold_hsigmoid(w, b, act)
+        self._emit("fully_connected_s8", info, [x], [node] + fused, (1, w.shape[0]), "flat", {}, w, b, act,
+                   fixed=fixed)
 
     def _add(self, node: fx.Node, info: NodeInfo) -> None:
         if len(node.args) < 2 or not all(isinstance(a, fx.Node) for a in node.args[:2]):

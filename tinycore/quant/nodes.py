@@ -20,7 +20,8 @@ SUPPORTED_LAYERS = (
     "ReLU / ReLU6 / Hardtanh / F.relu / clamp (fused into the op before)", "Linear",
     "AdaptiveAvgPool2d / global mean over H, W", "AvgPool2d", "MaxPool2d", "Flatten / flatten / view / reshape",
     "ZeroPad2d / F.pad with zeros", "residual add (+, torch.add)", "Dropout / Identity (ignored in eval)",
-    "Sigmoid / torch.sigmoid", "Hardswish / F.hardswish", "x * y (same shape, or an (N, C, 1, 1) gate)",
+    "Sigmoid / torch.sigmoid", "Hardswish / F.hardswish",
+    "Hardsigmoid / F.hardsigmoid directly after a Conv2d or Linear (folded into it)", "x * y (same shape, or an (N, C, 1, 1) gate)",
     "F.interpolate / Upsample, mode 'nearest'", "torch.cat of maps or vectors")
 
 _IGNORED_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity)
@@ -119,6 +120,8 @@ def _module_info(node: fx.Node, m: nn.Module, info: NodeInfo) -> NodeInfo:
         info.kind = "sigmoid"
     elif isinstance(m, nn.Hardswish):
         info.kind = "hardswish"
+    elif isinstance(m, nn.Hardsigmoid):
+        info.kind = "hardsigmoid"
     elif isinstance(m, nn.Upsample):
         info.kind, info.params = "resize", {"mode": m.mode, "align_corners": m.align_corners}
     return info
@@ -171,6 +174,8 @@ def _function_info(node: fx.Node, info: NodeInfo) -> NodeInfo:
         info.kind = "sigmoid"
     elif t is F.hardswish:
         info.kind = "hardswish"
+    elif t is F.hardsigmoid:
+        info.kind = "hardsigmoid"
     elif t in (operator.mul, torch.mul, operator.imul) or (method and t in ("mul", "__mul__")):
         info.kind = "mul"
     elif t in (torch.cat, torch.concat):

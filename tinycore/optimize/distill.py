@@ -1,0 +1,123 @@
+"""Train one candidate with the user's model as teacher, finish with QAT, quantize and score it in int8.
+
+Distillation runs on the shared loop (`tinycore.train.fit`, KL on logits softened by a temperature, weight
+`distill_weight`). A candidate at a lower input resolution sees its own resized inputs; the teacher gets them
+resized back to its own input size (bilinear), so both read the same pixels. QAT (`tinycore.quant.qat`) keeps the
+same loss: its targets carry the teacher's logits, computed once.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tinycore.ir.graph import Graph
+from tinycore.quant import quantize, quantize_input
+from tinycore.quant.qat import fake_quant_finetune
+from tinycore.runtime import run as run_graph
+from tinycore.spec.build import build_model
+from tinycore.spec.layers import ModelSpec
+from tinycore.task import TaskData
+from tinycore.train import fit
+from tinycore.train.loop import distillation_loss
+
+CALIBRATION_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    epochs: int = 30
+    lr: float = 3e-3
+    batch_size: int = 64
+    temperature: float = 4.0
+    distill_weight: float = 0.7
+    qat_epochs: int = 2
+    qat_lr: float = 2e-4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ResizedTeacher(nn.Module):
+    """The user's model reading an input of another size: resized to its own (H, W) first."""
+
+    def __init__(self, teacher: nn.Module, hw: tuple[int, int]) -> None:
+        super().__init__()
+        self.teacher, self.hw = teacher, hw
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-2:]) != self.hw:
+            x = F.interpolate(x, size=self.hw, mode="bilinear", align_corners=False)
+        return self.teacher(x)
+
+
+def resize(x: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """(N, C, H, W) float images to (H', W') (bilinear with antialiasing when shrinking)."""
+    if tuple(x.shape[-2:]) == tuple(hw):
+        return x
+    t = F.interpolate(torch.from_numpy(x), size=hw, mode="bilinear", align_corners=False, antialias=True)
+    return t.numpy().astype(np.float32)
+
+
+def data_at(data: TaskData, hw: tuple[int, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {s: (resize(x, hw), y) for s, (x, y) in (("train", data.train), ("val", data.val), ("test", data.test))}
+
+
+def int8_accuracy(graph: Graph, x: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy of the integer graph (numpy runtime) on float inputs x (N, C, H, W)."""
+    if len(x) == 0:
+        return float("nan")
+    q = quantize_input(graph, x)
+    pred = np.array([int(np.argmax(np.asarray(run_graph(graph, s)).reshape(-1))) for s in q])
+    return float((pred == y).mean())
+
+
+def float_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(torch.from_numpy(x[i:i + 256])) for i in range(0, len(x), 256)])
+    return float((out.argmax(1).numpy() == y).mean())
+
+
+def calibration(x: np.ndarray, seed: int, n: int = CALIBRATION_SAMPLES, batch: int = 64) -> list[torch.Tensor]:
+    pick = np.random.default_rng(seed).choice(len(x), size=min(n, len(x)), replace=False)
+    return [torch.from_numpy(x[pick[i:i + batch]]) for i in range(0, len(pick), batch)]
+
+
+def train_candidate(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, int], data: TaskData,
+                    cfg: DistillConfig, out_dir: Path, seed: int, progress: bool = True
+                    ) -> tuple[nn.Module, Graph, dict]:
+    """(QAT float model, int8 graph, metrics {float_val, float_test, int8_val, int8_test, best_epoch})."""
+    torch.manual_seed(seed)
+    _, h, w = spec.input.shape()
+    d = data_at(data, (h, w))
+    model = build_model(spec)
+    t = ResizedTeacher(teacher, teacher_hw).eval()
+    xt, yt = (torch.from_numpy(a) for a in d["train"])
+    res = fit(model, (xt, yt), tuple(torch.from_numpy(a) for a in d["val"]), epochs=cfg.epochs, lr=cfg.lr,
+              teacher=t, distill_weight=cfg.distill_weight, temperature=cfg.temperature, batch_size=cfg.batch_size,
+              out_dir=out_dir, progress=progress, seed=seed)
+    calib = calibration(d["train"][0], seed)
+    if cfg.qat_epochs > 0:
+        with torch.no_grad():
+            soft = torch.cat([t(xt[i:i + 256]) for i in range(0, len(xt), 256)])
+        g = torch.Generator().manual_seed(seed)
+        order = torch.randperm(len(xt), generator=g)
+        picks = [order[i:i + cfg.batch_size] for i in range(0, len(xt), cfg.batch_size)]
+        batches = [(xt[p], (yt[p], soft[p])) for p in picks]
+
+        def kd_loss(out: torch.Tensor, target: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            labels, logits = target
+            return ((1 - cfg.distill_weight) * F.cross_entropy(out, labels)
+                    + cfg.distill_weight * distillation_loss(out, logits, cfg.temperature))
+
+        model = fake_quant_finetune(model, batches, calib, epochs=cfg.qat_epochs, lr=cfg.qat_lr, loss_fn=kd_loss)
+    graph = quantize(model, calib)
+    metrics = {"best_epoch": res.best_epoch, "float_val": float_accuracy(model, *d["val"]),
+               "float_test": float_accuracy(model, *d["test"]), "int8_val": int8_accuracy(graph, *d["val"]),
+               "int8_test": int8_accuracy(graph, *d["test"])}
+    return model, graph, metrics

@@ -1,0 +1,235 @@
+"""`optimize.run(model, data, budget, out_dir, cfg)`: fit a user's trained float model to a memory budget within an
+accuracy drop. The CLI (`python -m tinycore optimize`) and apps call this one function.
+
+1. import the model (tinycore.importers) and measure it: float test accuracy, params, MACs, exact int8 arena and
+   Flash of its graph (tinycore.nas.cost, the planner's numbers);
+2. build the design space around its layers (space.py) and search it with the TinyNAS evolution
+   (tinycore.nas.evolution.evolve) under the exact limits; the score is the candidate's MACs (in a fixed space the
+   subnets with more computation under the budget are the more accurate ones: MCUNet's stage-1 argument), so the
+   search spends the budget; every candidate it scores fits;
+3. train the `top_k` best (the user's own architecture first when it fits, by patches if need be) with the user's
+   model as teacher, then QAT (distill.py); quantize; int8 accuracy;
+4. keep the most accurate on val within the limits (select.py), report its test drop; export it as our C, int8
+   .tflite and float ONNX; run it in QEMU on the board's emulated core.
+
+Resumable: the evolution logs a line per generation, each trained candidate leaves candidates/<tag>/state.json
+(with its graph and weights); a rerun with the same settings reads them instead of training again.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinycore.budget import Budget
+from tinycore.errors import TinycoreError
+from tinycore.optimize.distill import DistillConfig
+from tinycore.progress import log
+
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class OptimizeConfig:
+    max_drop_points: float = 1.84
+    seed: int = 0
+    population: int = 32
+    generations: int = 10
+    top_k: int = 4
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    board: str | None = None           # the firmware check runs on its emulated core (mps2-an386 when None)
+    firmware_inputs: int = 3
+    also_boards: tuple[str, ...] = ()  # more emulated boards the chosen model is run on (e.g. mps3-an547)
+    patches: bool = True               # patch-based inference for candidates whose first stage is over the SRAM
+    progress: bool = True
+
+    @staticmethod
+    def quick(**kw: Any) -> "OptimizeConfig":
+        """Small settings: a short search, two candidates, a few epochs."""
+        base = OptimizeConfig(population=12, generations=3, top_k=2,
+                              distill=DistillConfig(epochs=4, qat_epochs=1), firmware_inputs=2)
+        return replace(base, **kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def board_budget(name: str) -> Budget:
+    """The limits a board leaves a model: its SRAM less the stack/heap/runtime reserve, its Flash less the code
+    estimate (the same margins the firmware build checks, tinycore.export.firmware)."""
+    from tinycore.export.boards import get_board
+    from tinycore.export.firmware import FLASH_CODE_ESTIMATE_BYTES, SRAM_RESERVE_BYTES
+
+    b = get_board(name)
+    return Budget(b.sram_bytes - SRAM_RESERVE_BYTES, b.flash_bytes - FLASH_CODE_ESTIMATE_BYTES)
+
+
+def measure(spec) -> dict[str, int]:
+    """params, macs and the exact int8 arena, Flash and weight bytes of `spec` (no calibration needed: memory
+    depends on shapes only)."""
+    from tinycore.memory import flash_report
+    from tinycore.nas.cost import graph_shape, subnet_cost
+
+    c = subnet_cost(spec)
+    return {"params": c.params, "macs": c.macs, "arena_bytes": c.arena_bytes, "flash_bytes": c.flash_bytes,
+            "weights_bytes": flash_report(graph_shape(spec)).weights_bytes}
+
+
+def _load_inputs(model_path: Path, data: Any, input_shape, quick: bool, seed: int, progress: bool):
+    from tinycore.importers import import_model
+    from tinycore.optimize.data import load_app_data, load_data
+    from tinycore.task import TaskData
+
+    if isinstance(data, TaskData):
+        return import_model(model_path, tuple(data.input_shape)), data
+    if not Path(str(data)).is_dir():
+        task_data, _ = load_app_data(str(data), quick, seed, progress)
+        imported = import_model(model_path, tuple(task_data.input_shape))
+        if tuple(imported.spec.input.shape()) != tuple(task_data.input_shape):
+            raise TinycoreError(f"{model_path}: takes {imported.spec.input.shape()}, the app's inputs are "
+                                f"{tuple(task_data.input_shape)}")
+        return imported, task_data
+    imported = import_model(model_path, input_shape)
+    return imported, load_data(str(data), imported.spec.input.shape(), quick=quick, seed=seed, progress=progress)
+
+
+def _arena(graph, patch: str | None) -> int:
+    """The arena the exported C declares: whole graph, or the patch program of `patch` ('3x3@op0,op3')."""
+    from tinycore.memory import plan_graph
+
+    if patch is None:
+        return plan_graph(graph).arena_bytes
+    from tinycore.optimize.cost import INPUT_MODE
+    from tinycore.patch.search import evaluate_plan
+
+    return evaluate_plan(graph, patch_plan(patch), INPUT_MODE).arena_bytes
+
+
+def patch_plan(text: str):
+    from tinycore.patch.plan import PatchPlan, parse_patch
+
+    req = parse_patch(text)
+    return PatchPlan(req.splits, *req.grid)
+
+
+def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw, data, cfg: OptimizeConfig) -> dict:
+    """Train (or read back) one searched candidate; returns its report row."""
+    import torch
+
+    from tinycore.ir import load_graph
+    from tinycore.memory import flash_bytes, flash_report
+    from tinycore.optimize.distill import train_candidate
+    from tinycore.spec import spec_to_json
+
+    spec = space.to_spec(cand.arch)
+    folder = out / "candidates" / spec.name
+    state_path = folder / "state.json"
+    if state_path.exists():
+        state = json.loads(state_path.read_text())
+        if state.get("key") == key and state["row"]["patch"] == (patch or "none"):
+            return state["row"]
+    folder.mkdir(parents=True, exist_ok=True)
+    model, graph, metrics = train_candidate(spec, teacher, hw, data, cfg.distill, folder, cfg.seed, cfg.progress)
+    graph.save(folder / "model.graph")
+    torch.save(model.state_dict(), folder / "model.pt")
+    (folder / "spec.json").write_text(spec_to_json(spec))
+    arena = _arena(load_graph(folder / "model.graph"), patch)
+    if (arena, flash_bytes(graph)) != (cand.arena_bytes, cand.flash_bytes):
+        raise TinycoreError(f"{folder}: the trained graph needs arena {arena:,} B / Flash "
+                            f"{flash_bytes(graph):,} B, the search predicted {cand.arena_bytes:,} / "
+                            f"{cand.flash_bytes:,} B")
+    row = {"name": spec.name, "genome": cand.arch.to_dict(), "summary": cand.arch.short(),
+           "accuracy": metrics["int8_test"], "val_accuracy": metrics["int8_val"],
+           "float_accuracy": metrics["float_test"], "float_val_accuracy": metrics["float_val"],
+           "arena_bytes": arena, "patch": patch or "none", "flash_bytes": flash_bytes(graph),
+           "weights_bytes": flash_report(graph).weights_bytes, "macs": cand.macs,
+           "params": int(sum(p.numel() for p in model.parameters())), "search_score": cand.score,
+           "folder": str(folder)}
+    state_path.write_text(json.dumps({"format": STATE_FORMAT, "key": key, "row": row}, indent=1))
+    return row
+
+
+def _with_user_architecture(ranked: list, space, cost, budget: Budget) -> list:
+    """The user's own architecture first when it fits (by patches if need be): retrained with the teacher and QAT it
+    is the reference the search's candidates are compared with."""
+    from tinycore.nas.evolution import Candidate
+
+    c = cost(space.original)
+    if not budget.fits(c.arena_bytes, c.flash_bytes):
+        return ranked
+    own = Candidate(space.original, float(np.log10(max(1, c.macs))), c.arena_bytes, c.flash_bytes, c.macs, -1)
+    return [own] + [x for x in ranked if x.arch.key() != space.original.key()]
+
+
+def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, cfg: OptimizeConfig = OptimizeConfig(),
+        input_shape: tuple[int, ...] | None = None, quick: bool = False) -> dict:
+    """Optimize the model file for `budget`; `data` is an image folder, an app name or a TaskData. Writes
+    out_dir/report.json (returned), pareto.png, model.graph, c/, model.tflite, model.onnx."""
+    import torch
+    from tqdm import tqdm
+
+    from tinycore.nas.evolution import EvolutionConfig, evolve
+    from tinycore.optimize.cost import CandidateCost
+    from tinycore.optimize.distill import float_accuracy
+    from tinycore.optimize.export import export_chosen
+    from tinycore.optimize.report import plot_pareto
+    from tinycore.optimize.select import choose
+    from tinycore.optimize.space import UserSpace
+    from tinycore.report import RunDir
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    imported, data = _load_inputs(Path(model_path), data, input_shape, quick, cfg.seed, cfg.progress)
+    teacher = imported.model.eval()
+    spec = imported.spec
+    _, h, w = spec.input.shape()
+    user = {"source": imported.source, "format": imported.format, "spec": spec.to_dict(),
+            "accuracy": float_accuracy(teacher, *data.test), **measure(spec)}
+    user["fits"] = budget.fits(user["arena_bytes"], user["flash_bytes"])
+    log(f"user model {imported.source}: float test accuracy {100 * user['accuracy']:.2f} %, {user['params']:,} "
+        f"params, {user['macs']:,} MACs, int8 arena {user['arena_bytes']:,} B, Flash {user['flash_bytes']:,} B",
+        not cfg.progress)
+
+    space = UserSpace(spec)
+    cost = CandidateCost(space, budget, cfg.patches)
+    evo_cfg = EvolutionConfig(population=cfg.population, generations=cfg.generations)
+    result = evolve(space, 1.0, h, budget, score=lambda g: float(np.log10(max(1, cost(g).macs))),
+                    cfg=evo_cfg, rng=np.random.default_rng(cfg.seed), log_path=out / "evolution.jsonl",
+                    cost=cost, progress=cfg.progress)
+    ranked = sorted(result.candidates, key=lambda c: (-c.score, c.flash_bytes, c.arena_bytes, c.arch.short()))
+    top = _with_user_architecture(ranked, space, cost, budget)[:cfg.top_k]
+    key = {"spec": json.loads(json.dumps(spec.to_dict())), "distill": cfg.distill.to_dict(), "seed": cfg.seed,
+           "dataset": data.dataset}
+    key = json.loads(json.dumps(key))
+    rows = []
+    bar = tqdm(top, desc="candidates", file=sys.stderr, disable=not cfg.progress)
+    for cand in bar:
+        bar.set_postfix_str(cand.arch.short())
+        cost(cand.arch)  # a resumed search scored it earlier: find its patch plan again
+        rows.append(_candidate(space, cand, cost.plans.get(cand.arch.key()), out, key, teacher, (h, w), data, cfg))
+    bar.close()
+    choice = choose(rows, budget, user["accuracy"], cfg.max_drop_points)
+    chosen = rows[choice.index]
+    log(f"chosen {chosen['summary']}: int8 test accuracy {100 * chosen['accuracy']:.2f} % (drop "
+        f"{choice.drop_points:.2f} points, {'within' if choice.within_drop else 'NOT within'} "
+        f"{cfg.max_drop_points:g}), arena {chosen['arena_bytes']:,} B, Flash {chosen['flash_bytes']:,} B",
+        not cfg.progress)
+
+    sections = export_chosen(chosen, out, cfg)
+    plot_pareto(rows, user, choice.index, budget, out / "pareto.png",
+                f"{spec.name}: {len(rows)} candidates, arena <= {budget.sram_bytes:,} B, Flash <= "
+                f"{budget.flash_bytes:,} B")
+    optimize = {"user": user, "candidates": rows, "chosen": {"index": choice.index, "name": chosen["name"],
+                                                             "summary": chosen["summary"]},
+                "drop_points": choice.drop_points, "max_drop_points": cfg.max_drop_points,
+                "within_drop": choice.within_drop,
+                "search": {"space": space.describe(), "evaluated": len(result.candidates),
+                           "score": "log10(MACs) of a subnet within the limits", "history": list(result.history)},
+                "config": cfg.to_dict(), "pareto_plot": str(out / "pareto.png")}
+    return RunDir(out).update_report(app="optimize", dataset=data.dataset, budget=budget.to_dict(), optimize=optimize,
+                                 **sections)
