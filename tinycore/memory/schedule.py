@@ -26,6 +26,9 @@ class Step:
     candidates: tuple[str, ...] = ()  # reads the output may overwrite if nothing reads them later
     alias: bool = False  # the output is the first read under another name (reshape)
     scratch_bytes: tuple[int, int] = (0, 0)  # kernel scratch when (not in place, in place)
+    # in place only where refining finds it shrinks the arena (a patch embedding written over its much larger
+    # input keeps that input's buffer alive as long as the tokens; tinycore.memory.rules.patch_rows)
+    opt_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,10 @@ class Groups:
             self.parent[b] = a
 
 
-def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool) -> bool:
+def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool, opt_in: bool = False) -> bool:
     if k in overrides:
         return overrides[k]
-    return policy == "all" or (policy == "same_size" and same_size)
+    return not opt_in and (policy == "all" or (policy == "same_size" and same_size))
 
 
 def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, overrides: dict[int, bool],
@@ -109,7 +112,7 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
             merge(s.reads[0], s.writes)
         else:
             for cand in s.candidates:
-                if not _allowed(policy, overrides, k, sizes[cand] == sizes[s.writes]):
+                if not _allowed(policy, overrides, k, sizes[cand] == sizes[s.writes], s.opt_in):
                     continue
                 root = groups.find(cand)
                 pinned = any(groups.find(p) == root for p in schedule.pinned)  # an output must survive
@@ -153,7 +156,7 @@ def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool =
                 continue
             trial = dict(overrides)
             same = any(sizes[c] == sizes[s.writes] for c in s.candidates)
-            trial[k] = not _allowed(best.policy, overrides, k, same)
+            trial[k] = not _allowed(best.policy, overrides, k, same, s.opt_in)
             p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes)
             if p is not None and p.arena_bytes < best.arena_bytes:
                 best, overrides = p, trial
