@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinycore.errors import PlanError
-from tinycore.memory.planner import ALIGN_BYTES, Buffer, live_bytes_per_step, plan_arena
+from tinycore.memory.planner import ALIGN_BYTES, Buffer, align_up, live_bytes_per_step, plan_arena
 
 POLICIES = ("none", "same_size", "all")  # in-place nowhere, only where output and input sizes match, wherever legal
 
@@ -99,6 +99,7 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
     gsize = {n: sizes[n] for n in life}
     inplace: dict[str, bool] = {}
     scratch_need: dict[str, tuple[int, int]] = {}  # op name -> (step, bytes)
+    tails: dict[str, tuple[int, int]] = {}  # group root -> (bytes held until step, that step): shrinking in place
 
     def merge(keep: str, new: str) -> None:
         root = groups.find(keep)
@@ -117,7 +118,11 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
                 root = groups.find(cand)
                 pinned = any(groups.find(p) == root for p in schedule.pinned)  # an output must survive
                 if glife[root][1] == k and not pinned:
+                    held = gsize[root]
                     merge(cand, s.writes)
+                    if s.opt_in and sizes[s.writes] < held:  # the input's rows beyond the output free after k
+                        gsize[root] = sizes[s.writes]
+                        tails[root] = (held, k)
                     done = True
                     break
         if s.op_name is not None:
@@ -126,7 +131,9 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
             if need:
                 scratch_need[s.op_name] = (k, need)
     roots = sorted(dict.fromkeys(groups.find(n) for n in life), key=lambda r: glife[r][0])
-    buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) for r in roots]
+    buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) if r not in tails or gsize[r] >= tails[r][0] else
+               Buffer(r, gsize[r], glife[r][0], glife[r][1], align_up(tails[r][0]) - align_up(gsize[r]), tails[r][1])
+               for r in roots]
     buffers += [Buffer(f"scratch:{n}", size, k, k) for n, (k, size) in scratch_need.items()]
     live = live_bytes_per_step(buffers, len(schedule.steps))
     if must_beat is not None and max(live, default=0) >= must_beat:
