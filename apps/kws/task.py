@@ -15,6 +15,7 @@ from apps.kws.frontend import FRONTENDS, frontend_named
 from apps.kws.speech_commands import load_speech_commands, mix_background, train_noises
 from apps.kws.stream import add_commands
 from tinycore.audio import Manifest
+from tinycore.former.pipeline import spectrogram_setup
 from tinycore.metrics import classification_metrics, plot_confusion
 from tinycore.spec import ds_cnn
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
@@ -151,4 +152,5 @@ TASK = Task(
     add_commands=add_commands,
     frontends=tuple(FRONTENDS),
     model_labels=MLPERF_LABELS,
+    former_choices=spectrogram_setup,  # `search --family former` (MCUFormer, tinycore.former.pipeline)
 )

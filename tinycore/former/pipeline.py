@@ -149,6 +149,20 @@ def image_setup(data: TaskData) -> FormerSetup:
         raise TinycoreError(f"former image setup: input {h}x{w} is not square; give the app its own FormerSetup")
     tokens = tuple(s * s for s in range(4, 13) if h % s == 0) or (1,)
     choices = ViTChoices(dims=(32, 48, 64), depths=(2, 3, 4), heads=(1, 2, 4), mlp_ratios=(1.0, 2.0, 3.0),
-                         resolution=h, in_channels=c, classes=len(data.classes))
+                         resolution=h, in_channels=c, classes=len(data.classes), pos_embed=True)
+    grid = SpaceGrid(rank_ratios=(0.25, 0.5, 0.75, 1.0), token_counts=tokens)
+    return FormerSetup(choices, grid, FormerSpace(0.5, tokens[(len(tokens) - 1) // 2]))
+
+
+def spectrogram_setup(data: TaskData) -> FormerSetup:
+    """Default ViT choices for a (1, frames, coefficients) feature map (KWS MFCC): tokens are strips of whole
+    frames (the audio transformers' time patches), 4 to 4 choices of token count between 6 and 24; otherwise as
+    image_setup."""
+    c, h, w = data.input_shape
+    tokens = sorted({h // ph for ph in range(1, h + 1) if 6 <= h // ph <= 24})
+    tokens = tuple(tokens[i] for i in np.linspace(0, len(tokens) - 1, min(4, len(tokens))).round().astype(int))
+    choices = ViTChoices(dims=(32, 48, 64), depths=(2, 3, 4), heads=(1, 2, 4), mlp_ratios=(1.0, 2.0, 3.0),
+                         resolution=w, in_channels=c, classes=len(data.classes), height=h, strips=True,
+                         pos_embed=True)
     grid = SpaceGrid(rank_ratios=(0.25, 0.5, 0.75, 1.0), token_counts=tokens)
     return FormerSetup(choices, grid, FormerSpace(0.5, tokens[(len(tokens) - 1) // 2]))
