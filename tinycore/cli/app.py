@@ -204,7 +204,8 @@ def cmd_search(task: Task, args) -> int:
 
         report = former_search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                           flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
-                                          progress=not args.quiet, epochs=args.epochs, board=args.board)
+                                          progress=not args.quiet, epochs=args.epochs, board=args.board,
+                                          macs=parse_count(args.macs) if args.macs else None)
         _emit(args, report, search.summary_text(report))
         return 0
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),

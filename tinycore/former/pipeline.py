@@ -71,9 +71,11 @@ class FormerConfig:
 
 def former_search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int,
                              quick: bool, seed: int, progress: bool, epochs: int | None = None,
-                             board: str | None = None, config: FormerConfig | None = None) -> dict:
-    """Evolve the space, search the subnet, fine-tune, export under the budget, evaluate, run the firmware; the
-    report (report.json "search" holds the space path, the winner and its predicted memory)."""
+                             board: str | None = None, config: FormerConfig | None = None,
+                             macs: int | None = None) -> dict:
+    """Evolve the space, search the subnet (within SRAM, Flash and `macs`), fine-tune, export under the budget,
+    evaluate, run the firmware; the report (report.json "search" holds the space path, the winner and its predicted
+    memory)."""
     import torch
 
     from tinycore.cli import steps
@@ -88,7 +90,7 @@ def former_search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_by
         raise TinycoreError(f"the {task.name} app defines no former (ViT) choices: --family former is not offered")
     setup: FormerSetup = task.former_choices(data)
     cfg = config or (FormerConfig.quick(seed) if quick else FormerConfig(seed=seed))
-    budget = Budget(sram_bytes, flash_bytes)
+    budget = Budget(sram_bytes, flash_bytes, macs)
     out = run.path / "search"
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -125,7 +127,7 @@ def former_search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_by
         "space_path": [s.short() for s in evo.path], "space_stop": evo.stop_reason,
         "space_scores": [dataclasses.asdict(s) for s in evo.scores], "space_plot": str(plot),
         "arch": best.arch.short(), "supernet_val": best.score, "predicted_arena_bytes": best.arena_bytes,
-        "predicted_flash_bytes": best.flash_bytes, "predicted_macs": best.macs,
+        "predicted_flash_bytes": best.flash_bytes, "predicted_macs": best.macs, "macs_limit": macs,
         "subnets_scored": len(found.candidates), "finetune": ft, "config": cfg.to_dict()})
 
     log("[former 4/4] int8 export, evaluation, firmware", quiet=not progress)
