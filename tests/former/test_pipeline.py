@@ -73,3 +73,12 @@ def test_image_setup_tiles_the_input():
     assert setup.grid.token_counts == (16, 36, 64, 144) and setup.start in [
         FormerSpace(r, t) for r in setup.grid.rank_ratios for t in setup.grid.token_counts]
     assert all(setup.choices.patch(FormerSpace(0.5, t)) * int(t ** 0.5) == 96 for t in setup.grid.token_counts)
+
+
+def test_spectrogram_setup_makes_time_strips():
+    from tinycore.former.pipeline import spectrogram_setup
+
+    setup = spectrogram_setup(TaskData(None, None, None, (1, 49, 10), tuple("abcdefghijkl"), {}))
+    assert setup.grid.token_counts == (6, 8, 12, 24) and setup.choices.pos_embed
+    spec = setup.choices.to_spec(setup.choices.smallest(), setup.start)
+    assert spec.stem[0].patch == (6, 10) and (spec.input.height, spec.input.width) == (49, 10)
