@@ -54,7 +54,8 @@ def test_former_search_exports_the_predicted_memory(tmp_path):
     rep = former_search_and_export(_task(), _data(), run, sram_bytes=4096, flash_bytes=1 << 20, quick=True,
                                    seed=0, progress=False, config=cfg)
     s, mem = rep["search"], rep["memory"]
-    assert s["family"] == "former" and len(s["space_path"]) in (1, 2) and (tmp_path / "run" / "space_evolution.png").exists()
+    assert s["family"] == "former" and len(s["space_path"]) in (1, 2)
+    assert (tmp_path / "run" / "space_evolution.png").exists()
     assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
     assert mem["sram_peak_bytes"] <= 4096
     assert {"float", "int8"} <= set(rep["metrics"]) and "firmware" not in rep  # no firmware in this task

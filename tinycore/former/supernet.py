@@ -142,8 +142,9 @@ class FormerSupernet(nn.Module):
 def inherit_weights(new: FormerSupernet, old: FormerSupernet) -> None:
     """Start `new` (another space) from `old`'s weights, so the supernet trains on from its resume point: tensors
     of equal shape are copied; low-rank factors keep their leading min(r_old, r_new) ranks (new ranks stay as
-    initialised); a position embedding is resampled linearly along the tokens; the patch kernel is resized bilinearly to the new patch size (FlexiViT-style resize, scaled so a
-    constant patch gives the same projection)."""
+    initialised); a position embedding is resampled linearly along the tokens; the patch kernel is resized
+    bilinearly to the new patch size (FlexiViT-style resize, scaled so a constant patch gives the same
+    projection)."""
     if new.choices != old.choices:
         raise SpecError("former supernet: weights are inherited only between spaces of the same choices")
     src = dict(old.named_parameters())

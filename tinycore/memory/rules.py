@@ -105,8 +105,9 @@ def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
     """Bytes of arena scratch the op's C kernel takes (tc_<op>_scratch_bytes in tc_kernels.h, the same formula).
 
     In-place kernels stage one channel (depthwise), one pixel (1x1 conv), one token row (patch embedding,
-    `patch_rows`) or one token (fully connected per token, token overwriting); the DSP conv and fully connected kernels keep their int16 column there. One model.c serves
-    the portable and the DSP kernels, so the size is the DSP kernels' need whatever the target.
+    `patch_rows`) or one token (fully connected per token, token overwriting); the DSP conv and fully connected
+    kernels keep their int16 column there. One model.c serves the portable and the DSP kernels, so the size is the
+    DSP kernels' need whatever the target.
     """
     out = graph.tensors[op.outputs[0]]
     if op.kind == "depthwise_conv2d_s8":

@@ -3,7 +3,8 @@
 The ViT modules (`tinycore.spec.vit_build`) are walked in their own order, not traced: each step computes the float
 value on the calibration batch, takes its min/max for the tensor's (scale, zero point) and appends the int8 op.
 Supported: patch embedding with or without position embedding, an optional class token, pre-norm blocks (full
-or low-rank linears), mean or class-token pooling with its LayerNorm, one linear classifier. Softmax's 1/sqrt(head dim) is folded into its beta (TFLite's way).
+or low-rank linears), mean or class-token pooling with its LayerNorm, one linear classifier.
+Softmax's 1/sqrt(head dim) is folded into its beta (TFLite's way).
 """
 from __future__ import annotations
 
