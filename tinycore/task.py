@@ -103,6 +103,8 @@ class Task:
     train_metric_name: str | None = None  # name of `metric` in reports when it is not metric_name (e.g. neg_mse)
     search_space: Callable[[TaskData], Any] | None = None  # -> tinycore.nas.SearchSpace
     search: AppSearch | None = None  # app-specific search, used by `search` when search_space is None
+    # ViT choices for `search --family former`: data -> tinycore.former.pipeline.FormerSetup (None: not offered)
+    former_choices: Callable[[TaskData], Any] | None = None
     # training data with train-time augmentation: (data, batch_size, progress) -> what tinycore.train.fit takes;
     # None trains on data.train as it is
     train_loader: Callable[[TaskData, int, bool], Any] | None = None

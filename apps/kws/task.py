@@ -16,6 +16,7 @@ from apps.kws.mlperf_bins import REFERENCE_SCALE, REFERENCE_ZERO_POINT, is_bin_f
 from apps.kws.speech_commands import load_speech_commands, mix_background, train_noises
 from apps.kws.stream import add_commands
 from tinycore.audio import Manifest
+from tinycore.former.pipeline import spectrogram_setup
 from tinycore.metrics import classification_metrics, plot_confusion
 from tinycore.spec import ds_cnn
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
@@ -165,4 +166,5 @@ TASK = Task(
     frontends=tuple(FRONTENDS),
     model_labels=MLPERF_LABELS,
     extra_arguments=extra_arguments,
+    former_choices=spectrogram_setup,  # `search --family former` (MCUFormer, tinycore.former.pipeline)
 )

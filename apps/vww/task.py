@@ -17,6 +17,7 @@ from apps.vww.augment import augmented_train_loader
 from apps.vww.patches import COMMANDS
 from apps.vww.plots import prediction_grid
 from apps.vww.real_data import load_data_dir
+from tinycore.former.pipeline import image_setup
 from tinycore.metrics import classification_metrics, plot_confusion
 from tinycore.spec import mobilenet_v1
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
@@ -138,4 +139,5 @@ TASK = Task(
     firmware_checks=("frontend_match", "outputs_match_runtime", "outputs_match_python"),
     model_labels=builtin.CLASSES,
     commands=COMMANDS,
+    former_choices=image_setup,  # `search --family former` (MCUFormer, tinycore.former.pipeline)
 )

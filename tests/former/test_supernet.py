@@ -94,3 +94,26 @@ def test_a_new_space_inherits_the_supernet_weights():
     a = F.conv2d(x, old.patch.weight, old.patch.bias, stride=4)
     b = F.conv2d(x, more_tokens.patch.weight, more_tokens.patch.bias, stride=2)
     torch.testing.assert_close(a.mean(dim=(2, 3)), b.mean(dim=(2, 3)), rtol=1e-4, atol=1e-5)
+
+
+def test_strips_and_position_embedding_extract_and_inherit():
+    """KWS-style choices: (49, 10) input, tokens = full-width strips of frames, a learned position embedding
+    sliced with the embedding dim and resampled along the tokens when the space moves."""
+    from tinycore.former.supernet import inherit_weights
+
+    ch = ViTChoices(dims=(8, 16), depths=(1, 2), heads=(1, 2), mlp_ratios=(1.0, 2.0), resolution=10, height=49,
+                    in_channels=1, classes=4, strips=True, pos_embed=True)
+    assert ch.patch(FormerSpace(0.5, 12)) == (4, 10) and ch.patch(FormerSpace(0.5, 24)) == (2, 10)
+    with pytest.raises(SpecError, match="strip"):
+        ch.patch(FormerSpace(0.5, 20))  # 49 // 2 = 24, 49 // 3 = 16: no strip height gives 20
+    torch.manual_seed(0)
+    net = FormerSupernet(ch, FormerSpace(0.5, 12)).eval()
+    with torch.no_grad():
+        net.pos.normal_()
+    x = torch.randn(3, 1, 49, 10)
+    for arch in (ch.largest(), ch.smallest()):
+        net.set_active(arch)
+        torch.testing.assert_close(net.extract()(x), net(x), rtol=1e-5, atol=1e-5)
+    moved = FormerSupernet(ch, FormerSpace(0.5, 24))
+    inherit_weights(moved, net)
+    assert moved.pos.shape == (1, 24, 16) and torch.allclose(moved.pos.mean(), net.pos.mean(), atol=0.1)

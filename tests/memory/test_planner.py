@@ -144,3 +144,25 @@ def test_cli_analyze_and_generate_exit_nonzero_on_an_overlapping_plan(tmp_path, 
     for cmd in (["analyze", str(path)], ["generate", str(path), "--out", str(tmp_path / "gen")]):
         assert main(cmd) == 2
         assert "share bytes while both are alive" in capsys.readouterr().err
+
+
+def test_a_buffer_tail_frees_after_its_last_step():
+    """A shrinking in-place op's input keeps its tail only until that op: later buffers may use those bytes."""
+    plan = plan_arena([Buffer("tokens", 100, 0, 3, tail_bytes=900, tail_last=0), Buffer("mlp", 800, 1, 2),
+                       Buffer("scratch", 16, 0, 0)])
+    assert plan.offsets["mlp"] == 100 and plan.offsets["scratch"] == 1000 and plan.peak_bytes == 1016
+
+
+def test_patch_embedding_decomposition_frees_the_input_rows():
+    """A patch embedding (kernel = stride) writes its token rows over the input rows it has read; the planner
+    keeps only the tokens once it is done, so a layer after it reuses the rest of the input's bytes."""
+    from tinycore.memory.schedule import Schedule, Step, plan_schedule
+
+    steps = (Step(0, "patch", ("in",), "tok", ("in",), scratch_bytes=(32, 64), opt_in=True),
+             Step(1, "fc", ("tok",), "hid", ()), Step(2, "fc2", ("hid", "tok"), "out", ()))
+    sch = Schedule(steps, {"in": 3000, "tok": 256, "hid": 2000, "out": 8}, (("in", 0, 0),), ("out",))
+    p = plan_schedule(sch)
+    assert p.inplace["patch"] and p.offsets["tok"] == p.offsets["in"]
+    assert p.arena_bytes == 3000 + 64  # input + scratch at the patch op; later 256 + 2000 + 8 fit inside
+    plain = plan_schedule(sch, allow_inplace=False)
+    assert plain.arena_bytes == 3000 + 256 + 32

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from tests.export.conftest import case_inputs
-from tinycore.errors import UnsupportedError
 from tinycore.export.batch import run_models_on_host
 from tinycore.export.firmware import validate_on_board
 from tinycore.memory import plan_graph
@@ -40,7 +39,12 @@ def test_int8_vit_follows_float(model_and_graph):
 
 
 def test_int8_vit_host_c_equals_runtime(model_and_graph, tmp_path):
+    """Also the patch-embedding decomposition: token rows written over the input rows already read (the plan
+    chooses it here; the firmware tests below run the same graph on both boards)."""
     _, g = model_and_graph
+    plan, first = plan_graph(g), plan_graph(g).per_layer[0]
+    assert plan.inplace["patch"] and first.live_bytes < first.input_bytes + first.output_bytes + first.scratch_bytes
+    assert plan.arena_bytes < plan_graph(g, allow_inplace=False).arena_bytes  # 4,864 B against 5,056 B
     xs = case_inputs(g, seed=4)
     (outs,) = run_models_on_host([(g, xs)], tmp_path, sanitize=True)
     for x, o in zip(xs, outs):
@@ -58,10 +62,45 @@ def test_int8_vit_firmware_equals_runtime(model_and_graph, board, per_head):
     assert r["arena_bytes"] == plan_graph(g).arena_bytes == r["arena_symbol_bytes"]
 
 
-def test_position_embedding_is_refused():
-    model = build_model(vit(dim=16, depth=1, heads=2, patch=8, resolution=32)).eval()
-    with pytest.raises(UnsupportedError, match="pos_embed false"):
-        quantize_vit(model, torch.randn(4, 3, 32, 32))
+@pytest.fixture(scope="module")
+def deit_like():
+    """Position embedding, class token and class-token pooling (DeiT's head), with non-zero learned constants."""
+    torch.manual_seed(0)
+    model = build_model(vit(dim=16, depth=2, heads=2, patch=8, resolution=32, classes=4, class_token=True)).eval()
+    with torch.no_grad():
+        for p in (model.stem[0].pos, model.stem[1].token, model.stem[1].pos):
+            p.normal_(0, 0.5)
+    return model, quantize_vit(model, torch.randn(64, 3, 32, 32), per_head=True)
+
+
+def test_position_embedding_and_class_token_in_the_int8_graph(deit_like, tmp_path):
+    model, g = deit_like
+    kinds = [op.kind for op in g.ops]
+    assert kinds[:4] == ["conv2d_s8", "reshape", "add_s8", "concatenation_s8"]
+    assert g.tensors["pos_embed"].is_constant and g.tensors["class_token"].shape == (1, 1, 16)
+    assert g.tensors["tokens.cls"].shape == (1, 17, 16) and g.tensors["head.cls"].shape == (1, 1, 16)
+    x_t, y_t = g.tensors["input"], g.tensors[g.outputs[0]]
+    test = torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    xs = [quantize_float_s8(x.permute(1, 2, 0).numpy()[None], x_t.scale[0], x_t.zero_point) for x in test]
+    with torch.no_grad():
+        want = model(test).numpy()
+    got = np.array([y_t.scale[0] * (run(g, x).astype(np.float64).reshape(-1) - y_t.zero_point) for x in xs])
+    assert np.abs(got - want).mean() / want.std() < 0.05 and np.mean(got.argmax(1) == want.argmax(1)) >= 0.9
+    seen = {}
+    run(g, xs[0], observe=lambda op, y: seen.__setitem__(op.name, y))
+    pick = next(op for op in g.ops if op.name == "head.cls")  # the one-hot batch_matmul copies token 0 exactly
+    np.testing.assert_array_equal(seen["head.cls"].reshape(-1), seen[pick.inputs[1]].reshape(17, 16)[0])
+    (outs,) = run_models_on_host([(g, xs[:3])], tmp_path, sanitize=True)
+    for x, o in zip(xs[:3], outs):
+        np.testing.assert_array_equal(o, run(g, x).reshape(-1))
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500"])
+def test_position_embedding_and_class_token_firmware(deit_like, board):
+    _, g = deit_like
+    r = validate_on_board(g, board, n=2, seed=3)
+    assert r["outputs_match"] is True and r["max_abs_diff"] == 0
 
 
 @pytest.fixture(scope="module")

@@ -208,6 +208,15 @@ def cmd_search(task: Task, args) -> int:
     data = _load_data(task, _data_options(args))
     run = _run_dir(args, "search")
     _remember_source(run, args)
+    if getattr(args, "family", "cnn") == "former":
+        from tinycore.former.pipeline import former_search_and_export
+
+        report = former_search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
+                                          flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
+                                          progress=not args.quiet, epochs=args.epochs, board=args.board,
+                                          macs=parse_count(args.macs) if args.macs else None)
+        _emit(args, report, search.summary_text(report))
+        return 0
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                       flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
                                       progress=not args.quiet, epochs=args.epochs,
@@ -349,6 +358,11 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, help="fine-tune epochs of the winner (default: the app's train epochs; "
                                               "--quick: 8)")
     s.add_argument("--macs", help="also limit multiply-accumulates per inference, e.g. 10M (TinyNAS apps)")
+    if task.former_choices is not None:
+        s.add_argument("--family", choices=("cnn", "former"), default="cnn",
+                       help="cnn: TinyNAS (or the app's search); former: MCUFormer ViT search (space evolution, "
+                            "subnet search, fine-tune, int8, firmware on --board)")
+        s.add_argument("--board", default=task.default_board, help="emulated board of --family former's firmware run")
     s.set_defaults(fn=cmd_search)
     if task.search_space is not None:
         s = sub.add_parser("space", help="TinyNAS stage 1 only: which width W and resolution R suit the budget "

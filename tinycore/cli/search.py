@@ -81,7 +81,7 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
                               "supernet_val": result.supernet_accuracy, "config": cfg.to_dict(),
                               "train_source": result.history.get("train_source"),
                               "files": result.files})
-    _export_and_check(task, data, run, sram_bytes, flash_bytes, result.predicted_arena_bytes,
+    export_and_check(task, data, run, sram_bytes, flash_bytes, result.predicted_arena_bytes,
                       result.predicted_flash_bytes, "tinycore.nas.cost")
     steps.evaluate(task, data, run)
     return run.load_report()
@@ -106,13 +106,13 @@ def _app_search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_byte
         torch.save({"model": result.model.state_dict(), "meta": {"source": f"apps.{task.name} search"}},
                    run.checkpoint_path)
     run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(result.spec), search=section)
-    _export_and_check(task, data, run, sram_bytes, flash_bytes, result.predicted_arena_bytes,
+    export_and_check(task, data, run, sram_bytes, flash_bytes, result.predicted_arena_bytes,
                       result.predicted_flash_bytes, f"apps.{task.name} search")
     steps.evaluate(task, data, run)
     return run.load_report()
 
 
-def _export_and_check(task: Task, data: TaskData, run: RunDir, sram_bytes: int, flash_bytes: int,
+def export_and_check(task: Task, data: TaskData, run: RunDir, sram_bytes: int, flash_bytes: int,
                       arena_bytes: int, flash_pred_bytes: int, predictor: str) -> dict:
     """Export the winner under the budget (strict) and require the search's memory prediction to be exact."""
     memory = steps.export(task, data, run, sram_bytes=sram_bytes, flash_bytes=flash_bytes, strict=True)

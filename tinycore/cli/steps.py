@@ -48,8 +48,9 @@ def train_metric_name(task: Task) -> str:
 
 
 def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: int, progress: bool,
-          epochs: int | None = None) -> dict:
-    """Train `spec` on the task's data; the best-val weights end in run/checkpoint.pt."""
+          epochs: int | None = None, init_model=None) -> dict:
+    """Train `spec` on the task's data; the best-val weights end in run/checkpoint.pt. `init_model` (a model of
+    `spec`, e.g. a subnet with its supernet weights) is fine-tuned instead of a fresh one."""
     import torch
 
     from tinycore.spec import build_model, spec_to_json
@@ -61,7 +62,7 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
     if run.spec_path.exists() and run.spec_path.read_text() != spec_to_json(spec) and run.checkpoint_path.exists():
         raise TinycoreError(f"{run.path} holds a checkpoint of another architecture; choose a new --out")
     run.spec_path.write_text(spec_to_json(spec))
-    model = build_model(spec)
+    model = build_model(spec) if init_model is None else init_model
     xv, yv = (torch.from_numpy(a) for a in data.val)
     if task.train_loader is not None:
         train_data = task.train_loader(data, settings.batch_size, progress)

@@ -14,7 +14,7 @@ import numpy as np
 
 from tinycore.errors import UnsupportedError
 from tinycore.ir.graph import Graph, Op
-from tinycore.memory.rules import fc_token_bytes, scratch_bytes
+from tinycore.memory.rules import fc_token_bytes, patch_rows, scratch_bytes
 
 _C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
 INT32_MIN = -(2**31)
@@ -67,6 +67,10 @@ class Emitter:
         return self.constants[name]
 
     def ptr(self, tensor: str) -> str:
+        """An activation's place in the arena; a constant operand (a ViT's position embedding or class token, a
+        one-hot row) is its Flash array, read through the kernels' const input pointers."""
+        if self.graph.tensors[tensor].is_constant:
+            return f"((const int8_t *){self.const(tensor)})"
         return f"(tc_arena + {self.offsets[tensor]})"
 
     def scratch_ptr(self, op: Op, need_bytes: int) -> str:
@@ -117,13 +121,14 @@ def _conv(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     dw = op.kind == "depthwise_conv2d_s8"
     fshape = (1, w.shape[1], w.shape[2], w.shape[3])
     inplace = e.offsets[x.name] == e.offsets[y.name]
+    rows = None if dw or not inplace else patch_rows(op, g)
     if inplace:
         if dw:
             ok = a["depth_multiplier"] == 1
         else:
-            ok = (w.shape[1] == w.shape[2] == 1 and a["stride_h"] == a["stride_w"] == 1
-                  and not any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
-                  and y.shape[3] <= x.shape[3])
+            ok = rows is not None or (w.shape[1] == w.shape[2] == 1 and a["stride_h"] == a["stride_w"] == 1
+                                      and not any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+                                      and y.shape[3] <= x.shape[3])
         if not ok:
             raise UnsupportedError(f"op {i} {op.kind} '{op.name}': the arena plan writes its output over its "
                                    f"input, which its kernel cannot do (see tc_kernels.h)")
@@ -134,9 +139,25 @@ def _conv(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
     decls = [f"static const tc_conv_params {p}_p = {{{', '.join(c_int(v) for v in params)}}};",
              _dims(f"{p}_in", x.shape), _dims(f"{p}_f", fshape), _dims(f"{p}_out", y.shape)]
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
+    if rows is not None:
+        return [decls[0], _dims(f"{p}_in", (1, w.shape[1], *x.shape[2:])), decls[2],
+                _dims(f"{p}_out", (1, 1, *y.shape[2:]))], \
+            _patch_rows_call(e, op, f"tc_{op.kind}(&{p}_p, &{p}_in, %IN%, &{p}_f, {wsym}, {bsym}, {msym}, {ssym}, "
+                                    f"&{p}_out, {scratch}, {scratch} + {rows[2] + (-rows[2]) % 4});", rows, scratch)
     call = (f"tc_{op.kind}(&{p}_p, &{p}_in, {e.ptr(x.name)}, &{p}_f, {wsym}, {bsym}, {msym}, {ssym}, "
             f"&{p}_out, {e.ptr(y.name)}, {scratch});")
     return decls, call
+
+
+def _patch_rows_call(e: Emitter, op: Op, row_call: str, rows: tuple[int, int, int], scratch: str) -> str:
+    """Patch-embedding decomposition (tinycore.memory.rules.patch_rows): token row r from input rows
+    [r kh, (r + 1) kh) into the scratch row, then copied over input bytes already read."""
+    n, in_row, out_row = rows
+    base = e.ptr(op.inputs[0])
+    call = row_call.replace("%IN%", f"{base} + r * {in_row}")
+    return (f"{{\n        int32_t r, k;\n        for (r = 0; r < {n}; ++r) {{\n            {call}\n"
+            f"            for (k = 0; k < {out_row}; ++k) {{\n                {base}[r * {out_row} + k] = {scratch}[k];"
+            f"\n            }}\n        }}\n    }}")
 
 
 def _fc(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:

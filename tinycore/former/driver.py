@@ -35,12 +35,13 @@ class SpaceSupernet:
     def _dir(self, space: FormerSpace, epochs: int) -> Path:
         return self.out_dir / f"{space.short()}_e{epochs}"
 
-    def _at(self, space: FormerSpace) -> FormerSupernet:
+    def at(self, space: FormerSpace) -> FormerSupernet:
+        """A supernet in `space` holding the current weights (the scoring and subnet-search view)."""
         net = FormerSupernet(self.choices, space)
         inherit_weights(net, self.net)
         return net
 
-    def _sync(self, epochs: int) -> None:
+    def sync(self, epochs: int) -> None:
         """After a restart, load the supernet the log says was trained last (epochs > what this process holds)."""
         if epochs == self.epochs:
             return
@@ -55,8 +56,8 @@ class SpaceSupernet:
         self.epochs = epochs
 
     def score(self, space: FormerSpace, epochs: int) -> tuple[float, float]:
-        self._sync(epochs)
-        net = self._at(space)
+        self.sync(epochs)
+        net = self.at(space)
         rng = np.random.default_rng([self.seed, epochs])
         sub = net.space
         archs = [sub.largest(), sub.smallest()] + [sub.sample(rng) for _ in range(max(0, self.n_subnets - 2))]
@@ -65,7 +66,7 @@ class SpaceSupernet:
         return acc, fit_fraction(space, self.choices, self.budget, self.n_fit, rng)
 
     def train(self, space: FormerSpace, epochs: int) -> None:
-        net = self._at(space)
+        net = self.at(space)
         train_supernet(net, self.train_data, self.val, replace(self.cfg, epochs=epochs),
                        out_dir=self._dir(space, self.epochs + epochs), progress=False)
         self.net, self.epochs = net, self.epochs + epochs

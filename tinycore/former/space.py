@@ -2,8 +2,8 @@
 
 Elastic factors (AutoFormer style): embedding dim, depth, and per block heads and MLP ratio. The space fixes the
 low-rank ratio of every linear and the token count, which with the input size sets the patch size. Subnets are
-plain `ModelSpec`s (patch_embed without position embedding, transformer blocks, mean token_pool, fc): what
-`tinycore.quant.quantize_vit` converts. Torch-free; the RNG is passed in.
+plain `ModelSpec`s (patch_embed, with a position embedding if chosen, transformer blocks, mean token_pool, fc):
+what `tinycore.quant.quantize_vit` converts. Torch-free; the RNG is passed in.
 """
 from __future__ import annotations
 
@@ -47,13 +47,24 @@ class ViTChoices:
     depths: tuple[int, ...] = (2, 3, 4)
     heads: tuple[int, ...] = (1, 2, 4)
     mlp_ratios: tuple[float, ...] = (1.0, 2.0, 3.0)
-    resolution: int = 64
+    resolution: int = 64           # input width (and height unless `height` is set)
     in_channels: int = 3
     classes: int = 2
+    height: int = 0                # a rectangular input's height (0: square)
+    strips: bool = False           # tokens are full-width strips of rows (a spectrogram's time steps)
+    pos_embed: bool = False        # a learned position embedding (an int8 constant add in the graph)
 
-    def patch(self, space: FormerSpace) -> int:
-        """Patch size giving `space.tokens` tokens on the square input; raises when tokens is not a square whose
-        side divides the resolution."""
+    def patch(self, space: FormerSpace) -> int | tuple[int, int]:
+        """Patch size giving `space.tokens` tokens: a square patch on a square grid that tiles the input, or
+        with `strips` (ph, width) rows with H // ph == tokens (a remainder row is dropped, as the conv does);
+        raises when no patch gives that many tokens."""
+        if self.strips:
+            h = self.height or self.resolution
+            ph = h // space.tokens if space.tokens else 0
+            if ph < 1 or h // ph != space.tokens:
+                raise SpecError(f"former space {space.short()}: no strip height gives {space.tokens} tokens on "
+                                f"{h} rows")
+            return (ph, self.resolution)
         side = math.isqrt(space.tokens)
         if side * side != space.tokens or self.resolution % side:
             raise SpecError(f"former space {space.short()}: {space.tokens} tokens need a square grid whose side "
@@ -85,8 +96,8 @@ class ViTChoices:
         """The subnet as a plain spec in `space`."""
         return ModelSpec(
             name=name or f"former_{space.short()}_{arch.short()}",
-            input=InputSpec(channels=self.in_channels, height=self.resolution, width=self.resolution),
-            stem=(PatchEmbed(arch.dim, patch=self.patch(space), pos_embed=False),),
+            input=InputSpec(channels=self.in_channels, height=self.height or self.resolution, width=self.resolution),
+            stem=(PatchEmbed(arch.dim, patch=self.patch(space), pos_embed=self.pos_embed),),
             blocks=tuple(TransformerBlock(h, m, space.rank_ratio) for h, m in zip(arch.heads, arch.mlp_ratios)),
             head=(TokenPool("mean"), FC(self.classes)),
         )

@@ -83,6 +83,7 @@ class FormerSupernet(nn.Module):
         big = choices.largest()
         d, p = big.dim, choices.patch(space)
         self.patch = nn.Conv2d(choices.in_channels, d, p, p)
+        self.pos = nn.Parameter(torch.zeros(1, space.tokens, d)) if choices.pos_embed else None
         hidden = mlp_hidden(d, max(choices.mlp_ratios))
         self.blocks = nn.ModuleList(EntangledBlock(d, hidden, space.rank_ratio) for _ in range(max(choices.depths)))
         self.norm = EntangledNorm(d)
@@ -104,6 +105,8 @@ class FormerSupernet(nn.Module):
         a = self.active
         y = F.conv2d(x, self.patch.weight[:a.dim], self.patch.bias[:a.dim], stride=self.patch.stride)
         y = y.flatten(2).transpose(1, 2)
+        if self.pos is not None:
+            y = y + self.pos[..., :a.dim]
         for blk, h, m in zip(self.blocks, a.heads, a.mlp_ratios):
             y = blk.run(y, h, m)
         return self.fc.run(self.norm.run(y).mean(dim=1), self.choices.classes)
@@ -118,6 +121,8 @@ class FormerSupernet(nn.Module):
         state = {"stem.patch_embed.proj.weight": self.patch.weight[:d],
                  "stem.patch_embed.proj.bias": self.patch.bias[:d],
                  "head.token_pool.norm.weight": self.norm.weight[:d], "head.token_pool.norm.bias": self.norm.bias[:d]}
+        if self.pos is not None:
+            state["stem.patch_embed.pos"] = self.pos[..., :d]
         state.update({f"head.fc.{k}": v for k, v in self.fc.weights(d, self.choices.classes).items()})
         for i, (blk, m) in enumerate(zip(self.blocks, a.mlp_ratios)):
             pre, hid = f"blocks.{i}.", mlp_hidden(d, m)
@@ -137,8 +142,9 @@ class FormerSupernet(nn.Module):
 def inherit_weights(new: FormerSupernet, old: FormerSupernet) -> None:
     """Start `new` (another space) from `old`'s weights, so the supernet trains on from its resume point: tensors
     of equal shape are copied; low-rank factors keep their leading min(r_old, r_new) ranks (new ranks stay as
-    initialised); the patch kernel is resized bilinearly to the new patch size (FlexiViT-style resize, scaled so a
-    constant patch gives the same projection)."""
+    initialised); a position embedding is resampled linearly along the tokens; the patch kernel is resized
+    bilinearly to the new patch size (FlexiViT-style resize, scaled so a constant patch gives the same
+    projection)."""
     if new.choices != old.choices:
         raise SpecError("former supernet: weights are inherited only between spaces of the same choices")
     src = dict(old.named_parameters())
@@ -148,9 +154,12 @@ def inherit_weights(new: FormerSupernet, old: FormerSupernet) -> None:
             continue
         if q.shape == p.shape:
             p.copy_(q)
+        elif name == "pos":  # another token count: resampled along the tokens
+            p.copy_(F.interpolate(q.transpose(1, 2), size=p.shape[1], mode="linear", align_corners=False)
+                    .transpose(1, 2))
         elif name == "patch.weight":
-            k_old, k_new = q.shape[-1], p.shape[-1]
-            p.copy_(F.interpolate(q, size=p.shape[-2:], mode="bilinear", align_corners=False) * (k_old / k_new) ** 2)
+            area_old, area_new = q.shape[-2] * q.shape[-1], p.shape[-2] * p.shape[-1]
+            p.copy_(F.interpolate(q, size=p.shape[-2:], mode="bilinear", align_corners=False) * (area_old / area_new))
         else:  # low-rank factors: v (r, in), u (out, r)
             idx = tuple(slice(0, min(a, b)) for a, b in zip(p.shape, q.shape))
             p[idx] = q[idx]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tinycore.ir.graph import Graph
-from tinycore.memory.rules import ALIAS_KINDS, inplace_candidates, scratch_bytes
+from tinycore.memory.rules import ALIAS_KINDS, inplace_candidates, patch_rows, scratch_bytes
 from tinycore.memory.schedule import Schedule, Step, check_schedule_plan, plan_schedule
 
 
@@ -47,7 +47,8 @@ def graph_schedule(graph: Graph) -> Schedule:
         reads = tuple(n for n in op.inputs if not graph.tensors[n].is_constant)
         steps.append(Step(i, op.name, reads, op.outputs[0], tuple(inplace_candidates(op, graph)),
                           op.kind in ALIAS_KINDS,
-                          (scratch_bytes(op, graph, False), scratch_bytes(op, graph, True))))
+                          (scratch_bytes(op, graph, False), scratch_bytes(op, graph, True)),
+                          patch_rows(op, graph) is not None))
     sizes = {t.name: t.nbytes for t in graph.activations()}
     return Schedule(tuple(steps), sizes, tuple((n, 0, 0) for n in graph.inputs), tuple(graph.outputs))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinycore.memory.rules import ALIAS_KINDS, inplace_candidates, scratch_bytes
+from tinycore.memory.rules import ALIAS_KINDS, inplace_candidates, patch_rows, scratch_bytes
 from tinycore.memory.schedule import Schedule, Step, check_schedule_plan, plan_schedule
 
 
@@ -83,7 +83,8 @@ def patch_schedule(program) -> Schedule:
                 sizes[n] = graph.tensors[n].nbytes
         reads = tuple(n for n in op.inputs if not graph.tensors[n].is_constant)
         steps.append(Step(i, op.name, reads, op.outputs[0], tuple(inplace_candidates(op, graph)),
-                          op.kind in ALIAS_KINDS, (scratch_bytes(op, graph, False), scratch_bytes(op, graph, True))))
+                          op.kind in ALIAS_KINDS, (scratch_bytes(op, graph, False), scratch_bytes(op, graph, True)),
+                          patch_rows(op, graph) is not None))
     return Schedule(tuple(steps), sizes, tuple(held), tuple(graph.outputs))
 
 

@@ -16,6 +16,10 @@ class Buffer:
     size_bytes: int
     first_step: int  # op index where it is written (or 0 for graph inputs)
     last_step: int  # op index of its last reader (inclusive)
+    # bytes right after this buffer that it also holds from first_step to tail_last: the part of a larger input
+    # a shrinking in-place op (a patch embedding's token rows) frees once it has read it
+    tail_bytes: int = 0
+    tail_last: int = -1
 
 
 @dataclass(frozen=True)
@@ -32,21 +36,47 @@ def _overlaps(a: Buffer, b: Buffer) -> bool:
     return a.first_step <= b.last_step and b.first_step <= a.last_step
 
 
+def _parts(buf: Buffer, offset: int) -> list[tuple[int, int, int, int]]:
+    """(first, last, lo, hi) of the bytes a buffer placed at `offset` holds: itself, then its tail."""
+    size = align_up(buf.size_bytes)
+    parts = [(buf.first_step, buf.last_step, offset, offset + size)]
+    if buf.tail_bytes:
+        parts.append((buf.first_step, buf.tail_last, offset + size, offset + size + align_up(buf.tail_bytes)))
+    return parts
+
+
+def _place_with_tail(buf: Buffer, placed: list[tuple[int, Buffer]]) -> int:
+    """The lowest offset where the buffer and its tail both miss every placed part alive at the same steps."""
+    others = [q for off, other in placed for q in _parts(other, off)]
+    mine = _parts(buf, 0)
+    starts = sorted({0} | {hi - lo0 for f, l, lo, hi in others for f0, l0, lo0, _ in mine
+                           if f0 <= l and f <= l0 and hi - lo0 >= 0})
+    for offset in starts:
+        if all(not (f0 <= l and f <= l0 and lo0 + offset < hi and lo < hi0 + offset)
+               for f, l, lo, hi in others for f0, l0, lo0, hi0 in mine):
+            return offset
+    raise AssertionError("unreachable: the end of the last part is always free")
+
+
 def _place_in_order(buffers: list[Buffer]) -> Placement:
     placed: list[tuple[int, Buffer]] = []
     offsets: dict[str, int] = {}
     peak = 0
     for buf in buffers:
         size = align_up(buf.size_bytes)
-        busy = sorted((off, align_up(other.size_bytes)) for off, other in placed if _overlaps(buf, other))
-        offset = 0
-        for off, sz in busy:
-            if offset + size <= off:
-                break
-            offset = max(offset, off + sz)
+        if buf.tail_bytes:
+            offset = _place_with_tail(buf, placed)
+        else:
+            busy = sorted((lo, hi - lo) for off, other in placed for f, l, lo, hi in _parts(other, off)
+                          if f <= buf.last_step and buf.first_step <= l)
+            offset = 0
+            for off, sz in busy:
+                if offset + size <= off:
+                    break
+                offset = max(offset, off + sz)
         placed.append((offset, buf))
         offsets[buf.name] = offset
-        peak = max(peak, offset + size)
+        peak = max(peak, max(hi for *_, hi in _parts(buf, offset)))
     return Placement(offsets, peak)
 
 
@@ -76,4 +106,6 @@ def live_bytes_per_step(buffers: list[Buffer], n_steps: int) -> list[int]:
     for b in buffers:
         for s in range(max(b.first_step, 0), min(b.last_step, n_steps - 1) + 1):
             live[s] += align_up(b.size_bytes)
+        for s in range(max(b.first_step, 0), min(b.tail_last, n_steps - 1) + 1):
+            live[s] += align_up(b.tail_bytes)
     return live

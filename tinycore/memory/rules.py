@@ -37,6 +37,26 @@ def per_token_fc(op: Op, graph: Graph) -> tuple[int, int, int] | None:
     return (rows, n_in, n_out) if rows > 1 else None
 
 
+def patch_rows(op: Op, graph: Graph) -> tuple[int, int, int] | None:
+    """(token rows, input bytes per token row, output bytes per token row) of a patch embedding that may write
+    its tokens over its input (MCUFormer's patch-embedding decomposition, streamed by rows), else None.
+
+    A conv2d_s8 whose kernel equals its stride, unpadded and undilated, reads input rows [r kh, (r + 1) kh) for
+    token row r and nothing else. The C loop computes token row r into a one-row scratch, then copies it to
+    r * out_row: when out_row <= in_row that range lies inside the input rows already read, so the whole input
+    and the whole token map are never both held, and every output is exact.
+    """
+    if op.kind != "conv2d_s8":
+        return None
+    a, x, y = op.attrs, graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    kh, kw = graph.tensors[op.inputs[1]].shape[1:3]
+    if (kh, kw) != (a["stride_h"], a["stride_w"]) or kh * kw == 1 or a["dilation_h"] != 1 or \
+            a["dilation_w"] != 1 or any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right")):
+        return None
+    in_row, out_row = kh * x.shape[2] * x.shape[3], y.shape[2] * y.shape[3]
+    return (y.shape[1], in_row, out_row) if out_row <= in_row and y.shape[1] > 1 else None
+
+
 def inplace_candidates(op: Op, graph: Graph) -> list[str]:
     """Inputs whose buffer the op's output may overwrite (if that input is not needed afterwards)."""
     out = graph.tensors[op.outputs[0]]
@@ -49,7 +69,8 @@ def inplace_candidates(op: Op, graph: Graph) -> list[str]:
         w = graph.tensors[op.inputs[1]]
         pointwise = w.shape[1] == 1 and w.shape[2] == 1 and a["stride_h"] == 1 and a["stride_w"] == 1 and \
             not any(a[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
-        return [x.name] if pointwise and out.shape[-1] <= x.shape[-1] else []
+        ok = (pointwise and out.shape[-1] <= x.shape[-1]) or patch_rows(op, graph) is not None
+        return [x.name] if ok else []
     if op.kind == "mul_s8":
         return [n for n in op.inputs if not graph.tensors[n].is_constant and graph.tensors[n].shape == out.shape]
     if per_token_fc(op, graph):
@@ -83,9 +104,10 @@ def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
 def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
     """Bytes of arena scratch the op's C kernel takes (tc_<op>_scratch_bytes in tc_kernels.h, the same formula).
 
-    In-place kernels stage one channel (depthwise), one pixel (1x1 conv) or one token (fully connected per token,
-    token overwriting); the DSP conv and fully connected kernels keep their int16 column there. One model.c serves
-    the portable and the DSP kernels, so the size is the DSP kernels' need whatever the target.
+    In-place kernels stage one channel (depthwise), one pixel (1x1 conv), one token row (patch embedding,
+    `patch_rows`) or one token (fully connected per token, token overwriting); the DSP conv and fully connected
+    kernels keep their int16 column there. One model.c serves the portable and the DSP kernels, so the size is the
+    DSP kernels' need whatever the target.
     """
     out = graph.tensors[op.outputs[0]]
     if op.kind == "depthwise_conv2d_s8":
@@ -93,7 +115,9 @@ def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
     if op.kind == "conv2d_s8":
         w = graph.tensors[op.inputs[1]]
         col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2])
-        return (_round4(out.shape[-1]) if inplace else 0) + col
+        rows = patch_rows(op, graph)
+        staged = rows[2] if rows else out.shape[-1]  # one token row (patch embedding), or one pixel (1x1)
+        return (_round4(staged) if inplace else 0) + col
     if op.kind == "fully_connected_s8":
         n_in = graph.tensors[op.inputs[1]].shape[1]  # values per row: the whole input, or one token's
         # in place (token overwriting, per_token_fc): one token staged first, then the DSP kernel's column

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinycore.errors import PlanError
-from tinycore.memory.planner import ALIGN_BYTES, Buffer, live_bytes_per_step, plan_arena
+from tinycore.memory.planner import ALIGN_BYTES, Buffer, align_up, live_bytes_per_step, plan_arena
 
 POLICIES = ("none", "same_size", "all")  # in-place nowhere, only where output and input sizes match, wherever legal
 
@@ -26,6 +26,9 @@ class Step:
     candidates: tuple[str, ...] = ()  # reads the output may overwrite if nothing reads them later
     alias: bool = False  # the output is the first read under another name (reshape)
     scratch_bytes: tuple[int, int] = (0, 0)  # kernel scratch when (not in place, in place)
+    # in place only where refining finds it shrinks the arena (a patch embedding written over its much larger
+    # input keeps that input's buffer alive as long as the tokens; tinycore.memory.rules.patch_rows)
+    opt_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,10 @@ class Groups:
             self.parent[b] = a
 
 
-def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool) -> bool:
+def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool, opt_in: bool = False) -> bool:
     if k in overrides:
         return overrides[k]
-    return policy == "all" or (policy == "same_size" and same_size)
+    return not opt_in and (policy == "all" or (policy == "same_size" and same_size))
 
 
 def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, overrides: dict[int, bool],
@@ -96,6 +99,7 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
     gsize = {n: sizes[n] for n in life}
     inplace: dict[str, bool] = {}
     scratch_need: dict[str, tuple[int, int]] = {}  # op name -> (step, bytes)
+    tails: dict[str, tuple[int, int]] = {}  # group root -> (bytes held until step, that step): shrinking in place
 
     def merge(keep: str, new: str) -> None:
         root = groups.find(keep)
@@ -109,12 +113,16 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
             merge(s.reads[0], s.writes)
         else:
             for cand in s.candidates:
-                if not _allowed(policy, overrides, k, sizes[cand] == sizes[s.writes]):
+                if not _allowed(policy, overrides, k, sizes[cand] == sizes[s.writes], s.opt_in):
                     continue
                 root = groups.find(cand)
                 pinned = any(groups.find(p) == root for p in schedule.pinned)  # an output must survive
                 if glife[root][1] == k and not pinned:
+                    held = gsize[root]
                     merge(cand, s.writes)
+                    if s.opt_in and sizes[s.writes] < held:  # the input's rows beyond the output free after k
+                        gsize[root] = sizes[s.writes]
+                        tails[root] = (held, k)
                     done = True
                     break
         if s.op_name is not None:
@@ -123,7 +131,9 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
             if need:
                 scratch_need[s.op_name] = (k, need)
     roots = sorted(dict.fromkeys(groups.find(n) for n in life), key=lambda r: glife[r][0])
-    buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) for r in roots]
+    buffers = [Buffer(r, gsize[r], glife[r][0], glife[r][1]) if r not in tails or gsize[r] >= tails[r][0] else
+               Buffer(r, gsize[r], glife[r][0], glife[r][1], align_up(tails[r][0]) - align_up(gsize[r]), tails[r][1])
+               for r in roots]
     buffers += [Buffer(f"scratch:{n}", size, k, k) for n, (k, size) in scratch_need.items()]
     live = live_bytes_per_step(buffers, len(schedule.steps))
     if must_beat is not None and max(live, default=0) >= must_beat:
@@ -153,7 +163,7 @@ def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool =
                 continue
             trial = dict(overrides)
             same = any(sizes[c] == sizes[s.writes] for c in s.candidates)
-            trial[k] = not _allowed(best.policy, overrides, k, same)
+            trial[k] = not _allowed(best.policy, overrides, k, same, s.opt_in)
             p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes)
             if p is not None and p.arena_bytes < best.arena_bytes:
                 best, overrides = p, trial

@@ -5,6 +5,7 @@ import itertools
 from typing import Iterable
 
 import numpy as np
+import torch
 import torch.nn as nn
 
 from tinycore.errors import CalibrationError
@@ -23,7 +24,8 @@ def quantize(model: nn.Module, calibration_inputs: Iterable) -> Graph:
     """Trace, fold, calibrate (min/max over every batch) and convert `model` to an int8 graph (NHWC, batch 1).
 
     calibration_inputs: float batches (N, C, H, W) or (N, F), read once (a generator is fine). The model runs in
-    eval mode; its training flag is restored afterwards.
+    eval mode; its training flag is restored afterwards. A ViT of tinycore.spec goes to `quantize_vit` with all
+    batches as one, attention scheduled one head at a time (the arena tinycore.former.cost predicts).
     """
     was_training = model.training
     model.eval()
@@ -34,12 +36,23 @@ def quantize(model: nn.Module, calibration_inputs: Iterable) -> Graph:
             raise CalibrationError("calibration_inputs is empty: give at least one float batch of real-looking "
                                    "inputs (a few hundred samples for good ranges)")
         first = as_float_batch(first, "calibration batch 0")
+        if _is_vit(model):  # walked by its own converter, attention one head at a time (tinycore.former's cost)
+            from tinycore.quant.vit import quantize_vit
+
+            return quantize_vit(model, torch.cat([first, *(as_float_batch(b, "calibration batch") for b in it)]),
+                                per_head=True)
         cap = capture(model, first[:2])
         ranges = calibrate(cap.gm, {v.node for v in cap.values.values() if v.share is None},
                            itertools.chain([first], it))
         return build_graph(cap, ranges, type(model).__name__)
     finally:
         model.train(was_training)
+
+
+def _is_vit(model: nn.Module) -> bool:
+    from tinycore.spec.vit_build import PatchEmbedding
+
+    return any(isinstance(m, PatchEmbedding) for m in model.modules())
 
 
 def value_qparams(cap: Capture, ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, int]]:

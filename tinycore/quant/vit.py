@@ -2,8 +2,9 @@
 
 The ViT modules (`tinycore.spec.vit_build`) are walked in their own order, not traced: each step computes the float
 value on the calibration batch, takes its min/max for the tensor's (scale, zero point) and appends the int8 op.
-Supported: patch embedding without position embedding, pre-norm blocks (full or low-rank linears), mean pooling
-with its LayerNorm, one linear classifier. Softmax's 1/sqrt(head dim) is folded into its beta (TFLite's way).
+Supported: patch embedding with or without position embedding, an optional class token, pre-norm blocks (full
+or low-rank linears), mean or class-token pooling with its LayerNorm, one linear classifier.
+Softmax's 1/sqrt(head dim) is folded into its beta (TFLite's way).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tinycore.quant.params import activation_qparams, add_params, quantize_weigh
 from tinycore.runtime.fixedpoint import quantize_multiplier
 from tinycore.runtime.ops.gelu import gelu_table
 from tinycore.runtime.ops.layer_norm import layer_norm_params
-from tinycore.spec.vit_build import Block, LowRankLinear, PatchEmbedding, TokenPooling
+from tinycore.spec.vit_build import Block, ClassTokenModule, LowRankLinear, PatchEmbedding, TokenPooling
 from tinycore.tflite.params import softmax_params
 
 
@@ -40,6 +41,15 @@ class _Builder:
         self.tensors[name] = Tensor(name, tuple(arr.shape), str(arr.dtype), (1.0,), 0, arr)
         return name
 
+    def const_act(self, name: str, value: torch.Tensor, qparams: tuple[float, int] | None = None) -> str:
+        """A learned float constant (position embedding, class token) as an int8 operand of an activation op;
+        its float value stays the float one (the reference the next ranges are taken from)."""
+        s, z = qparams or activation_qparams(float(value.min()), float(value.max()))
+        data = np.clip(np.round(value.detach().double().numpy() / s) + z, -128, 127).astype(np.int8)
+        self.tensors[name] = Tensor(name, tuple(data.shape), "int8", (s,), z, data)
+        self.value[name] = value.detach()
+        return name
+
     def q(self, name: str) -> tuple[float, int]:
         t = self.tensors[name]
         return t.scale[0], t.zero_point
@@ -53,9 +63,10 @@ class _Builder:
         self.act(out, value, shape, self.q(src))
         return self.op(kind, [src], out, attrs)
 
-    def weighted(self, kind: str, src: str, out: str, value, shape, w: np.ndarray, b: np.ndarray, attrs: dict) -> str:
+    def weighted(self, kind: str, src: str, out: str, value, shape, w: np.ndarray, b: np.ndarray, attrs: dict,
+                 qparams: tuple[float, int] | None = None) -> str:
         s_in, z_in = self.q(src)
-        self.act(out, value, shape)
+        self.act(out, value, shape, qparams)
         s_out, z_out = self.q(out)
         w_q, w_scale, b_q = quantize_weights(w, b, s_in)
         mult, shift = requant_multipliers(s_in, w_scale, s_out)
@@ -127,6 +138,15 @@ class _Builder:
         self.op("softmax_s8", [scores], f"{name}.attn", params)
         return self.matmul(f"{name}.attn", v, f"{name}.ctx", a @ self.value[v], False)
 
+    def read_token0(self, src: str, t: int) -> str:
+        """Token 0 of (1, T, D) as (1, 1, D): a constant one-hot (1, 1, T) row times the tokens, at scale 1 and
+        multiplier 1, so the int8 values are copied exactly."""
+        onehot = np.zeros((1, 1, t), np.int8)
+        onehot[..., 0] = 1
+        self.tensors["head.cls.select"] = Tensor("head.cls.select", (1, 1, t), "int8", (1.0,), 0, onehot)
+        self.value["head.cls.select"] = torch.from_numpy(onehot.astype(np.float32))
+        return self.matmul("head.cls.select", src, "head.cls", self.value[src][:, :1], False, self.q(src))
+
     def layer_norm(self, ln: nn.LayerNorm, src: str, out: str) -> str:
         y = ln(self.value[src])
         self.act(out, y, (1, *y.shape[1:]))
@@ -135,9 +155,9 @@ class _Builder:
         return self.op("layer_norm_s8", [src, self.const(f"{out}.g", p["gamma"]), self.const(f"{out}.b", p["bias"])],
                        out, p["attrs"])
 
-    def add(self, a: str, b: str, out: str) -> str:
+    def add(self, a: str, b: str, out: str, qparams: tuple[float, int] | None = None) -> str:
         y = self.value[a] + self.value[b]
-        self.act(out, y, (1, *y.shape[1:]))
+        self.act(out, y, (1, *y.shape[1:]), qparams)
         (s1, z1), (s2, z2), (so, zo) = self.q(a), self.q(b), self.q(out)
         return self.op("add_s8", [a, b], out, dict(act_min=-128, act_max=127, **add_params(s1, z1, s2, z2, so, zo)))
 
@@ -187,41 +207,64 @@ class _Builder:
 
 def quantize_vit(model: nn.Module, calibration: torch.Tensor, per_head: bool = False) -> Graph:
     """The int8 graph (input NHWC (1, H, W, C), output (1, classes)) of a ViT built by tinycore.spec; `per_head`
-    schedules attention one head at a time (smaller arena, a few more requantizations)."""
+    schedules attention one head at a time (smaller arena, a few more requantizations).
+
+    A position embedding is an add of a constant int8 tensor; a class token a concatenation with a constant row
+    (the token plus its position, in the token map's quantization, which covers both); 'cls' pooling reads token 0
+    by a batch_matmul with a constant one-hot row at multiplier 1, which copies it exactly."""
     model.eval()
     stem, blocks, head = list(model.stem), list(model.blocks), list(model.head)
-    if len(stem) != 1 or not isinstance(stem[0], PatchEmbedding) or stem[0].pos is not None:
-        raise UnsupportedError("quantize_vit takes a ViT whose stem is one patch_embed without position embedding "
-                               "(pos_embed false) and no class token")
+    cls_tok = stem[1] if len(stem) == 2 and isinstance(stem[1], ClassTokenModule) else None
+    if len(stem) != 1 + (cls_tok is not None) or not isinstance(stem[0], PatchEmbedding):
+        raise UnsupportedError("quantize_vit takes a ViT whose stem is one patch_embed, optionally a class_token")
     if not all(isinstance(b, Block) for b in blocks) or len(head) != 2 or not isinstance(head[0], TokenPooling) \
-            or head[0].mode != "mean" or not isinstance(head[1], nn.Linear):
-        raise UnsupportedError("quantize_vit takes transformer blocks, then token_pool 'mean' and one fc")
+            or not isinstance(head[1], nn.Linear):
+        raise UnsupportedError("quantize_vit takes transformer blocks, then one token_pool and one fc")
     b = _Builder()
     with torch.no_grad():
         x = calibration.float()
         n, c, h, w = x.shape
         b.act("input", x.permute(0, 2, 3, 1), (1, h, w, c))
-        conv = stem[0].proj
+        pe = stem[0]
+        conv = pe.proj
         y = conv(x)
+        t, d = y.shape[2] * y.shape[3], y.shape[1]
+        seq = y.flatten(2).transpose(1, 2)
+        embedded = seq if pe.pos is None else seq + pe.pos
+        # with a class token every tensor up to the concatenation shares its range (TFLite's concat rule)
+        joint = None if cls_tok is None else activation_qparams(
+            min(float(embedded.min()), float(cls_tok(embedded[:1]).min())),
+            max(float(embedded.max()), float(cls_tok(embedded[:1]).max())))
         kh, kw = conv.kernel_size
         cur = b.weighted("conv2d_s8", "input", "patch", y.permute(0, 2, 3, 1), (1, *y.shape[2:], y.shape[1]),
                          conv.weight.detach().double().permute(0, 2, 3, 1).numpy(), conv.bias.detach().double().numpy(),
                          dict(stride_h=kh, stride_w=kw, dilation_h=1, dilation_w=1, pad_top=0, pad_bottom=0,
-                              pad_left=0, pad_right=0))
-        t, d = y.shape[2] * y.shape[3], y.shape[1]
-        cur = b.same_q("reshape", cur, "tokens", y.flatten(2).transpose(1, 2), (1, t, d), dict(shape=[1, t, d]))
+                              pad_left=0, pad_right=0), qparams=joint if pe.pos is None else None)
+        cur = b.same_q("reshape", cur, "tokens", seq, (1, t, d), dict(shape=[1, t, d]))
+        if pe.pos is not None:
+            cur = b.add(cur, b.const_act("pos_embed", pe.pos), "tokens.pos", joint)
+        if cls_tok is not None:
+            row = cls_tok.token if cls_tok.pos is None else cls_tok.token + cls_tok.pos
+            tok = b.const_act("class_token", row, b.q(cur))
+            t += 1
+            b.act("tokens.cls", torch.cat([row.expand(n, -1, -1), b.value[cur]], dim=1), (1, t, d), b.q(cur))
+            cur = b.op("concatenation_s8", [tok, cur], "tokens.cls", dict(axis=1))
         for i, blk in enumerate(blocks):
             cur = b.block(blk, cur, f"blocks.{i}", per_head)
         pool = head[0]
+        if pool.mode == "cls":
+            cur = b.read_token0(cur, t)
+            t = 1
         if isinstance(pool.norm, nn.LayerNorm):
             cur = b.layer_norm(pool.norm, cur, "head.norm")
         cur = b.same_q("reshape", cur, "head.grid", b.value[cur].unsqueeze(2), (1, t, 1, d), dict(shape=[1, t, 1, d]))
         m = b.value[cur].mean(dim=(1, 2))
-        b.act("head.mean", m, (1, 1, 1, d))
-        (si, zi), (so, zo) = b.q(cur), b.q("head.mean")
-        mult, shift = quantize_multiplier(si / so)
-        b.op("mean_s8", [cur], "head.mean", dict(input_zp=zi, output_zp=zo, mult=mult, shift=shift))
-        cur = b.same_q("reshape", "head.mean", "head.flat", m, (1, d), dict(shape=[1, d]))
+        if t > 1:
+            b.act("head.mean", m, (1, 1, 1, d))
+            (si, zi), (so, zo) = b.q(cur), b.q("head.mean")
+            mult, shift = quantize_multiplier(si / so)
+            cur = b.op("mean_s8", [cur], "head.mean", dict(input_zp=zi, output_zp=zo, mult=mult, shift=shift))
+        cur = b.same_q("reshape", cur, "head.flat", m, (1, d), dict(shape=[1, d]))
         fc = head[1]
         logits = fc(m)
         cur = b.weighted("fully_connected_s8", cur, "logits", logits, (1, fc.out_features),

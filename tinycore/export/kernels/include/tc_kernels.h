@@ -13,6 +13,8 @@
  * the larger need, the Cortex-M DSP kernels' int16 column (at most TC_COL_VALUES values); the portable kernels
  * use only the in-place part. In-place variants (out == in, decided by the exporter's arena plan):
  *   tc_conv2d_s8            1x1, stride 1, no padding, Cout <= Cin: scratch starts with Cout bytes (one pixel).
+ *                           (A patch embedding, kernel = stride, is run in place by model.c one token row at a
+ *                           time into scratch: tinycore.memory.rules.patch_rows; the kernel itself is not in place.)
  *   tc_depthwise_conv2d_s8  depth_multiplier 1: needs scratch of OH * OW bytes.
  *   tc_add_s8, tc_quantize_s8 (elementwise): out may equal an input; no scratch.
  *   tc_logistic_s8, tc_hard_swish_s8 (elementwise): out may equal in; tc_mul_s8: out may equal a full-size input.
