@@ -59,13 +59,16 @@ class OptimizeConfig:
 
 
 def board_budget(name: str) -> Budget:
-    """The limits a board leaves a model: its SRAM less the stack/heap/runtime reserve, its Flash less the code
-    estimate (the same margins the firmware build checks, tinycore.export.firmware)."""
+    """The limits a board leaves a model: its SRAM less the heap/runtime reserve and the stack of the deepest
+    kernel measured on its core (the model is not known yet, so the worst entry of tinycore/export/stack_table.json),
+    its Flash less the code estimate (the margins the firmware build checks, tinycore.export.firmware)."""
     from tinycore.export.boards import get_board
-    from tinycore.export.firmware import FLASH_CODE_ESTIMATE_BYTES, SRAM_RESERVE_BYTES
+    from tinycore.export.firmware import FLASH_CODE_ESTIMATE_BYTES, HEAP_RESERVE_BYTES
+    from tinycore.export.stack import estimate_stack, load_table
 
     b = get_board(name)
-    return Budget(b.sram_bytes - SRAM_RESERVE_BYTES, b.flash_bytes - FLASH_CODE_ESTIMATE_BYTES)
+    stack = estimate_stack(load_table()["cores"].get(b.cpu, {}).get("kernels", {}), b.cpu)
+    return Budget(b.sram_bytes - stack.bytes - HEAP_RESERVE_BYTES, b.flash_bytes - FLASH_CODE_ESTIMATE_BYTES)
 
 
 def measure(spec) -> dict[str, int]:
