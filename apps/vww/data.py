@@ -25,7 +25,7 @@ from tqdm import tqdm
 from apps.vww.scenes import PERSON_MIN_AREA, render_vww
 from tinycore.errors import DataError
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 SPLITS = ("train", "val", "test")
 CLASSES = ("non_person", "person")  # the MLPerf Tiny VWW label order
 

@@ -22,7 +22,7 @@ def _distractors(rng: np.random.Generator, scene: str, n: int) -> list[Item]:
 
 def _people(rng: np.random.Generator) -> list[Item]:
     """One person (most images), a group, or a crowd; the main person from 0.5 % of the frame to a close-up."""
-    lo = 0.2 if rng.random() < 0.15 else 0.35  # most main people as large as in MLPerf's set (bbox >= 2.5 %)
+    lo = 0.2 if rng.random() < 0.15 else 0.45  # most main people at least ~4 % of the frame
     main = Item("person", float(np.exp(rng.uniform(np.log(lo), np.log(1.6)))), x_frac=float(rng.uniform(0.15, 0.85)))
     r = rng.random()
     extra = 0 if r < 0.5 else int(rng.integers(1, 4)) if r < 0.9 else int(rng.integers(4, 9))
