@@ -1,6 +1,8 @@
-"""The anomaly-detection Task: machine sounds -> 640-value log-mel vectors -> dense autoencoder -> clip MSE score.
+"""The anomaly-detection Task: machine sounds -> 640-value log-mel vectors -> IDNN (or the dense autoencoder) -> clip
+MSE score.
 
-Train on normal clips only (input = target); a clip's score is its mean reconstruction MSE; metrics are AUC and
+Train on normal clips only (target = the input, or its standardised centre frame for the IDNN, apps.anomaly.idnn);
+a clip's score is its mean reconstruction MSE; metrics are AUC and
 pAUC (p = 0.1) per machine type, ID and severity, with scikit-learn baselines on the same vectors for comparison.
 The data here hold every machine; apps.anomaly.machines cuts out one machine's share for its own model, and
 apps.anomaly.commands runs the shared pipeline steps once per model.
@@ -31,8 +33,10 @@ from tinycore.spec import idnn
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 
 DESCRIPTION = """Anomalous machine sound detection (MLPerf Tiny AD / DCASE 2020 Task 2): 10 s of 16 kHz audio ->
-128 log-mel bins x 5 frames = 640 values -> int8 dense autoencoder -> clip score = mean reconstruction MSE over the
-whole clip. One model per machine type (default), per machine ID (--per id) or pooled (--per pooled).
+128 log-mel bins x 5 frames = 640 values -> int8 IDNN predicting the centre frame from its neighbours (per-bin
+standardisation folded into its first layer; --model dense_autoencoder: MLPerf's reference) -> clip score = mean
+squared error over the whole clip. One model pooled over every machine (default), per machine type (--per type)
+or per machine ID (--per id).
 
 The built-in set is synthesized: fan, pump, slider and valve units (3 IDs each) in reverberant rooms over factory
 noise at -6..6 dB SNR, with operating-point drift, and bearing, imbalance, speed-shift, rubbing and missing-stroke
