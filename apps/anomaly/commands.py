@@ -184,7 +184,8 @@ def export_all(task: Task, data: TaskData, run: RunDir, args, strict: bool) -> d
 
     per = {}
     for g in _chosen(args, trained_groups(run.path)):
-        m = steps.export(task, model_data(data, g, run), RunDir(run.path / folder(g)), sram_bytes=parse_bytes(args.sram),
+        m = steps.export(task, model_data(data, g, run), RunDir(run.path / folder(g)),
+                         sram_bytes=parse_bytes(args.sram),
                          flash_bytes=parse_bytes(args.flash), strict=strict)
         per[g] = {k: v for k, v in m.items() if k != "per_layer"}
     mem = {"sram_peak_bytes": max(v["sram_peak_bytes"] for v in per.values()),

@@ -133,7 +133,8 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     req.log(f"anomaly firmware: Python pipeline on {len(picked)} clips")
     val_lm, val_frames = req.data.extra["logmel"]["val"], req.data.extra["clips"]["val"]["frames"]
     val_windows = [frame_window(g.split("/")[0]) for g in req.data.extra["clips"]["val"]["groups"]]
-    val_scores = np.array([python_clip(graph, lm, w, int(f), stats)[2] for lm, w, f in zip(val_lm, val_windows, val_frames)])
+    val_scores = np.array([python_clip(graph, lm, w, int(f), stats)[2]
+                           for lm, w, f in zip(val_lm, val_windows, val_frames)])
     threshold = float(np.float32(threshold_at(val_scores, FALSE_ALARM_RATE)))
     test_lm = req.data.extra["logmel"]["test"]
     py = [python_clip(graph, test_lm[i], window, int(info["frames"][i]), stats) for i in picked]
