@@ -99,7 +99,6 @@ def cmd_train(task: Task, args) -> int:
 def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
     from tinycore.cli import steps
     from tinycore.cli.app import _spec_for
-
     from tinycore.spec import build_model
 
     todo = _todo(data, args)
