@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.anomaly.idnn import BinStats, fold_checkpoint, is_folded, is_idnn, scoring_data, training_data
 from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_group, model_for, select,
                                    trained_groups)
 from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
@@ -29,8 +30,10 @@ RUN_COMMANDS = ("train", "search", "export", "eval", "firmware", "demo")
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """--per on train/demo (which models to fit), --machine on every run command (which one to use)."""
     if command in ("train", "search", "demo"):
-        parser.add_argument("--per", default="type", choices=PER_CHOICES,
-                            help="one model per machine type (default), per machine ID, or one pooled model")
+        # pooled won with the default IDNN on the built-in set (README); search keeps one model per type
+        parser.add_argument("--per", default="type" if command == "search" else "pooled", choices=PER_CHOICES,
+                            help="one model per machine type, per machine ID, or one pooled over every machine "
+                                 "(default: pooled; search: type)")
     if command in RUN_COMMANDS:
         parser.add_argument("--machine", help="only this machine's model (e.g. fan or fan/id_00); firmware: the "
                                               "machine whose clips run (default: the first)")
@@ -69,6 +72,16 @@ def _load(task: Task, args, build: bool = False, splits: tuple[str, ...] = ("tra
     return dataclasses.replace(data, dataset={**data.dataset, "cache_dir": str(opts.cache_dir)})
 
 
+def model_data(data: TaskData, group: str, run: RunDir, clips: str | None = None) -> TaskData:
+    """The data of one model (`clips`: the machine whose clips to score, default the model's own), with the
+    targets its model is scored on: the inputs (autoencoder) or the standardised centre frames (IDNN)."""
+    from tinycore.cli.steps import load_spec
+
+    sub = RunDir(run.path / folder(group))
+    gdata = select(data, clips or group)
+    return scoring_data(gdata, BinStats.load(sub.path)) if is_idnn(load_spec(sub)) else gdata
+
+
 def _chosen(args, available: list[str]) -> list[str]:
     return [model_for(args.machine, available)] if getattr(args, "machine", None) else available
 
@@ -86,14 +99,25 @@ def cmd_train(task: Task, args) -> int:
 def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
     from tinycore.cli import steps
     from tinycore.cli.app import _spec_for
+    from tinycore.spec import build_model
 
     todo = _todo(data, args)
     spec = _spec_for(task, data, args.model)
     sections = {}
     for g in todo:
         steps.log(f"train {g}", args.quiet)
-        sections[g] = steps.train(task, select(data, g), RunDir(run.path / folder(g)), spec, quick=args.quick,
-                                  seed=args.seed, progress=not args.quiet, epochs=args.epochs)
+        sub, gdata = RunDir(run.path / folder(g)), select(data, g)
+        if is_idnn(spec):  # standardised training, then the standardisation folded into the first layer
+            if is_folded(sub.path):
+                raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
+            stats = BinStats.fit(gdata.train[0])
+            sub.path.mkdir(parents=True, exist_ok=True)
+            stats.save(sub.path)
+            gdata = training_data(gdata, stats)
+        sections[g] = steps.train(task, gdata, sub, spec, quick=args.quick, seed=args.seed,
+                                  progress=not args.quiet, epochs=args.epochs)
+        if is_idnn(spec):
+            fold_checkpoint(sub.path, build_model(spec), stats)
     run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(spec),
                       machines={"per": args.per, "groups": todo}, train={"per_machine": sections})
     return sections
@@ -159,7 +183,8 @@ def export_all(task: Task, data: TaskData, run: RunDir, args, strict: bool) -> d
 
     per = {}
     for g in _chosen(args, trained_groups(run.path)):
-        m = steps.export(task, select(data, g), RunDir(run.path / folder(g)), sram_bytes=parse_bytes(args.sram),
+        m = steps.export(task, model_data(data, g, run), RunDir(run.path / folder(g)),
+                         sram_bytes=parse_bytes(args.sram),
                          flash_bytes=parse_bytes(args.flash), strict=strict)
         per[g] = {k: v for k, v in m.items() if k != "per_layer"}
     mem = {"sram_peak_bytes": max(v["sram_peak_bytes"] for v in per.values()),
@@ -199,7 +224,7 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
     for g in chosen:
         steps.log(f"evaluate {g}", args.quiet)
         sub = RunDir(run.path / folder(g))
-        gdata = select(data, g)
+        gdata = model_data(data, g, run)
         if not own_data:
             gdata = dataclasses.replace(gdata, extra={**gdata.extra, "thresholds": stored_thresholds(sub)})
         m = steps.evaluate(task, gdata, sub, own_data=own_data)
@@ -284,10 +309,10 @@ def firmware_one(task: Task, data: TaskData, run: RunDir, args) -> dict:
     available = trained_groups(run.path)
     machine = args.machine or sorted(set(select(data, available[0]).extra["clips"]["test"]["groups"]))[0]
     g = model_for(machine, available)
-    model_data, clip_data = select(data, g), select(data, machine)
-    fw_data = dataclasses.replace(model_data, test=clip_data.test, extra={
-        **model_data.extra, "clips": {**model_data.extra["clips"], "test": clip_data.extra["clips"]["test"]},
-        "logmel": {**model_data.extra["logmel"], "test": clip_data.extra["logmel"]["test"]}})
+    own, clip_data = model_data(data, g, run), model_data(data, g, run, clips=machine)
+    fw_data = dataclasses.replace(own, test=clip_data.test, extra={
+        **own.extra, "clips": {**own.extra["clips"], "test": clip_data.extra["clips"]["test"]},
+        "logmel": {**own.extra["logmel"], "test": clip_data.extra["logmel"]["test"]}})
     section = steps.firmware(task, fw_data, RunDir(run.path / folder(g)), board=args.board, n_clips=args.n,
                              seed=args.seed, progress=not args.quiet)
     section = {**section, "machine": machine, "model": g}

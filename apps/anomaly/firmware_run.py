@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from apps.anomaly.features import STRIDE, window_vectors
 from apps.anomaly.frontend import ANOMALY_FRONTEND, frame_window
+from apps.anomaly.idnn import CENTRE, CENTRE_SLICE, N_MELS, BinStats
 from apps.anomaly.scoring import FALSE_ALARM_RATE, threshold_at
 from tinycore.audio.pcm import pcm16
 from tinycore.errors import BuildError, DataError, UnsupportedError
@@ -57,23 +58,26 @@ def parse_output(text: str, where: str) -> list[dict]:
     return clips
 
 
-def int8_score(feat: NDArray[np.int8], out: NDArray[np.int8], graph) -> float:
-    """The firmware's clip score from its int8 vectors (V, 640), in float64."""
+def int8_score(feat: NDArray[np.int8], out: NDArray[np.int8], graph, stats: BinStats | None = None) -> float:
+    """The firmware's clip score from its int8 vectors (V, 640) and outputs, in float64: against the input
+    (autoencoder, stats None) or against the standardised centre frame of the input (IDNN, per-bin stats)."""
     x, y = graph.input_tensor(), graph.output_tensor()
-    d = (float(x.scale[0]) * (feat.astype(np.float64) - x.zero_point)
-         - float(y.scale[0]) * (out.astype(np.float64) - y.zero_point))
+    target = float(x.scale[0]) * (feat.astype(np.float64) - x.zero_point)
+    if stats is not None:
+        target = (target[:, CENTRE_SLICE] - stats.mean.astype(np.float64)) * stats.inv_sd.astype(np.float64)
+    d = target - float(y.scale[0]) * (out.astype(np.float64) - y.zero_point)
     return float(np.mean(np.mean(d * d, axis=1)))
 
 
-def python_clip(graph, logmel: NDArray[np.float32], window: tuple[int, int], n_frames: int
-                ) -> tuple[NDArray[np.int8], NDArray[np.int8], float]:
+def python_clip(graph, logmel: NDArray[np.float32], window: tuple[int, int], n_frames: int,
+                stats: BinStats | None = None) -> tuple[NDArray[np.int8], NDArray[np.int8], float]:
     """Python pipeline on one clip's (311, 128) log-mel: int8 features, runtime outputs, score."""
     from tinycore.runtime import quantize_float_s8, run
 
     x = graph.input_tensor()
     q = quantize_float_s8(window_vectors(logmel, window, n_frames), float(x.scale[0]), int(x.zero_point))
     out = np.stack([run(graph, v.reshape(x.shape)).reshape(-1) for v in q]).astype(np.int8)
-    return q, out, int8_score(q, out, graph)
+    return q, out, int8_score(q, out, graph, stats)
 
 
 def pick_clips(req: FirmwareRequest, window: tuple[int, int]) -> list[int]:
@@ -114,6 +118,8 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         raise UnsupportedError(f"anomaly firmware: machine types {types} use different frame windows; choose one "
                                "machine with --machine")
     window = frame_window(types[0])
+    idnn = graph.output_tensor().shape[-1] == N_MELS  # the centre frame (apps.anomaly.idnn), else the whole vector
+    stats = BinStats.load(req.run_dir) if idnn else None
     crop = window_samples(window)
     picked = pick_clips(req, window)
     fe = ANOMALY_FRONTEND
@@ -127,10 +133,11 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     req.log(f"anomaly firmware: Python pipeline on {len(picked)} clips")
     val_lm, val_frames = req.data.extra["logmel"]["val"], req.data.extra["clips"]["val"]["frames"]
     val_windows = [frame_window(g.split("/")[0]) for g in req.data.extra["clips"]["val"]["groups"]]
-    val_scores = np.array([python_clip(graph, lm, w, int(f))[2] for lm, w, f in zip(val_lm, val_windows, val_frames)])
+    val_scores = np.array([python_clip(graph, lm, w, int(f), stats)[2]
+                           for lm, w, f in zip(val_lm, val_windows, val_frames)])
     threshold = float(np.float32(threshold_at(val_scores, FALSE_ALARM_RATE)))
     test_lm = req.data.extra["logmel"]["test"]
-    py = [python_clip(graph, test_lm[i], window, int(info["frames"][i])) for i in picked]
+    py = [python_clip(graph, test_lm[i], window, int(info["frames"][i]), stats) for i in picked]
 
     root = Path(req.run_dir) / "firmware"
     fe_dir = root / "frontend"
@@ -139,9 +146,13 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
     defines = {"AN_N_CLIPS": len(picked), "AN_FRAMES": n_frames,
                "AN_VECTORS": n_frames - fe.frames_stacked + 1, "AN_VECTOR_STRIDE": STRIDE,
                "AN_THRESHOLD_BITS": f"0x{struct.unpack('<I', struct.pack('<f', threshold))[0]:08x}u"}
+    arrays = {"an_clips": np.concatenate(pcm)}
+    if stats is not None:  # the IDNN's target: the centre frame standardised with these float32 bit patterns
+        defines.update(AN_IDNN=1, AN_TARGET_OFFSET=CENTRE * N_MELS)
+        arrays.update(an_mean_bits=stats.mean.view(np.uint32), an_inv_sd_bits=stats.inv_sd.view(np.uint32))
     req.log(f"anomaly firmware: build for {req.board}")
     app = build_app_firmware(graph, req.board, root, main_c=FIRMWARE_DIR / "main.c", sources=fe_sources,
-                             include_dirs=[fe_dir], arrays={"an_clips": np.concatenate(pcm)}, defines=defines)
+                             include_dirs=[fe_dir], arrays=arrays, defines=defines)
     req.log(f"anomaly firmware: run {app.image.elf} in QEMU")
     stdout = run_app_firmware(app, timeout_s)
     clips = parse_output(stdout, f"{req.board} {app.image.elf}")
@@ -158,7 +169,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         match &= bool(np.array_equal(out, ref))
         feat_diff += int(np.count_nonzero(feat != py_q)) if feat.shape == py_q.shape else int(py_q.size)
         feat_total += int(py_q.size)
-        score_diff = max(score_diff, abs(c["score"] - int8_score(feat, out, graph)))
+        score_diff = max(score_diff, abs(c["score"] - int8_score(feat, out, graph, stats)))
         rows.append({"file": info["paths"][picked[k]], "label": int(info["labels"][picked[k]]),
                      "score_firmware": c["score"], "score_python": py_score, "alarm_firmware": c["alarm"],
                      "alarm_python": int(py_score > threshold)})

@@ -17,6 +17,7 @@ SMALL_ZOO = {  # zoo models at sizes that run in well under a second
     "mobilenet_v2": zoo_spec("mobilenet_v2", width=0.35, resolution=64, classes=10),
     "dense_autoencoder": zoo_spec("dense_autoencoder"),
     "dense_autoencoder_bn": zoo_spec("dense_autoencoder", bn=True),
+    "idnn": zoo_spec("idnn"),
 }
 SPECS = {**SMALL_ZOO, **CASES}
 assert set(ZOO) <= set(SMALL_ZOO)

@@ -5,6 +5,7 @@ MACs of conv and fc only); tests/spec/test_zoo.py asserts each of them.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from typing import Callable
 
@@ -117,6 +118,14 @@ def dense_autoencoder(sizes: tuple[int, ...] | list[int] = (640, 128, 128, 128, 
     )
 
 
+def idnn(sizes: tuple[int, ...] | list[int] = (640, 128, 64, 32, 64, 128, 128)) -> ModelSpec:
+    """Interpolation DNN (Suefusa et al., ICASSP 2020): the dense autoencoder's layers, but the output is the
+    centre frame of the stacked input (128 of 640 values), predicted from its neighbours; the anomaly app zeroes
+    the centre's input weights and folds its per-bin standardisation into the first layer (apps/anomaly/idnn.py).
+    Default sizes: 109,568 MACs."""
+    return dataclasses.replace(dense_autoencoder(sizes), name="idnn")
+
+
 def vit(dim: int = 64, depth: int = 4, heads: int = 2, patch: int | tuple[int, int] = 8, resolution: int = 64,
         classes: int = 2, mlp_ratio: float = 2, rank_ratio: float = 1.0, class_token: bool = False,
         in_channels: int = 3, height: int | None = None, pos_embed: bool = True, name: str | None = None) -> ModelSpec:
@@ -144,6 +153,7 @@ ZOO: dict[str, Callable[..., ModelSpec]] = {  # CNNs that tinycore.quant convert
     "mobilenet_v1_025": mobilenet_v1_025,
     "mobilenet_v2": mobilenet_v2,
     "dense_autoencoder": dense_autoencoder,
+    "idnn": idnn,
 }
 
 

@@ -4,7 +4,10 @@
  * whole 10 s clip; ToyCar: MLPerf's frames 50..249). Per clip:
  *   log-mel of AN_FRAMES frames (tc_frontend_frame, hop TC_FE_HOP_SAMPLES) into an_feats (time-major);
  *   for every AN_VECTOR_STRIDE-th of the AN_VECTORS stacked vectors: quantize (tc_frontend_quantize_s8),
- *   model_invoke, and accumulate (in double) mean((deq(in) - deq(out))^2) over the 640 values;
+ *   model_invoke, and accumulate (in double) mean((target - deq(out))^2): the autoencoder's target is deq(in), all
+ *   640 values; the IDNN's (AN_IDNN, apps/anomaly/idnn.py) is the centre frame of deq(in) standardised per bin,
+ *   (deq(in[AN_TARGET_OFFSET + i]) - mean[i]) * inv_sd[i] over its 128 bins, with the float32 bit patterns
+ *   an_mean_bits / an_inv_sd_bits (the network itself takes the raw features: its standardisation is folded in);
  *   clip score = mean over the scored vectors; alarm = score > AN_THRESHOLD (float bits in AN_THRESHOLD_BITS).
  * Prints (parsed by apps/anomaly/firmware_run.py):
  *   clip <k> fe <instructions> model <instructions, sum over vectors> alarm <0|1> score <double bits, hex>
@@ -24,8 +27,14 @@
 #define AN_VECTOR_VALUES (TC_FE_FRAMES_STACKED * TC_FE_N_FEATURES)
 #define AN_CLIP_SAMPLES ((AN_FRAMES - 1) * TC_FE_HOP_SAMPLES + TC_FE_FRAME_SAMPLES)
 
+#ifdef AN_IDNN
+#if MODEL_INPUT_BYTES != AN_VECTOR_VALUES || MODEL_OUTPUT_BYTES != TC_FE_N_FEATURES
+#error "the IDNN takes one stacked vector of the front end and gives one frame"
+#endif
+#else
 #if MODEL_INPUT_BYTES != AN_VECTOR_VALUES || MODEL_OUTPUT_BYTES != AN_VECTOR_VALUES
 #error "the autoencoder's input and output must both be one stacked vector of the front end"
+#endif
 #endif
 
 static float an_feats[AN_FRAMES * TC_FE_N_FEATURES];
@@ -34,15 +43,29 @@ static int8_t an_in[MODEL_INPUT_BYTES];
 static int8_t an_out[MODEL_OUTPUT_BYTES];
 static char an_line[TC_HEX_LINE_BYTES(MODEL_INPUT_BYTES)];
 
+#ifdef AN_IDNN
+static float bits_float(uint32_t bits) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+#endif
+
 static double vector_mse(void) {
     const double si = (double)MODEL_INPUT_SCALE, so = (double)MODEL_OUTPUT_SCALE;
     double acc = 0.0;
     int32_t i;
-    for (i = 0; i < AN_VECTOR_VALUES; ++i) {
-        double d = si * (double)(an_in[i] - MODEL_INPUT_ZERO_POINT) - so * (double)(an_out[i] - MODEL_OUTPUT_ZERO_POINT);
+    for (i = 0; i < MODEL_OUTPUT_BYTES; ++i) {
+#ifdef AN_IDNN
+        double t = (si * (double)(an_in[AN_TARGET_OFFSET + i] - MODEL_INPUT_ZERO_POINT) -
+                    (double)bits_float(an_mean_bits[i])) * (double)bits_float(an_inv_sd_bits[i]);
+#else
+        double t = si * (double)(an_in[i] - MODEL_INPUT_ZERO_POINT);
+#endif
+        double d = t - so * (double)(an_out[i] - MODEL_OUTPUT_ZERO_POINT);
         acc += d * d;
     }
-    return acc / (double)AN_VECTOR_VALUES;
+    return acc / (double)MODEL_OUTPUT_BYTES;
 }
 
 static int run_clip(int32_t k) {
