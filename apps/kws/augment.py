@@ -40,8 +40,9 @@ class SpeedPerturbCollate:
     """Batch of (wave, label) -> (features (B, 1, T, F), labels), each wave resampled by a random factor."""
 
     def __init__(self, frontend: FrontendConfig, factors: tuple[float, ...] = SPEED_FACTORS,
-                 vtlp: tuple[float, ...] = VTLP_FACTORS) -> None:
+                 vtlp: tuple[float, ...] = VTLP_FACTORS, spec_mask: bool = False) -> None:
         self.factors = factors
+        self.spec_mask = spec_mask
         self.frontend = TorchFrontend(frontend)
         self.n = frontend.clip_samples
         warps = [vtlp_matrix(a, frontend.n_bins, frontend.sample_rate_hz) for a in vtlp]
@@ -67,7 +68,23 @@ class SpeedPerturbCollate:
                     out[i, s:s + m] = res[j]
         warp = torch.randint(0, len(self.mels), (len(waves),))
         with torch.no_grad():
-            return self.frontend(out, self.mels[warp])[:, None], labels
+            feats = self.frontend(out, self.mels[warp])
+        return (spec_augment(feats) if self.spec_mask else feats)[:, None], labels
+
+
+def spec_augment(feats: torch.Tensor, max_frames: int = 8, max_coeffs: int = 2) -> torch.Tensor:
+    """SpecAugment-style masking of (B, T, F) features: one run of up to max_frames frames and one of up to
+    max_coeffs coefficients per clip set to the clip's mean (off by default: see README, measured on held-out
+    voices). Draws from torch's global generator, seeded per epoch by the training loop."""
+    b, t, f = feats.shape
+    out = feats.clone()
+    mean = feats.mean(dim=(1, 2))
+    for i in range(b):
+        w, c = int(torch.randint(0, max_frames + 1, ())), int(torch.randint(0, max_coeffs + 1, ()))
+        t0, f0 = int(torch.randint(0, t - w + 1, ())), int(torch.randint(0, f - c + 1, ()))
+        out[i, t0:t0 + w, :] = mean[i]
+        out[i, :, f0:f0 + c] = mean[i]
+    return out
 
 
 def balanced_sampler(labels: np.ndarray) -> WeightedRandomSampler:

@@ -21,3 +21,18 @@ def test_balanced_sampler_through_the_epoch_loader():
     assert len(first) == len(y) and np.all(np.abs(share - 1 / 3) < 0.05)  # not 0.67 / 0.22 / 0.11
     assert np.array_equal(first, _labels_of(epochs.epoch(0)))  # replayed
     assert not np.array_equal(first, _labels_of(epochs.epoch(1)))
+
+
+def test_spec_augment_masks_one_time_run_and_one_coefficient_run_seeded():
+    from apps.kws.augment import spec_augment
+
+    x = torch.randn(16, 49, 10)
+    torch.manual_seed(0)
+    a = spec_augment(x, max_frames=8, max_coeffs=2)
+    torch.manual_seed(0)
+    assert torch.equal(a, spec_augment(x, max_frames=8, max_coeffs=2))
+    for i in range(16):
+        changed = a[i] != x[i]
+        rows, cols = changed.all(dim=1).sum(), changed.all(dim=0).sum()
+        assert rows <= 8 and cols <= 2 and changed.sum() <= 8 * 10 + 2 * 49
+    assert (a != x).any()
