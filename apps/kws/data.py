@@ -1,13 +1,16 @@
-"""The built-in KWS data set: the 12 Speech Commands classes spoken by espeak-ng, with noise, split by speaker.
+"""The built-in KWS data set: the 12 Speech Commands classes spoken by espeak-ng, split by voice and accent.
 
-Each clip: one word by one voice = accent (every English espeak-ng language voice) + variant (speaker
-character), random speed, pitch, amplitude and time shift, resampled to 16 kHz, 1 s, mixed with white, pink or
-brown noise, mains hum, or babble (other words by other voices of the same split) at a random SNR.
-Split rule (strict): variants are shuffled by the seed and divided 70/15/15 into train/val/test; a variant is
-in exactly one split, so no test speaker character is heard in training (accents, only 8, are shared).
-`_silence_` clips are noise only; `_unknown_` clips are the 25 other Speech Commands words.
-Deterministic from the seed (each clip carries its own seed, so the process pool's order does not matter);
-cached as wav/<split>/<label>/<n>.wav + manifest.json (rebuilt only if seed, size or espeak-ng changes).
+Each clip: one word by one voice = accent (an English espeak-ng language voice) + variant (speaker character),
+random speed and pitch over wide ranges, amplitude and time shift, resampled to 16 kHz, 1 s. Train clips also
+pass through a synthetic room (small or large, p = 0.5) and a microphone/channel colouring (band limits, cheap-mic
+resonance, clipping, low-bit ADC, µ-law, telephone band; p = 0.5). Speech clips are mixed with one of NOISE_KINDS
+(coloured noise, hum, fan, street, music-like tones, babble of other words by other voices of the same split).
+Pinned test protocol (issue #15): test voices are variants never in train or val AND HELD_OUT_ACCENT never in
+train or val (a quarter of test clips use it); 80 % of val/test speech clips are noisy at 0-25 dB SNR, the rest
+clean. Variants are shuffled by the seed and cut 70/15/15.
+`_silence_` clips are noise only; `_unknown_` clips are half words confusable with the keywords (CONFUSABLE), half
+other Speech Commands words. Deterministic from the seed (each clip carries its own seed, so the process pool's
+order does not matter); cached as wav/<split>/<label>/<n>.wav + manifest.json (rebuilt if the key changes).
 """
 from __future__ import annotations
 
@@ -20,20 +23,28 @@ import numpy as np
 import soundfile as sf
 
 from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS
+from tinycore.audio.augment import CHANNELS, ROOMS, random_channel, reverberate, room_impulse_response
 from tinycore.audio.espeak import english_accents, espeak_version, synthesize, variants
 from tinycore.audio.manifest import ClipRecord, Manifest
-from tinycore.audio.noise import COLOURS, coloured_noise, hum, mix_at_snr
+from tinycore.audio.noise import COLOURS, coloured_noise, fan, hum, mix_at_snr, music, street
 from tinycore.audio.wav import resample
 from tinycore.pool import map_in_processes
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 SAMPLE_RATE_HZ = 16000
 CLIP_SAMPLES = 16000
 SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
-SNR_DB = {"train": (5.0, 30.0), "val": (10.0, 30.0), "test": (10.0, 30.0)}  # uniform, every speech clip
-NOISE_KINDS = ("white", "pink", "brown", "hum", "babble")
+SNR_DB = {"train": (0.0, 30.0), "val": (0.0, 25.0), "test": (0.0, 25.0)}  # uniform, noisy speech clips
+NOISY_FRACTION = {"train": 0.9, "val": 0.8, "test": 0.8}  # the other speech clips are clean
+NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "street", "music", "babble")
 SILENCE_RMS_DBFS = (-60.0, -25.0)  # _silence_ clips: noise only (no babble) at this RMS level
-SPEED_WPM, PITCH, AMPLITUDE = (130, 220), (25, 75), (60, 160)
+SPEED_WPM, PITCH, AMPLITUDE = (110, 250), (5, 95), (60, 160)  # espeak-ng -s, -p, -a
+HELD_OUT_ACCENT = "en-gb-scotland"  # never in train or val; a quarter of the test clips
+HELD_OUT_TEST_SHARE = 0.25
+ROOM_P, CHANNEL_P = 0.5, 0.5  # train clips only
+# close to a keyword but not a homophone (no "know", "write", "rite"): the words a hedging model must tell apart
+CONFUSABLE = ("dog", "town", "dawn", "goal", "toe", "low", "lift", "lest", "now", "nose", "of", "cough", "own",
+              "in", "ride", "light", "top", "step", "shop", "cup", "op", "yet", "yell", "less")
 
 
 @dataclass(frozen=True)
@@ -59,11 +70,13 @@ class ClipSpec:
     speed_wpm: int
     pitch: int
     amplitude: int
-    noise: str
-    snr_db: float | None  # None for _silence_ (noise only)
+    noise: str            # "" for a clean speech clip
+    snr_db: float | None  # None for _silence_ (noise only) and clean clips
     level_dbfs: float     # _silence_ noise RMS
     babble: tuple[tuple[str, str, int, int], ...]  # (word, voice, speed, pitch) per babble talker
     seed: int
+    room: str = ""        # "", "small", "large" (ROOMS)
+    channel: str = ""     # "" or one of CHANNELS
 
 
 def split_variants(names: list[str], rng: np.random.Generator) -> dict[str, list[str]]:
@@ -75,34 +88,60 @@ def split_variants(names: list[str], rng: np.random.Generator) -> dict[str, list
             "train": sorted(names[n_test + n_val:])}
 
 
+def split_accents(accents: list[str], held_out: str = HELD_OUT_ACCENT) -> dict[str, list[str]]:
+    """Train and val speak every accent but held_out; test speaks all of them (held_out included)."""
+    if held_out not in accents:
+        raise ValueError(f"kws data: held-out accent {held_out!r} is not an espeak-ng English voice here "
+                         f"(have {', '.join(accents)})")
+    seen = [a for a in accents if a != held_out]
+    return {"train": seen, "val": seen, "test": list(accents)}
+
+
+def _accent(split: str, by_accent: dict[str, list[str]], rng: np.random.Generator) -> str:
+    if split == "test" and rng.random() < HELD_OUT_TEST_SHARE:
+        return HELD_OUT_ACCENT
+    seen = [a for a in by_accent[split] if a != HELD_OUT_ACCENT]
+    return str(rng.choice(seen))
+
+
+def _unknown_words(n: int, rng: np.random.Generator) -> list[str]:
+    """n `_unknown_` words: each a confusable word or an other Speech Commands word with equal chance."""
+    return [str(rng.choice(CONFUSABLE if rng.random() < 0.5 else UNKNOWN_WORDS)) for _ in range(n)]
+
+
 def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[str]) -> tuple[list[ClipSpec], dict]:
-    """The clip list and the variant split; a pure function of its arguments."""
+    """The clip list and the split ({"variants": {split: [...]}, "accents": {split: [...]}}); a pure function
+    of its arguments."""
     rng = np.random.default_rng(seed)
     pool = list(rng.permutation(sorted(all_variants)))[:size.max_variants]
     by_split = split_variants(pool, rng)
+    by_accent = split_accents(accents)
     specs: list[ClipSpec] = []
     for split in ("train", "val", "test"):
         for variant in by_split[split]:
             words = [w for w in KEYWORDS for _ in range(size.reps)]
-            words += list(rng.choice(UNKNOWN_WORDS, size=2 * size.reps)) + [""] * size.reps
+            words += _unknown_words(2 * size.reps, rng) + [""] * size.reps
             for word in words:
                 label = word if word in KEYWORDS else "_unknown_" if word else "_silence_"
-                noise = str(rng.choice(NOISE_KINDS if word else NOISE_KINDS[:4]))
+                noisy = not word or rng.random() < NOISY_FRACTION[split]
+                noise = str(rng.choice(NOISE_KINDS if word else NOISE_KINDS[:-1])) if noisy else ""
                 babble = tuple(
                     (str(rng.choice(UNKNOWN_WORDS)),
-                     f"{rng.choice(accents)}+{rng.choice(by_split[split])}",
+                     f"{_accent(split, by_accent, rng)}+{rng.choice(by_split[split])}",
                      int(rng.integers(*SPEED_WPM)), int(rng.integers(*PITCH)))
                     for _ in range(int(rng.integers(3, 6)) if noise == "babble" else 0))
+                room = str(rng.choice(list(ROOMS))) if split == "train" and word and rng.random() < ROOM_P else ""
+                channel = str(rng.choice(CHANNELS)) if split == "train" and word and rng.random() < CHANNEL_P else ""
                 i = len(specs)
                 specs.append(ClipSpec(
                     index=i, path=f"wav/{split}/{label}/{i:05d}.wav", label=label, split=split, word=word,
-                    accent=str(rng.choice(accents)), variant=str(variant),
+                    accent=_accent(split, by_accent, rng), variant=str(variant),
                     speed_wpm=int(rng.integers(*SPEED_WPM)), pitch=int(rng.integers(*PITCH)),
                     amplitude=int(rng.integers(*AMPLITUDE)), noise=noise,
-                    snr_db=round(float(rng.uniform(*SNR_DB[split])), 2) if word else None,
+                    snr_db=round(float(rng.uniform(*SNR_DB[split])), 2) if word and noisy else None,
                     level_dbfs=round(float(rng.uniform(*SILENCE_RMS_DBFS)), 2), babble=babble,
-                    seed=int(rng.integers(2**62))))
-    return specs, by_split
+                    seed=int(rng.integers(2**62)), room=room, channel=channel))
+    return specs, {"variants": by_split, "accents": by_accent}
 
 
 def _speech(word: str, voice: str, speed: int, pitch: int, amplitude: int = 100) -> np.ndarray:
@@ -122,11 +161,14 @@ def _place(x: np.ndarray, rng: np.random.Generator, n: int = CLIP_SAMPLES) -> np
     return out
 
 
+_NOISES = {"hum": hum, "fan": fan, "street": street, "music": music}
+
+
 def _noise(spec: ClipSpec, rng: np.random.Generator) -> np.ndarray:
     if spec.noise in COLOURS:
         return coloured_noise(CLIP_SAMPLES, COLOURS[spec.noise], rng)
-    if spec.noise == "hum":
-        return hum(CLIP_SAMPLES, SAMPLE_RATE_HZ, rng)
+    if spec.noise in _NOISES:
+        return _NOISES[spec.noise](CLIP_SAMPLES, SAMPLE_RATE_HZ, rng)
     x = sum(_place(_speech(w, v, s, p), rng) for w, v, s, p in spec.babble)
     return (x / max(np.sqrt(np.mean(x ** 2)), 1e-9)).astype(np.float32)
 
@@ -135,13 +177,18 @@ def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
     """Synthesize, shift, mix and write one clip (runs in a worker process)."""
     rng = np.random.default_rng(spec.seed)
     voice = f"{spec.accent}+{spec.variant}"
-    noise = _noise(spec, rng)
+    noise = _noise(spec, rng) if spec.noise else None
     extra = {"word": spec.word, "accent": spec.accent, "variant": spec.variant, "speed_wpm": spec.speed_wpm,
-             "pitch": spec.pitch, "amplitude": spec.amplitude}
+             "pitch": spec.pitch, "amplitude": spec.amplitude, "room": spec.room, "channel": spec.channel}
     if spec.word:
         speech = _speech(spec.word, voice, spec.speed_wpm, spec.pitch, spec.amplitude)
         extra["speech_samples"] = int(min(len(speech), CLIP_SAMPLES))
-        x = mix_at_snr(_place(speech, rng), noise, spec.snr_db)
+        x = _place(speech, rng)
+        if spec.room:
+            x = reverberate(x, room_impulse_response(float(rng.uniform(*ROOMS[spec.room])), SAMPLE_RATE_HZ, rng))
+        if spec.channel:
+            x = random_channel(x, spec.channel, SAMPLE_RATE_HZ, rng)
+        x = mix_at_snr(x, noise, spec.snr_db) if noise is not None else x
     else:
         x = noise * np.float32(10 ** (spec.level_dbfs / 20))
         extra["level_dbfs"] = spec.level_dbfs
@@ -178,16 +225,19 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     accents = english_accents()
-    specs, by_split = plan(seed, size, accents, variants())
+    specs, split = plan(seed, size, accents, variants())
     jobs = [(s, str(out)) for s in specs]
     records = map_in_processes(render, jobs, workers=workers, desc="kws data (espeak-ng)", progress=progress,
                                chunksize=16)
     meta = {**key, "name": "kws_espeak", "source": "built-in: espeak-ng synthesis",
             "sample_rate_hz": SAMPLE_RATE_HZ, "clip_samples": CLIP_SAMPLES, "accents": accents,
-            "variants": by_split,
+            "variants": split["variants"], "accents_by_split": split["accents"], "held_out_accent": HELD_OUT_ACCENT,
             "split_rule": "espeak-ng variants (speaker characters) are disjoint across train/val/test "
-                          f"({SPLIT_FRACTIONS}); the {len(accents)} accents are shared",
-            "snr_db": {s: list(r) for s, r in SNR_DB.items()},
+                          f"({SPLIT_FRACTIONS}) and accent {HELD_OUT_ACCENT} is in test only "
+                          f"({HELD_OUT_TEST_SHARE:.0%} of test clips)",
+            "snr_db": {s: list(r) for s, r in SNR_DB.items()}, "noisy_fraction": NOISY_FRACTION,
+            "train_rooms": {"p": ROOM_P, "rt60_s": ROOMS}, "train_channels": {"p": CHANNEL_P, "kinds": CHANNELS},
+            "unknown_words": {"confusable": CONFUSABLE, "speech_commands": UNKNOWN_WORDS},
             "snr_definition": "10*log10(mean power over the spoken word / mean power of the noise over 1 s)",
             "noise_kinds": list(NOISE_KINDS), "silence_rms_dbfs": list(SILENCE_RMS_DBFS),
             "speed_wpm": list(SPEED_WPM), "pitch": list(PITCH), "amplitude": list(AMPLITUDE),

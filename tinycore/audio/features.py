@@ -79,7 +79,8 @@ class TorchFrontend(torch.nn.Module):
         dct = dct_matrix(config.n_mfcc, config.n_mels, config.dct_norm) if config.n_mfcc is not None else np.zeros((0, 0))
         self.register_buffer("dct", torch.from_numpy(dct.astype(np.float32)))
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+    def forward(self, wave: torch.Tensor, mel: torch.Tensor | None = None) -> torch.Tensor:
+        """mel: optional (B, n_mels, bins) per-clip filterbanks replacing self.mel (e.g. VTLP-warped ones)."""
         c = self.config
         x = wave.to(torch.float32)[..., :c.clip_samples]
         if x.shape[-1] != c.clip_samples:
@@ -94,7 +95,7 @@ class TorchFrontend(torch.nn.Module):
         spec = torch.stft(x, n_fft=c.n_fft, hop_length=c.hop_samples, win_length=c.frame_samples,
                           window=self.window, center=False, return_complex=True)  # (B, bins, T)
         mag = spec.abs() if c.power == 1.0 else spec.real ** 2 + spec.imag ** 2
-        mel = torch.matmul(self.mel, mag) + c.log_offset  # (B, n_mels, T)
+        mel = torch.matmul(self.mel if mel is None else mel, mag) + c.log_offset  # (B, n_mels, T)
         logmel = torch.log(mel) if c.log_kind == "ln" else 10.0 * torch.log10(mel)
         out = logmel if c.n_mfcc is None else torch.matmul(self.dct, logmel)
         return out.transpose(-1, -2).contiguous()

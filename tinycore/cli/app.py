@@ -309,6 +309,10 @@ def _class_lines(metrics: dict) -> list[str]:
         lines.append("int8 recall per class: " + ", ".join(f"{c} {r:.3f}" for c, r in
                                                              metrics["per_class_recall"].items()))
     lines += [f"int8 {k.replace('_', ' ')}: {v:.4f}" for k, v in metrics.items() if k.endswith("_rate")]
+    if metrics.get("per_accent"):  # an app that groups test clips by accent (KWS built-in set)
+        lines.append("int8 accuracy per accent: " + ", ".join(
+            f"{a}{' (held out)' if a == metrics.get('held_out_accent') else ''} {g['accuracy']:.3f}"
+            for a, g in metrics["per_accent"].items()))
     return lines
 
 

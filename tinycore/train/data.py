@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Union
 
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler, TensorDataset
+from torch.utils.data import (DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler, TensorDataset,
+                              WeightedRandomSampler)
 
 from tinycore.train.config import TrainError
 from tinycore.train.distributed import DistContext
@@ -30,20 +31,26 @@ def as_dataset(data: Data, what: str) -> tuple[Dataset, DataLoader | None]:
 class EpochLoader:
     """Training batches whose order depends only on (seed, epoch), so a resumed run replays the same batches.
 
-    Under DDP each rank reads its DistributedSampler shard (equal batch counts on every rank).
+    Under DDP each rank reads its DistributedSampler shard (equal batch counts on every rank). A loader whose
+    sampler is a WeightedRandomSampler (class-balanced sampling) keeps its weights, drawn from the same seeded
+    generator; under DDP the shards are uniform (weights not applied).
     """
 
     def __init__(self, data: Data, batch_size: int, seed: int, ctx: DistContext) -> None:
         dataset, loader = as_dataset(data, "train_data")
         self.seed = seed
-        self.sampler: DistributedSampler | RandomSampler | None = None
+        self.sampler: DistributedSampler | RandomSampler | WeightedRandomSampler | None = None
         self.generator = torch.Generator()
         if loader is not None and isinstance(dataset, IterableDataset):
             self.loader = loader  # its order is its own; resumes are not replayed exactly
             return
         bs = loader.batch_size if loader is not None and loader.batch_size is not None else batch_size
+        weighted = loader.sampler if loader is not None and isinstance(loader.sampler, WeightedRandomSampler) else None
         if ctx.enabled:
             self.sampler = DistributedSampler(dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed)
+        elif weighted is not None:
+            self.sampler = WeightedRandomSampler(weighted.weights, weighted.num_samples, weighted.replacement,
+                                                 generator=self.generator)
         else:
             self.sampler = RandomSampler(dataset, generator=self.generator)
         kwargs = {}

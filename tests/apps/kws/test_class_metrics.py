@@ -36,3 +36,27 @@ def test_demo_summary_names_each_class_and_the_rate(tmp_path):
                         {"metrics": {"float": m, "int8": m}})
     assert "up 0.000" in text and "yes 1.000" in text
     assert "int8 keyword to unknown rate: 0.1000" in text  # 1 of the 10 keyword clips
+
+
+def test_accuracy_per_accent_and_variant_from_the_manifest(tmp_path):
+    from apps.kws.task import accuracy_by, evaluate
+    from tinycore.audio.manifest import ClipRecord, Manifest
+    from tinycore.task import TaskData
+
+    accents = ["en-us", "en-gb-scotland", "en-us", "en-gb"]
+    clips = tuple(ClipRecord(f"{i}.wav", CLASSES[i], "test", f"{a}+m{i % 2}",
+                             extra={"accent": a, "variant": f"m{i % 2}"}) for i, a in enumerate(accents))
+    m = Manifest(Path(tmp_path), tuple(CLASSES), clips, {"held_out_accent": "en-gb-scotland"})
+    y = np.arange(4)
+    x = np.zeros((4, 1, 49, 10), np.float32)
+    data = TaskData((x, y), (x, y), (x, y), (1, 49, 10), tuple(CLASSES), {}, {"manifest": m})
+    wrong_second = np.eye(len(CLASSES))[[0, 3, 2, 3]]  # clip 1 (the Scottish one) misread
+    met = evaluate(lambda _: wrong_second, data, "test", Path(tmp_path), "int8")
+    assert met["per_accent"] == {"en-gb": {"accuracy": 1.0, "n": 1}, "en-gb-scotland": {"accuracy": 0.0, "n": 1},
+                                 "en-us": {"accuracy": 1.0, "n": 2}}
+    assert met["per_variant"] == {"m0": {"accuracy": 1.0, "n": 2}, "m1": {"accuracy": 0.5, "n": 2}}
+    assert met["held_out_accent"] == "en-gb-scotland"
+    assert accuracy_by(np.array([1, 1]), np.array([1, 0]), ["a", "a"]) == {"a": {"accuracy": 0.5, "n": 2}}
+    text = demo_summary(type("T", (), {"metric_name": "accuracy"})(), RunDir(Path(tmp_path)),
+                        {"metrics": {"float": met, "int8": met}})
+    assert "en-gb-scotland (held out) 0.000" in text

@@ -1,4 +1,5 @@
-"""The built-in espeak-ng KWS set: deterministic, strictly split by speaker, noisy at the stated SNR, cached."""
+"""The built-in espeak-ng KWS set: deterministic, split by speaker and held-out accent, noisy at the stated SNR,
+confusable `_unknown_` words, cached."""
 import hashlib
 import os
 
@@ -6,7 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from apps.kws.data import FULL, QUICK, SNR_DB, DatasetSize, build, plan
+from apps.kws.data import (CONFUSABLE, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB, DatasetSize, build,
+                           plan)
 from apps.kws.speech_commands import CLASSES
 from tinycore.audio.espeak import english_accents, variants
 
@@ -25,8 +27,9 @@ def _digest(m):
 def test_sizes_of_full_and_quick():
     accents, names = english_accents(), variants()
     assert len(accents) >= 8 and len(names) >= 90
-    full, split = plan(0, FULL, accents, names)
+    full, splits = plan(0, FULL, accents, names)
     quick, _ = plan(0, QUICK, accents, names)
+    split = splits["variants"]
     assert len(full) == 13 * 10 * len(names) and len(quick) == 13 * 6 * len(names)  # 12870 / 7722 with 99 variants
     k = round(0.15 * len(names))  # 15 of 99
     assert {s: len(v) for s, v in split.items()} == {"train": len(names) - 2 * k, "val": k, "test": k}
@@ -51,18 +54,52 @@ def test_counts_and_format(tiny):
     assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, 1, 16000, "PCM_16")
     x, y = tiny.load_split("val", progress=False)
     assert x.shape == (13, 16000) and sorted(set(y)) == list(range(12))
-    assert np.abs(x).max() <= 0.99 and (np.abs(x).max(axis=1) > 0).all()
+    assert np.abs(x).max() <= 0.99 + 2 ** -15 and (np.abs(x).max(axis=1) > 0).all()
 
 
-def test_every_test_clip_has_noise_at_the_stated_snr(tiny):
+def test_held_out_accent_only_in_test():
+    specs, splits = plan(0, QUICK, english_accents(), variants())
+    assert HELD_OUT_ACCENT not in splits["accents"]["train"] + splits["accents"]["val"]
+    for s in specs:
+        used = {s.accent} | {v.split("+")[0] for _, v, _, _ in s.babble}
+        assert s.split == "test" or HELD_OUT_ACCENT not in used
+        assert s.variant in splits["variants"][s.split]
+    test = [s for s in specs if s.split == "test"]
+    share = np.mean([s.accent == HELD_OUT_ACCENT for s in test])
+    assert 0.2 < share < 0.3  # a quarter of the test clips
+    assert {s.accent for s in test} == set(english_accents())  # and every other accent too
+
+
+def test_test_protocol_noise_share_and_snr():
+    specs, _ = plan(0, QUICK, english_accents(), variants())
     lo, hi = SNR_DB["test"]
-    assert tiny.meta["snr_db"]["test"] == [lo, hi]
+    assert (lo, hi) == (0.0, 25.0) and NOISY_FRACTION["test"] == 0.8
+    speech = [s for s in specs if s.split == "test" and s.word]
+    noisy = [s for s in speech if s.noise]
+    assert abs(len(noisy) / len(speech) - 0.8) < 0.03
+    assert all(lo <= s.snr_db <= hi for s in noisy) and all(s.snr_db is None for s in speech if not s.noise)
+    assert all(not s.room and not s.channel for s in specs if s.split != "train")  # rooms/channels: train only
+    silence = [s for s in specs if not s.word]
+    assert all(s.noise and s.noise != "babble" and s.snr_db is None for s in silence)
+
+
+def test_unknown_words_are_half_confusable_and_no_homophones():
+    specs, _ = plan(0, QUICK, english_accents(), variants())
+    words = [s.word for s in specs if s.label == "_unknown_"]
+    assert 0.4 < np.mean([w in CONFUSABLE for w in words]) < 0.6
+    assert not {"know", "write", "rite", "right", "no"} & set(CONFUSABLE)
+
+
+def test_every_test_clip_has_the_stated_noise(tiny):
+    lo, hi = SNR_DB["test"]
+    assert tiny.meta["snr_db"]["test"] == [lo, hi] and tiny.meta["held_out_accent"] == HELD_OUT_ACCENT
     for c in tiny.split("test"):
-        assert c.noise
-        if c.label != "_silence_":
+        if c.label == "_silence_":
+            assert c.snr_db is None and c.noise and c.noise != "babble"
+        elif c.noise:
             assert lo <= c.snr_db <= hi
         else:
-            assert c.snr_db is None and c.noise != "babble"
+            assert c.snr_db is None
 
 
 def test_deterministic_and_seed_dependent(tiny, tmp_path):

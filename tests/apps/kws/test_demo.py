@@ -25,9 +25,9 @@ def test_demo_quick_end_to_end(tmp_path):
     fw = r["firmware"]
     assert fw["outputs_match_runtime"] is True and fw["labels_match_python"] is True and fw["n_checked"] == 3
     assert fw["arena_bytes"] == r["memory"]["sram_peak_bytes"] and fw["bss_bytes"] >= fw["arena_bytes"]
-    # README (Results): these settings (3 epochs, seed 0) measured float 74.7 %, int8 74.6 % on the 1,170 test
-    # clips; floor 10 points below, int8 within 2 points of float
-    assert r["metrics"]["float"]["accuracy"] >= 0.65
+    # README (Results): these settings (3 epochs, seed 0, data set v2: held-out accent, 0-25 dB) measured float
+    # 59.2 %, int8 58.6 % on the 1,170 test clips; floor 9 points below, int8 within 2 points of float
+    assert r["metrics"]["float"]["accuracy"] >= 0.50
     assert abs(r["metrics"]["float"]["accuracy"] - r["metrics"]["int8"]["accuracy"]) <= 0.02
     for png in ("memory.png", "confusion_float.png", "confusion_int8.png"):
         assert (run / png).stat().st_size > 1000
