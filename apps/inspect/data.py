@@ -1,12 +1,13 @@
-"""The built-in Visual Wake Words set: person / no-person images rendered offline (tinycore.vision.render).
+"""The built-in inspection set: parts on a conveyor line, good or defective, rendered offline (apps/inspect/parts.py).
 
-Layout under the cache folder (default data/vww/{quick,full}):
-    meta.json                      stamp (version, seed, sizes), counts, build seconds, label rule
-    {train,val,test}.npz           images uint8 (N, H, W, 3) RGB, labels uint8 (0 no person, 1 person),
-                                   person_area (largest visible person area / image area)
-Image i of a split draws everything (scene, people, objects, camera) from SeedSequence(seed, spawn_key=(split, i)):
-no background or person instance appears in two splits. Labels follow VWW's rule on the rendered visible masks
-(person iff a person covers >= 0.5 % of the image), half the images of each split of each kind.
+Layout under the cache folder (default data/inspect/{quick,full}):
+    meta.json                      stamp (version, seed, sizes), counts, build seconds, label and split rules
+    {train,val,test}.npz           images uint8 (N, H, W, 3) RGB, labels uint8 (0 good, 1 defect),
+                                   instance (part instance id), kind and defect (indices into parts.KINDS and
+                                   DEFECT_NAMES, -1 = none), defect_px (working pixels the defect changed)
+Part instance k of a split draws the part (kind, geometry, colours, its defect) from SeedSequence(seed,
+spawn_key=(split, k)) and VIEWS frames of it (pose, belt, light, camera) from child seeds: images are split by part
+instance, so no part is seen in two splits. Half the instances of each split are defective.
 """
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from apps.vww.scenes import PERSON_MIN_AREA, render_vww
+from apps.inspect.parts import DEFECTS, KINDS, render_instance_views
 from tinycore.errors import DataError
 
 DATASET_VERSION = 1
 SPLITS = ("train", "val", "test")
-CLASSES = ("non_person", "person")  # the MLPerf Tiny VWW label order
+CLASSES = ("good", "defect")
+VIEWS = 2  # frames of each part instance
+DEFECT_NAMES = tuple(sorted({d for ds in DEFECTS.values() for d in ds}))
 
 
 @dataclass(frozen=True)
@@ -39,24 +42,25 @@ class DatasetSize:
     width: int = 96
 
 
-FULL = DatasetSize(train=8000, val=1000, test=1000)
-QUICK = DatasetSize(train=1200, val=400, test=400)
+FULL = DatasetSize(train=6000, val=1000, test=1000, height=224, width=224)
+QUICK = DatasetSize(train=1200, val=400, test=400, height=64, width=64)
 
 
 @dataclass(frozen=True)
-class VwwSplits:
+class InspectSplits:
     images: dict[str, NDArray[np.uint8]]  # split -> (N, H, W, 3)
     labels: dict[str, NDArray[np.uint8]]
-    person_area: dict[str, NDArray[np.float32]]
+    defect_px: dict[str, NDArray[np.int32]]
     meta: dict
 
 
-def _render_one(job: tuple[int, int, int, int, int]) -> tuple[NDArray[np.uint8], int, float]:
-    seed, split_id, index, height, width = job
+def _render_one(job: tuple[int, int, int, int, int]) -> list[tuple[NDArray[np.uint8], int, int, int, int, int]]:
+    """The VIEWS frames of part instance `index`: (image, label, instance, kind, defect, defect_px) each."""
+    seed, split_id, index, height, _ = job
     ss = np.random.SeedSequence(seed, spawn_key=(split_id, index))
-    out = render_vww(ss, person=index % 2 == 0, size=(height, width))
-    area = out.area_frac("person")
-    return out.image, int(area >= PERSON_MIN_AREA), area
+    views, part = render_instance_views(ss, defective=index % 2 == 1, views=VIEWS, size=height)
+    d = -1 if part.defect is None else DEFECT_NAMES.index(part.defect)
+    return [(v, int(part.defect is not None), index, KINDS.index(part.kind), d, part.defect_px) for v in views]
 
 
 def _stamp(seed: int, size: DatasetSize) -> dict:
@@ -89,55 +93,42 @@ def build(cache_dir: str | Path, seed: int = 0, quick: bool = False, progress: b
             continue
         t0 = time.perf_counter()
         n = getattr(size, split)
-        jobs = [(seed, SPLITS.index(split), i, size.height, size.width) for i in range(n)]
+        jobs = [(seed, SPLITS.index(split), i, size.height, size.width) for i in range(-(-n // VIEWS))]
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            rows = list(tqdm(pool.imap(_render_one, jobs, chunksize=8), total=n, file=sys.stderr,
-                             desc=f"vww {split} (render)", disable=not progress))
+            rows = [r for views in tqdm(pool.imap(_render_one, jobs, chunksize=8), total=len(jobs), file=sys.stderr,
+                                        desc=f"inspect {split} (render)", disable=not progress) for r in views][:n]
         images = np.stack([r[0] for r in rows]) if rows else np.zeros((0, size.height, size.width, 3), np.uint8)
-        labels = np.array([r[1] for r in rows], np.uint8)
-        area = np.array([r[2] for r in rows], np.float32)
+        columns = {k: np.array([r[i] for r in rows], t) for i, k, t in
+                   ((1, "labels", np.uint8), (2, "instance", np.int32), (3, "kind", np.int8), (4, "defect", np.int8),
+                    (5, "defect_px", np.int32))}
+        labels = columns["labels"]
         tmp = root / f"{split}.tmp.npz"
-        np.savez_compressed(tmp, images=images, labels=labels, person_area=area)
+        np.savez_compressed(tmp, images=images, **columns)
         tmp.replace(root / f"{split}.npz")
-        meta["counts"][split] = {"images": n, "person": int(labels.sum()), "non_person": int(n - labels.sum())}
+        meta["counts"][split] = {"images": n, "defect": int(labels.sum()), "good": int(n - labels.sum()),
+                                 "instances": len(jobs)}
         meta["build_seconds"][split] = round(time.perf_counter() - t0, 1)
-        meta.update({"name": "vww_rendered", "source": "built-in: tinycore.vision.render", "classes": list(CLASSES),
-                     "workers": workers,
-                     "label_rule": f"person iff a person's visible mask covers >= {PERSON_MIN_AREA:.1%} of the image",
-                     "split_rule": "each image has its own scene seed (seed, split, index): no scene or person "
-                                   "instance is shared between splits"})
+        meta.update({"name": "inspect_rendered", "source": "built-in: apps/inspect/parts.py", "classes": list(CLASSES),
+                     "workers": workers, "kinds": list(KINDS), "defects": list(DEFECT_NAMES), "views": VIEWS,
+                     "label_rule": "defect iff the part instance carries a defect that changed >= 4 working pixels",
+                     "split_rule": "by part instance: instance (seed, split, k) draws the part and its defect, its "
+                                   f"{VIEWS} views draw pose and light; no part instance is shared between splits"})
         tmp = root / "meta.tmp.json"
         tmp.write_text(json.dumps(meta, indent=1))
         tmp.replace(root / "meta.json")
     return meta
 
 
-def load(cache_dir: str | Path, splits: tuple[str, ...] = SPLITS) -> VwwSplits:
+def load(cache_dir: str | Path, splits: tuple[str, ...] = SPLITS) -> InspectSplits:
     """Read built splits; DataError naming the folder when one is missing or damaged."""
     root = Path(cache_dir)
     try:
         meta = json.loads((root / "meta.json").read_text())
         arrays = {s: np.load(root / f"{s}.npz") for s in splits}
-        return VwwSplits(images={s: a["images"] for s, a in arrays.items()},
-                         labels={s: a["labels"] for s, a in arrays.items()},
-                         person_area={s: a["person_area"] for s, a in arrays.items()}, meta=meta)
+        return InspectSplits(images={s: a["images"] for s, a in arrays.items()},
+                             labels={s: a["labels"] for s, a in arrays.items()},
+                             defect_px={s: a["defect_px"] for s, a in arrays.items()}, meta=meta)
     except (OSError, ValueError, KeyError) as e:
-        raise DataError(f"{root}: no usable built-in VWW set ({e}); run `python -m apps.vww data` "
+        raise DataError(f"{root}: no usable built-in inspection set ({e}); run `python -m apps.inspect data` "
                         f"(with the same --quick/--seed/--cache-dir)") from e
 
-
-def save_grid(images: NDArray[np.uint8], labels: NDArray, path: Path, cols: int = 8, rows: int = 6) -> Path:
-    """A contact sheet of images (person: green frame, no person: grey frame) as a PNG."""
-    import cv2
-
-    n = min(len(images), cols * rows)
-    h, w = images.shape[1:3]
-    sheet = np.full((rows * (h + 4), cols * (w + 4), 3), 255, np.uint8)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        tile = np.full((h + 4, w + 4, 3), (40, 200, 40) if labels[i] else (150, 150, 150), np.uint8)
-        tile[2:-2, 2:-2] = images[i]
-        sheet[r * (h + 4):(r + 1) * (h + 4), c * (w + 4):(c + 1) * (w + 4)] = tile
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])  # used for .jpg only
-    return path

@@ -1,7 +1,8 @@
-"""The Visual Wake Words Task: person / no person at 96x96 RGB, MobileNetV1 alpha 0.25 (MLPerf Tiny), accuracy.
+"""The visual inspection Task: good / defect part at 224x224 RGB (64x64 with --quick), MobileNetV1, accuracy.
 
-Features are pixels / 255 in the torch layout (N, 3, 96, 96), mean 0 and std 1: the int8 model's input is then
-what tinycore.vision.frontend makes from a camera frame with config_for_model(graph), in Python and in C.
+Made from apps/vww/task.py (see the README for what changed). Features are pixels / 255 in the torch layout
+(N, 3, H, W), mean 0 and std 1: the int8 model's input is what tinycore.vision.frontend makes from a camera frame
+with config_for_model(graph), in Python and in C (the VWW firmware runs it unchanged).
 """
 from __future__ import annotations
 
@@ -12,33 +13,40 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
-from apps.vww import data as builtin
+from apps.inspect import data as builtin
+from apps.inspect.mvtec import load_mvtec
 from apps.vww.augment import augmented_train_loader
-from apps.vww.patches import COMMANDS
 from apps.vww.plots import prediction_grid
-from apps.vww.real_data import load_data_dir
 from tinycore.metrics import classification_metrics, plot_confusion
 from tinycore.spec import mobilenet_v1
+from apps.inspect.demo import add_arguments, cmd_demo
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 from tinycore.train import accuracy
 
-DESCRIPTION = """Visual Wake Words: a 96x96 RGB image -> int8 CNN -> person / no person (MLPerf Tiny VWW).
+DESCRIPTION = """Visual inspection: a camera frame of a part -> int8 CNN -> good / defect.
 
-The built-in data set is rendered offline (apps/vww/data.py); no scene or person is shared between splits.
---data-dir reads an MLPerf VWW folder, an EEMBC runner folder or a COCO-2014 instances JSON (apps/vww/sources.py).
+The built-in set renders washers, caps, connectors, fabric and PCB patches on a conveyor line with scratches,
+cracks, dents, stains, missing / extra features and misprints (apps/inspect/parts.py), split by part instance.
+--data-dir reads the MVTec AD layout (a category folder or the root; apps/inspect/mvtec.py) as a binary task.
+`demo` trains a MobileNetV1 alpha 1.0 as "the user's model" and fits it to an STM32F412 with tinycore.optimize.
 The firmware takes RGB888 camera frames, runs the integer front end in C (tc_vision) and then the model."""
 
-SIZE = 96
 GRID_IMAGES = 48  # test images in the prediction grid
+GRID_LEGEND = "frame = prediction: green defect, grey good"
+
+
+def image_size(quick: bool) -> int:
+    """224 (the user's MobileNetV1 input), 64 with --quick."""
+    return builtin.QUICK.height if quick else builtin.FULL.height
 
 
 def build_data(opts: DataOptions) -> dict:
     """Render (or reuse) the built-in set; with --data-dir, count the images of each split of the folder."""
     if opts.data_dir is not None:
-        sets = {s: load_data_dir(opts.data_dir, s, SIZE, opts.cache_dir, progress=opts.progress)
+        sets = {s: load_mvtec(opts.data_dir, s, image_size(opts.quick), opts.seed, opts.cache_dir, opts.progress)
                 for s in opts.splits}
-        return {"name": next(iter(sets.values())).meta.get("name"), "root": str(opts.data_dir),
-                "images_per_split": {s: len(v.labels) for s, v in sets.items()}}
+        return {"name": next(iter(sets.values()))[2]["name"], "root": str(opts.data_dir),
+                "images_per_split": {s: len(v[1]) for s, v in sets.items()}}
     meta = builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress, splits=opts.splits)
     summary = {k: meta.get(k) for k in ("name", "counts", "build_seconds", "label_rule", "split_rule")}
     return {**summary, "cache_dir": str(opts.cache_dir)}
@@ -54,22 +62,17 @@ def to_images(features: NDArray[np.float32]) -> NDArray[np.uint8]:
     return np.clip(np.rint(features.transpose(0, 2, 3, 1) * 255.0), 0, 255).astype(np.uint8)
 
 
-def _empty() -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-    return np.zeros((0, 3, SIZE, SIZE), np.float32), np.zeros(0, np.int64)
-
-
 def load_data(opts: DataOptions) -> TaskData:
-    """The splits opts asks for (the others empty) as features; an evaluation-only folder (no train/val/test
-    rule, e.g. MLPerf's vww01 500 + 500) gives all its images as the test split."""
-    splits = {s: _empty() for s in builtin.SPLITS}
+    """The splits opts asks for (the others empty) as features."""
+    size = image_size(opts.quick)
+    splits = {s: (np.zeros((0, 3, size, size), np.float32), np.zeros(0, np.int64)) for s in builtin.SPLITS}
     if opts.data_dir is not None:
         meta: dict = {}
         for s in opts.splits:
-            v = load_data_dir(opts.data_dir, _real_split(opts.data_dir, s), SIZE, opts.cache_dir,
-                              progress=opts.progress)
-            splits[s], meta = (to_features(v.images), v.labels.astype(np.int64)), v.meta
+            images, labels, meta = load_mvtec(opts.data_dir, s, size, opts.seed, opts.cache_dir, opts.progress)
+            splits[s] = (to_features(images), labels)
         dataset = {"name": meta.get("name"), "source": meta.get("source"), "split": meta.get("split_rule"),
-                   "notices": meta.get("notices", [])}
+                   "categories": meta.get("categories")}
     else:
         meta = builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress,
                              splits=opts.splits)
@@ -77,31 +80,29 @@ def load_data(opts: DataOptions) -> TaskData:
         for s in opts.splits:
             splits[s] = (to_features(sets.images[s]), sets.labels[s].astype(np.int64))
         dataset = {"name": meta.get("name"), "source": meta.get("source"), "split": meta.get("split_rule"),
-                   "label_rule": meta.get("label_rule"), "noise": "sensor noise, blur and JPEG rendered in"}
+                   "label_rule": meta.get("label_rule"), "kinds": meta.get("kinds"), "defects": meta.get("defects"),
+                   "noise": "light, blur, sensor noise and JPEG rendered in"}
     dataset.update({f"n_{s}": len(splits[s][1]) for s in builtin.SPLITS})
-    return TaskData(splits["train"], splits["val"], splits["test"], (3, SIZE, SIZE), builtin.CLASSES, dataset)
+    return TaskData(splits["train"], splits["val"], splits["test"], (3, size, size), builtin.CLASSES, dataset)
 
 
-def _real_split(root: Path, split: str) -> str:
-    """`split` itself, or "all" for the test split of a folder that has no split rule (evaluation only)."""
-    from apps.vww.sources import ALL, find_source
-
-    if split != "test":
-        return split
-    return split if find_source(root).select("test") else ALL
+def user_alpha(quick: bool) -> float:
+    """The user's MobileNetV1 width: 1.0 as in the Deeplite case, 0.25 with --quick (minutes on 2 cores)."""
+    return 0.25 if quick else 1.0
 
 
 def default_spec(data: TaskData):
-    """MobileNetV1 alpha 0.25 at 96x96, the MLPerf Tiny VWW reference (`--model mobilenet_v1_025`)."""
-    return mobilenet_v1(0.25, resolution=data.input_shape[1], classes=len(data.classes))
+    """The user's model of the demo: MobileNetV1 alpha 1.0 at the data's resolution (0.25 at the quick 64x64)."""
+    return mobilenet_v1(user_alpha(data.input_shape[1] < builtin.FULL.height), resolution=data.input_shape[1],
+                        classes=len(data.classes))
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=20 if quick else 40, lr=3e-3, batch_size=32)
+    return TrainSettings(epochs=10 if quick else 30, lr=3e-3, batch_size=32)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
-    """Accuracy, confusion, AUC on output[person] - output[non_person]; confusion plot and a prediction grid."""
+    """Accuracy, confusion, AUC on output[defect] - output[good]; confusion plot and a prediction grid."""
     x, y = getattr(data, split)
     out = np.asarray(predict(x), np.float64)
     metrics = classification_metrics(out, y, data.classes)
@@ -109,20 +110,21 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
     metrics["auc"] = float(roc_auc_score(y, score)) if 0 < int(y.sum()) < len(y) else None
     name = data.dataset.get("name")
     plot_confusion(np.array(metrics["confusion"]), data.classes, Path(run_dir) / f"confusion_{tag}.png",
-                   f"VWW {tag} model, {split} split of {name}\naccuracy {metrics['accuracy']:.3f} on {len(y)} images")
+                   f"inspect {tag} model, {split} split of {name}\naccuracy {metrics['accuracy']:.3f} on {len(y)} images")
     n = min(GRID_IMAGES, len(y))
-    prediction_grid(to_images(x[:n]), y[:n], out[:n].argmax(axis=1), Path(run_dir) / f"predictions_{tag}.png")
+    prediction_grid(to_images(x[:n]), y[:n], out[:n].argmax(axis=1), Path(run_dir) / f"predictions_{tag}.png",
+                    legend=GRID_LEGEND)
     return metrics
 
 
 def _firmware(req):
-    from apps.vww.firmware_run import run_vww_firmware
+    from apps.vww.firmware_run import run_vww_firmware  # a binary image classifier's firmware: used unchanged
 
     return run_vww_firmware(req)
 
 
 TASK = Task(
-    name="vww",
+    name="inspect",
     description=DESCRIPTION,
     build_data=build_data,
     load_data=load_data,
@@ -133,9 +135,10 @@ TASK = Task(
     evaluate=evaluate,
     metric_name="accuracy",
     train_loader=augmented_train_loader,
-    default_budget=("64KB", "256KB"),
+    default_budget=("256KB", "1MB"),  # the STM32F412 of the Deeplite case
     firmware=_firmware,
     firmware_checks=("frontend_match", "outputs_match_runtime", "outputs_match_python"),
     model_labels=builtin.CLASSES,
-    commands=COMMANDS,
+    commands={"demo": cmd_demo},
+    extra_arguments=add_arguments,
 )
