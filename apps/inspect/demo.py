@@ -14,6 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
+from tinycore.report import RunDir
 from tinycore.task import Task
 
 BOARD = "stm32f412"
@@ -34,7 +35,6 @@ def train_user_model(task: Task, data, run_dir: Path, args) -> Path:
     import torch
 
     from tinycore.cli import app, steps
-    from tinycore.report import RunDir
 
     user = RunDir(run_dir)
     spec = app._spec_for(task, data, args.model)
@@ -73,38 +73,45 @@ def summary(report: dict, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def run_demo(task: Task, data, out: Path, budget, cfg, *, user_model: Path | None = None, args=None) -> dict:
+    """Steps 2-4 on loaded data: the user's model (trained with `args`' --model/--epochs/--seed/--quick unless
+    user_model is given), tinycore.optimize.run into `out`, the side-by-side report; returns report.json."""
+    from tinycore.cli import steps
+    from tinycore.optimize import run
+
+    t0 = time.time()
+    quiet = not cfg.progress
+    if user_model is None:
+        steps.log("[2/3] the user's model", quiet)
+        user_model = train_user_model(task, data, out / "user", args)
+    steps.log(f"[3/3] tinycore optimize for {cfg.board} (max drop {cfg.max_drop_points:g} points)", quiet)
+    report = run(user_model, data, budget, out, cfg)
+    return RunDir(out).update_report(app=task.name, demo={"seconds": round(time.time() - t0, 1), "board": cfg.board,
+                                                          "user_model": str(user_model), **side_by_side(report)})
+
+
 def cmd_demo(task: Task, args) -> int:
     """data -> the user's MobileNetV1 -> tinycore.optimize for the board -> report side by side."""
     from tinycore.budget import Budget
     from tinycore.cli import app, steps
-    from tinycore.optimize import OptimizeConfig, board_budget, run
+    from tinycore.optimize import OptimizeConfig, board_budget
     from tinycore.units import parse_bytes
 
     t0 = time.time()
-    quiet = args.quiet
     board = args.board if args.board != task.default_board else BOARD
     steps.log(f"[1/3] data ({'quick' if args.quick else 'full'} built-in set)" if not args.data_dir else
-              f"[1/3] data from {args.data_dir}", quiet)
+              f"[1/3] data from {args.data_dir}", args.quiet)
     data = app._load_data(task, app._data_options(args), build=True)
-    out = app._run_dir(args, "demo").path
-    if args.user_model:
-        user_path = Path(args.user_model)
-    else:
-        steps.log("[2/3] the user's model", quiet)
-        user_path = train_user_model(task, data, out / "user", args)
-    steps.log(f"[3/3] tinycore optimize for {board} (max drop {args.max_drop:g} points)", quiet)
     budget = board_budget(board)
     if args.sram != task.default_budget[0] or args.flash != task.default_budget[1]:
         budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash))
     base = OptimizeConfig.quick if args.quick else OptimizeConfig
-    cfg = base(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not quiet)
-    report = run(user_path, data, budget, out, cfg)
+    cfg = base(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet)
+    out = app._run_dir(args, "demo").path
+    report = run_demo(task, data, out, budget, cfg, user_model=Path(args.user_model) if args.user_model else None,
+                      args=args)
     seconds = time.time() - t0
-    from tinycore.report import RunDir
-
-    report = RunDir(out).update_report(app=task.name, demo={"seconds": round(seconds, 1), "quick": bool(args.quick),
-                                                            "board": board, "user_model": str(user_path),
-                                                            **side_by_side(report)})
+    report = RunDir(out).update_report(demo={**report["demo"], "seconds": round(seconds, 1), "quick": bool(args.quick)})
     app._emit(args, report, summary(report, seconds))
-    fw = report.get("firmware", {})
-    return 0 if report["optimize"]["within_drop"] and fw.get("outputs_match_runtime") is True else 1
+    return 0 if report["optimize"]["within_drop"] and report.get("firmware", {}).get("outputs_match_runtime") is True \
+        else 1

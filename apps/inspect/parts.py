@@ -11,8 +11,8 @@ are drawn here because they depend on the part's features):
     connector  missing pin, extra (bent pin / solder blob), crack, scratch
     fabric     stain, hole, scratch (a pulled thread), missing (a missing weft thread)
     pcb        missing pad, extra (solder bridge), scratch (a cut trace), stain
-Defect sizes are log-uniform, so most are small: lines 6-30 % of the part's diameter and 1.5-3.5 working pixels
-wide, blobs of radius 2.5-10 % of it (working pixels = 2 x output pixels, before the pose's 0.6-0.85 scale).
+Defect sizes are log-uniform, so most are small: lines 10-40 % of the part's diameter and 2.5-4.5 working pixels
+wide, blobs of radius 4-12 % of it (working pixels = 2 x output pixels, before the pose's 0.6-0.85 scale).
 """
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ DEFECTS = {"washer": ("scratch", "crack", "dent", "stain"), "cap": ("scratch", "
            "pcb": ("missing", "extra", "scratch", "stain")}
 SUPERSAMPLE = 2
 MIN_DEFECT_PX = 4  # working pixels a mark must change inside the part, else it is drawn again elsewhere
+LINE_LENGTH = (0.1, 0.4)  # scratches and cracks, fraction of the part diameter (log-uniform)
+LINE_WIDTH_PX = (2.5, 4.5)  # working pixels
+BLOB_RADIUS = (0.04, 0.12)  # stains, dents, holes, fraction of the part diameter (log-uniform)
 
 
 @dataclass(frozen=True)
@@ -195,10 +198,10 @@ def make_instance(rng: np.random.Generator, kind: str, defective: bool, s: int) 
         inside = np.argwhere(mask)
         at = inside[int(rng.integers(len(inside)))][::-1].astype(np.float64)
         if defect in MARKS and defect in LINE_MARKS:
-            changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, 0.06, 0.3),
-                                    rng.uniform(1.5, 3.5))
+            changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, *LINE_LENGTH),
+                                    rng.uniform(*LINE_WIDTH_PX))
         elif defect in MARKS:
-            changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, 0.025, 0.1))
+            changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, *BLOB_RADIUS))
         else:
             changed = _feature_defect(rng, kind, defect, trial, mask, feat, s)
         if changed.sum() >= MIN_DEFECT_PX:

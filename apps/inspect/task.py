@@ -98,7 +98,7 @@ def default_spec(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=10 if quick else 30, lr=3e-3, batch_size=32)
+    return TrainSettings(epochs=15 if quick else 30, lr=3e-3, batch_size=16)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
