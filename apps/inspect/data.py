@@ -26,7 +26,7 @@ from tqdm import tqdm
 from apps.inspect.parts import DEFECTS, KINDS, render_instance_views
 from tinycore.errors import DataError
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2  # 2: raw frames (no JPEG), larger line and blob defects
 SPLITS = ("train", "val", "test")
 CLASSES = ("good", "defect")
 VIEWS = 2  # frames of each part instance

@@ -3,8 +3,9 @@
 1. data: the built-in inspection set (or --data-dir, an MVTec AD tree);
 2. the user's model: MobileNetV1 alpha 1.0 at 224x224 trained on it (with --quick: alpha 0.25 at 64x64, fewer
    epochs), saved as TorchScript user/model.pt, as a user would hand it over;
-3. `tinycore.optimize.run` on that file for --board (default stm32f412: 256 KB SRAM, 1 MB Flash) within
-   --max-drop points: search around its architecture, distillation from it, QAT, int8, C, firmware in QEMU;
+3. `tinycore.optimize.run` on that file for --board (default stm32f412: 256 KB SRAM, 1 MB Flash, less the
+   firmware's reserves) with the model's int8 Flash also under --model-flash (144 KB), within --max-drop points:
+   search around its architecture, distillation from it, QAT, int8, C, firmware in QEMU;
 4. report.json (the optimize run's, in the same folder) gains "demo": the user's model and the optimized one side
    by side, and the time taken. A result outside the limits or off the drop exits non-zero.
 """
@@ -19,6 +20,7 @@ from tinycore.task import Task
 
 BOARD = "stm32f412"
 MAX_DROP_POINTS = 1.84  # Deeplite's figure for the case
+MODEL_FLASH = "144KB"  # Deeplite's result: a 144 KB model; our limit is on its whole int8 Flash (weights included)
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
@@ -26,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     if command == "demo":
         parser.add_argument("--max-drop", type=float, default=MAX_DROP_POINTS,
                             help=f"accuracy points the optimized int8 model may lose (default {MAX_DROP_POINTS})")
+        parser.add_argument("--model-flash", default=MODEL_FLASH,
+                            help=f"limit on the optimized model's int8 Flash (weights, biases, tables) below the "
+                                 f"board's (default {MODEL_FLASH}, the size of Deeplite's result)")
         parser.add_argument("--user-model", help="a trained model file (TorchScript, ONNX, float .tflite) to use as "
                                                  "the user's model instead of training MobileNetV1")
 
@@ -105,6 +110,7 @@ def cmd_demo(task: Task, args) -> int:
     budget = board_budget(board)
     if args.sram != task.default_budget[0] or args.flash != task.default_budget[1]:
         budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash))
+    budget = Budget(budget.sram_bytes, min(budget.flash_bytes, parse_bytes(args.model_flash)))
     base = OptimizeConfig.quick if args.quick else OptimizeConfig
     cfg = base(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet)
     out = app._run_dir(args, "demo").path

@@ -216,7 +216,7 @@ def _belt(rng: np.random.Generator, s: int) -> NDArray[np.float32]:
 
 
 def render_view(rng: np.random.Generator, part: Instance, size: int) -> NDArray[np.uint8]:
-    """The part placed on the belt (rotation, scale, shift, shadow), lit, blurred, downsampled, noised, JPEG."""
+    """The part placed on the belt (rotation, scale, shift, shadow), lit, blurred, downsampled, noised; raw (no JPEG)."""
     s = part.image.shape[0]
     scale = rng.uniform(1.45, 1.6) if part.kind == "fabric" else rng.uniform(0.6, 0.85)
     shift = rng.uniform(-0.08, 0.08, 2) * s * (part.kind != "fabric")  # cloth fills the frame
@@ -229,7 +229,7 @@ def render_view(rng: np.random.Generator, part: Instance, size: int) -> NDArray[
     belt *= (1 - 0.5 * shadow)[..., None]
     out = belt * (1 - alpha) + img * alpha
     out = photo.blur(rng, photo.light(rng, out), SUPERSAMPLE)
-    return photo.finish(rng, out.astype(np.float32), (size, size))
+    return photo.finish(rng, out.astype(np.float32), (size, size), jpeg=False)  # line cameras stream raw frames
 
 
 def render_instance_views(seed_seq: np.random.SeedSequence, defective: bool, views: int, size: int,

@@ -26,11 +26,14 @@ def test_demo_fits_the_board_and_reports_both_models(tmp_path, monkeypatch):
     cfg = OptimizeConfig.quick(population=4, generations=1, top_k=1, distill=DistillConfig(epochs=1, qat_epochs=0),
                                firmware_inputs=1, board=BOARD, progress=False)
     args = argparse.Namespace(model=None, quick=True, seed=0, quiet=True, epochs=1)
-    budget = board_budget(BOARD)
+    from tinycore.budget import Budget
+
+    budget = Budget(board_budget(BOARD).sram_bytes, 144 * 1024)  # the demo's default --model-flash
     report = run_demo(TASK, data, tmp_path / "run", budget, cfg, args=args)
     assert (tmp_path / "run" / "user" / "model.pt").is_file()
     mem, o, demo = report["memory"], report["optimize"], report["demo"]
     assert mem["sram_peak_bytes"] <= budget.sram_bytes and mem["flash_bytes"] <= budget.flash_bytes
+    assert mem["weights_bytes"] <= 144 * 1024
     assert report["firmware"]["outputs_match_runtime"] is True
     assert demo["user"]["params"] == o["user"]["params"] > 0 and demo["user"]["accuracy"] == o["user"]["accuracy"]
     assert demo["optimized"]["accuracy"] == report["metrics"]["int8"]["accuracy"]
