@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from apps.inspect.parts import DEFECTS, KINDS, render_instance_views
+from apps.vww.data import _read_meta
 from tinycore.errors import DataError
 
 DATASET_VERSION = 2  # 2: raw frames (no JPEG), larger line and blob defects
@@ -65,18 +66,6 @@ def _render_one(job: tuple[int, int, int, int, int]) -> list[tuple[NDArray[np.ui
 
 def _stamp(seed: int, size: DatasetSize) -> dict:
     return {"version": DATASET_VERSION, "seed": seed, "size": asdict(size)}
-
-
-def _read_meta(root: Path, stamp: dict) -> dict:
-    """The meta of the splits already built with this stamp (an empty one when the stamp changed)."""
-    try:
-        meta = json.loads((root / "meta.json").read_text())
-    except (OSError, ValueError):
-        meta = {}
-    if meta.get("stamp") != stamp:
-        meta = {"stamp": stamp, "counts": {}, "build_seconds": {}}
-    meta["counts"] = {s: c for s, c in meta["counts"].items() if (root / f"{s}.npz").is_file()}
-    return meta
 
 
 def build(cache_dir: str | Path, seed: int = 0, quick: bool = False, progress: bool = True,

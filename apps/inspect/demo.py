@@ -100,6 +100,7 @@ def cmd_demo(task: Task, args) -> int:
     from tinycore.budget import Budget
     from tinycore.cli import app, steps
     from tinycore.optimize import OptimizeConfig, board_budget
+    from tinycore.optimize.distill import DistillConfig
     from tinycore.units import parse_bytes
 
     t0 = time.time()
@@ -111,8 +112,11 @@ def cmd_demo(task: Task, args) -> int:
     if args.sram != task.default_budget[0] or args.flash != task.default_budget[1]:
         budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash))
     budget = Budget(budget.sram_bytes, min(budget.flash_bytes, parse_bytes(args.model_flash)))
-    base = OptimizeConfig.quick if args.quick else OptimizeConfig
-    cfg = base(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet)
+    cfg = OptimizeConfig(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet)
+    if args.quick:  # candidates train as long as the user's model did, so the drop measures the search
+        epochs = args.epochs or task.train_settings(True).epochs
+        cfg = OptimizeConfig.quick(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet,
+                                   distill=DistillConfig(epochs=epochs, qat_epochs=1))
     out = app._run_dir(args, "demo").path
     report = run_demo(task, data, out, budget, cfg, user_model=Path(args.user_model) if args.user_model else None,
                       args=args)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import torch.nn.functional as F
-from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from apps.inspect import data as builtin
 from apps.inspect.mvtec import load_mvtec
 from apps.vww.augment import augmented_train_loader
 from apps.vww.plots import prediction_grid
+from apps.vww.task import to_features, to_images  # pixels / 255 in the torch layout, and back
 from tinycore.metrics import classification_metrics, plot_confusion
 from tinycore.spec import mobilenet_v1
 from apps.inspect.demo import add_arguments, cmd_demo
@@ -50,16 +50,6 @@ def build_data(opts: DataOptions) -> dict:
     meta = builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress, splits=opts.splits)
     summary = {k: meta.get(k) for k in ("name", "counts", "build_seconds", "label_rule", "split_rule")}
     return {**summary, "cache_dir": str(opts.cache_dir)}
-
-
-def to_features(images: NDArray[np.uint8]) -> NDArray[np.float32]:
-    """(N, H, W, 3) uint8 RGB -> (N, 3, H, W) float pixels / 255."""
-    return (np.asarray(images, np.float32) / np.float32(255.0)).transpose(0, 3, 1, 2).copy()
-
-
-def to_images(features: NDArray[np.float32]) -> NDArray[np.uint8]:
-    """The inverse of to_features (exact for features made by it)."""
-    return np.clip(np.rint(features.transpose(0, 2, 3, 1) * 255.0), 0, 255).astype(np.uint8)
 
 
 def load_data(opts: DataOptions) -> TaskData:
