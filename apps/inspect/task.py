@@ -71,7 +71,7 @@ def load_data(opts: DataOptions) -> TaskData:
             splits[s] = (to_features(sets.images[s]), sets.labels[s].astype(np.int64))
         dataset = {"name": meta.get("name"), "source": meta.get("source"), "split": meta.get("split_rule"),
                    "label_rule": meta.get("label_rule"), "kinds": meta.get("kinds"), "defects": meta.get("defects"),
-                   "noise": "light, blur, sensor noise and JPEG rendered in"}
+                   "noise": "light, blur and sensor noise rendered in (raw frames, no JPEG)"}
     dataset.update({f"n_{s}": len(splits[s][1]) for s in builtin.SPLITS})
     return TaskData(splits["train"], splits["val"], splits["test"], (3, size, size), builtin.CLASSES, dataset)
 
