@@ -10,7 +10,8 @@ COLOURS = {0: (150, 150, 150), 1: (40, 200, 40)}  # frame = predicted class: gre
 MISTAKE = (230, 30, 30)  # a red cross over a wrong prediction
 
 
-def prediction_grid(images: NDArray[np.uint8], labels: NDArray, preds: NDArray, path: Path, cols: int = 8) -> Path:
+def prediction_grid(images: NDArray[np.uint8], labels: NDArray, preds: NDArray, path: Path, cols: int = 8,
+                    legend: str = "frame = prediction: green person, grey no person") -> Path:
     """PNG of images (N, H, W, 3): frame colour = predicted class, red corner cross = mistake; title counts."""
     import matplotlib
 
@@ -37,5 +38,5 @@ def prediction_grid(images: NDArray[np.uint8], labels: NDArray, preds: NDArray, 
     fig, ax = plt.subplots(figsize=(cols * 1.1, rows * 1.1 + 0.5))
     ax.imshow(sheet)
     ax.axis("off")
-    ax.set_title(f"{n} images, {wrong} wrong (red X); frame = prediction: green person, grey no person", fontsize=8)
+    ax.set_title(f"{n} images, {wrong} wrong (red X); {legend}", fontsize=8)
     return save_figure(fig, Path(path))

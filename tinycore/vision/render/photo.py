@@ -35,14 +35,16 @@ def blur(rng: np.random.Generator, img: NDArray[np.float32], scale: float) -> ND
     return img
 
 
-def finish(rng: np.random.Generator, img: NDArray[np.float32], out_hw: tuple[int, int]) -> NDArray[np.uint8]:
-    """Downsample (area average = anti-aliasing), add sensor noise, quantize to uint8 and JPEG round-trip."""
+def finish(rng: np.random.Generator, img: NDArray[np.float32], out_hw: tuple[int, int],
+           jpeg: bool = True) -> NDArray[np.uint8]:
+    """Downsample (area average = anti-aliasing), add sensor noise, quantize to uint8 and (most of the time) JPEG
+    round-trip; `jpeg=False` for cameras that stream raw frames (machine vision)."""
     h, w = out_hw
     small = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
     sigma = rng.uniform(0.003, 0.03)
     small = small + rng.normal(0, sigma, small.shape).astype(np.float32) * (0.5 + small)
     u8 = np.clip(small * 255 + 0.5, 0, 255).astype(np.uint8)
-    if rng.random() < 0.8:
+    if rng.random() < 0.8 and jpeg:
         ok, buf = cv2.imencode(".jpg", u8[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 95))])
         u8 = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
     return np.ascontiguousarray(u8)

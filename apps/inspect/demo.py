@@ -1,0 +1,127 @@
+"""`python -m apps.inspect demo`: the Deeplite + Arm case end to end, on our own engine.
+
+1. data: the built-in inspection set (or --data-dir, an MVTec AD tree);
+2. the user's model: MobileNetV1 alpha 1.0 at 224x224 trained on it (with --quick: alpha 0.25 at 64x64, fewer
+   epochs), saved as TorchScript user/model.pt, as a user would hand it over;
+3. `tinycore.optimize.run` on that file for --board (default stm32f412: 256 KB SRAM, 1 MB Flash, less the
+   firmware's reserves) with the model's int8 Flash also under --model-flash (144 KB), within --max-drop points:
+   search around its architecture, distillation from it, QAT, int8, C, firmware in QEMU;
+4. report.json (the optimize run's, in the same folder) gains "demo": the user's model and the optimized one side
+   by side, and the time taken. A result outside the limits or off the drop exits non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tinycore.report import RunDir
+from tinycore.task import Task
+
+BOARD = "stm32f412"
+MAX_DROP_POINTS = 1.84  # Deeplite's figure for the case
+MODEL_FLASH = "144KB"  # Deeplite's result: a 144 KB model; our limit is on its whole int8 Flash (weights included)
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The demo's own flags beside the shared ones (task.extra_arguments)."""
+    if command == "demo":
+        parser.add_argument("--max-drop", type=float, default=MAX_DROP_POINTS,
+                            help=f"accuracy points the optimized int8 model may lose (default {MAX_DROP_POINTS})")
+        parser.add_argument("--model-flash", default=MODEL_FLASH,
+                            help=f"limit on the optimized model's int8 Flash (weights, biases, tables) below the "
+                                 f"board's (default {MODEL_FLASH}, the size of Deeplite's result)")
+        parser.add_argument("--user-model", help="a trained model file (TorchScript, ONNX, float .tflite) to use as "
+                                                 "the user's model instead of training MobileNetV1")
+
+
+def train_user_model(task: Task, data, run_dir: Path, args) -> Path:
+    """Train the task's default MobileNetV1 (or --model) in run_dir and save it as TorchScript; returns the file."""
+    import torch
+
+    from tinycore.cli import app, steps
+
+    user = RunDir(run_dir)
+    spec = app._spec_for(task, data, args.model)
+    steps.train(task, data, user, spec, quick=bool(args.quick), seed=args.seed, progress=not args.quiet,
+                epochs=args.epochs)
+    model = steps.load_float_model(user)
+    path = run_dir / "model.pt"
+    torch.jit.trace(model, torch.zeros(1, *data.input_shape)).save(str(path))
+    return path
+
+
+def side_by_side(report: dict) -> dict:
+    """The user's float model and the optimized int8 one, field by field."""
+    o, mem = report["optimize"], report["memory"]
+    user = o["user"]
+    return {"user": {k: user.get(k) for k in ("accuracy", "params", "macs", "arena_bytes", "flash_bytes",
+                                              "weights_bytes", "fits")},
+            "optimized": {"accuracy": report["metrics"]["int8"]["accuracy"], "params": report["model"]["params"],
+                          "macs": report["model"]["macs"], "arena_bytes": mem["sram_peak_bytes"],
+                          "flash_bytes": mem["flash_bytes"], "weights_bytes": mem["weights_bytes"], "fits": True},
+            "drop_points": o["drop_points"]}
+
+
+def summary(report: dict, seconds: float) -> str:
+    s = side_by_side(report)
+    rows = [("", "user (float)", "optimized (int8)")]
+    for k in ("accuracy", "params", "macs", "arena_bytes", "flash_bytes", "weights_bytes"):
+        u, v = s["user"][k], s["optimized"][k]
+        fmt = (lambda a: f"{100 * a:.2f} %") if k == "accuracy" else (lambda a: f"{a:,}")
+        rows.append((k, fmt(u), fmt(v)))
+    fw = report.get("firmware", {})
+    lines = [f"{a:<14}{b:>18}{c:>18}" for a, b, c in rows]
+    lines += [f"drop {s['drop_points']:.2f} points (limit {report['optimize']['max_drop_points']:g}); "
+              f"firmware {fw.get('emulated_board')}: outputs match runtime {fw.get('outputs_match_runtime')}",
+              f"took {seconds:.0f} s"]
+    return "\n".join(lines)
+
+
+def run_demo(task: Task, data, out: Path, budget, cfg, *, user_model: Path | None = None, args=None) -> dict:
+    """Steps 2-4 on loaded data: the user's model (trained with `args`' --model/--epochs/--seed/--quick unless
+    user_model is given), tinycore.optimize.run into `out`, the side-by-side report; returns report.json."""
+    from tinycore.cli import steps
+    from tinycore.optimize import run
+
+    t0 = time.time()
+    quiet = not cfg.progress
+    if user_model is None:
+        steps.log("[2/3] the user's model", quiet)
+        user_model = train_user_model(task, data, out / "user", args)
+    steps.log(f"[3/3] tinycore optimize for {cfg.board} (max drop {cfg.max_drop_points:g} points)", quiet)
+    report = run(user_model, data, budget, out, cfg)
+    return RunDir(out).update_report(app=task.name, demo={"seconds": round(time.time() - t0, 1), "board": cfg.board,
+                                                          "user_model": str(user_model), **side_by_side(report)})
+
+
+def cmd_demo(task: Task, args) -> int:
+    """data -> the user's MobileNetV1 -> tinycore.optimize for the board -> report side by side."""
+    from tinycore.budget import Budget
+    from tinycore.cli import app, steps
+    from tinycore.optimize import OptimizeConfig, board_budget
+    from tinycore.optimize.distill import DistillConfig
+    from tinycore.units import parse_bytes
+
+    t0 = time.time()
+    board = args.board if args.board != task.default_board else BOARD
+    steps.log(f"[1/3] data ({'quick' if args.quick else 'full'} built-in set)" if not args.data_dir else
+              f"[1/3] data from {args.data_dir}", args.quiet)
+    data = app._load_data(task, app._data_options(args), build=True)
+    budget = board_budget(board)
+    if args.sram != task.default_budget[0] or args.flash != task.default_budget[1]:
+        budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash))
+    budget = Budget(budget.sram_bytes, min(budget.flash_bytes, parse_bytes(args.model_flash)))
+    cfg = OptimizeConfig(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet)
+    if args.quick:  # candidates train as long as the user's model did, so the drop measures the search
+        epochs = args.epochs or task.train_settings(True).epochs
+        cfg = OptimizeConfig.quick(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet,
+                                   distill=DistillConfig(epochs=epochs, qat_epochs=1))
+    out = app._run_dir(args, "demo").path
+    report = run_demo(task, data, out, budget, cfg, user_model=Path(args.user_model) if args.user_model else None,
+                      args=args)
+    seconds = time.time() - t0
+    report = RunDir(out).update_report(demo={**report["demo"], "seconds": round(seconds, 1), "quick": bool(args.quick)})
+    app._emit(args, report, summary(report, seconds))
+    return 0 if report["optimize"]["within_drop"] and report.get("firmware", {}).get("outputs_match_runtime") is True \
+        else 1

@@ -1,0 +1,243 @@
+"""Industrial parts on a conveyor line, with or without a defect: what one frame of an inspection camera shows.
+
+A part *instance* (its colours, geometry and its defect, drawn in the part's own frame) comes from one seed; each
+*view* of it (pose on the belt, background, light, blur, noise, JPEG) from another. The data set renders several
+views of every instance and splits by instance, so a split never sees a part another split holds.
+
+Kinds and the defects each can carry (surface marks from tinycore.vision.render.marks; missing, extra and misprint
+are drawn here because they depend on the part's features):
+    washer     scratch, crack, dent, stain
+    cap        scratch, dent, stain, misprint (the centre print shifted, turned or half gone)
+    connector  missing pin, extra (bent pin / solder blob), crack, scratch
+    fabric     stain, hole, scratch (a pulled thread), missing (a missing weft thread)
+    pcb        missing pad, extra (solder bridge), scratch (a cut trace), stain
+Defect sizes are log-uniform, so most are small: lines 10-40 % of the part's diameter and 2.5-4.5 working pixels
+wide, blobs of radius 4-12 % of it (working pixels = 2 x output pixels, before the pose's 0.6-0.85 scale).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tinycore.vision.render import photo
+from tinycore.vision.render.marks import LINE_MARKS, MARKS
+from tinycore.vision.render.textures import grain, stripes
+
+KINDS = ("washer", "cap", "connector", "fabric", "pcb")
+DEFECTS = {"washer": ("scratch", "crack", "dent", "stain"), "cap": ("scratch", "dent", "stain", "misprint"),
+           "connector": ("missing", "extra", "crack", "scratch"), "fabric": ("stain", "hole", "scratch", "missing"),
+           "pcb": ("missing", "extra", "scratch", "stain")}
+SUPERSAMPLE = 2
+MIN_DEFECT_PX = 4  # working pixels a mark must change inside the part, else it is drawn again elsewhere
+LINE_LENGTH = (0.1, 0.4)  # scratches and cracks, fraction of the part diameter (log-uniform)
+LINE_WIDTH_PX = (2.5, 4.5)  # working pixels
+BLOB_RADIUS = (0.04, 0.12)  # stains, dents, holes, fraction of the part diameter (log-uniform)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One part in its own frame (S x S working pixels): image, mask, kind and defect (None when good)."""
+    image: NDArray[np.float32]
+    mask: NDArray[np.bool_]
+    kind: str
+    defect: str | None
+    defect_px: int
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def _disc(s: int, r: float) -> NDArray[np.bool_]:
+    ys, xs = np.mgrid[0:s, 0:s]
+    return (xs - s / 2 + 0.5) ** 2 + (ys - s / 2 + 0.5) ** 2 <= r * r
+
+
+def _metal(rng: np.random.Generator, s: int) -> NDArray[np.float32]:
+    """Brushed metal: grey with a cast, concentric brush lines and a light sweep."""
+    ys, xs = np.mgrid[0:s, 0:s].astype(np.float32) - s / 2
+    rad, ang = np.hypot(xs, ys), np.arctan2(ys, xs)
+    brush = 1 + 0.06 * np.sin(rad * rng.uniform(0.8, 2.0)) * grain(rng, s, s, 0.5)
+    sweep = 1 + 0.25 * np.cos(ang - rng.uniform(0, 2 * np.pi))
+    base = rng.uniform(0.45, 0.75) * rng.uniform(0.92, 1.08, 3)
+    return (base * (brush * sweep)[..., None]).astype(np.float32)
+
+
+def _washer(rng, s):
+    r_out = s * 0.45
+    mask = _disc(s, r_out) & ~_disc(s, r_out * rng.uniform(0.35, 0.5))
+    return _metal(rng, s), mask, {}
+
+
+def _print_mark(img, s: int, colour, centre, angle: float, keep: float = 1.0) -> None:
+    """The cap's print: a ring and a bar through it (a logo); `keep` < 1 leaves part of it out."""
+    layer = np.zeros((s, s), np.float32)
+    c = (int(centre[0]), int(centre[1]))
+    cv2.ellipse(layer, c, (int(s * 0.2), int(s * 0.2)), 0, 0, 360 * keep, 1.0, max(2, s // 40), cv2.LINE_AA)
+    d = np.array([np.cos(angle), np.sin(angle)]) * s * 0.16
+    cv2.line(layer, (int(c[0] - d[0]), int(c[1] - d[1])), (int(c[0] + d[0]), int(c[1] + d[1])), 1.0,
+             max(2, s // 30), cv2.LINE_AA)
+    img += layer[..., None] * (np.asarray(colour, np.float32) - img)
+
+
+def _cap(rng, s):
+    r = s * 0.45
+    mask = _disc(s, r)
+    colour = rng.uniform(0.15, 0.9, 3)
+    img = np.broadcast_to(colour, (s, s, 3)).astype(np.float32) * grain(rng, s, s, 0.04)[..., None]
+    ys, xs = np.mgrid[0:s, 0:s].astype(np.float32) - s / 2
+    rim = np.hypot(xs, ys) > r * 0.82
+    knurl = 1 + 0.3 * np.sign(np.sin(np.arctan2(ys, xs) * int(rng.integers(30, 60))))
+    img *= np.where(rim, knurl * 0.85, 1.0)[..., None].astype(np.float32)
+    ink = 1 - colour if rng.random() < 0.5 else rng.uniform(0, 1, 3)
+    return img, mask, {"ink": ink, "angle": rng.uniform(0, np.pi)}
+
+
+def _connector(rng, s):
+    img = np.zeros((s, s, 3), np.float32)
+    mask = np.zeros((s, s), np.uint8)
+    body = np.array([s * 0.08, s * 0.45, s * 0.92, s * 0.8]).astype(int)
+    plastic = rng.uniform(0.05, 0.9) * rng.uniform(0.9, 1.1, 3)
+    cv2.rectangle(img, tuple(body[:2]), tuple(body[2:]), tuple(float(v) for v in plastic), -1)
+    cv2.rectangle(mask, tuple(body[:2]), tuple(body[2:]), 1, -1)
+    n = int(rng.integers(4, 11))
+    xs = np.linspace(body[0] + s * 0.06, body[2] - s * 0.06, n)
+    pin_w, gold = max(2, int(s * 0.3 / n)), np.array([0.85, 0.7, 0.3]) * rng.uniform(0.8, 1.1)
+    pins = [(int(x - pin_w / 2), int(s * 0.15), int(x + pin_w / 2), int(body[1])) for x in xs]
+    for x in xs:  # the housing's cavities
+        cv2.rectangle(img, (int(x - pin_w), int(s * 0.55)), (int(x + pin_w), int(s * 0.7)),
+                      tuple(float(v) for v in plastic * 0.35), -1)
+    for p in pins:
+        cv2.rectangle(mask, p[:2], p[2:], 1, -1)
+        cv2.rectangle(img, p[:2], p[2:], tuple(float(v) for v in gold), -1)
+    return img * grain(rng, s, s, 0.05)[..., None], mask.astype(bool), {"pins": pins, "gold": gold}
+
+
+def _fabric(rng, s):
+    ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
+    period = rng.uniform(4, 7)
+    weave = 1 + 0.22 * np.sin(xs * 2 * np.pi / period) * np.sign(np.sin(ys * 2 * np.pi / period))
+    colour = rng.uniform(0.2, 0.9, 3)
+    img = (colour * (weave * grain(rng, s, s, 0.06))[..., None]).astype(np.float32)
+    return img, np.ones((s, s), bool), {"period": period}
+
+
+def _pcb(rng, s):
+    img = np.zeros((s, s, 3), np.float32)
+    board = np.array([0.1, 0.5, 0.2]) * rng.uniform(0.6, 1.3) if rng.random() < 0.8 else np.array([0.1, 0.2, 0.55])
+    m = int(s * 0.06)
+    img[m:s - m, m:s - m] = board
+    mask = np.zeros((s, s), bool)
+    mask[m:s - m, m:s - m] = True
+    trace = tuple(float(v) for v in np.clip(board * 1.7, 0, 1))
+    pads = []
+    for _ in range(int(rng.integers(6, 12))):
+        a, b = rng.integers(m + 6, s - m - 6, 2), rng.integers(m + 6, s - m - 6, 2)
+        mid = (int(b[0]), int(a[1]))
+        cv2.polylines(img, [np.array([a, mid, b], np.int32)], False, trace, max(2, s // 50))
+        pads += [a, b]
+    silver = (0.8, 0.8, 0.78)
+    pad_r = max(2, s // 40)
+    for p in pads:
+        cv2.circle(img, (int(p[0]), int(p[1])), pad_r, silver, -1, cv2.LINE_AA)
+    c0 = rng.integers(int(s * 0.3), int(s * 0.5), 2)
+    cv2.rectangle(img, tuple(int(v) for v in c0), tuple(int(v + s * 0.22) for v in c0), (0.08, 0.08, 0.08), -1)
+    return img * grain(rng, s, s, 0.04)[..., None], mask, {"pads": pads, "pad_r": pad_r, "board": board,
+                                                           "silver": silver}
+
+
+DRAW = {"washer": _washer, "cap": _cap, "connector": _connector, "fabric": _fabric, "pcb": _pcb}
+
+
+def _feature_defect(rng, kind: str, defect: str, img, mask, feat, s: int) -> NDArray[np.bool_]:
+    """missing / extra / misprint: changes to the part's own features; returns the changed pixels."""
+    before = img.copy()
+    if kind == "cap":
+        _print_mark(img, s, feat["ink"], np.array([s / 2, s / 2]) + rng.uniform(-0.12, 0.12, 2) * s,
+                    feat["angle"] + rng.uniform(0.4, 1.2), keep=rng.uniform(0.35, 0.8))
+    elif kind == "connector" and defect == "missing":
+        x0, y0, x1, y1 = feat["pins"][int(rng.integers(len(feat["pins"])))]
+        img[y0:y1, x0:x1 + 1] = 0
+        mask[y0:y1, x0:x1 + 1] = False
+    elif kind == "connector":  # a bent pin
+        x0, y0, x1, y1 = feat["pins"][int(rng.integers(len(feat["pins"])))]
+        img[y0:y1, x0:x1 + 1] = 0
+        tip = (int(x0 + rng.choice([-1, 1]) * (y1 - y0) * rng.uniform(0.4, 0.8)), y0)
+        cv2.line(img, ((x0 + x1) // 2, y1), tip, tuple(float(v) for v in feat["gold"]), max(2, x1 - x0))
+        cv2.line(mask.view(np.uint8), ((x0 + x1) // 2, y1), tip, 1, max(2, x1 - x0))
+    elif kind == "fabric":
+        y = int(rng.integers(s // 8, s - s // 8))
+        band = max(2, int(feat["period"] / 2))
+        x0 = int(rng.integers(0, s // 2))
+        img[y:y + band, x0:x0 + int(s * _log_uniform(rng, 0.15, 0.5))] *= 0.55
+    elif kind == "pcb" and defect == "missing":
+        p = feat["pads"][int(rng.integers(len(feat["pads"])))]
+        cv2.circle(img, (int(p[0]), int(p[1])), feat["pad_r"] + 1, tuple(float(v) for v in feat["board"]), -1)
+    elif kind == "pcb":  # a solder bridge between a pad and its neighbour direction
+        p = np.asarray(feat["pads"][int(rng.integers(len(feat["pads"])))], np.float64)
+        q = p + rng.uniform(-1, 1, 2) * s * 0.06
+        cv2.line(img, tuple(int(v) for v in p), tuple(int(v) for v in q), feat["silver"], feat["pad_r"] * 2)
+    return np.abs(img - before).max(axis=2) > 0.03
+
+
+def make_instance(rng: np.random.Generator, kind: str, defective: bool, s: int) -> Instance:
+    """One part of `kind` in its own S x S frame; with a defect of a kind the part can carry when `defective`."""
+    img, mask, feat = DRAW[kind](rng, s)
+    img = np.ascontiguousarray(img, np.float32)
+    if kind == "cap":
+        _print_mark(img, s, feat["ink"], (s / 2, s / 2), feat["angle"])
+    if not defective:
+        return Instance(img, mask, kind, None, 0)
+    defect = str(rng.choice(DEFECTS[kind]))
+    diameter = s * 0.9
+    for _ in range(10):
+        trial = img.copy()
+        inside = np.argwhere(mask)
+        at = inside[int(rng.integers(len(inside)))][::-1].astype(np.float64)
+        if defect in MARKS and defect in LINE_MARKS:
+            changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, *LINE_LENGTH),
+                                    rng.uniform(*LINE_WIDTH_PX))
+        elif defect in MARKS:
+            changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, *BLOB_RADIUS))
+        else:
+            changed = _feature_defect(rng, kind, defect, trial, mask, feat, s)
+        if changed.sum() >= MIN_DEFECT_PX:
+            return Instance(trial, mask, kind, defect, int(changed.sum()))
+    raise RuntimeError(f"{kind}: no visible {defect} in 10 tries")  # a renderer bug, not a data condition
+
+
+def _belt(rng: np.random.Generator, s: int) -> NDArray[np.float32]:
+    tone = rng.uniform(0.12, 0.4) * rng.uniform(0.9, 1.1, 3)
+    tex = grain(rng, s, s, 0.08) * stripes(rng, s, s, rng.uniform(6, 20), vertical=False) ** 0.3
+    return (tone * tex[..., None]).astype(np.float32)
+
+
+def render_view(rng: np.random.Generator, part: Instance, size: int) -> NDArray[np.uint8]:
+    """The part placed on the belt (rotation, scale, shift, shadow), lit, blurred, downsampled, noised; raw (no JPEG)."""
+    s = part.image.shape[0]
+    scale = rng.uniform(1.45, 1.6) if part.kind == "fabric" else rng.uniform(0.6, 0.85)
+    shift = rng.uniform(-0.08, 0.08, 2) * s * (part.kind != "fabric")  # cloth fills the frame
+    m = cv2.getRotationMatrix2D((s / 2, s / 2), rng.uniform(0, 360), scale)
+    m[:, 2] += shift
+    img = cv2.warpAffine(part.image, m, (s, s), flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpAffine(part.mask.astype(np.float32), m, (s, s), flags=cv2.INTER_LINEAR)[..., None]
+    belt = _belt(rng, s)
+    shadow = cv2.GaussianBlur(np.roll(alpha[..., 0], (int(s * 0.02), int(s * 0.02)), (0, 1)), (0, 0), s * 0.02)
+    belt *= (1 - 0.5 * shadow)[..., None]
+    out = belt * (1 - alpha) + img * alpha
+    out = photo.blur(rng, photo.light(rng, out), SUPERSAMPLE)
+    return photo.finish(rng, out.astype(np.float32), (size, size), jpeg=False)  # line cameras stream raw frames
+
+
+def render_instance_views(seed_seq: np.random.SeedSequence, defective: bool, views: int, size: int,
+                          kind: str | None = None) -> tuple[list[NDArray[np.uint8]], Instance]:
+    """`views` frames of one part instance: its own seed draws the part, each view a child seed."""
+    inst_ss, *view_ss = seed_seq.spawn(1 + views)
+    rng = np.random.default_rng(inst_ss)
+    kind = kind or str(rng.choice(KINDS))
+    part = make_instance(rng, kind, defective, size * SUPERSAMPLE)
+    return [render_view(np.random.default_rng(v), part, size) for v in view_ss], part
+

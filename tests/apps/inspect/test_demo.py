@@ -1,0 +1,41 @@
+"""`demo` end to end on tiny settings: the user's MobileNetV1 trained for one epoch, tinycore.optimize for the
+STM32F412's limits, report.json with both models side by side and the firmware equal to the numpy runtime."""
+import argparse
+
+import pytest
+
+pytest.importorskip("tinycore.optimize.pipeline")  # the optimize engine (branch h26-optimize) must be merged
+
+from apps.inspect import data as builtin  # noqa: E402
+from apps.inspect.data import DatasetSize  # noqa: E402
+from apps.inspect.demo import BOARD, run_demo  # noqa: E402
+from apps.inspect.task import TASK  # noqa: E402
+from tinycore.task import DataOptions  # noqa: E402
+
+TINY = DatasetSize(train=48, val=16, test=16, height=32, width=32)
+
+
+def test_demo_fits_the_board_and_reports_both_models(tmp_path, monkeypatch):
+    from tinycore.optimize import OptimizeConfig, board_budget
+    from tinycore.optimize.distill import DistillConfig
+
+    builtin.build(tmp_path / "data", seed=0, size=TINY, progress=False, workers=1)
+    monkeypatch.setattr(builtin, "QUICK", TINY)  # load_data's input size follows the set's
+    data = TASK.load_data(DataOptions(cache_dir=tmp_path / "data", seed=0, quick=True, progress=False))
+    assert data.input_shape == (3, 32, 32) and len(data.train[1]) == 48
+    cfg = OptimizeConfig.quick(population=4, generations=1, top_k=1, distill=DistillConfig(epochs=1, qat_epochs=0),
+                               firmware_inputs=1, board=BOARD, progress=False)
+    args = argparse.Namespace(model=None, quick=True, seed=0, quiet=True, epochs=1)
+    from tinycore.budget import Budget
+
+    budget = Budget(board_budget(BOARD).sram_bytes, 144 * 1024)  # the demo's default --model-flash
+    report = run_demo(TASK, data, tmp_path / "run", budget, cfg, args=args)
+    assert (tmp_path / "run" / "user" / "model.pt").is_file()
+    mem, o, demo = report["memory"], report["optimize"], report["demo"]
+    assert mem["sram_peak_bytes"] <= budget.sram_bytes and mem["flash_bytes"] <= budget.flash_bytes
+    assert mem["weights_bytes"] <= 144 * 1024
+    assert report["firmware"]["outputs_match_runtime"] is True
+    assert demo["user"]["params"] == o["user"]["params"] > 0 and demo["user"]["accuracy"] == o["user"]["accuracy"]
+    assert demo["optimized"]["accuracy"] == report["metrics"]["int8"]["accuracy"]
+    assert demo["optimized"]["weights_bytes"] == mem["weights_bytes"] and demo["drop_points"] == o["drop_points"]
+    assert report["app"] == "inspect" and report["dataset"]["name"] == "inspect_rendered"
