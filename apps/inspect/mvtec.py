@@ -24,9 +24,9 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from tinycore.errors import DataError
+from tinycore.optimize.data import TEST_SHARE, VAL_SHARE, split_of  # the one seeded path-hash split
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-TEST_SHARE, VAL_SHARE = 0.2, 0.1
 SPLIT_RULE = (f"MVTec images pooled per category, split by sha256(seed:path): test {TEST_SHARE:g}, val "
               f"{VAL_SHARE:g}, train the rest")
 
@@ -38,12 +38,6 @@ class MvtecRecord:
     label: int        # 0 good, 1 defect
     defect: str       # "good" or the defect folder's name
     category: str
-
-
-def split_of(rel_path: str, seed: int) -> str:
-    """'train', 'val' or 'test' for one file, from sha256("<seed>:<rel_path>")."""
-    u = int.from_bytes(hashlib.sha256(f"{seed}:{rel_path}".encode()).digest()[:8], "big") / 2.0**64
-    return "test" if u < TEST_SHARE else "val" if u < TEST_SHARE + VAL_SHARE else "train"
 
 
 def _images(folder: Path) -> list[Path]:
