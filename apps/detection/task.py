@@ -58,9 +58,8 @@ def split_arrays(ds: DetectionSet, input_hw: tuple[int, int], stride: int) -> tu
         if img.shape[:2] != (h, w):
             img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
         xs[k] = img.transpose(2, 0, 1) / np.float32(255)
-        boxes, classes, ignore = ds.boxes_of(image_id)
-        ys[k] = encode(boxes * np.float32([sx, sy, sx, sy]), classes, ignore, n_classes, (h // stride, w // stride),
-                       stride)
+        boxes, classes, _ = ds.boxes_of(image_id)  # ignored boxes are trained too: see targets.py
+        ys[k] = encode(boxes * np.float32([sx, sy, sx, sy]), classes, n_classes, (h // stride, w // stride), stride)
     return xs, ys
 
 
