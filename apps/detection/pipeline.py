@@ -15,7 +15,8 @@ from torch import nn
 
 from apps.detection.evaluate import Heads
 from apps.detection.model import Detector, DetectorSpec, check_stride, detector_stats, spec_from_json
-from tinycore.cli.app import _data_options, _emit, _load_data, _remember_source, _run_dir
+from tinycore.cli.app import _check_firmware, _data_options, _emit, _load_data, _remember_source, _run_dir, \
+    cmd_firmware
 from tinycore.errors import BudgetError, TinycoreError
 from tinycore.progress import log
 from tinycore.report import RunDir
@@ -188,24 +189,33 @@ def cmd_eval(task: Task, args) -> int:
 
 
 def cmd_demo(task: Task, args) -> int:
-    """data -> train -> int8 -> evaluate -> report; the firmware step is not written yet (exit 1 says so when the
-    budget or the missing firmware check fails)."""
+    """data -> train -> int8 (patched first stage) -> evaluate -> firmware in QEMU -> report; exit 2 when over the
+    budget, 1 when a firmware check fails."""
+    from tinycore.cli import steps
+
     t0 = time.time()
-    log("[1/4] data", args.quiet)
+    log("[1/5] data", args.quiet)
     data = _load_data(task, _data_options(args))  # a set already in --cache-dir is used at its size
     run = _run_dir(args, "demo")
     _remember_source(run, args)
-    log("[2/4] train", args.quiet)
+    log("[2/5] train", args.quiet)
     train(task, data, run, _spec(task, data, args.model), quick=args.quick, seed=args.seed, progress=not args.quiet,
           epochs=args.epochs)
-    log("[3/4] int8 export + memory plan", args.quiet)
+    log("[3/5] int8 export + memory plan (patches)", args.quiet)
     sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
     mem = export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=False)
-    log("[4/4] evaluate float and int8", args.quiet)
+    log("[4/5] evaluate float and int8", args.quiet)
     metrics = evaluate(task, data, run)
+    fw: dict = {}
+    if not args.no_firmware and mem["sram_peak_bytes"] <= sram:
+        log(f"[5/5] firmware on {args.board} (QEMU)", args.quiet)
+        fw = steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed,
+                            progress=not args.quiet)
     report = run.update_report(demo={"seconds": round(time.time() - t0, 1), "quick": args.quick})
     _emit(args, report, f"run folder: {run.path}\n{_summary(metrics)}\nSRAM arena {mem['sram_peak_bytes']:,} B, "
                         f"Flash {mem['flash_bytes']:,} B\ntook {report['demo']['seconds']} s")
+    if fw:
+        _check_firmware(task, run, fw)
     if mem["sram_peak_bytes"] > sram or mem["flash_bytes"] > flash:
         raise BudgetError(f"{run.graph_path}: arena {mem['sram_peak_bytes']:,} B / Flash {mem['flash_bytes']:,} B "
                           f"exceed --sram {sram:,} B / --flash {flash:,} B (first stage patched {mem['patch']})")
@@ -213,9 +223,8 @@ def cmd_demo(task: Task, args) -> int:
 
 
 def cmd_not_yet(task: Task, args) -> int:
-    raise TinycoreError(f"detection {args.command}: not written yet (issue #13: firmware main loop and "
-                        f"TinyNAS + patch search come after the skeleton)")
+    raise TinycoreError(f"detection {args.command}: not written yet (issue #13: the joint TinyNAS + patch search)")
 
 
 COMMANDS = {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "demo": cmd_demo,
-            "firmware": cmd_not_yet, "search": cmd_not_yet}
+            "firmware": cmd_firmware, "search": cmd_not_yet}

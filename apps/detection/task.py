@@ -92,6 +92,12 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
     return evaluate_heads(predict, data, split, Path(run_dir), tag)
 
 
+def _firmware(req):
+    from apps.detection.firmware_run import run_detection_firmware
+
+    return run_detection_firmware(req)
+
+
 def _commands() -> dict:
     from apps.detection import pipeline
 
@@ -111,5 +117,7 @@ TASK = Task(
     metric_name="map50",
     train_metric_name="neg_loss",
     default_budget=("256KB", "1MB"),
+    firmware=_firmware,
+    firmware_checks=("outputs_match_runtime", "boxes_match_python"),
     commands=_commands(),
 )
