@@ -52,17 +52,20 @@ def pick_frames(req: FirmwareRequest, n_max: int) -> np.ndarray:
     return np.round(x[pick].transpose(0, 2, 3, 1) * 255).astype(np.uint8)  # features are pixels / 255 exactly
 
 
-def detect_params(graph, stride: int) -> DetectParams:
+def detect_params(graph, stride: int, score_threshold: float = DetectConfig.score_threshold) -> DetectParams:
     """The device's decode settings (DetectConfig defaults: score 0.3, IoU 0.5) for this graph's two outputs."""
     heat, box = graph.output_tensor(0), graph.output_tensor(1)
     _, h, w, _ = graph.input_tensor().shape
-    config = DetectConfig(stride=stride, img_h=int(h), img_w=int(w), log_size=LOG_SIZE)
+    config = DetectConfig(stride=stride, img_h=int(h), img_w=int(w), score_threshold=score_threshold,
+                          log_size=LOG_SIZE)
     return prepare(config, tuple(heat.shape), (float(heat.scale[0]), int(heat.zero_point)),
                    (float(box.scale[0]), int(box.zero_point)))
 
 
-def run_detection_firmware(req: FirmwareRequest, timeout_s: float = 900.0) -> dict:
-    """Build, run and check the detection firmware (module docstring); returns the report's "firmware" section."""
+def run_detection_firmware(req: FirmwareRequest, timeout_s: float = 900.0,
+                           score_threshold: float = DetectConfig.score_threshold) -> dict:
+    """Build, run and check the detection firmware (module docstring); returns the report's "firmware" section.
+    score_threshold: the decoder's, on the heat probability (tests lower it so an untrained head gives boxes)."""
     import json
 
     from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
@@ -91,7 +94,7 @@ def run_detection_firmware(req: FirmwareRequest, timeout_s: float = 900.0) -> di
     if frames.nbytes > room:
         raise UnsupportedError(f"{board.name}: one {frame_bytes:,} B frame does not fit the {max(room, 0):,} B of "
                                f"Flash left beside the model")
-    params = detect_params(graph, int(graph.meta.get("detection", {}).get("stride", 8)))
+    params = detect_params(graph, int(graph.meta.get("detection", {}).get("stride", 8)), score_threshold)
     config = config_for_model(graph)  # features are pixels / 255 (apps/detection/task.py)
     req.log(f"detection firmware: Python pipeline on {len(frames)} frames")
     py_in = [preprocess(f, "rgb888", config).reshape(x_t.shape) for f in frames]
@@ -132,7 +135,7 @@ def run_detection_firmware(req: FirmwareRequest, timeout_s: float = 900.0) -> di
         instructions_method="board counter around model_invoke_stream (the front end runs inside it, on the rows "
                             "each patch reads) and around tc_detect_s8 (tinycore.export.firmware.METHOD)",
         frontend_ram_bytes=app.ram_bytes(["tc_vision.c"]), main_loop_ram_bytes=app.ram_bytes(["main.c"]),
-        decode_settings={"score_threshold": DetectConfig.score_threshold, "iou_threshold": DetectConfig.iou_threshold,
+        decode_settings={"score_threshold": score_threshold, "iou_threshold": DetectConfig.iou_threshold,
                          "max_candidates": params.max_candidates, "max_detections": params.max_detections},
     )
     return section
