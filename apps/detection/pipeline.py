@@ -66,7 +66,8 @@ def train(task: Task, data: TaskData, run: RunDir, spec: DetectorSpec, *, quick:
     spec_path(run).write_text(spec.to_json())
     model = Joined(Detector(spec))
     t = [tuple(torch.from_numpy(a) for a in split) for split in (data.train, data.val)]
-    result = fit(model, t[0], t[1], epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
+    train_data = task.train_loader(data, settings.batch_size, progress) if task.train_loader else t[0]
+    result = fit(model, train_data, t[1], epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
                  metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
                  weight_decay=settings.weight_decay, progress=progress, seed=seed)
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch, "best_val_neg_loss": result.best_metric,

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from apps.detection import data as builtin
+from apps.detection.augment import augmented_train_loader
 from apps.detection.dataset import DetectionSet
 from apps.detection.model import default_spec as detector_spec
 from apps.detection.targets import detection_loss, encode, neg_loss
@@ -83,7 +84,7 @@ def default_spec(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=20 if quick else 60, lr=4e-3, batch_size=16, weight_decay=1e-4)
+    return TrainSettings(epochs=16 if quick else 60, lr=4e-3, batch_size=8, weight_decay=1e-4)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
@@ -113,6 +114,7 @@ TASK = Task(
     train_settings=train_settings,
     loss=detection_loss,
     metric=neg_loss,
+    train_loader=augmented_train_loader,
     evaluate=evaluate,
     metric_name="map50",
     train_metric_name="neg_loss",
