@@ -3,7 +3,7 @@ flip together."""
 import numpy as np
 import torch
 
-from apps.detection.augment import augment_batch, mirror_targets
+from apps.detection.augment import augment_batch, mirror_targets, shift_cells
 from apps.detection.targets import encode
 
 W, H, S = 80, 64, 8
@@ -21,7 +21,23 @@ def test_mirror_targets_equals_encoding_mirrored_boxes():
     np.testing.assert_allclose(got, want, atol=1e-6)
 
 
-def test_augment_batch_flips_pictures_with_their_targets():
+def test_shift_cells_equals_encoding_shifted_boxes():
+    boxes = np.array([[13, 15, 20, 30], [40.5, 10, 7, 9], [50, 30, 20, 24]], np.float32)
+    classes = np.array([0, 1, 2])
+    t = torch.from_numpy(encode(boxes, classes, 3, (H // S, W // S), S))
+    x = torch.rand(3, H, W)
+    for dy, dx in [(1, -1), (-1, 1), (0, 2)]:  # every centre stays on the grid
+        xs, ts = shift_cells(x, t, dy, dx)
+        moved = boxes + np.float32([dx * S, dy * S, 0, 0])
+        want = encode(moved, classes, 3, (H // S, W // S), S)
+        np.testing.assert_allclose(ts[5:].numpy(), want[5:], atol=1e-6)  # boxes and mask: exact
+        assert np.abs(ts[:3].numpy() - want[:3]).max() < 2e-3  # heat: the same Gaussians, tails cut at the edge
+        assert torch.equal(xs[:, max(dy, 0) * S:H + min(dy, 0) * S, max(dx, 0) * S:W + min(dx, 0) * S],
+                           x[:, max(-dy, 0) * S:H + min(-dy, 0) * S, max(-dx, 0) * S:W + min(-dx, 0) * S])
+
+
+def test_augment_batch_flips_pictures_with_their_targets(monkeypatch):
+    monkeypatch.setattr("apps.detection.augment.SHIFT_CELLS", 0)
     x = torch.rand(16, 3, H, W)
     t = torch.from_numpy(encode(np.array([[3, 5, 20, 30]], np.float32), np.array([0]), 1, (H // S, W // S), S))
     t = t[None].repeat(16, 1, 1, 1)
