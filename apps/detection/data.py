@@ -24,7 +24,7 @@ from tinycore.errors import DataError
 from tinycore.pool import map_in_processes
 from tinycore.vision.render import Item, render_scene
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2  # 2: the shared renderer's person palette changed (VWW realism, data set v2)
 SPLITS = ("train", "val", "test")
 CLASSES = ("person", "car", "bicycle", "dog", "chair")
 MIN_SIDE_PX = 6  # smaller visible boxes are ignored (iscrowd): too few pixels to score fairly

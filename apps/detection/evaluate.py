@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from apps.detection.metrics import coco_map, draw_grid
 from apps.detection.postprocess import detect_picture
+from apps.detection.targets import LOG_SIZE
 from tinycore.task import TaskData
 from tinycore.vision.detect import DetectConfig, prepare
 
@@ -40,7 +41,7 @@ def evaluate_heads(predict: Callable[[NDArray[np.float32]], Heads], data: TaskDa
     ds = data.extra["sets"][split]
     h, w = x.shape[2:]
     config = config or DetectConfig(stride=data.extra["stride"], img_h=h, img_w=w,
-                                    score_threshold=EVAL_SCORE_THRESHOLD)
+                                    score_threshold=EVAL_SCORE_THRESHOLD, log_size=LOG_SIZE)
     heads = predict(x)
     params = prepare(config, heads.heat.shape[1:], heads.heat_q, heads.box_q)
     results = []

@@ -6,7 +6,8 @@ head's stride) and the anchor-free head of the README contract, as one torch mod
     box   (N, 4, H/s, W/s)  (off_x, off_y, w, h) in cell units, linear
 
 The architecture is data (`DetectorSpec`, saved as JSON in the run folder) so that a search can replace the
-backbone later; the head is fixed: a 3x3 conv + BN + ReLU shared by a 1x1 heat conv and a 1x1 box conv.
+backbone later; the head is fixed: a depthwise 3x3 + 1x1 conv (each + BN + ReLU) shared by a 1x1 heat conv and a
+1x1 box conv. (A full 3x3 conv there cost 44 M of the model's 86 M MACs at 320x240 for no better loss.)
 """
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ class Detector(nn.Module):
         self.backbone = build_model(spec.backbone)
         c = model_stats(spec.backbone)["shapes"][-1][0]
         k = spec.head_width
-        self.neck = nn.Sequential(nn.Conv2d(c, k, 3, padding=1, bias=False), nn.BatchNorm2d(k), nn.ReLU())
+        self.neck = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                  nn.Conv2d(c, k, 1, bias=False), nn.BatchNorm2d(k), nn.ReLU())
         self.heat = nn.Conv2d(k, len(spec.classes), 1)
         self.box = nn.Conv2d(k, 4, 1)
         self.sigmoid = nn.Sigmoid()
@@ -97,7 +99,7 @@ def detector_stats(spec: DetectorSpec) -> dict:
     c = s["shapes"][-1][0]
     gh, gw = spec.grid_hw()
     k, n = spec.head_width, len(spec.classes)
-    head_params = 9 * c * k + k + (k + 1) * n + (k + 1) * 4
-    head_macs = gh * gw * (9 * c * k + k * (n + 4))
+    head_params = 9 * c + c + c * k + k + (k + 1) * n + (k + 1) * 4
+    head_macs = gh * gw * (9 * c + c * k + k * (n + 4))
     return {"params": s["params"] + head_params, "macs": s["macs"] + head_macs}
 

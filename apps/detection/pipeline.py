@@ -15,7 +15,8 @@ from torch import nn
 
 from apps.detection.evaluate import Heads
 from apps.detection.model import Detector, DetectorSpec, check_stride, detector_stats, spec_from_json
-from tinycore.cli.app import _data_options, _emit, _load_data, _remember_source, _run_dir
+from tinycore.cli.app import _check_firmware, _data_options, _emit, _load_data, _remember_source, _run_dir, \
+    cmd_firmware
 from tinycore.errors import BudgetError, TinycoreError
 from tinycore.progress import log
 from tinycore.report import RunDir
@@ -65,7 +66,8 @@ def train(task: Task, data: TaskData, run: RunDir, spec: DetectorSpec, *, quick:
     spec_path(run).write_text(spec.to_json())
     model = Joined(Detector(spec))
     t = [tuple(torch.from_numpy(a) for a in split) for split in (data.train, data.val)]
-    result = fit(model, t[0], t[1], epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
+    train_data = task.train_loader(data, settings.batch_size, progress) if task.train_loader else t[0]
+    result = fit(model, train_data, t[1], epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
                  metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
                  weight_decay=settings.weight_decay, progress=progress, seed=seed)
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch, "best_val_neg_loss": result.best_metric,
@@ -74,16 +76,40 @@ def train(task: Task, data: TaskData, run: RunDir, spec: DetectorSpec, *, quick:
     return section
 
 
+PATCH = "auto"  # tinycore.patch.search picks the split and the grid
+INPUT_MODE = "stream"  # the first stage pulls camera rows (tc_read_input_rows): no whole frame in SRAM
+
+
 def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, strict: bool) -> dict:
-    """Quantize with training pictures as calibration (two int8 outputs: heat, box), plan memory, check budget."""
+    """Quantize with training pictures as calibration (two int8 outputs: heat, box), plan memory with the first
+    stage run patch by patch (streamed input rows), check the budget against that arena.
+
+    report.json memory: sram_peak_bytes is the patched arena (the one the generated C declares), with
+    sram_peak_bytes_no_patch, patch ("6x6@op5" or "none"), input_mode and mac_overhead_pct beside it."""
     from tinycore.cli.steps import export_model
+    from tinycore.ir import load_graph
+    from tinycore.patch.cli import patch_report
 
     model = load_float_model(run)
-    return export_model(task, data, run, model, model.spec.name, sram_bytes=sram_bytes, flash_bytes=flash_bytes,
-                        strict=strict, batch=16, samples=128, meta={"detection": {"stride": model.spec.stride,
-                                                                     "outputs": ["heat", "box"]}},
-                        hint="The first stage needs patch-based execution (not wired into this app yet), or a "
-                             "smaller input / width.")
+    mem = export_model(task, data, run, model, model.spec.name, sram_bytes=1 << 40, flash_bytes=1 << 40,
+                       strict=False, batch=16, samples=128, meta={"detection": {"stride": model.spec.stride,
+                                                                  "outputs": ["heat", "box"]}})
+    rep: dict = {}
+    patch_report(load_graph(run.graph_path), PATCH, INPUT_MODE, rep, plot=str(run.path / "memory_patches.png"),
+                 title=model.spec.name)
+    mem = {**mem, "sram_peak_bytes": rep["arena_bytes"], "sram_peak_bytes_no_patch": rep["arena_bytes_no_patch"],
+           "patch": rep["patch"], "patch_plan": rep["patch_plan"], "input_mode": INPUT_MODE,
+           "mac_overhead_pct": rep["mac_overhead_pct"]}
+    run.update_report(budget={"sram_bytes": sram_bytes, "flash_bytes": flash_bytes}, memory=mem)
+    log(f"patches {rep['patch']} ({INPUT_MODE}): arena {rep['arena_bytes']:,} B (without patches "
+        f"{rep['arena_bytes_no_patch']:,} B), MAC overhead {rep['mac_overhead_pct']:.2f} %")
+    over = [f"SRAM arena {mem['sram_peak_bytes']:,} B > --sram {sram_bytes:,} B"] if mem["sram_peak_bytes"] > \
+        sram_bytes else []
+    over += [f"Flash {mem['flash_bytes']:,} B > --flash {flash_bytes:,} B"] if mem["flash_bytes"] > flash_bytes else []
+    if over and strict:
+        raise BudgetError(f"{run.graph_path}: " + "; ".join(over) + " (first stage patched "
+                          f"{rep['patch']}). Try a smaller input or width.")
+    return mem
 
 
 def predictors(run: RunDir):
@@ -164,34 +190,42 @@ def cmd_eval(task: Task, args) -> int:
 
 
 def cmd_demo(task: Task, args) -> int:
-    """data -> train -> int8 -> evaluate -> report; the firmware step is not written yet (exit 1 says so when the
-    budget or the missing firmware check fails)."""
+    """data -> train -> int8 (patched first stage) -> evaluate -> firmware in QEMU -> report; exit 2 when over the
+    budget, 1 when a firmware check fails."""
+    from tinycore.cli import steps
+
     t0 = time.time()
-    log("[1/4] data", args.quiet)
+    log("[1/5] data", args.quiet)
     data = _load_data(task, _data_options(args))  # a set already in --cache-dir is used at its size
     run = _run_dir(args, "demo")
     _remember_source(run, args)
-    log("[2/4] train", args.quiet)
+    log("[2/5] train", args.quiet)
     train(task, data, run, _spec(task, data, args.model), quick=args.quick, seed=args.seed, progress=not args.quiet,
           epochs=args.epochs)
-    log("[3/4] int8 export + memory plan", args.quiet)
+    log("[3/5] int8 export + memory plan (patches)", args.quiet)
     sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
     mem = export(task, data, run, sram_bytes=sram, flash_bytes=flash, strict=False)
-    log("[4/4] evaluate float and int8", args.quiet)
+    log("[4/5] evaluate float and int8", args.quiet)
     metrics = evaluate(task, data, run)
+    fw: dict = {}
+    if not args.no_firmware and mem["sram_peak_bytes"] <= sram:
+        log(f"[5/5] firmware on {args.board} (QEMU)", args.quiet)
+        fw = steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed,
+                            progress=not args.quiet)
     report = run.update_report(demo={"seconds": round(time.time() - t0, 1), "quick": args.quick})
     _emit(args, report, f"run folder: {run.path}\n{_summary(metrics)}\nSRAM arena {mem['sram_peak_bytes']:,} B, "
                         f"Flash {mem['flash_bytes']:,} B\ntook {report['demo']['seconds']} s")
+    if fw:
+        _check_firmware(task, run, fw)
     if mem["sram_peak_bytes"] > sram or mem["flash_bytes"] > flash:
         raise BudgetError(f"{run.graph_path}: arena {mem['sram_peak_bytes']:,} B / Flash {mem['flash_bytes']:,} B "
-                          f"exceed --sram {sram:,} B / --flash {flash:,} B (patch-based first stage: not yet)")
+                          f"exceed --sram {sram:,} B / --flash {flash:,} B (first stage patched {mem['patch']})")
     return 0
 
 
 def cmd_not_yet(task: Task, args) -> int:
-    raise TinycoreError(f"detection {args.command}: not written yet (issue #13: firmware main loop and "
-                        f"TinyNAS + patch search come after the skeleton)")
+    raise TinycoreError(f"detection {args.command}: not written yet (issue #13: the joint TinyNAS + patch search)")
 
 
 COMMANDS = {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "demo": cmd_demo,
-            "firmware": cmd_not_yet, "search": cmd_not_yet}
+            "firmware": cmd_firmware, "search": cmd_not_yet}

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from apps.detection import data as builtin
+from apps.detection.augment import augmented_train_loader
 from apps.detection.dataset import DetectionSet
 from apps.detection.model import default_spec as detector_spec
 from apps.detection.targets import detection_loss, encode, neg_loss
@@ -58,9 +59,8 @@ def split_arrays(ds: DetectionSet, input_hw: tuple[int, int], stride: int) -> tu
         if img.shape[:2] != (h, w):
             img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
         xs[k] = img.transpose(2, 0, 1) / np.float32(255)
-        boxes, classes, ignore = ds.boxes_of(image_id)
-        ys[k] = encode(boxes * np.float32([sx, sy, sx, sy]), classes, ignore, n_classes, (h // stride, w // stride),
-                       stride)
+        boxes, classes, _ = ds.boxes_of(image_id)  # ignored boxes are trained too: see targets.py
+        ys[k] = encode(boxes * np.float32([sx, sy, sx, sy]), classes, n_classes, (h // stride, w // stride), stride)
     return xs, ys
 
 
@@ -84,13 +84,19 @@ def default_spec(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=20 if quick else 60, lr=4e-3, batch_size=16, weight_decay=1e-4)
+    return TrainSettings(epochs=40 if quick else 80, lr=4e-3, batch_size=8, weight_decay=1e-4)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
     from apps.detection.evaluate import evaluate_heads
 
     return evaluate_heads(predict, data, split, Path(run_dir), tag)
+
+
+def _firmware(req):
+    from apps.detection.firmware_run import run_detection_firmware
+
+    return run_detection_firmware(req)
 
 
 def _commands() -> dict:
@@ -108,9 +114,12 @@ TASK = Task(
     train_settings=train_settings,
     loss=detection_loss,
     metric=neg_loss,
+    train_loader=augmented_train_loader,
     evaluate=evaluate,
     metric_name="map50",
     train_metric_name="neg_loss",
     default_budget=("256KB", "1MB"),
+    firmware=_firmware,
+    firmware_checks=("outputs_match_runtime", "boxes_match_python"),
     commands=_commands(),
 )

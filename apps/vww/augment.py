@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from tinycore.task import TaskData
+from tinycore.vision.augment import relight
 
 SHIFT_PX = 8
 
@@ -25,10 +26,7 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator | None = None) -> 
     dy = torch.randint(0, 2 * SHIFT_PX + 1, (b,), generator=g).tolist()
     dx = torch.randint(0, 2 * SHIFT_PX + 1, (b,), generator=g).tolist()
     x = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
-    contrast = 0.8 + 0.4 * torch.rand(b, 1, 1, 1, generator=g)
-    bright = 0.16 * torch.rand(b, 1, 1, 1, generator=g) - 0.08
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return ((x - mean) * contrast + mean + bright).clamp(0, 1)
+    return relight(x, g)
 
 
 def _collate(batch):

@@ -23,7 +23,8 @@ class Box(ctypes.Structure):
 
 
 class Params(ctypes.Structure):
-    _fields_ = [(f.name, ctypes.c_int32) for f in dataclasses.fields(DetectParams)]
+    _fields_ = [(f.name, ctypes.c_int32 * 256 if f.name == "size_q8" else ctypes.c_int32)
+                for f in dataclasses.fields(DetectParams)]
 
 
 def rows(boxes, n: int) -> np.ndarray:
@@ -44,7 +45,7 @@ def host_detect(tmp_path_factory):
         heat, box = np.ascontiguousarray(heat, np.int8), np.ascontiguousarray(box, np.int8)
         scratch, out = (Box * p.max_candidates)(), (Box * p.max_detections)()
         n = lib.tc_detect_s8(heat.ctypes.data_as(ctypes.c_void_p), box.ctypes.data_as(ctypes.c_void_p),
-                             ctypes.byref(Params(**dataclasses.asdict(p))), scratch, out)
+                             ctypes.byref(Params(**{**dataclasses.asdict(p), "size_q8": (ctypes.c_int32 * 256)(*p.size_q8)})), scratch, out)
         return rows(out, n)
 
     def run_nms(cands: np.ndarray, iou_q16: int, max_out: int) -> np.ndarray:
@@ -66,11 +67,13 @@ def random_head(rng, gh: int, gw: int, classes: int, sparse: bool) -> tuple[np.n
 CONFIGS = [DetectConfig(), DetectConfig(stride=16, score_threshold=0.1, iou_threshold=0.3, max_candidates=7,
                                         max_detections=5),
            DetectConfig(score_threshold=0.0, iou_threshold=0.0, max_candidates=300, max_detections=300),
-           DetectConfig(score_threshold=0.6, iou_threshold=1.0, max_candidates=1, max_detections=1)]
+           DetectConfig(score_threshold=0.6, iou_threshold=1.0, max_candidates=1, max_detections=1),
+           DetectConfig(score_threshold=0.2, log_size=True)]
 
 
 @pytest.mark.parametrize("box_q", [BOX_Q, (0.9, 0), (0.003, 127)], ids=["box_q", "coarse", "fine_zp127"])
-@pytest.mark.parametrize("config", CONFIGS, ids=["default", "s16_small_lists", "all_pass", "one"])
+@pytest.mark.parametrize("config", CONFIGS, ids=["default", "s16_small_lists", "all_pass", "one",
+                                                             "log_size"])
 def test_c_detect_equals_python_on_random_heads(config, box_q, host_detect):
     rng = np.random.default_rng(3)
     total = 0
@@ -125,3 +128,16 @@ def test_threshold_in_the_int8_domain_and_bad_scales():
     assert prepare(DetectConfig(score_threshold=1.0), (1, 4, 4, 1), HEAT_Q, BOX_Q).heat_min_q == 128
     with pytest.raises(UnsupportedError, match="box scale"):
         prepare(DetectConfig(stride=16), (1, 4, 4, 1), HEAT_Q, (9.0, 0))
+
+
+def test_log_size_table_gives_the_intended_box():
+    """ln-size head: w = exp((q - zp) * scale) cells through the 256-entry Q8 table, offsets stay linear."""
+    p = prepare(DetectConfig(score_threshold=0.5, log_size=True), (1, 30, 40, 1), HEAT_Q, (0.05, 0))
+    heat = np.full((1, 30, 40, 1), -128, np.int8)
+    heat[0, 10, 20, 0] = 100
+    box = np.zeros((1, 30, 40, 4), np.int8)
+    box[0, 10, 20] = [10, 10, 0, 20]  # w = e^0 = 1 cell = 8 px, h = e^1 cells = 21.75 px (Q8 5568)
+    assert p.size_q8[128] == 2048 and p.size_q8[148] == round(np.exp(1.0) * 8 * 256) == 5567
+    out = detect_s8(heat, box, p)
+    np.testing.assert_array_equal(out[0, 2:6], [164 * 256 - 1024, 84 * 256 - 2783, 164 * 256 + 1024,
+                                                84 * 256 - 2783 + 5567])

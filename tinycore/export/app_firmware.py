@@ -114,10 +114,14 @@ def data_sources(arrays: Mapping[str, np.ndarray], defines: Mapping[str, Any], o
 def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c: Path,
                        sources: Sequence[Path] = (), include_dirs: Sequence[Path] = (),
                        arrays: Mapping[str, np.ndarray] | None = None, defines: Mapping[str, Any] | None = None,
-                       dsp: bool | None = None, plan: Any = None, stack_bytes: int | None = None) -> AppImage:
+                       dsp: bool | None = None, plan: Any = None, program: Any = None,
+                       stack_bytes: int | None = None) -> AppImage:
     """Generate the model's C library into out_dir/model, write the data files, compile and link for `board`.
 
     `sources`: extra .c files (e.g. tinycore.audio.cgen.write_frontend_c's); `include_dirs`: their headers.
+    `program`: a tinycore.patch PatchProgram to run patch by patch (tinycore.export.patch_codegen; `plan` is then
+    its PatchArenaPlan, by default plan_patch_program(program, refine=True)); in stream mode the app's sources
+    define tc_read_input_rows (the generated model_stream.c, which serves a frame in memory, is not linked).
     BudgetError if the image cannot fit the board (test data included: use fewer clips per image); BuildError on
     a compile or link failure, or if the ELF's arena differs from the plan.
     `stack_bytes`: the stack reservation; None = the estimate (tinycore.export.stack) of the model's kernels plus
@@ -132,8 +136,15 @@ def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c
     out = Path(out_dir)
     build = out / f"fw-{b.name}"
     build.mkdir(parents=True, exist_ok=True)
-    plan = plan if plan is not None else plan_graph(graph)
-    gen = generate_c(graph, out / "model", plan=plan)
+    if program is not None:
+        from tinycore.export.patch_codegen import generate_patch_c
+        from tinycore.memory.patch_plan import plan_patch_program
+
+        plan = plan if plan is not None else plan_patch_program(program, refine=True)
+        gen = generate_patch_c(graph, program, out / "model", plan=plan)
+    else:
+        plan = plan if plan is not None else plan_graph(graph)
+        gen = generate_c(graph, out / "model", plan=plan)
     arrays = dict(arrays or {})
     data_c = data_sources(arrays, dict(defines or {}), build)
     jobs: list[tuple[Path, Path, Sequence[str]]] = [fw.startup_object(b, build)]

@@ -7,8 +7,10 @@ per-patch shapes and padding (the kernels and constants of the whole-frame model
 offsets planned by `tinycore.memory.patch_plan`; `MODEL_ARENA_BYTES` is that plan's `arena_bytes`.
 
 Stream mode: model.h declares `tc_read_input_rows(y0, y1, dst)` (the application's camera driver copies input
-rows [y0, y1), NHWC, into dst) and `model_invoke_stream(out)`. The generated model_stream.c implements the
-callback from a frame in memory and `model_invoke(in, out)` on top, for tests and for frames already in Flash.
+rows [y0, y1), NHWC, into dst) and `model_invoke_stream(out)` (every output packed at MODEL_OUTPUT<k>_OFFSET; with
+several outputs also `model_invoke_stream_io(outputs)`, one pointer per output). The generated model_stream.c
+implements the callback from a frame in memory and `model_invoke(in, out)` on top, for tests and for frames
+already in Flash. One input; any number of outputs (a detector's heat and box heads).
 """
 from __future__ import annotations
 
@@ -49,8 +51,12 @@ def _header_lines(graph: Graph, program) -> tuple[list[str], list[str]]:
         "", "/* Stream mode. Provided by the application: copy input rows [y0, y1) (every column and channel,",
         " * MODEL_INPUT_ROW_BYTES bytes per row) into dst. model_stream.c serves a frame in memory. */",
         "void tc_read_input_rows(int32_t y0, int32_t y1, int8_t *dst);",
-        "/* Runs the model, pulling its input through tc_read_input_rows. Returns 0. */",
-        "int model_invoke_stream(int8_t *out);"]
+        "/* Runs the model, pulling its input through tc_read_input_rows; writes every output packed at",
+        " * MODEL_OUTPUT<k>_OFFSET. Returns 0. */",
+        "int model_invoke_stream(int8_t *out);",
+        *([] if len(graph.outputs) == 1 else
+          ["/* The same with one buffer per output (MODEL_OUTPUT<k>_BYTES each), in graph order. */",
+           "int model_invoke_stream_io(int8_t *const outputs[MODEL_N_OUTPUTS]);"])]
 
 
 _FRAME_SOURCE = """\
@@ -73,9 +79,20 @@ int model_invoke(const int8_t *in, int8_t *out)
     return model_invoke_stream(out);
 }
 
+"""
+
+_FRAME_IO_ONE = """
 int model_invoke_io(const int8_t *const inputs[MODEL_N_INPUTS], int8_t *const outputs[MODEL_N_OUTPUTS])
 {
     return model_invoke(inputs[0], outputs[0]);
+}
+"""
+
+_FRAME_IO_MANY = """
+int model_invoke_io(const int8_t *const inputs[MODEL_N_INPUTS], int8_t *const outputs[MODEL_N_OUTPUTS])
+{
+    tc_frame = inputs[0];
+    return model_invoke_stream_io(outputs);
 }
 """
 
@@ -148,7 +165,7 @@ def _model_code(graph: Graph, program, plan: PatchArenaPlan) -> tuple[ModelCode,
         "tinycore.export.patch_codegen", plan.arena_bytes,
         "one set of per-patch buffers, the stage outputs and stage 2, at offsets planned by "
         "tinycore.memory.patch_plan", const_decls, decls, [_COPY_FN, *funcs], [*loops, *stage2],
-        [offsets[graph.inputs[0]] if mode == "frame" else None], [offsets[graph.outputs[0]]],
+        [offsets[graph.inputs[0]] if mode == "frame" else None], [offsets[o] for o in graph.outputs],
         locals=(["const int8_t *in = NULL;"] if mode == "stream" else []) + ["int32_t p;"],
         header_defines=defines, header_decls=header_decls, stream=mode == "stream")
     return code, called, list(constants)
@@ -167,11 +184,11 @@ def generate_patch_c(graph: Graph, program, out_dir: str | Path, *,
         if off < 0 or off + plan.sizes[name] > plan.arena_bytes:
             raise UnsupportedError(f"patch arena plan places '{name}' ({plan.sizes[name]} B) at {off}, outside the "
                                    f"{plan.arena_bytes} B arena")
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise UnsupportedError(f"patch-based C takes one input and one output; graph has inputs {graph.inputs} "
-                               f"and outputs {graph.outputs}")
+    if len(graph.inputs) != 1:
+        raise UnsupportedError(f"patch-based C takes one input; graph has inputs {graph.inputs}")
     check_patch_plan(program, plan)  # no two live buffers share a byte
     inputs = normalize_test_inputs(graph, test_inputs)
     code, called, constants = _model_code(graph, program, plan)
-    extra = {"model_stream.c": _FRAME_SOURCE} if program.input_mode == "stream" else None
+    frame_io = _FRAME_IO_ONE if len(graph.outputs) == 1 else _FRAME_IO_MANY
+    extra = {"model_stream.c": _FRAME_SOURCE + frame_io} if program.input_mode == "stream" else None
     return write_model(graph, code, out_dir, inputs, called, constants, kernel_dirs, extra)

@@ -36,7 +36,10 @@ DETECT_FILES = ("tc_detect.h", "tc_detect.c")
 
 def detect_params_c(params: DetectParams, name: str = "tc_det_params") -> str:
     """A `const tc_det_params_t` initializer for the firmware that decodes one head."""
-    fields = ", ".join(f".{f.name} = {getattr(params, f.name)}" for f in dataclasses.fields(params))
+    def value(v) -> str:
+        return "{" + ", ".join(map(str, v)) + "}" if isinstance(v, tuple) else str(v)
+
+    fields = ", ".join(f".{f.name} = {value(getattr(params, f.name))}" for f in dataclasses.fields(params))
     return f"const tc_det_params_t {name} = {{{fields}}};\n"
 
 

@@ -5,6 +5,8 @@ The head (CenterNet / FCOS-like, one level at stride s; the detection model writ
 - ``heat`` (1, H/s, W/s, C) int8, after logistic: the probability that a box of class c is centred in the cell.
 - ``box`` (1, H/s, W/s, 4) int8, one (scale, zero point) for all 4 channels, in **cell units**:
   (off_x, off_y, w, h). The box centre is ((x + off_x) * s, (y + off_y) * s) px, its size (w * s, h * s) px.
+  With ``log_size`` the last two channels are (ln w, ln h) instead: one int8 step is then a fixed *relative* size
+  step, so a 10 px box is sized as finely as a 200 px one (a linear grid spanning 40 cells steps 2.5 px).
 
 Integer rules, written once here and copied by the C twin so both give the same list bit for bit:
 
@@ -14,7 +16,8 @@ Integer rules, written once here and copied by the C twin so both give the same 
 2. Candidates are ordered by score (int8) descending, then by flat index ((y * W + x) * C + c) ascending; the first
    ``max_candidates`` are kept.
 3. Box values in Q8 pixels: v_q8 = round((q - zp) * M / 2**16), M = round(scale * s * 2**24), rounding half up
-   (floor(x / 2**16 + 1/2)); w and h below 0 become 0. x0 = x * s * 256 + off_x_q8 - floor(w_q8 / 2), x1 = x0 + w_q8
+   (floor(x / 2**16 + 1/2)); w and h below 0 become 0. With log_size, w_q8 and h_q8 are read from a 256-entry
+   table instead: size_q8[q + 128] = min(round(exp((q - zp) * scale) * s * 256), 2**24). x0 = x * s * 256 + off_x_q8 - floor(w_q8 / 2), x1 = x0 + w_q8
    (y alike); then clipped to [0, img_w * 256] x [0, img_h * 256].
 4. Class-wise greedy NMS in that order: a box is dropped when a kept box of its class overlaps it with
    IoU > t, tested in int64 as inter * 2**16 > t_q16 * union, t_q16 = round(t * 2**16); at most
@@ -31,6 +34,7 @@ from numpy.typing import NDArray
 from tinycore.errors import UnsupportedError
 
 BOX_SHIFT = 16  # v_q8 = round((q - zp) * M / 2**BOX_SHIFT)
+SIZE_Q8_MAX = 1 << 24  # the log-size table's cap (65,536 px): keeps x0 + w inside int32
 IOU_ONE_Q16 = 1 << 16
 
 
@@ -44,6 +48,7 @@ class DetectConfig:
     iou_threshold: float = 0.5     # NMS: IoU above this suppresses
     max_candidates: int = 100      # peaks kept before NMS (the C scratch buffer)
     max_detections: int = 50       # boxes kept after NMS
+    log_size: bool = False         # box channels 2, 3 hold ln(w), ln(h) in cells
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class DetectParams:
     iou_q16: int
     max_candidates: int
     max_detections: int
+    log_size: int     # 1: w, h from size_q8 (a ln-size head); 0: linear through box_mult
+    size_q8: tuple[int, ...]  # 256 entries, q + 128 -> Q8 pixels (zeros when linear)
 
 
 def prepare(config: DetectConfig, heat_shape: tuple[int, ...], heat_q: tuple[float, int],
@@ -81,10 +88,13 @@ def prepare(config: DetectConfig, heat_shape: tuple[int, ...], heat_q: tuple[flo
         raise UnsupportedError(f"detection: iou_threshold {config.iou_threshold} is outside [0, 1]")
     if config.max_candidates < 1 or config.max_detections < 1:
         raise UnsupportedError("detection: max_candidates and max_detections must be >= 1")
+    size_q8 = tuple(min(round(math.exp((q - b_zp) * b_scale) * config.stride * 256), SIZE_Q8_MAX)
+                    for q in range(-128, 128)) if config.log_size else (0,) * 256
     return DetectParams(grid_h=gh, grid_w=gw, classes=classes, stride=config.stride, img_h=config.img_h,
                         img_w=config.img_w, heat_min_q=int(min(max(q, -128), 128)), box_zp=int(b_zp),
                         box_mult=mult, iou_q16=round(config.iou_threshold * IOU_ONE_Q16),
-                        max_candidates=config.max_candidates, max_detections=config.max_detections)
+                        max_candidates=config.max_candidates, max_detections=config.max_detections,
+                        log_size=int(config.log_size), size_q8=size_q8)
 
 
 def round_shift(x: NDArray[np.int64] | int, shift: int) -> NDArray[np.int64] | int:
@@ -110,7 +120,12 @@ def decode_s8(heat: NDArray[np.int8], box: NDArray[np.int8], p: DetectParams) ->
     cell, cls = np.divmod(idx, p.classes)
     gy, gx = np.divmod(cell, p.grid_w)
     v = round_shift((box.reshape(-1, 4)[cell].astype(np.int64) - p.box_zp) * p.box_mult, BOX_SHIFT)
-    w, h = np.maximum(v[:, 2], 0), np.maximum(v[:, 3], 0)
+    if p.log_size:
+        q = box.reshape(-1, 4)[cell].astype(np.int64) + 128
+        lut = np.asarray(p.size_q8, np.int64)
+        w, h = lut[q[:, 2]], lut[q[:, 3]]
+    else:
+        w, h = np.maximum(v[:, 2], 0), np.maximum(v[:, 3], 0)
     x0 = gx * p.stride * 256 + v[:, 0] - (w >> 1)
     y0 = gy * p.stride * 256 + v[:, 1] - (h >> 1)
     x1, y1 = x0 + w, y0 + h

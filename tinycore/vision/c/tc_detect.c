@@ -39,6 +39,10 @@ static void tc_det_fill_box(const int8_t *box, const tc_det_params_t *p, int32_t
     for (k = 0; k < 4; ++k) {
         v[k] = tc_det_round_shift(((int64_t)box[cell * 4 + k] - p->box_zp) * p->box_mult, TC_DET_BOX_SHIFT);
     }
+    if (p->log_size) {
+        v[2] = p->size_q8[box[cell * 4 + 2] + 128];
+        v[3] = p->size_q8[box[cell * 4 + 3] + 128];
+    }
     if (v[2] < 0) v[2] = 0;
     if (v[3] < 0) v[3] = 0;
     x0 = (int64_t)gx * p->stride * 256 + v[0] - v[2] / 2;

@@ -25,6 +25,8 @@ typedef struct {
     int32_t heat_min_q; /* 128: nothing passes */
     int32_t box_zp, box_mult; /* v_q8 = round((q - box_zp) * box_mult / 2**16) */
     int32_t iou_q16, max_candidates, max_detections;
+    int32_t log_size;      /* 1: box channels 2, 3 are ln(w), ln(h): sizes from size_q8 */
+    int32_t size_q8[256];  /* q + 128 -> Q8 pixels, when log_size */
 } tc_det_params_t;
 
 /* heat (grid_h, grid_w, classes) and box (grid_h, grid_w, 4) int8, NHWC. Writes at most max_detections boxes to
