@@ -20,8 +20,10 @@ def _calls() -> list[tuple[str, int]]:
         op = g.ops[0]
         x, w, y = (g.tensors[n].shape for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
         for inplace in (0, 1):
-            expr = f"tc_conv2d_s8_scratch_bytes({_dims(*x[1:])}, {_dims(*w[1:])}, {_dims(*y[1:])}, {inplace})"
-            out.append((expr, scratch_bytes(op, g, bool(inplace))))
+            for column_free in (0, 1):
+                expr = (f"tc_conv2d_s8_scratch_bytes({_dims(*x[1:])}, {_dims(*w[1:])}, {_dims(*y[1:])}, {inplace}, "
+                        f"{column_free})")
+                out.append((expr, scratch_bytes(op, g, bool(inplace), not column_free)))
     for c in DEPTHWISE_CASES:
         g = c.make(0)
         op = g.ops[0]

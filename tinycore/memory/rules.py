@@ -80,28 +80,35 @@ def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
     return _round4(2 * (COL_VALUES // cin) * cin) if cin <= COL_VALUES else 0
 
 
-def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
+def scratch_bytes(op: Op, graph: Graph, inplace: bool, column: bool = True) -> int:
     """Bytes of arena scratch the op's C kernel takes (tc_<op>_scratch_bytes in tc_kernels.h, the same formula).
 
     In-place kernels stage one channel (depthwise), one pixel (1x1 conv) or one token (fully connected per token,
-    token overwriting); the DSP conv and fully connected kernels keep their int16 column there. One model.c serves
-    the portable and the DSP kernels, so the size is the DSP kernels' need whatever the target.
+    token overwriting); the DSP conv keeps its int16 column there unless `column` is False (its column-free
+    path, tc_conv_params.column_free: see `has_column`). The fully connected kernels need none. One model.c
+    serves the portable and the DSP kernels, so the size is the DSP kernels' need whatever the target.
     """
     out = graph.tensors[op.outputs[0]]
     if op.kind == "depthwise_conv2d_s8":
         return out.shape[1] * out.shape[2] if inplace else 0
     if op.kind == "conv2d_s8":
         w = graph.tensors[op.inputs[1]]
-        col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2])
+        col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2]) if column else 0
         return (_round4(out.shape[-1]) if inplace else 0) + col
     if op.kind == "fully_connected_s8":
         n_in = graph.tensors[op.inputs[1]].shape[1]  # values per row: the whole input, or one token's
-        # in place (token overwriting, per_token_fc): one token staged first, then the DSP kernel's column
-        return (fc_token_bytes(n_in) if inplace else 0) + _round4(2 * min(n_in, COL_VALUES))
+        # both kernels read the input in place; in place (token overwriting, per_token_fc) one token is staged
+        return fc_token_bytes(n_in) if inplace else 0
     return 0
 
 
+def has_column(op: Op, graph: Graph) -> bool:
+    """Whether the op's kernel can also run without part of its scratch: the DSP conv's column-free path, which
+    the planner chooses when the column would raise the arena's peak (memory first)."""
+    return op.kind == "conv2d_s8" and scratch_bytes(op, graph, False) > 0
+
+
 def fc_token_bytes(n_in: int) -> int:
-    """The staged token of an in-place per-token fully connected op, at the start of its scratch (4-aligned, so
-    the int16 column after it stays aligned)."""
+    """The staged token of an in-place per-token fully connected op: its whole scratch (4-aligned, as every
+    scratch size)."""
     return _round4(n_in)

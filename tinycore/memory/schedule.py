@@ -26,6 +26,7 @@ class Step:
     candidates: tuple[str, ...] = ()  # reads the output may overwrite if nothing reads them later
     alias: bool = False  # the output is the first read under another name (reshape)
     scratch_bytes: tuple[int, int] = (0, 0)  # kernel scratch when (not in place, in place)
+    lean_scratch: tuple[int, int] | None = None  # the same on the kernel's column-free path, if it has one
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class SchedulePlan:
     scratch: dict[str, tuple[int, int]]  # op name -> (offset, bytes), only for ops that need scratch
     live_bytes: list[int]  # per step: aligned bytes alive, a lower bound on any placement
     policy: str
+    lean: frozenset[str] = frozenset()  # ops planned on their column-free path (Step.lean_scratch)
 
 
 class Groups:
@@ -88,8 +90,9 @@ def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool) -
 
 
 def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, overrides: dict[int, bool],
-          must_beat: int | None = None) -> SchedulePlan | None:
-    """One plan; None (before placing anything) when its live bytes alone reach `must_beat`."""
+          must_beat: int | None = None, lean: frozenset[int] = frozenset()) -> SchedulePlan | None:
+    """One plan, the steps in `lean` on their column-free path; None (before placing anything) when its live
+    bytes alone reach `must_beat`."""
     sizes = schedule.sizes
     groups = Groups()
     glife = {n: list(v) for n, v in life.items()}
@@ -119,7 +122,7 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
                     break
         if s.op_name is not None:
             inplace[s.op_name] = done
-            need = s.scratch_bytes[1 if done else 0]
+            need = (s.lean_scratch if k in lean and s.lean_scratch else s.scratch_bytes)[1 if done else 0]
             if need:
                 scratch_need[s.op_name] = (k, need)
     roots = sorted(dict.fromkeys(groups.find(n) for n in life), key=lambda r: glife[r][0])
@@ -131,22 +134,28 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
     placement = plan_arena(buffers)
     offsets = {n: placement.offsets[groups.find(n)] for n in life}
     scratch = {n: (placement.offsets[f"scratch:{n}"], size) for n, (_, size) in scratch_need.items()}
-    return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy)
+    names = frozenset(schedule.steps[k].op_name or "" for k in lean)
+    return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy, names)
 
 
-def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool = True) -> SchedulePlan:
-    """The smallest arena plan of the in-place policies, then (refine) one op's in-place choice flipped at a time.
+def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool = True,
+                  memory_first: bool = True) -> SchedulePlan:
+    """The smallest arena plan of the in-place policies, then (refine) one op's in-place choice flipped at a time,
+    then each kernel's column given back where it does not grow the arena.
 
-    An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending on what else
-    is alive; refining keeps each flip that shrinks the arena. The plan is checked (`check_schedule_plan`) before
-    it is returned: an overlap is a planner bug, never a valid plan.
+    Memory first: the plans start with every op that has a column-free path (Step.lean_scratch) on it, so a
+    column never raises the peak; then, op by op, the column (the faster path) is kept wherever the arena stays
+    as small. memory_first=False keeps every column (speed first: the arena may grow). An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending
+    on what else is alive; refining keeps each flip that shrinks the arena. The plan is checked
+    (`check_schedule_plan`) before it is returned: an overlap is a planner bug, never a valid plan.
     """
     life = schedule.lifetimes()
+    lean = frozenset(k for k, s in enumerate(schedule.steps) if s.lean_scratch is not None and memory_first)
     policies = POLICIES if allow_inplace else ("none",)
-    plans = [_plan(schedule, life, p, {}) for p in policies]
+    plans = [_plan(schedule, life, p, {}, lean=lean) for p in policies]
     best = min(plans, key=lambda p: p.arena_bytes)  # ties: the earlier policy, fewer in-place ops
+    overrides: dict[int, bool] = {}
     if refine and allow_inplace:
-        overrides: dict[int, bool] = {}
         sizes = schedule.sizes
         for k, s in enumerate(schedule.steps):
             if not s.candidates or s.alias:
@@ -154,9 +163,13 @@ def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool =
             trial = dict(overrides)
             same = any(sizes[c] == sizes[s.writes] for c in s.candidates)
             trial[k] = not _allowed(best.policy, overrides, k, same)
-            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes)
+            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes, lean=lean)
             if p is not None and p.arena_bytes < best.arena_bytes:
                 best, overrides = p, trial
+    for k in sorted(lean):  # the column back wherever the arena does not grow
+        p = _plan(schedule, life, best.policy, overrides, must_beat=best.arena_bytes + 1, lean=lean - {k})
+        if p is not None and p.arena_bytes <= best.arena_bytes:
+            best, lean = p, lean - {k}
     check_schedule_plan(schedule, best.arena_bytes, best.offsets, best.inplace, best.scratch)
     return best
 

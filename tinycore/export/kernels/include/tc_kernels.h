@@ -41,6 +41,7 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     int32_t depth_multiplier; /* depthwise only; 1 for conv2d */
+    int32_t column_free;      /* conv2d only: 1 when the scratch holds no column (see tc_conv2d_s8_scratch_bytes) */
 } tc_conv_params;
 
 typedef struct {
@@ -94,11 +95,14 @@ static inline int32_t tc_conv2d_s8_col_bytes(const tc_dims *in_dims, const tc_di
     return in_c <= TC_COL_VALUES ? tc_round4(2 * (TC_COL_VALUES / in_c) * in_c) : 0;
 }
 
-/* conv2d scratch: [one output pixel, Cout bytes rounded to 4, only in place][column area]. */
+/* conv2d scratch: [one output pixel, Cout bytes rounded to 4, only in place][column area, unless column_free].
+ * The exporter sets tc_conv_params.column_free when the arena plan gives the op no column (memory first: the
+ * column would raise the arena's peak); the DSP kernel then reads the int8 input in place, more slowly. */
 static inline int32_t tc_conv2d_s8_scratch_bytes(const tc_dims *in_dims, const tc_dims *filter_dims,
-                                                 const tc_dims *out_dims, int inplace)
+                                                 const tc_dims *out_dims, int inplace, int column_free)
 {
-    return (inplace ? tc_round4(out_dims->c) : 0) + tc_conv2d_s8_col_bytes(in_dims, filter_dims, out_dims);
+    return (inplace ? tc_round4(out_dims->c) : 0) +
+           (column_free ? 0 : tc_conv2d_s8_col_bytes(in_dims, filter_dims, out_dims));
 }
 
 /* depthwise scratch: one output channel (OH * OW bytes), only in place. */
@@ -107,14 +111,16 @@ static inline int32_t tc_depthwise_conv2d_s8_scratch_bytes(const tc_dims *out_di
     return inplace ? out_dims->h * out_dims->w : 0;
 }
 
-/* fully connected scratch: the DSP kernel's int16 copy of the input, in chunks of TC_COL_VALUES. */
+/* fully connected scratch: none; both kernels read the int8 input in place (the DSP one sign-extends each input
+ * word once for four weight rows). Kept as a function so that the export and its test name every kernel's need. */
 static inline int32_t tc_fully_connected_s8_scratch_bytes(int32_t n_in)
 {
-    return tc_round4(2 * (n_in < TC_COL_VALUES ? n_in : TC_COL_VALUES));
+    (void)n_in;
+    return 0;
 }
 
 /* filter_dims: h = KH, w = KW, c = Cin; weights (Cout, KH, KW, Cin), Cout = out_dims->c.
- * scratch: tc_conv2d_s8_scratch_bytes(in_dims, filter_dims, out_dims, out == in) bytes. */
+ * scratch: tc_conv2d_s8_scratch_bytes(in_dims, filter_dims, out_dims, out == in, p->column_free) bytes. */
 void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in, const tc_dims *filter_dims,
                   const int8_t *weights, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                   const tc_dims *out_dims, int8_t *out, int8_t *scratch);
@@ -126,7 +132,7 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                             int8_t *scratch);
 
 /* in: n_in values (the input flattened in row-major order); weights (n_out, n_in).
- * scratch: tc_fully_connected_s8_scratch_bytes(n_in) bytes. */
+ * scratch: tc_fully_connected_s8_scratch_bytes(n_in) bytes (0: may be NULL). */
 void tc_fully_connected_s8(const int8_t *in, int32_t n_in, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *out, int32_t n_out, int32_t input_zp,
                            int32_t output_zp, int32_t act_min, int32_t act_max, int8_t *scratch);
