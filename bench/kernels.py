@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> None:
             g, macs = layer_graph(shape, p, rng)
             cases.append((layer, i, g, macs, rng.integers(-128, 128, shape, dtype=np.int8)))
     with tempfile.TemporaryDirectory(prefix="tc_bench_") as tmp:
-        # "dsp" keeps the DSP conv's column (plan_graph(memory_first=False)); "dsp_column_free" is the default
-        # memory-first plan, which for a one-op graph leaves the conv no column (it would raise the peak)
+        # "dsp" keeps the DSP conv's columns (plan_graph(memory_first=False)); "dsp_column_free" is the default
+        # memory-first plan, which for a one-op graph leaves the conv no column (any would raise the peak)
         plans = {"column": lambda g: plan_graph(g, memory_first=False), "memory_first": plan_graph}
         dirs = {name: [generate_c(g, Path(tmp) / f"{name}{k}", test_inputs=[x], plan=plan(g)).out_dir
                        for k, (_, _, g, _, x) in enumerate(cases)] for name, plan in plans.items()}

@@ -66,11 +66,11 @@ def main() -> int:
         prof = profile_on_board(graph, args.board, memory_first=memory_first)
         (out / f"{name}_{args.board}.json").write_text(json.dumps(prof, indent=1))
         plot_op_profile(prof["per_op_instructions"], plan, out / f"{name}_{args.board}.png", name)
-        lean = [r.name for r in plan.per_layer if r.column_free]
+        capped = [(r.name, r.columns) for r in plan.per_layer if r.columns]  # -1: column-free, k: blocks <= k
         print(f"{name} on {args.board}: {prof['instructions_per_inference_plain']:,} instructions, "
               f"{prof['macs']:,} MACs, {prof['instructions_per_mac']} per MAC; copies {prof['copy_instructions']}, "
               f"unaccounted {prof['unaccounted_instructions']} (limit {prof['instrumentation_instructions']}); "
-              f"arena {plan.arena_bytes:,} B, column-free convs {lean or 'none'}")
+              f"arena {plan.arena_bytes:,} B, convs with fewer columns (-1: none) {capped or 'none'}")
         for kind, k in prof["per_kind"].items():
             print(f"  {kind:<24} {k['n_ops']:>3} ops {k['macs']:>11,} MACs {k['instructions']:>12,} instr  "
                   f"{k['instructions_per_mac'] if k['instructions_per_mac'] is not None else '-'} per MAC")

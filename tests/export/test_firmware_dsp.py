@@ -13,9 +13,10 @@ DSP kernels and once with the portable ones, on M4 and M7. Paths of tc_conv2d_s8
     INT32_MIN, negative, shift -1 / 0 / > 0 / < -23; relu and relu6-like clamps), edges in requant_fast_edges_*;
   - in place (out == in): blocks and a left-over block (inplace_pw), blocks, staged columns and a single pixel
     through scratch (inplace_pw_cin13);
-  - column-free path (tc_conv_params.column_free, the plan gives no column): every conv case again as cf_<name>
+  - column-free path (tc_conv_params.columns -1, the plan gives no column): every conv case again as cf_<name>
     (whole rows of taps at once, tap by tap at the borders and with dilation, 1-3 channels left over, runs
-    shorter than a word), and the in-place ones with only the pixel as scratch.
+    shorter than a word), and the in-place ones with only the pixel as scratch; smaller column areas (blocks of at
+    most 3 or 2 pixels, one column: c3_, c2_, c1_<name>) on the stress shapes.
 tc_fully_connected_s8 is column-free (the int8 input read in place): FC_CASES and the dsp_fc_* rows reach its
 assembly loop (>= 16 values), the 4-value and scalar tails, and the 1-3 rows left over.
 tc_dsp_rq_fast itself is also compared with tc_requantize on edge values below.
@@ -48,7 +49,7 @@ from tinycore.export.qemu import run_batch
 from tinycore.export.validate import random_inputs
 from tinycore.ir import Graph, Op
 from tinycore.memory import plan_graph
-from tinycore.memory.rules import has_column
+from tinycore.memory.rules import column_options, scratch_bytes
 from tinycore.runtime import run
 
 pytestmark = pytest.mark.firmware
@@ -108,14 +109,21 @@ INPLACE = {"inplace_pw": ((5, 6), 16, 8, 3),  # 30 pixels: blocks of 8, then one
            "inplace_pw_cin13": ((5, 5), 13, 7, 5)}  # 25 pixels: blocks of 8 (staged columns), then one pixel
 
 
-def column_free_graphs() -> list[tuple[str, Graph, object]]:
-    """(name, graph, plan): every conv case with no column in its scratch (the column-free path), out of place,
-    and the in-place pointwise graphs with only their output pixel as scratch."""
+def column_choice_graphs() -> list[tuple[str, Graph, object]]:
+    """(name, graph, plan): every conv case with no column in its scratch (cf_<name>, the column-free path), the
+    stress shapes with blocks of at most 3 and 2 columns and with one column (c3_, c2_, c1_, where those shrink
+    the column area), out of place; the in-place pointwise graphs with only their output pixel as scratch."""
     out = []
+    stress = {c.name for c in STRESS}
     for c in CASES:
         if isinstance(c, Conv2dCase):
             g = c.make(seed=0)
-            out.append((f"cf_{c.name}", g, hand_plan(g, scratch_bytes={g.ops[0].name: 0})))
+            op = g.ops[0]
+            out.append((f"cf_{c.name}", g, hand_plan(g, scratch_bytes={op.name: 0})))
+            for k in (3, 2, 1):
+                if c.name in stress and k in column_options(op, g):
+                    out.append((f"c{k}_{c.name}", g, hand_plan(g, scratch_bytes={op.name: scratch_bytes(op, g, False,
+                                                                                                        k)})))
     for name, args in INPLACE.items():
         g = inplace_pointwise_graph(name, *args)
         pixel = (args[2] + 3) // 4 * 4
@@ -131,7 +139,7 @@ def generated(tmp_path_factory):
     graphs += [(name, g, plan_graph(g, memory_first=False)) for name, args in INPLACE.items()
                for g in [inplace_pointwise_graph(name, *args)]]
     graphs += depthwise_graphs()
-    graphs += column_free_graphs()
+    graphs += column_choice_graphs()
     out = []
     for k, (name, g, plan) in enumerate(graphs):
         xs = random_inputs(g, 2, seed=k)
@@ -147,18 +155,19 @@ def test_inplace_cases_are_planned_in_place(generated):
         assert plan_graph(g).inplace.get("conv2d_s8") is True, name
 
 
-def test_column_free_cases_are_emitted_column_free(generated):
-    """The plans without a column set tc_conv_params.column_free (the last field); the planner's own plans, with
-    room for the column, do not."""
+def test_column_choices_are_emitted(generated):
+    """tc_conv_params.columns (the last field) follows the plan's scratch: -1 where it gives no column (a tap
+    longer than the buffer has none to give: 0), k for blocks of at most k, 0 for the planner's full columns."""
     flags, want = {}, {}
     for name, g, _, gen in generated:
         if g.ops[0].kind == "conv2d_s8":
             params = re.search(r"tc_conv_params tc_op0_p = \{([^}]*)\}", (gen / "model.c").read_text()).group(1)
             flags[name] = params.split(",")[-1].strip()
-            # a column-free plan where the kernel has a column (a tap longer than the buffer has none)
-            want[name] = "1" if name.startswith("cf_") and has_column(g.ops[0], g) else "0"
+            prefix = name.split("_")[0]
+            has_choice = bool(column_options(g.ops[0], g))
+            want[name] = {"cf": "-1" if has_choice else "0", "c3": "3", "c2": "2", "c1": "1"}.get(prefix, "0")
     assert flags == want
-    assert sum(f == "1" for f in flags.values()) >= sum(isinstance(c, Conv2dCase) for c in CASES)
+    assert {f for f in flags.values()} == {"-1", "0", "1", "2", "3"}
 
 
 def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_path):
@@ -167,7 +176,8 @@ def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_pat
     build takes about a second; the whole tables run in QEMU below.)"""
     bad = []
     stress = {c.name for c in STRESS} | set(INPLACE)
-    stress |= {f"cf_{n}" for n in stress} | {"cf_stride2_pad", "cf_dilation2_cin4", "cf_stride2_even_asym_pad"}
+    stress |= {f"{p}_{n}" for n in stress for p in ("cf", "c3", "c2", "c1")}
+    stress |= {"cf_stride2_pad", "cf_dilation2_cin4", "cf_stride2_even_asym_pad"}
     for k, (name, g, xs, gen) in enumerate(generated):
         if name not in stress and not name.startswith(("dw_dsp", "dw_inplace_dsp", "dw_inplace_k")):
             continue

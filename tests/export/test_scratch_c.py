@@ -20,10 +20,10 @@ def _calls() -> list[tuple[str, int]]:
         op = g.ops[0]
         x, w, y = (g.tensors[n].shape for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
         for inplace in (0, 1):
-            for column_free in (0, 1):
+            for columns in (0, 4, 3, 2, 1, -1):  # all that fit, capped blocks, one column, none
                 expr = (f"tc_conv2d_s8_scratch_bytes({_dims(*x[1:])}, {_dims(*w[1:])}, {_dims(*y[1:])}, {inplace}, "
-                        f"{column_free})")
-                out.append((expr, scratch_bytes(op, g, bool(inplace), not column_free)))
+                        f"{columns})")
+                out.append((expr, scratch_bytes(op, g, bool(inplace), columns)))
     for c in DEPTHWISE_CASES:
         g = c.make(0)
         op = g.ops[0]
@@ -38,7 +38,7 @@ def _calls() -> list[tuple[str, int]]:
         out.append((f"tc_fully_connected_s8_scratch_bytes({n_in})", scratch_bytes(op, g, False)))
     # the column area's other branches: one pixel, columns longer than half the area, a tap longer than it all
     for kh, kw, cin, pixels in ((3, 3, 8, 1), (5, 5, 30, 16), (1, 1, COL_VALUES + 3, 4), (3, 3, 200, 9)):
-        expr = f"tc_conv2d_s8_col_bytes({_dims(8, 8, cin)}, {_dims(kh, kw, cin)}, {_dims(pixels, 1, 4)})"
+        expr = f"tc_conv2d_s8_col_bytes({_dims(8, 8, cin)}, {_dims(kh, kw, cin)}, {_dims(pixels, 1, 4)}, 0)"
         out.append((expr, conv_col_bytes(kh, kw, cin, pixels)))
     return out
 

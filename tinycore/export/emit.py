@@ -14,7 +14,7 @@ import numpy as np
 
 from tinycore.errors import UnsupportedError
 from tinycore.ir.graph import Graph, Op
-from tinycore.memory.rules import scratch_bytes
+from tinycore.memory.rules import column_options, scratch_bytes
 
 _C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
 INT32_MIN = -(2**31)
@@ -104,11 +104,14 @@ def check_accumulator_bound(graph: Graph, op: Op, i: int | str) -> None:
                                f"layer or re-quantize its weights")
 
 
-def column_planned(e: Emitter, op: Op, inplace: bool) -> bool:
-    """Whether the arena plan gives a conv op its kernel's column (tinycore.memory.rules.has_column): it does
-    unless the planner chose the column-free path, which leaves the scratch at the column-free size."""
-    need = scratch_bytes(op, e.graph, inplace)
-    return need == 0 or e.scratch.get(op.name, (0, 0))[1] >= need
+def planned_columns(e: Emitter, op: Op, inplace: bool) -> int:
+    """A conv's tc_conv_params.columns for the scratch the arena plan gives it: the fastest of its choices
+    (tinycore.memory.rules.column_options, column areas that shrink one after the other) that fits."""
+    have = e.scratch.get(op.name, (0, 0))[1]
+    for columns in column_options(op, e.graph):
+        if scratch_bytes(op, e.graph, inplace, columns) <= have:
+            return columns
+    return 0
 
 
 def _dims(sym: str, shape: tuple[int, ...]) -> str:
@@ -134,12 +137,12 @@ def _conv(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
         if not ok:
             raise UnsupportedError(f"op {i} {op.kind} '{op.name}': the arena plan writes its output over its "
                                    f"input, which its kernel cannot do (see tc_kernels.h)")
-    column_free = not dw and not column_planned(e, op, inplace)
-    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace, not column_free))
+    columns = 0 if dw else planned_columns(e, op, inplace)
+    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace, columns))
     p = f"tc_op{i}"
     params = [a["stride_h"], a["stride_w"], a["dilation_h"], a["dilation_w"], a["pad_top"], a["pad_left"],
               a["input_zp"], a["output_zp"], a["act_min"], a["act_max"], a["depth_multiplier"] if dw else 1,
-              int(column_free)]
+              columns]
     decls = [f"static const tc_conv_params {p}_p = {{{', '.join(c_int(v) for v in params)}}};",
              _dims(f"{p}_in", x.shape), _dims(f"{p}_f", fshape), _dims(f"{p}_out", y.shape)]
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])

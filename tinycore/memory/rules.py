@@ -67,12 +67,17 @@ def _round4(n: int) -> int:
     return (n + 3) // 4 * 4
 
 
-def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
-    """The DSP conv's column area (tc_conv2d_s8_col_bytes): a block of up to 8 columns, or one column."""
+def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int, columns: int = 0) -> int:
+    """The DSP conv's column area (tc_conv2d_s8_col_bytes): a block of up to 8 columns (at most `columns` if > 0),
+    or one column; none for columns == -1 (its column-free path)."""
+    if columns < 0:
+        return 0
     length = kh * kw * cin
     len4 = _round4(length)
     stage = len4 if cin % 4 else 0
     p_max = min((2 * COL_VALUES - stage) // (2 * len4), CONV_BLOCK_MAX)
+    if columns > 0:
+        p_max = min(p_max, columns)
     if p_max >= 2 and n_pixels >= 2:
         return min(n_pixels, p_max) * 2 * len4 + stage
     if length <= COL_VALUES:
@@ -80,20 +85,21 @@ def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
     return _round4(2 * (COL_VALUES // cin) * cin) if cin <= COL_VALUES else 0
 
 
-def scratch_bytes(op: Op, graph: Graph, inplace: bool, column: bool = True) -> int:
+def scratch_bytes(op: Op, graph: Graph, inplace: bool, columns: int = 0) -> int:
     """Bytes of arena scratch the op's C kernel takes (tc_<op>_scratch_bytes in tc_kernels.h, the same formula).
 
     In-place kernels stage one channel (depthwise), one pixel (1x1 conv) or one token (fully connected per token,
-    token overwriting); the DSP conv keeps its int16 column there unless `column` is False (its column-free
-    path, tc_conv_params.column_free: see `has_column`). The fully connected kernels need none. One model.c
-    serves the portable and the DSP kernels, so the size is the DSP kernels' need whatever the target.
+    token overwriting); the DSP conv keeps its int16 columns there, as many as fit unless `columns` (its
+    tc_conv_params.columns, see `column_options`) caps them or asks for none. The fully connected kernels need
+    none. One model.c serves the portable and the DSP kernels, so the size is the DSP kernels' need whatever the
+    target.
     """
     out = graph.tensors[op.outputs[0]]
     if op.kind == "depthwise_conv2d_s8":
         return out.shape[1] * out.shape[2] if inplace else 0
     if op.kind == "conv2d_s8":
         w = graph.tensors[op.inputs[1]]
-        col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2]) if column else 0
+        col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2], columns)
         return (_round4(out.shape[-1]) if inplace else 0) + col
     if op.kind == "fully_connected_s8":
         n_in = graph.tensors[op.inputs[1]].shape[1]  # values per row: the whole input, or one token's
@@ -102,10 +108,23 @@ def scratch_bytes(op: Op, graph: Graph, inplace: bool, column: bool = True) -> i
     return 0
 
 
-def has_column(op: Op, graph: Graph) -> bool:
-    """Whether the op's kernel can also run without part of its scratch: the DSP conv's column-free path, which
-    the planner chooses when the column would raise the arena's peak (memory first)."""
-    return op.kind == "conv2d_s8" and scratch_bytes(op, graph, False) > 0
+COLUMN_CHOICES = (0, 6, 4, 3, 2, 1, -1)  # tc_conv_params.columns tried, fastest first: all that fit .. none
+
+
+def column_options(op: Op, graph: Graph) -> tuple[int, ...]:
+    """The tc_conv_params.columns values of a conv worth planning, fastest first, each with a smaller column area
+    than the one before (the last, -1, is the column-free path); () for ops without such a choice. The planner
+    takes the fastest that does not grow the arena (memory first)."""
+    if op.kind != "conv2d_s8":
+        return ()
+    out: list[int] = []
+    last = None
+    for c in COLUMN_CHOICES:
+        size = scratch_bytes(op, graph, False, c)
+        if last is None or size < last:
+            out.append(c)
+            last = size
+    return tuple(out) if len(out) > 1 else ()
 
 
 def fc_token_bytes(n_in: int) -> int:

@@ -9,7 +9,7 @@ visited in schedule order, never in set order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tinycore.errors import PlanError
 from tinycore.memory.planner import ALIGN_BYTES, Buffer, live_bytes_per_step, plan_arena
@@ -26,7 +26,8 @@ class Step:
     candidates: tuple[str, ...] = ()  # reads the output may overwrite if nothing reads them later
     alias: bool = False  # the output is the first read under another name (reshape)
     scratch_bytes: tuple[int, int] = (0, 0)  # kernel scratch when (not in place, in place)
-    lean_scratch: tuple[int, int] | None = None  # the same on the kernel's column-free path, if it has one
+    # smaller (not in place, in place) scratch the kernel can also run with, slower, each smaller than the last
+    scratch_options: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class SchedulePlan:
     scratch: dict[str, tuple[int, int]]  # op name -> (offset, bytes), only for ops that need scratch
     live_bytes: list[int]  # per step: aligned bytes alive, a lower bound on any placement
     policy: str
-    lean: frozenset[str] = frozenset()  # ops planned on their column-free path (Step.lean_scratch)
+    # op name -> scratch choice (0: Step.scratch_bytes, i: Step.scratch_options[i - 1]) of steps with options
+    choices: dict[str, int] = field(default_factory=dict)
 
 
 class Groups:
@@ -90,9 +92,10 @@ def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool) -
 
 
 def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, overrides: dict[int, bool],
-          must_beat: int | None = None, lean: frozenset[int] = frozenset()) -> SchedulePlan | None:
-    """One plan, the steps in `lean` on their column-free path; None (before placing anything) when its live
-    bytes alone reach `must_beat`."""
+          must_beat: int | None = None, choices: dict[int, int] | None = None) -> SchedulePlan | None:
+    """One plan, each step with scratch options at its choice (step -> index, 0 when absent); None (before
+    placing anything) when its live bytes alone reach `must_beat`."""
+    choices = choices or {}
     sizes = schedule.sizes
     groups = Groups()
     glife = {n: list(v) for n, v in life.items()}
@@ -122,7 +125,7 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
                     break
         if s.op_name is not None:
             inplace[s.op_name] = done
-            need = (s.lean_scratch if k in lean and s.lean_scratch else s.scratch_bytes)[1 if done else 0]
+            need = (s.scratch_bytes, *s.scratch_options)[choices.get(k, 0)][1 if done else 0]
             if need:
                 scratch_need[s.op_name] = (k, need)
     roots = sorted(dict.fromkeys(groups.find(n) for n in life), key=lambda r: glife[r][0])
@@ -134,25 +137,26 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
     placement = plan_arena(buffers)
     offsets = {n: placement.offsets[groups.find(n)] for n in life}
     scratch = {n: (placement.offsets[f"scratch:{n}"], size) for n, (_, size) in scratch_need.items()}
-    names = frozenset(schedule.steps[k].op_name or "" for k in lean)
-    return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy, names)
+    chosen = {schedule.steps[k].op_name or "": c for k, c in choices.items()}
+    return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy, chosen)
 
 
 def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool = True,
                   memory_first: bool = True) -> SchedulePlan:
     """The smallest arena plan of the in-place policies, then (refine) one op's in-place choice flipped at a time,
-    then each kernel's column given back where it does not grow the arena.
+    then each kernel's scratch grown back to its fastest choice that does not grow the arena.
 
-    Memory first: the plans start with every op that has a column-free path (Step.lean_scratch) on it, so a
-    column never raises the peak; then, op by op, the column (the faster path) is kept wherever the arena stays
-    as small. memory_first=False keeps every column (speed first: the arena may grow). An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending
+    Memory first: the plans start with every op that has scratch options (Step.scratch_options: the DSP conv's
+    smaller column areas, down to none) at its smallest, so a column never raises the peak; then, op by op, the
+    fastest choice is kept that leaves the arena as small. memory_first=False plans every op's fastest scratch
+    (speed first: the arena may grow). An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending
     on what else is alive; refining keeps each flip that shrinks the arena. The plan is checked
     (`check_schedule_plan`) before it is returned: an overlap is a planner bug, never a valid plan.
     """
     life = schedule.lifetimes()
-    lean = frozenset(k for k, s in enumerate(schedule.steps) if s.lean_scratch is not None and memory_first)
+    choices = {k: len(s.scratch_options) for k, s in enumerate(schedule.steps) if s.scratch_options and memory_first}
     policies = POLICIES if allow_inplace else ("none",)
-    plans = [_plan(schedule, life, p, {}, lean=lean) for p in policies]
+    plans = [_plan(schedule, life, p, {}, choices=choices) for p in policies]
     best = min(plans, key=lambda p: p.arena_bytes)  # ties: the earlier policy, fewer in-place ops
     overrides: dict[int, bool] = {}
     if refine and allow_inplace:
@@ -163,13 +167,16 @@ def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool =
             trial = dict(overrides)
             same = any(sizes[c] == sizes[s.writes] for c in s.candidates)
             trial[k] = not _allowed(best.policy, overrides, k, same)
-            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes, lean=lean)
+            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes, choices=choices)
             if p is not None and p.arena_bytes < best.arena_bytes:
                 best, overrides = p, trial
-    for k in sorted(lean):  # the column back wherever the arena does not grow
-        p = _plan(schedule, life, best.policy, overrides, must_beat=best.arena_bytes + 1, lean=lean - {k})
-        if p is not None and p.arena_bytes <= best.arena_bytes:
-            best, lean = p, lean - {k}
+    for k in sorted(choices):  # each op's fastest scratch that does not grow the arena
+        for c in range(choices[k]):
+            trial = {**choices, k: c}
+            p = _plan(schedule, life, best.policy, overrides, must_beat=best.arena_bytes + 1, choices=trial)
+            if p is not None and p.arena_bytes <= best.arena_bytes:
+                best, choices = p, trial
+                break
     check_schedule_plan(schedule, best.arena_bytes, best.offsets, best.inplace, best.scratch)
     return best
 

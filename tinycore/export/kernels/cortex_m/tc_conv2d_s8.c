@@ -14,9 +14,10 @@
  *  - single path (one pixel left over, or columns too long for a block of two): four output channels at a time
  *    (tc_dsp_dot_rows4); columns longer than TC_DSP_COL_MAX go in chunks of whole taps, and a tap longer than
  *    that in plain C.
- *  - column-free path (p->column_free, chosen by the arena plan when a column would raise its peak): no column;
- *    four output channels at a time read each input row of the receptive field in place (tc_dsp_dot_rows4_s8,
- *    SXTAB16 of the input word shared by the four rows), skipping padding taps.
+ *  - column-free path (p->columns == -1, chosen by the arena plan when any column would raise its peak): four
+ *    output channels at a time read each input row of the receptive field in place (tc_dsp_dot_rows4_s8, SXTAB16
+ *    of the input word shared by the four rows), skipping padding taps.
+ * p->columns > 0 caps the block size (1: the single path only) where the plan gives a smaller column area.
  * In place (out == in: 1x1, Cout <= Cin): a block converts all its pixels' inputs before writing any output,
  * and pixel q's output only overlaps the inputs of pixels <= q, so blocks are safe; the single path still goes
  * through `scratch` as the portable kernel does.
@@ -432,7 +433,7 @@ static void tc_conv_single(const tc_conv_params *p, const tc_dims *in_dims, cons
     }
 }
 
-/* Output pixel q into dst without a column (p->column_free): four output channels at a time, each input row of
+/* Output pixel q into dst without a column (p->columns == -1): four output channels at a time, each input row of
  * the receptive field read in place (tc_dsp_dot_rows4_s8), as one run of KW * Cin values when its taps are
  * contiguous and inside the input, else tap by tap; padding taps are skipped (their value is the zero point).
  * Out of line: the dot product's assembly needs 13 registers, which the caller's live values would not leave. */
@@ -499,9 +500,10 @@ void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t 
     /* Bytes of the block's staging area (tc_conv_fill), after the columns in col[]. */
     const int32_t stage_bytes = (in_dims->c & 3) ? len4 : 0;
     const int32_t fit = (col_bytes - stage_bytes) / (2 * len4);
-    const int32_t p_max = fit < TC_CONV_P_MAX ? fit : TC_CONV_P_MAX;
+    const int32_t fit_max = fit < TC_CONV_P_MAX ? fit : TC_CONV_P_MAX;
+    const int32_t p_max = p->columns > 0 && p->columns < fit_max ? p->columns : fit_max; /* the plan's cap */
     int32_t q = 0;
-    if (p->column_free) { /* the scratch holds at most the in-place pixel */
+    if (p->columns < 0) { /* column-free: the scratch holds at most the in-place pixel */
         for (; q < n_pixels; ++q) {
             int8_t *dst = inplace ? scratch : out + q * out_c;
             tc_conv_direct(p, in_dims, in, filter_dims, weights, bias, mult, shift, out_dims, dst, q, fast);

@@ -1,19 +1,21 @@
 /* tc_dsp.h: packed 16-bit multiply-accumulate helpers for the Cortex-M DSP kernels (ARMv7E-M: M4, M7).
  *
  * Scheme (bit-exact with the portable kernels, which accumulate in int32 in the same way):
- *  - The input side of a dot product (a conv im2col column, an FC input vector) is converted once to int16 with
+ *  - The input side of a conv's dot product (its im2col column) is converted once to int16 with
  *    the input zero point subtracted (range [-255, 255]), in a "group-permuted" order: each full group of 4
  *    values x0 x1 x2 x3 is stored as x0 x2 x1 x3. A tail of < 4 values is stored in order.
  *  - A weight word w = [w0 w1 w2 w3] gives sxtb16(w) = [w0, w2] and sxtb16(w ror 8) = [w1, w3], which line up
  *    with the two int16 pairs of the group, so two SMLADs do 4 MACs with no reordering of the weights.
- *  - Four output rows share each input load (rows4, unrolled by 16 values: FC and the single-pixel conv path);
+ *  - Four output rows share each input load (rows4, unrolled by 16 values: the single-pixel conv path);
  *    the conv block path shares each weight load among 2..8 output pixels (block layout, tc_conv2d_s8.c).
+ *  - Column-free (rows4_s8: the fully connected kernel, the conv's column-free path): the int8 input is read in
+ *    place, each word sign-extended once with the zero point subtracted (SXTAB16) for four weight rows.
  *  - The output stage (requantize, add the zero point, saturate) has a fused form for the usual parameters,
  *    tc_dsp_rq_fast, bit-exact with tc_requantize (derivation below).
  * Without __ARM_FEATURE_DSP (host builds for tests) the same helpers are plain C, so the algorithm is the same.
  *
- * The int16 buffers are the kernels' scratch in the arena (at most TC_DSP_COL_MAX values, 2 KiB, sized by the
- * tc_<op>_scratch_bytes functions of tc_kernels.h): callers fall back or chunk beyond that.
+ * The int16 buffers are the conv's scratch in the arena (at most TC_DSP_COL_MAX values, 2 KiB, sized by
+ * tc_conv2d_s8_scratch_bytes in tc_kernels.h, or fewer as the plan gives): callers fall back or chunk beyond that.
  */
 #ifndef TC_DSP_H
 #define TC_DSP_H
@@ -162,6 +164,18 @@ static inline void tc_dsp_convert(const int8_t *src, int16_t *dst, int32_t n, in
     "sxtab16 %[x02], %[nzp], %[v]\n" \
     "sxtab16 %[x13], %[nzp], %[v], ror #8\n"
 
+/* Plain-C form of one group of 4 values, given as the int16 pairs x02 = [x0, x2] and x13 = [x1, x3], against
+ * weight rows w0 .. w3 at offset k, into the accumulators a0 .. a3 (scalars of the caller). */
+#define TC_DSP_ROWS4_C(k, x02_expr, x13_expr) \
+    do { \
+        const int32_t x02_ = (x02_expr), x13_ = (x13_expr); \
+        int32_t v_; \
+        v_ = tc_load32(w0 + (k)); a0 = tc_smlad(tc_sxtb16(v_), x02_, a0); a0 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a0); \
+        v_ = tc_load32(w1 + (k)); a1 = tc_smlad(tc_sxtb16(v_), x02_, a1); a1 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a1); \
+        v_ = tc_load32(w2 + (k)); a2 = tc_smlad(tc_sxtb16(v_), x02_, a2); a2 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a2); \
+        v_ = tc_load32(w3 + (k)); a3 = tc_smlad(tc_sxtb16(v_), x02_, a3); a3 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a3); \
+    } while (0)
+
 /* acc[r] += sum_k col[k] * w[r * w_stride + k] for r = 0..3 (col group-permuted, n values, 8-byte aligned).
  * With DSP the loop over 16 values is assembly (gcc 12 spills registers here): per 4 values one LDRD of the
  * column, then per row one LDR, two SXTB16 and two SMLAD: 86 instructions per 64 MACs with the loop branch. */
@@ -197,12 +211,7 @@ static inline void tc_dsp_dot_rows4(const int16_t *col, int32_t n, const int8_t 
 #endif
     for (; k + 4 <= (n & ~3); k += 4) {
         const int32_t *c = (const int32_t *)(const void *)(col + k);
-        const int32_t x02 = c[0], x13 = c[1];
-        int32_t v;
-        v = tc_load32(w0 + k); a0 = tc_smlad(tc_sxtb16(v), x02, a0); a0 = tc_smlad(tc_sxtb16_ror8(v), x13, a0);
-        v = tc_load32(w1 + k); a1 = tc_smlad(tc_sxtb16(v), x02, a1); a1 = tc_smlad(tc_sxtb16_ror8(v), x13, a1);
-        v = tc_load32(w2 + k); a2 = tc_smlad(tc_sxtb16(v), x02, a2); a2 = tc_smlad(tc_sxtb16_ror8(v), x13, a2);
-        v = tc_load32(w3 + k); a3 = tc_smlad(tc_sxtb16(v), x02, a3); a3 = tc_smlad(tc_sxtb16_ror8(v), x13, a3);
+        TC_DSP_ROWS4_C(k, c[0], c[1]);
     }
     for (; k < n; ++k) {
         const int32_t x = col[k];
@@ -269,12 +278,8 @@ static __attribute__((noinline, unused)) void tc_dsp_dot_rows4_s8(const int8_t *
     }
 #endif
     for (; k + 4 <= n; k += 4) {
-        const int32_t xv = tc_load32(x + k), x02 = tc_sxtab16(nzp, xv), x13 = tc_sxtab16_ror8(nzp, xv);
-        int32_t v;
-        v = tc_load32(w0 + k); a0 = tc_smlad(tc_sxtb16(v), x02, a0); a0 = tc_smlad(tc_sxtb16_ror8(v), x13, a0);
-        v = tc_load32(w1 + k); a1 = tc_smlad(tc_sxtb16(v), x02, a1); a1 = tc_smlad(tc_sxtb16_ror8(v), x13, a1);
-        v = tc_load32(w2 + k); a2 = tc_smlad(tc_sxtb16(v), x02, a2); a2 = tc_smlad(tc_sxtb16_ror8(v), x13, a2);
-        v = tc_load32(w3 + k); a3 = tc_smlad(tc_sxtb16(v), x02, a3); a3 = tc_smlad(tc_sxtb16_ror8(v), x13, a3);
+        const int32_t xv = tc_load32(x + k);
+        TC_DSP_ROWS4_C(k, tc_sxtab16(nzp, xv), tc_sxtab16_ror8(nzp, xv));
     }
     for (; k < n; ++k) {
         const int32_t xv = x[k] - zp;
