@@ -468,7 +468,9 @@ static __attribute__((noinline)) void tc_conv_direct(const tc_conv_params *p, co
                     continue;
                 }
                 x = in + (iy * in_w + ix) * in_c;
-                if (rows == 4) {
+                if (rows == 4 && n < 16) { /* short runs (small Cin): no call */
+                    tc_dsp_dot_rows4_s8_short(x, n, zp, w, len, acc);
+                } else if (rows == 4) {
                     tc_dsp_dot_rows4_s8(x, n, zp, w, len, acc);
                 } else {
                     for (r = 0; r < rows; ++r) {

@@ -245,6 +245,29 @@ static inline int32_t tc_dsp_dot_row1(const int16_t *col, int32_t n, const int8_
  * packed -zp: [x0 - zp, x2 - zp] and [x1 - zp, x3 - zp]), then shared by four weight rows, each of which costs one
  * LDR, two SXTB16 and two SMLAD per 4 MACs as in tc_dsp_dot_rows4. No int16 copy of the input exists anywhere. */
 
+/* acc[r] += sum_k (x[k] - zp) * w[r * w_stride + k] for r = 0..3 in plain C (with the DSP intrinsics): the
+ * short runs of the conv's column-free path (n < 16, no call) and the tail of tc_dsp_dot_rows4_s8. */
+static inline void tc_dsp_dot_rows4_s8_short(const int8_t *x, int32_t n, int32_t zp, const int8_t *w,
+                                             int32_t w_stride, int32_t acc[4])
+{
+    const int8_t *w0 = w, *w1 = w + w_stride, *w2 = w + 2 * w_stride, *w3 = w + 3 * w_stride;
+    const int32_t nzp = tc_dsp_nzp(zp);
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const int32_t xv = tc_load32(x + k);
+        TC_DSP_ROWS4_C(k, tc_sxtab16(nzp, xv), tc_sxtab16_ror8(nzp, xv));
+    }
+    for (; k < n; ++k) {
+        const int32_t xv = x[k] - zp;
+        a0 += xv * w0[k];
+        a1 += xv * w1[k];
+        a2 += xv * w2[k];
+        a3 += xv * w3[k];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
 /* acc[r] += sum_k (x[k] - zp) * w[r * w_stride + k] for r = 0..3; x is int8, n values, any alignment.
  * With DSP the loop over 16 values is assembly: per 4 values one LDR of the input and two SXTAB16, then per row
  * one LDR, two SXTB16 and two SMLAD; its end pointer is kept in memory (13 registers are in use):
@@ -253,13 +276,12 @@ static inline int32_t tc_dsp_dot_row1(const int16_t *col, int32_t n, const int8_
 static __attribute__((noinline, unused)) void tc_dsp_dot_rows4_s8(const int8_t *x, int32_t n, int32_t zp,
                                                                    const int8_t *w, int32_t w_stride, int32_t acc[4])
 {
-    const int8_t *w0 = w, *w1 = w + w_stride, *w2 = w + 2 * w_stride, *w3 = w + 3 * w_stride;
-    const int32_t nzp = tc_dsp_nzp(zp);
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t k = 0;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     if (n >= 16) {
-        const int8_t *p0 = w0, *p2 = w2, *c = x, *end = x + (n & ~15);
+        const int32_t nzp = tc_dsp_nzp(zp);
+        const int8_t *p0 = w, *p2 = w + 2 * w_stride, *c = x, *end = x + (n & ~15);
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
         int32_t x02, x13, v, t;
         __asm__ volatile(
             "1:\n"
@@ -274,21 +296,11 @@ static __attribute__((noinline, unused)) void tc_dsp_dot_rows4_s8(const int8_t *
               [c] "+r"(c), [x02] "=&r"(x02), [x13] "=&r"(x13), [v] "=&r"(v), [t] "=&r"(t)
             : [s] "r"(w_stride), [nzp] "r"(nzp), [end] "m"(end)
             : "cc", "memory");
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         k = n & ~15;
     }
 #endif
-    for (; k + 4 <= n; k += 4) {
-        const int32_t xv = tc_load32(x + k);
-        TC_DSP_ROWS4_C(k, tc_sxtab16(nzp, xv), tc_sxtab16_ror8(nzp, xv));
-    }
-    for (; k < n; ++k) {
-        const int32_t xv = x[k] - zp;
-        a0 += xv * w0[k];
-        a1 += xv * w1[k];
-        a2 += xv * w2[k];
-        a3 += xv * w3[k];
-    }
-    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    tc_dsp_dot_rows4_s8_short(x + k, n - k, zp, w + k, w_stride, acc);
 }
 
 /* Returns acc + sum_k (x[k] - zp) * w[k] (x int8, n values). */
