@@ -300,7 +300,9 @@ static __attribute__((noinline, unused)) void tc_dsp_dot_rows4_s8(const int8_t *
         k = n & ~15;
     }
 #endif
-    tc_dsp_dot_rows4_s8_short(x + k, n - k, zp, w + k, w_stride, acc);
+    if (k < n) { /* the tail (none for multiples of 16: nothing to set up) */
+        tc_dsp_dot_rows4_s8_short(x + k, n - k, zp, w + k, w_stride, acc);
+    }
 }
 
 /* Returns acc + sum_k (x[k] - zp) * w[k] (x int8, n values). */
