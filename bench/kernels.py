@@ -1,6 +1,6 @@
 """Instructions per MAC of the C kernels on an emulated Cortex-M (default M4, mps2-an386): portable vs DSP.
 
-    python bench/kernels.py                     # M4, all layers, both kernel sets
+    python bench/kernels.py                     # M4, all layers, portable, DSP, DSP column-free (conv)
     python bench/kernels.py --board mps2-an500  # M7
 
 Method: each layer is a single-op graph at two sizes (MLPerf-Tiny-like shapes); all of them run in ONE firmware
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tinycore.export import generate_c, parse_output  # noqa: E402
 from tinycore.export.qemu import run_batch  # noqa: E402
 from tinycore.ir import SCHEMAS, Graph, Op, Tensor  # noqa: E402
+from tinycore.memory import plan_graph  # noqa: E402
 from tinycore.runtime import run  # noqa: E402
 from tinycore.runtime.fixedpoint import quantize_multiplier  # noqa: E402
 
@@ -76,6 +77,9 @@ def layer_graph(shape: tuple[int, ...], p: dict, rng: np.random.Generator) -> tu
     return graph, macs
 
 
+KERNEL_SETS = ("portable", "dsp", "dsp_column_free")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="mps2-an386", help="an emulated board with DSP (mps2-an386 or mps2-an500)")
@@ -88,11 +92,15 @@ def main(argv: list[str] | None = None) -> None:
             g, macs = layer_graph(shape, p, rng)
             cases.append((layer, i, g, macs, rng.integers(-128, 128, shape, dtype=np.int8)))
     with tempfile.TemporaryDirectory(prefix="tc_bench_") as tmp:
-        dirs = [generate_c(g, Path(tmp) / f"c{k}", test_inputs=[x]).out_dir for k, (_, _, g, _, x) in
-                enumerate(cases)]
+        # "dsp" keeps the DSP conv's columns (plan_graph(memory_first=False)); "dsp_column_free" is the default
+        # memory-first plan, which for a one-op graph leaves the conv no column (any would raise the peak)
+        plans = {"column": lambda g: plan_graph(g, memory_first=False), "memory_first": plan_graph}
+        dirs = {name: [generate_c(g, Path(tmp) / f"{name}{k}", test_inputs=[x], plan=plan(g)).out_dir
+                       for k, (_, _, g, _, x) in enumerate(cases)] for name, plan in plans.items()}
         counts = {}
-        for kernels in ("portable", "dsp"):
-            _, texts = run_batch(dirs, args.board, Path(tmp) / kernels, dsp=kernels == "dsp")
+        for kernels in KERNEL_SETS:
+            plan = "memory_first" if kernels == "dsp_column_free" else "column"
+            _, texts = run_batch(dirs[plan], args.board, Path(tmp) / kernels, dsp=kernels != "portable")
             for (layer, i, g, _, x), text in zip(cases, texts):
                 out = parse_output(text, 1)
                 if out.outputs[0] != run(g, x).reshape(-1).astype(np.int8).tobytes():
@@ -100,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
                 counts[(layer, kernels, i)] = out.instructions[0]
     for layer, (desc, sizes) in LAYERS.items():
         macs = [c[3] for c in cases if c[0] == layer]
-        for kernels in ("portable", "dsp"):
+        for kernels in KERNEL_SETS:
+            p = sizes[0][1]
+            if kernels == "dsp_column_free" and ("k" not in p or p.get("depthwise")):
+                continue  # only the conv has a column-free path
             n0, n1 = counts[(layer, kernels, 0)], counts[(layer, kernels, 1)]
             print(json.dumps({
                 "bench": "kernels", "board": args.board, "layer": layer, "description": desc, "kernels": kernels,

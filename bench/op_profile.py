@@ -6,6 +6,9 @@ kind (tinycore.export.profile). The models have the apps' shapes with random wei
     python bench/op_profile.py --board mps2-an500 --out /tmp/prof   # also the .graph files, JSON and op_profile PNGs
 
 A trained model's graph goes through `python -m tinycore validate GRAPH --target mps2-an386 --profile --json`.
+Converted .tflite files too, with the memory-first plan (default) or every conv column planned (--speed-first):
+
+    python bench/op_profile.py --models --tflite /work/shared/fixtures/tflite/pretrainedResnet_quant.tflite
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from tinycore.ir import Graph  # noqa: E402
 from tinycore.memory import plan_graph  # noqa: E402
 from tinycore.spec import ModelSpec, dense_autoencoder, ds_cnn  # noqa: E402
 from tinycore.spec.zoo import mobilenet_v1_025  # noqa: E402
+from tinycore.tflite import load_model  # noqa: E402
 
 MODELS = {"kws_ds_cnn_w128": lambda: ds_cnn(128, classes=12, frames=49, coeffs=10),
           "anomaly_dense_ae": dense_autoencoder,
@@ -46,18 +50,27 @@ def main() -> int:
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--out", type=Path, help="folder for the .graph, profile JSON and op_profile PNG of each model")
     ap.add_argument("--models", nargs="*", choices=sorted(MODELS), default=sorted(MODELS), help="which models")
+    ap.add_argument("--tflite", nargs="*", type=Path, default=[], help=".tflite files to profile as well")
+    ap.add_argument("--speed-first", action="store_true",
+                    help="plan every conv column (plan_graph(memory_first=False)) instead of the memory-first plan")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="op_profile_"))
     out.mkdir(parents=True, exist_ok=True)
-    for name in args.models:
-        graph = random_graph_of(MODELS[name]())
+    graphs = [(name, lambda name=name: random_graph_of(MODELS[name]())) for name in args.models]
+    graphs += [(f.stem, lambda f=f: load_model(f)) for f in args.tflite]
+    memory_first = not args.speed_first
+    for name, make in graphs:
+        graph = make()
         graph.save(out / f"{name}.graph")
-        prof = profile_on_board(graph, args.board)
+        plan = plan_graph(graph, memory_first=memory_first)
+        prof = profile_on_board(graph, args.board, memory_first=memory_first)
         (out / f"{name}_{args.board}.json").write_text(json.dumps(prof, indent=1))
-        plot_op_profile(prof["per_op_instructions"], plan_graph(graph), out / f"{name}_{args.board}.png", name)
+        plot_op_profile(prof["per_op_instructions"], plan, out / f"{name}_{args.board}.png", name)
+        capped = [(r.name, r.columns) for r in plan.per_layer if r.columns]  # -1: column-free, k: blocks <= k
         print(f"{name} on {args.board}: {prof['instructions_per_inference_plain']:,} instructions, "
               f"{prof['macs']:,} MACs, {prof['instructions_per_mac']} per MAC; copies {prof['copy_instructions']}, "
-              f"unaccounted {prof['unaccounted_instructions']} (limit {prof['instrumentation_instructions']})")
+              f"unaccounted {prof['unaccounted_instructions']} (limit {prof['instrumentation_instructions']}); "
+              f"arena {plan.arena_bytes:,} B, convs with fewer columns (-1: none) {capped or 'none'}")
         for kind, k in prof["per_kind"].items():
             print(f"  {kind:<24} {k['n_ops']:>3} ops {k['macs']:>11,} MACs {k['instructions']:>12,} instr  "
                   f"{k['instructions_per_mac'] if k['instructions_per_mac'] is not None else '-'} per MAC")

@@ -12,7 +12,13 @@ DSP kernels and once with the portable ones, on M4 and M7. Paths of tc_conv2d_s8
   - output stage: fused (tc_dsp_rq_fast) when every channel allows it, else tc_requantize (requant_fallbacks:
     INT32_MIN, negative, shift -1 / 0 / > 0 / < -23; relu and relu6-like clamps), edges in requant_fast_edges_*;
   - in place (out == in): blocks and a left-over block (inplace_pw), blocks, staged columns and a single pixel
-    through scratch (inplace_pw_cin13).
+    through scratch (inplace_pw_cin13);
+  - column-free path (tc_conv_params.columns -1, the plan gives no column): every conv case again as cf_<name>
+    (whole rows of taps at once, tap by tap at the borders and with dilation, 1-3 channels left over, runs
+    shorter than a word), and the in-place ones with only the pixel as scratch; smaller column areas (blocks of at
+    most 3 or 2 pixels, one column: c3_, c2_, c1_<name>) on the stress shapes.
+tc_fully_connected_s8 is column-free (the int8 input read in place): FC_CASES and the dsp_fc_* rows reach its
+assembly loop (>= 16 values), the 4-value and scalar tails, and the 1-3 rows left over.
 tc_dsp_rq_fast itself is also compared with tc_requantize on edge values below.
 
 tc_depthwise_conv2d_s8 runs every depthwise case (its dsp_* rows reach each path: groups of 4 channels with 1..3
@@ -23,6 +29,7 @@ ring: dsp_dw_ring_too_small).
 """
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -42,6 +49,7 @@ from tinycore.export.qemu import run_batch
 from tinycore.export.validate import random_inputs
 from tinycore.ir import Graph, Op
 from tinycore.memory import plan_graph
+from tinycore.memory.rules import column_options, scratch_bytes
 from tinycore.runtime import run
 
 pytestmark = pytest.mark.firmware
@@ -101,12 +109,37 @@ INPLACE = {"inplace_pw": ((5, 6), 16, 8, 3),  # 30 pixels: blocks of 8, then one
            "inplace_pw_cin13": ((5, 5), 13, 7, 5)}  # 25 pixels: blocks of 8 (staged columns), then one pixel
 
 
+def column_choice_graphs() -> list[tuple[str, Graph, object]]:
+    """(name, graph, plan): every conv case with no column in its scratch (cf_<name>, the column-free path), the
+    stress shapes with blocks of at most 3 and 2 columns and with one column (c3_, c2_, c1_, where those shrink
+    the column area), out of place; the in-place pointwise graphs with only their output pixel as scratch."""
+    out = []
+    stress = {c.name for c in STRESS}
+    for c in CASES:
+        if isinstance(c, Conv2dCase):
+            g = c.make(seed=0)
+            op = g.ops[0]
+            out.append((f"cf_{c.name}", g, hand_plan(g, scratch_bytes={op.name: 0})))
+            for k in (3, 2, 1):
+                if c.name in stress and k in column_options(op, g):
+                    out.append((f"c{k}_{c.name}", g, hand_plan(g, scratch_bytes={op.name: scratch_bytes(op, g, False,
+                                                                                                        k)})))
+    for name, args in INPLACE.items():
+        g = inplace_pointwise_graph(name, *args)
+        pixel = (args[2] + 3) // 4 * 4
+        out.append((f"cf_{name}", g, hand_plan(g, {"conv2d_s8": 0}, {"conv2d_s8": pixel})))
+    return out
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("dsp_cases")
-    graphs = [(c.name, c.make(seed=0), None) for c in CASES]
-    graphs += [(name, inplace_pointwise_graph(name, *args), None) for name, args in INPLACE.items()]
+    # the planner's plans with every column kept (memory_first=False): the column paths
+    graphs = [(c.name, g, plan_graph(g, memory_first=False)) for c in CASES for g in [c.make(seed=0)]]
+    graphs += [(name, g, plan_graph(g, memory_first=False)) for name, args in INPLACE.items()
+               for g in [inplace_pointwise_graph(name, *args)]]
     graphs += depthwise_graphs()
+    graphs += column_choice_graphs()
     out = []
     for k, (name, g, plan) in enumerate(graphs):
         xs = random_inputs(g, 2, seed=k)
@@ -118,7 +151,23 @@ def test_inplace_cases_are_planned_in_place(generated):
     pointwise = [(name, g) for name, g, _, _ in generated if name in INPLACE]
     assert len(pointwise) == len(INPLACE)
     for name, g in pointwise:
+        assert plan_graph(g, memory_first=False).inplace.get("conv2d_s8") is True, name
         assert plan_graph(g).inplace.get("conv2d_s8") is True, name
+
+
+def test_column_choices_are_emitted(generated):
+    """tc_conv_params.columns (the last field) follows the plan's scratch: -1 where it gives no column (a tap
+    longer than the buffer has none to give: 0), k for blocks of at most k, 0 for the planner's full columns."""
+    flags, want = {}, {}
+    for name, g, _, gen in generated:
+        if g.ops[0].kind == "conv2d_s8":
+            params = re.search(r"tc_conv_params tc_op0_p = \{([^}]*)\}", (gen / "model.c").read_text()).group(1)
+            flags[name] = params.split(",")[-1].strip()
+            prefix = name.split("_")[0]
+            has_choice = bool(column_options(g.ops[0], g))
+            want[name] = {"cf": "-1" if has_choice else "0", "c3": "3", "c2": "2", "c1": "1"}.get(prefix, "0")
+    assert flags == want
+    assert {f for f in flags.values()} == {"-1", "0", "1", "2", "3"}
 
 
 def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_path):
@@ -127,6 +176,8 @@ def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_pat
     build takes about a second; the whole tables run in QEMU below.)"""
     bad = []
     stress = {c.name for c in STRESS} | set(INPLACE)
+    stress |= {f"{p}_{n}" for n in stress for p in ("cf", "c3", "c2", "c1")}
+    stress |= {"cf_stride2_pad", "cf_dilation2_cin4", "cf_stride2_even_asym_pad"}
     for k, (name, g, xs, gen) in enumerate(generated):
         if name not in stress and not name.startswith(("dw_dsp", "dw_inplace_dsp", "dw_inplace_k")):
             continue
@@ -140,11 +191,22 @@ def test_dsp_algorithm_on_host_with_sanitizers_equals_runtime(generated, tmp_pat
     assert bad == []
 
 
+def _run_in_parts(dirs: list, board: str, out, dsp: bool, parts: int) -> tuple[object, list[str]]:
+    """run_batch over `parts` images (the M55 board's 512 KB of Flash does not hold every case at once)."""
+    step = -(-len(dirs) // parts)
+    texts: list[str] = []
+    for k in range(0, len(dirs), step):
+        img, part = run_batch(dirs[k:k + step], board, out / f"part{k}", dsp=dsp)
+        texts += part
+    return img, texts
+
+
 @pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500", "mps3-an547"])
 def test_dsp_kernels_equal_portable_and_runtime_in_qemu(board, generated, tmp_path):
     dirs = [g[3] for g in generated]
-    dsp_img, dsp_texts = run_batch(dirs, board, tmp_path / "dsp", dsp=True)
-    port_img, port_texts = run_batch(dirs, board, tmp_path / "portable", dsp=False)
+    parts = 2 if board == "mps3-an547" else 1
+    dsp_img, dsp_texts = _run_in_parts(dirs, board, tmp_path / "dsp", True, parts)
+    port_img, port_texts = _run_in_parts(dirs, board, tmp_path / "portable", False, parts)
     assert {"cortex_m/tc_conv2d_s8.c", "cortex_m/tc_fully_connected_s8.c",
             "cortex_m/tc_depthwise_conv2d_s8.c"} <= set(dsp_img.kernels)
     assert not any(k.startswith("cortex_m/") for k in port_img.kernels)

@@ -63,7 +63,7 @@ def test_inplace_depthwise_and_pointwise_share_one_buffer():
     g.ops.pop()
     g.outputs = ["b"]
     del g.tensors["c"]
-    plain, shared = plan_graph(g, allow_inplace=False), plan_graph(g)
+    plain, shared = plan_graph(g, allow_inplace=False), plan_graph(g, memory_first=False)
     assert plain.arena_bytes == 1024 + 1024  # x and a both alive at dw
     assert shared.inplace == {"dw": True, "pw1": True}
     assert shared.offsets["x"] == shared.offsets["a"] == shared.offsets["b"]
@@ -73,6 +73,12 @@ def test_inplace_depthwise_and_pointwise_share_one_buffer():
     assert shared.arena_bytes == 1024 + 8 + col  # one 1024 B buffer + pw1's pixel and column scratch
     assert shared.lower_bound_bytes == shared.arena_bytes
     check_plan(g, shared)
+    # memory first: pw1's 8 columns would raise the peak (dw's 64 B channel), blocks of 4 (128 B) and 2 (64 B)
+    # too; one column of 16 int16 values (32 B) fits beside its 8 B pixel: 1024 + 40 <= 1024 + 64
+    lean = plan_graph(g)
+    assert lean.scratch["pw1"][1] == 8 + 32 and lean.arena_bytes == 1024 + 64 == lean.lower_bound_bytes
+    assert [r.columns for r in lean.per_layer] == [0, 1]
+    check_plan(g, lean)
 
 
 def test_inplace_is_dropped_where_it_would_raise_the_peak():
@@ -81,9 +87,27 @@ def test_inplace_is_dropped_where_it_would_raise_the_peak():
     all_inplace = _plan(schedule, schedule.lifetimes(), "all", {})
     pw2_col = conv_col_bytes(1, 1, 8, 64)
     assert all_inplace.arena_bytes == 1024 + 1536 + pw2_col  # pw2's column beside both buffers
-    plan = plan_graph(g)
+    plan = plan_graph(g, memory_first=False)
     assert plan.arena_bytes == 2048 + pw2_col < all_inplace.arena_bytes
     assert plan.inplace["pw1"] is False and plan.inplace["pw2"] is False
+    check_plan(g, plan)
+
+
+def test_a_column_is_planned_only_where_it_does_not_raise_the_peak():
+    """Memory first: conv3x3 (4 -> 4 channels, 512 B alive) keeps its 576 B column beside the later peak; the
+    pointwise 4 -> 32 at the peak (256 + 2048 B alive) runs column-free; the arena is the peak of the tensors."""
+    g = Graph({}, [], ["x"], ["b"])
+    for n, c in (("x", 4), ("a", 4), ("b", 32)):
+        g.tensors[n] = _act(n, (1, 8, 8, c))
+    _conv(g, "c3", "x", "a", 4, 4, k=3, pad=1)
+    _conv(g, "pw", "a", "b", 4, 32)
+    col3, col_pw = conv_col_bytes(3, 3, 4, 64), conv_col_bytes(1, 1, 4, 64)
+    assert (col3, col_pw) == (576, 64)
+    plan, fast = plan_graph(g), plan_graph(g, memory_first=False)
+    assert [r.columns for r in plan.per_layer] == [0, -1]
+    assert plan.scratch == {"c3": (plan.scratch["c3"][0], col3)}
+    assert plan.arena_bytes == plan.lower_bound_bytes == 256 + 2048
+    assert fast.arena_bytes == 256 + 2048 + col_pw and [r.columns for r in fast.per_layer] == [0, 0]
     check_plan(g, plan)
 
 

@@ -47,7 +47,7 @@ def test_quick_search_winner_has_exactly_the_predicted_memory(tmp_path):
 
 
 def test_impossible_budget_stops_before_training(tmp_path):
-    with pytest.raises(BudgetError, match="smallest achievable SRAM is 4,488 B"):
+    with pytest.raises(BudgetError, match="smallest achievable SRAM is 4,224 B"):
         run_search(tiny_space(), Budget(2048, 4096), _data(1, 8), _data(2, 8), CFG, tmp_path, progress=False)
     assert not (tmp_path / "supernet.pt").exists()
 

@@ -140,9 +140,9 @@ def test_per_token_fc_memory_rule():
     g = load_model(FIXTURES / "dense_tokens.tflite")
     plan = plan_graph(g)
     assert [r.inplace for r in plan.per_layer] == [True, True]
-    # scratch = the staged token (8, 12 B) + the DSP kernel's int16 column of one token (16, 24 B)
-    assert [(r.input_bytes, r.output_bytes, r.scratch_bytes) for r in plan.per_layer] == [(48, 72, 24), (72, 30, 36)]
-    assert plan.arena_bytes == 72 + 36  # one 72 B buffer for all three tensors, then the larger scratch (36 B)
+    # scratch = the staged token only (8, 12 B): both FC kernels read the token in place
+    assert [(r.input_bytes, r.output_bytes, r.scratch_bytes) for r in plan.per_layer] == [(48, 72, 8), (72, 30, 12)]
+    assert plan.arena_bytes == 72 + 12  # one 72 B buffer for all three tensors, then the larger scratch (12 B)
 
 
 def two_inputs_graph(seed: int):

@@ -14,7 +14,7 @@ import numpy as np
 
 from tinycore.errors import UnsupportedError
 from tinycore.ir.graph import Graph, Op
-from tinycore.memory.rules import fc_token_bytes, patch_rows, scratch_bytes
+from tinycore.memory.rules import column_options, fc_token_bytes, patch_rows, scratch_bytes
 
 _C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
 INT32_MIN = -(2**31)
@@ -108,6 +108,16 @@ def check_accumulator_bound(graph: Graph, op: Op, i: int | str) -> None:
                                f"layer or re-quantize its weights")
 
 
+def planned_columns(e: Emitter, op: Op, inplace: bool) -> int:
+    """A conv's tc_conv_params.columns for the scratch the arena plan gives it: the fastest of its choices
+    (tinycore.memory.rules.column_options, column areas that shrink one after the other) that fits."""
+    have = e.scratch.get(op.name, (0, 0))[1]
+    for columns in column_options(op, e.graph):
+        if scratch_bytes(op, e.graph, inplace, columns) <= have:
+            return columns
+    return 0
+
+
 def _dims(sym: str, shape: tuple[int, ...]) -> str:
     h, w, c = shape[1], shape[2], shape[3]
     return f"static const tc_dims {sym} = {{{h}, {w}, {c}}};"
@@ -132,10 +142,12 @@ def _conv(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
         if not ok:
             raise UnsupportedError(f"op {i} {op.kind} '{op.name}': the arena plan writes its output over its "
                                    f"input, which its kernel cannot do (see tc_kernels.h)")
-    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace))
+    columns = 0 if dw else planned_columns(e, op, inplace)
+    scratch = e.scratch_ptr(op, scratch_bytes(op, g, inplace, columns))
     p = f"tc_op{i}"
     params = [a["stride_h"], a["stride_w"], a["dilation_h"], a["dilation_w"], a["pad_top"], a["pad_left"],
-              a["input_zp"], a["output_zp"], a["act_min"], a["act_max"], a["depth_multiplier"] if dw else 1]
+              a["input_zp"], a["output_zp"], a["act_min"], a["act_max"], a["depth_multiplier"] if dw else 1,
+              columns]
     decls = [f"static const tc_conv_params {p}_p = {{{', '.join(c_int(v) for v in params)}}};",
              _dims(f"{p}_in", x.shape), _dims(f"{p}_f", fshape), _dims(f"{p}_out", y.shape)]
     wsym, bsym, msym, ssym = (e.const(n) for n in op.inputs[1:5])
@@ -185,16 +197,16 @@ def _fc(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
 
 def _fc_token_overwrite(e: Emitter, op: Op, rows: int, n_in: int, n_out: int, consts: str, args: str,
                         scratch: str) -> str:
-    """Token overwriting (tinycore.memory.rules.per_token_fc): token t is copied to the start of the op's scratch
+    """Token overwriting (tinycore.memory.rules.per_token_fc): token t is copied to the op's scratch
     (rules.fc_token_bytes), then its output is written at t * n_out over the shared buffer, forward when
-    n_out <= n_in, else backward; the kernel's own column follows the staged token in the scratch."""
-    base, column = e.ptr(op.inputs[0]), f"({scratch} + {fc_token_bytes(n_in)})"
+    n_out <= n_in, else backward. The kernel itself needs no scratch (NULL)."""
+    base = e.ptr(op.inputs[0])
     order = f"t = 0; t < {rows}; ++t" if n_out <= n_in else f"t = {rows - 1}; t >= 0; --t"
     return (f"{{\n        int32_t t, k;\n        for ({order}) {{\n"
             f"            for (k = 0; k < {n_in}; ++k) {{\n"
             f"                {scratch}[k] = {base}[t * {n_in} + k];\n            }}\n"
             f"            tc_fully_connected_s8({scratch}, {n_in}, {consts}, {base} + t * {n_out}, {n_out}, "
-            f"{args}, {column});\n        }}\n    }}")
+            f"{args}, NULL);\n        }}\n    }}")
 
 
 _ADD_FIELDS = ("input1_zp", "input2_zp", "output_zp", "left_shift", "input1_mult", "input1_shift", "input2_mult",

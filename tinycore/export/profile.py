@@ -93,10 +93,11 @@ def summarize(graph: Graph, raw: RawProfile, whole: int, whole_profiled: int) ->
 
 
 def profile_on_board(graph: Graph, board: str = "mps2-an386", *, seed: int = 0, dsp: bool | None = None,
-                     keep_dir: str | Path | None = None, timeout_s: float = 300.0) -> dict:
+                     keep_dir: str | Path | None = None, timeout_s: float = 300.0, memory_first: bool = True) -> dict:
     """Build the model twice for an emulated board (plain and -DTC_PROFILE), run one random input in each, and
     return `summarize`'s dict plus outputs_match (both builds == the numpy runtime). BuildError when the per-op
-    sum misses the plain count by more than the reads' overhead (the module docstring)."""
+    sum misses the plain count by more than the reads' overhead (the module docstring). memory_first=False plans
+    every conv column (plan_graph), to compare the column paths with the memory-first plan's."""
     from tinycore.export.boards import get_board
     from tinycore.export.codegen import generate_c
     from tinycore.export.firmware import build_firmware, check_graph_fits, graph_stack, use_dsp
@@ -111,7 +112,7 @@ def profile_on_board(graph: Graph, board: str = "mps2-an386", *, seed: int = 0, 
         raise UnsupportedError(f"board '{b.name}': per-op profiles need the exact counter of an emulated board "
                                f"(mps2-an385, mps2-an386, mps2-an500)")
     dsp_on = use_dsp(b, dsp)
-    plan = plan_graph(graph)
+    plan = plan_graph(graph, memory_first=memory_first)
     check_graph_fits(b, plan.arena_bytes, flash_bytes(graph), io_bytes(graph)[0],
                      stack=graph_stack(graph, b, dsp_on))
     inputs = random_inputs(graph, 1, seed)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tinycore.ir.graph import Graph
-from tinycore.memory.rules import ALIAS_KINDS, inplace_candidates, patch_rows, scratch_bytes
+from tinycore.memory.rules import ALIAS_KINDS, column_options, inplace_candidates, patch_rows, scratch_bytes
 from tinycore.memory.schedule import Schedule, Step, check_schedule_plan, plan_schedule
 
 
@@ -24,6 +24,7 @@ class LayerMemory:
     scratch_bytes: int
     live_bytes: int  # everything alive at this op (aligned sizes): what the arena must hold here
     inplace: bool
+    columns: int = 0  # a conv's tc_conv_params.columns: 0 all that fit, k at most k, -1 none (column-free)
 
 
 @dataclass(frozen=True)
@@ -48,20 +49,26 @@ def graph_schedule(graph: Graph) -> Schedule:
         steps.append(Step(i, op.name, reads, op.outputs[0], tuple(inplace_candidates(op, graph)),
                           op.kind in ALIAS_KINDS,
                           (scratch_bytes(op, graph, False), scratch_bytes(op, graph, True)),
-                          patch_rows(op, graph) is not None))
+                          opt_in=patch_rows(op, graph) is not None,
+                          scratch_options=tuple((scratch_bytes(op, graph, False, c), scratch_bytes(op, graph, True, c))
+                                                for c in column_options(op, graph)[1:])))
     sizes = {t.name: t.nbytes for t in graph.activations()}
     return Schedule(tuple(steps), sizes, tuple((n, 0, 0) for n in graph.inputs), tuple(graph.outputs))
 
 
-def plan_graph(graph: Graph, allow_inplace: bool = True) -> ArenaPlan:
-    """The arena plan of a graph: the smallest of the in-place policies, refined op by op, checked for overlaps."""
+def plan_graph(graph: Graph, allow_inplace: bool = True, memory_first: bool = True) -> ArenaPlan:
+    """The arena plan of a graph: the smallest of the in-place policies, refined op by op, checked for overlaps.
+
+    memory_first (the default): a DSP conv gets the most columns (its im2col buffer) that do not grow the arena,
+    down to none (its column-free path); False plans every conv's full column area (faster, the arena may grow)."""
     schedule = graph_schedule(graph)
-    p = plan_schedule(schedule, allow_inplace)
+    p = plan_schedule(schedule, allow_inplace, memory_first=memory_first)
     per_layer = []
     for step, op in enumerate(graph.ops):
         ins = sum(graph.tensors[n].nbytes for n in op.inputs if not graph.tensors[n].is_constant)
         per_layer.append(LayerMemory(step, op.name, op.kind, ins, graph.tensors[op.outputs[0]].nbytes,
-                                     p.scratch.get(op.name, (0, 0))[1], p.live_bytes[step], p.inplace[op.name]))
+                                     p.scratch.get(op.name, (0, 0))[1], p.live_bytes[step], p.inplace[op.name],
+                                     column_options(op, graph)[p.choices[op.name]] if op.name in p.choices else 0))
     return ArenaPlan(p.arena_bytes, p.offsets, p.inplace, p.scratch, per_layer, max(p.live_bytes, default=0))
 
 

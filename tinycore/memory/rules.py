@@ -88,12 +88,17 @@ def _round4(n: int) -> int:
     return (n + 3) // 4 * 4
 
 
-def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
-    """The DSP conv's column area (tc_conv2d_s8_col_bytes): a block of up to 8 columns, or one column."""
+def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int, columns: int = 0) -> int:
+    """The DSP conv's column area (tc_conv2d_s8_col_bytes): a block of up to 8 columns (at most `columns` if > 0),
+    or one column; none for columns == -1 (its column-free path)."""
+    if columns < 0:
+        return 0
     length = kh * kw * cin
     len4 = _round4(length)
     stage = len4 if cin % 4 else 0
     p_max = min((2 * COL_VALUES - stage) // (2 * len4), CONV_BLOCK_MAX)
+    if columns > 0:
+        p_max = min(p_max, columns)
     if p_max >= 2 and n_pixels >= 2:
         return min(n_pixels, p_max) * 2 * len4 + stage
     if length <= COL_VALUES:
@@ -101,31 +106,51 @@ def conv_col_bytes(kh: int, kw: int, cin: int, n_pixels: int) -> int:
     return _round4(2 * (COL_VALUES // cin) * cin) if cin <= COL_VALUES else 0
 
 
-def scratch_bytes(op: Op, graph: Graph, inplace: bool) -> int:
+def scratch_bytes(op: Op, graph: Graph, inplace: bool, columns: int = 0) -> int:
     """Bytes of arena scratch the op's C kernel takes (tc_<op>_scratch_bytes in tc_kernels.h, the same formula).
 
     In-place kernels stage one channel (depthwise), one pixel (1x1 conv), one token row (patch embedding,
-    `patch_rows`) or one token (fully connected per token, token overwriting); the DSP conv and fully connected
-    kernels keep their int16 column there. One model.c serves the portable and the DSP kernels, so the size is the
-    DSP kernels' need whatever the target.
+    `patch_rows`) or one token (fully connected per token, token overwriting); the DSP conv keeps its int16
+    columns there, as many as fit unless `columns` (its tc_conv_params.columns, see `column_options`) caps them
+    or asks for none. The fully connected kernels need none. One model.c serves the portable and the DSP kernels,
+    so the size is the DSP kernels' need whatever the target.
     """
     out = graph.tensors[op.outputs[0]]
     if op.kind == "depthwise_conv2d_s8":
         return out.shape[1] * out.shape[2] if inplace else 0
     if op.kind == "conv2d_s8":
         w = graph.tensors[op.inputs[1]]
-        col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2])
+        col = conv_col_bytes(w.shape[1], w.shape[2], w.shape[3], out.shape[1] * out.shape[2], columns)
         rows = patch_rows(op, graph)
         staged = rows[2] if rows else out.shape[-1]  # one token row (patch embedding), or one pixel (1x1)
         return (_round4(staged) if inplace else 0) + col
     if op.kind == "fully_connected_s8":
         n_in = graph.tensors[op.inputs[1]].shape[1]  # values per row: the whole input, or one token's
-        # in place (token overwriting, per_token_fc): one token staged first, then the DSP kernel's column
-        return (fc_token_bytes(n_in) if inplace else 0) + _round4(2 * min(n_in, COL_VALUES))
+        # both kernels read the input in place; in place (token overwriting, per_token_fc) one token is staged
+        return fc_token_bytes(n_in) if inplace else 0
     return 0
 
 
+COLUMN_CHOICES = (0, 6, 4, 3, 2, 1, -1)  # tc_conv_params.columns tried, fastest first: all that fit .. none
+
+
+def column_options(op: Op, graph: Graph) -> tuple[int, ...]:
+    """The tc_conv_params.columns values of a conv worth planning, fastest first, each with a smaller column area
+    than the one before (the last, -1, is the column-free path); () for ops without such a choice. The planner
+    takes the fastest that does not grow the arena (memory first)."""
+    if op.kind != "conv2d_s8":
+        return ()
+    out: list[int] = []
+    last = None
+    for c in COLUMN_CHOICES:
+        size = scratch_bytes(op, graph, False, c)
+        if last is None or size < last:
+            out.append(c)
+            last = size
+    return tuple(out) if len(out) > 1 else ()
+
+
 def fc_token_bytes(n_in: int) -> int:
-    """The staged token of an in-place per-token fully connected op, at the start of its scratch (4-aligned, so
-    the int16 column after it stays aligned)."""
+    """The staged token of an in-place per-token fully connected op: its whole scratch (4-aligned, as every
+    scratch size)."""
     return _round4(n_in)

@@ -9,7 +9,7 @@ visited in schedule order, never in set order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tinycore.errors import PlanError
 from tinycore.memory.planner import ALIGN_BYTES, Buffer, align_up, live_bytes_per_step, plan_arena
@@ -29,6 +29,8 @@ class Step:
     # in place only where refining finds it shrinks the arena (a patch embedding written over its much larger
     # input keeps that input's buffer alive as long as the tokens; tinycore.memory.rules.patch_rows)
     opt_in: bool = False
+    # smaller (not in place, in place) scratch the kernel can also run with, slower, each smaller than the last
+    scratch_options: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class SchedulePlan:
     scratch: dict[str, tuple[int, int]]  # op name -> (offset, bytes), only for ops that need scratch
     live_bytes: list[int]  # per step: aligned bytes alive, a lower bound on any placement
     policy: str
+    # op name -> scratch choice (0: Step.scratch_bytes, i: Step.scratch_options[i - 1]) of steps with options
+    choices: dict[str, int] = field(default_factory=dict)
 
 
 class Groups:
@@ -91,8 +95,10 @@ def _allowed(policy: str, overrides: dict[int, bool], k: int, same_size: bool, o
 
 
 def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, overrides: dict[int, bool],
-          must_beat: int | None = None) -> SchedulePlan | None:
-    """One plan; None (before placing anything) when its live bytes alone reach `must_beat`."""
+          must_beat: int | None = None, choices: dict[int, int] | None = None) -> SchedulePlan | None:
+    """One plan, each step with scratch options at its choice (step -> index, 0 when absent); None (before
+    placing anything) when its live bytes alone reach `must_beat`."""
+    choices = choices or {}
     sizes = schedule.sizes
     groups = Groups()
     glife = {n: list(v) for n, v in life.items()}
@@ -127,7 +133,7 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
                     break
         if s.op_name is not None:
             inplace[s.op_name] = done
-            need = s.scratch_bytes[1 if done else 0]
+            need = (s.scratch_bytes, *s.scratch_options)[choices.get(k, 0)][1 if done else 0]
             if need:
                 scratch_need[s.op_name] = (k, need)
     roots = sorted(dict.fromkeys(groups.find(n) for n in life), key=lambda r: glife[r][0])
@@ -141,22 +147,29 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
     placement = plan_arena(buffers)
     offsets = {n: placement.offsets[groups.find(n)] for n in life}
     scratch = {n: (placement.offsets[f"scratch:{n}"], size) for n, (_, size) in scratch_need.items()}
-    return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy)
+    chosen = {schedule.steps[k].op_name or "": c for k, c in choices.items()}
+    return SchedulePlan(placement.peak_bytes, offsets, inplace, scratch, live, policy, chosen)
 
 
-def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool = True) -> SchedulePlan:
-    """The smallest arena plan of the in-place policies, then (refine) one op's in-place choice flipped at a time.
+def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool = True,
+                  memory_first: bool = True) -> SchedulePlan:
+    """The smallest arena plan of the in-place policies, then (refine) one op's in-place choice flipped at a time,
+    then each kernel's scratch grown back to its fastest choice that does not grow the arena.
 
-    An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending on what else
-    is alive; refining keeps each flip that shrinks the arena. The plan is checked (`check_schedule_plan`) before
-    it is returned: an overlap is a planner bug, never a valid plan.
+    Memory first: the plans start with every op that has scratch options (Step.scratch_options: the DSP conv's
+    smaller column areas, down to none) at its smallest, so a column never raises the peak; then, op by op, the
+    fastest choice is kept that leaves the arena as small. memory_first=False plans every op's fastest scratch
+    (speed first: the arena may grow). An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending
+    on what else is alive; refining keeps each flip that shrinks the arena. The plan is checked
+    (`check_schedule_plan`) before it is returned: an overlap is a planner bug, never a valid plan.
     """
     life = schedule.lifetimes()
+    choices = {k: len(s.scratch_options) for k, s in enumerate(schedule.steps) if s.scratch_options and memory_first}
     policies = POLICIES if allow_inplace else ("none",)
-    plans = [_plan(schedule, life, p, {}) for p in policies]
+    plans = [_plan(schedule, life, p, {}, choices=choices) for p in policies]
     best = min(plans, key=lambda p: p.arena_bytes)  # ties: the earlier policy, fewer in-place ops
+    overrides: dict[int, bool] = {}
     if refine and allow_inplace:
-        overrides: dict[int, bool] = {}
         sizes = schedule.sizes
         for k, s in enumerate(schedule.steps):
             if not s.candidates or s.alias:
@@ -164,9 +177,16 @@ def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool =
             trial = dict(overrides)
             same = any(sizes[c] == sizes[s.writes] for c in s.candidates)
             trial[k] = not _allowed(best.policy, overrides, k, same, s.opt_in)
-            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes)
+            p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes, choices=choices)
             if p is not None and p.arena_bytes < best.arena_bytes:
                 best, overrides = p, trial
+    for k in sorted(choices):  # each op's fastest scratch that does not grow the arena
+        for c in range(choices[k]):
+            trial = {**choices, k: c}
+            p = _plan(schedule, life, best.policy, overrides, must_beat=best.arena_bytes + 1, choices=trial)
+            if p is not None and p.arena_bytes <= best.arena_bytes:
+                best, choices = p, trial
+                break
     check_schedule_plan(schedule, best.arena_bytes, best.offsets, best.inplace, best.scratch)
     return best
 

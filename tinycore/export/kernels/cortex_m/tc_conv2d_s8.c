@@ -14,6 +14,10 @@
  *  - single path (one pixel left over, or columns too long for a block of two): four output channels at a time
  *    (tc_dsp_dot_rows4); columns longer than TC_DSP_COL_MAX go in chunks of whole taps, and a tap longer than
  *    that in plain C.
+ *  - column-free path (p->columns == -1, chosen by the arena plan when any column would raise its peak): four
+ *    output channels at a time read each input row of the receptive field in place (tc_dsp_dot_rows4_s8, SXTAB16
+ *    of the input word shared by the four rows), skipping padding taps.
+ * p->columns > 0 caps the block size (1: the single path only) where the plan gives a smaller column area.
  * In place (out == in: 1x1, Cout <= Cin): a block converts all its pixels' inputs before writing any output,
  * and pixel q's output only overlaps the inputs of pixels <= q, so blocks are safe; the single path still goes
  * through `scratch` as the portable kernel does.
@@ -99,7 +103,7 @@ static __attribute__((noinline)) void tc_conv_fill(const tc_conv_params *p, cons
     const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
     int32_t ky, kx;
     if ((in_c & 3) == 0) {
-        const int32_t nzp = (int32_t)(((uint32_t)(-zp) << 16) | ((uint32_t)(-zp) & 0xFFFFu));
+        const int32_t nzp = tc_dsp_nzp(zp);
         const int32_t words = step >> 1, tap_words = (in_c >> 2) * words;
         int32_t *d = (int32_t *)(void *)dst;
         for (ky = 0; ky < k_h; ++ky) {
@@ -429,6 +433,58 @@ static void tc_conv_single(const tc_conv_params *p, const tc_dims *in_dims, cons
     }
 }
 
+/* Output pixel q into dst without a column (p->columns == -1): four output channels at a time, each input row of
+ * the receptive field read in place (tc_dsp_dot_rows4_s8), as one run of KW * Cin values when its taps are
+ * contiguous and inside the input, else tap by tap; padding taps are skipped (their value is the zero point).
+ * Out of line: the dot product's assembly needs 13 registers, which the caller's live values would not leave. */
+static __attribute__((noinline)) void tc_conv_direct(const tc_conv_params *p, const tc_dims *in_dims,
+                                                    const int8_t *in, const tc_dims *filter_dims,
+                                                    const int8_t *weights, const int32_t *bias,
+                                                    const int32_t *mult, const int32_t *shift,
+                                                    const tc_dims *out_dims, int8_t *dst, int32_t q, int fast)
+{
+    const int32_t in_c = in_dims->c, in_h = in_dims->h, in_w = in_dims->w, zp = p->input_zp;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_c = out_dims->c, len = k_h * k_w * in_c;
+    const int32_t iy0 = (q / out_dims->w) * p->stride_h - p->pad_top;
+    const int32_t ix0 = (q % out_dims->w) * p->stride_w - p->pad_left;
+    const int whole_rows = p->dilation_w == 1 && ix0 >= 0 && ix0 + k_w <= in_w;
+    int32_t oc, r, ky, kx;
+    for (oc = 0; oc < out_c; oc += 4) {
+        const int32_t rows = out_c - oc < 4 ? out_c - oc : 4;
+        int32_t acc[4] = {0, 0, 0, 0};
+        for (r = 0; r < rows; ++r) {
+            acc[r] = bias[oc + r];
+        }
+        for (ky = 0; ky < k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dilation_h;
+            const int8_t *w_row = weights + oc * len + ky * k_w * in_c;
+            if (iy < 0 || iy >= in_h) {
+                continue;
+            }
+            for (kx = 0; kx < k_w; kx += whole_rows ? k_w : 1) {
+                const int32_t ix = ix0 + kx * p->dilation_w, n = whole_rows ? k_w * in_c : in_c;
+                const int8_t *x, *w = w_row + kx * in_c;
+                if (ix < 0 || ix >= in_w) {
+                    continue;
+                }
+                x = in + (iy * in_w + ix) * in_c;
+                if (rows == 4 && n < 16) { /* short runs (small Cin): no call */
+                    tc_dsp_dot_rows4_s8_short(x, n, zp, w, len, acc);
+                } else if (rows == 4) {
+                    tc_dsp_dot_rows4_s8(x, n, zp, w, len, acc);
+                } else {
+                    for (r = 0; r < rows; ++r) {
+                        acc[r] = tc_dsp_dot_row1_s8(x, n, zp, w + r * len, acc[r]);
+                    }
+                }
+            }
+        }
+        for (r = 0; r < rows; ++r) {
+            dst[oc + r] = tc_conv_out(acc[r], oc + r, p, mult, shift, fast);
+        }
+    }
+}
+
 void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in, const tc_dims *filter_dims,
                   const int8_t *weights, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                   const tc_dims *out_dims, int8_t *out, int8_t *scratch)
@@ -446,8 +502,19 @@ void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t 
     /* Bytes of the block's staging area (tc_conv_fill), after the columns in col[]. */
     const int32_t stage_bytes = (in_dims->c & 3) ? len4 : 0;
     const int32_t fit = (col_bytes - stage_bytes) / (2 * len4);
-    const int32_t p_max = fit < TC_CONV_P_MAX ? fit : TC_CONV_P_MAX;
+    const int32_t fit_max = fit < TC_CONV_P_MAX ? fit : TC_CONV_P_MAX;
+    const int32_t p_max = p->columns > 0 && p->columns < fit_max ? p->columns : fit_max; /* the plan's cap */
     int32_t q = 0;
+    if (p->columns < 0) { /* column-free: the scratch holds at most the in-place pixel */
+        for (; q < n_pixels; ++q) {
+            int8_t *dst = inplace ? scratch : out + q * out_c;
+            tc_conv_direct(p, in_dims, in, filter_dims, weights, bias, mult, shift, out_dims, dst, q, fast);
+            if (inplace) {
+                memcpy(out + q * out_c, scratch, (size_t)out_c);
+            }
+        }
+        return;
+    }
     if (p_max >= 2 && n_pixels >= 2) {
         const int32_t n_blk = n_pixels < p_max ? n_pixels : p_max;
         tc_conv_block b;

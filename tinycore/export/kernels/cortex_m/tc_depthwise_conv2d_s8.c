@@ -273,7 +273,7 @@ static inline __attribute__((always_inline)) void tc_dw_channels4(const tc_dw_ca
     const int32_t in_h = k->in_dims->h, in_w = k->in_dims->w, in_c = k->in_dims->c;
     const int32_t k_h = k->fd->h, k_w = k->fd->w, out_w = k->out_dims->w, out_c = k->out_dims->c;
     const int32_t sw = p->stride_w, dw = p->dilation_w, zp = p->output_zp, taps = k_h * k_w;
-    const int32_t nzp = (int32_t)(((uint32_t)(-p->input_zp) << 16) | ((uint32_t)(-p->input_zp) & 0xFFFFu));
+    const int32_t nzp = tc_dsp_nzp(p->input_zp);
     const int32_t b0 = k->bias[oc], b1 = k->bias[oc + 1], b2 = k->bias[oc + 2], b3 = k->bias[oc + 3];
     const int8_t *in_c0 = k->in + oc;
     int32_t m[4], khi[4], rm1[4], qc[12];

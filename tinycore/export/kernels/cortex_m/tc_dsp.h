@@ -1,19 +1,21 @@
 /* tc_dsp.h: packed 16-bit multiply-accumulate helpers for the Cortex-M DSP kernels (ARMv7E-M: M4, M7).
  *
  * Scheme (bit-exact with the portable kernels, which accumulate in int32 in the same way):
- *  - The input side of a dot product (a conv im2col column, an FC input vector) is converted once to int16 with
+ *  - The input side of a conv's dot product (its im2col column) is converted once to int16 with
  *    the input zero point subtracted (range [-255, 255]), in a "group-permuted" order: each full group of 4
  *    values x0 x1 x2 x3 is stored as x0 x2 x1 x3. A tail of < 4 values is stored in order.
  *  - A weight word w = [w0 w1 w2 w3] gives sxtb16(w) = [w0, w2] and sxtb16(w ror 8) = [w1, w3], which line up
  *    with the two int16 pairs of the group, so two SMLADs do 4 MACs with no reordering of the weights.
- *  - Four output rows share each input load (rows4, unrolled by 16 values: FC and the single-pixel conv path);
+ *  - Four output rows share each input load (rows4, unrolled by 16 values: the single-pixel conv path);
  *    the conv block path shares each weight load among 2..8 output pixels (block layout, tc_conv2d_s8.c).
+ *  - Column-free (rows4_s8: the fully connected kernel, the conv's column-free path): the int8 input is read in
+ *    place, each word sign-extended once with the zero point subtracted (SXTAB16) for four weight rows.
  *  - The output stage (requantize, add the zero point, saturate) has a fused form for the usual parameters,
  *    tc_dsp_rq_fast, bit-exact with tc_requantize (derivation below).
  * Without __ARM_FEATURE_DSP (host builds for tests) the same helpers are plain C, so the algorithm is the same.
  *
- * The int16 buffers are the kernels' scratch in the arena (at most TC_DSP_COL_MAX values, 2 KiB, sized by the
- * tc_<op>_scratch_bytes functions of tc_kernels.h): callers fall back or chunk beyond that.
+ * The int16 buffers are the conv's scratch in the arena (at most TC_DSP_COL_MAX values, 2 KiB, sized by
+ * tc_conv2d_s8_scratch_bytes in tc_kernels.h, or fewer as the plan gives): callers fall back or chunk beyond that.
  */
 #ifndef TC_DSP_H
 #define TC_DSP_H
@@ -85,6 +87,12 @@ static inline int32_t tc_load32(const void *p)
     return v;
 }
 
+/* The zero point negated in both halfwords: the SXTAB16 addend that subtracts it from two int8 values. */
+static inline int32_t tc_dsp_nzp(int32_t zp)
+{
+    return (int32_t)(((uint32_t)(-zp) << 16) | ((uint32_t)(-zp) & 0xFFFFu));
+}
+
 /* Position of value k of a column of n values in the group-permuted order. */
 static inline int32_t tc_dsp_perm(int32_t k, int32_t n)
 {
@@ -97,7 +105,7 @@ static inline int32_t tc_dsp_perm(int32_t k, int32_t n)
 static inline void tc_dsp_convert_step(const int8_t *src, int16_t *dst, int32_t n, int32_t zp, int32_t step,
                                        int16_t *tail)
 {
-    const int32_t nzp = (int32_t)(((uint32_t)(-zp) << 16) | ((uint32_t)(-zp) & 0xFFFFu));
+    const int32_t nzp = tc_dsp_nzp(zp);
     const int8_t *s = src, *end8 = src + (n & ~7);
     int32_t *d = (int32_t *)(void *)dst;
     const int32_t words = step / 2;
@@ -150,6 +158,24 @@ static inline void tc_dsp_convert(const int8_t *src, int16_t *dst, int32_t n, in
     "sxtb16 %[v], %[v], ror #8\n" \
     "smlad %[a2], %[v], %[x13], %[a2]\n"
 
+/* Four int8 input values (post-incremented pointer c) as [x0 - zp, x2 - zp] and [x1 - zp, x3 - zp]. */
+#define TC_DSP_S8_LOAD \
+    "ldr %[v], [%[c]], #4\n" \
+    "sxtab16 %[x02], %[nzp], %[v]\n" \
+    "sxtab16 %[x13], %[nzp], %[v], ror #8\n"
+
+/* Plain-C form of one group of 4 values, given as the int16 pairs x02 = [x0, x2] and x13 = [x1, x3], against
+ * weight rows w0 .. w3 at offset k, into the accumulators a0 .. a3 (scalars of the caller). */
+#define TC_DSP_ROWS4_C(k, x02_expr, x13_expr) \
+    do { \
+        const int32_t x02_ = (x02_expr), x13_ = (x13_expr); \
+        int32_t v_; \
+        v_ = tc_load32(w0 + (k)); a0 = tc_smlad(tc_sxtb16(v_), x02_, a0); a0 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a0); \
+        v_ = tc_load32(w1 + (k)); a1 = tc_smlad(tc_sxtb16(v_), x02_, a1); a1 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a1); \
+        v_ = tc_load32(w2 + (k)); a2 = tc_smlad(tc_sxtb16(v_), x02_, a2); a2 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a2); \
+        v_ = tc_load32(w3 + (k)); a3 = tc_smlad(tc_sxtb16(v_), x02_, a3); a3 = tc_smlad(tc_sxtb16_ror8(v_), x13_, a3); \
+    } while (0)
+
 /* acc[r] += sum_k col[k] * w[r * w_stride + k] for r = 0..3 (col group-permuted, n values, 8-byte aligned).
  * With DSP the loop over 16 values is assembly (gcc 12 spills registers here): per 4 values one LDRD of the
  * column, then per row one LDR, two SXTB16 and two SMLAD: 86 instructions per 64 MACs with the loop branch. */
@@ -185,12 +211,7 @@ static inline void tc_dsp_dot_rows4(const int16_t *col, int32_t n, const int8_t 
 #endif
     for (; k + 4 <= (n & ~3); k += 4) {
         const int32_t *c = (const int32_t *)(const void *)(col + k);
-        const int32_t x02 = c[0], x13 = c[1];
-        int32_t v;
-        v = tc_load32(w0 + k); a0 = tc_smlad(tc_sxtb16(v), x02, a0); a0 = tc_smlad(tc_sxtb16_ror8(v), x13, a0);
-        v = tc_load32(w1 + k); a1 = tc_smlad(tc_sxtb16(v), x02, a1); a1 = tc_smlad(tc_sxtb16_ror8(v), x13, a1);
-        v = tc_load32(w2 + k); a2 = tc_smlad(tc_sxtb16(v), x02, a2); a2 = tc_smlad(tc_sxtb16_ror8(v), x13, a2);
-        v = tc_load32(w3 + k); a3 = tc_smlad(tc_sxtb16(v), x02, a3); a3 = tc_smlad(tc_sxtb16_ror8(v), x13, a3);
+        TC_DSP_ROWS4_C(k, c[0], c[1]);
     }
     for (; k < n; ++k) {
         const int32_t x = col[k];
@@ -215,6 +236,87 @@ static inline int32_t tc_dsp_dot_row1(const int16_t *col, int32_t n, const int8_
     }
     for (; k < n; ++k) {
         acc += col[k] * w[k];
+    }
+    return acc;
+}
+
+/* ---- Column-free dot products: the int8 input read in place (fully connected, the conv's column-free path) ----
+ * Each word of 4 input values x0 x1 x2 x3 is sign-extended once with the zero point subtracted (SXTAB16 of the
+ * packed -zp: [x0 - zp, x2 - zp] and [x1 - zp, x3 - zp]), then shared by four weight rows, each of which costs one
+ * LDR, two SXTB16 and two SMLAD per 4 MACs as in tc_dsp_dot_rows4. No int16 copy of the input exists anywhere. */
+
+/* acc[r] += sum_k (x[k] - zp) * w[r * w_stride + k] for r = 0..3 in plain C (with the DSP intrinsics): the
+ * short runs of the conv's column-free path (n < 16, no call) and the tail of tc_dsp_dot_rows4_s8. */
+static inline void tc_dsp_dot_rows4_s8_short(const int8_t *x, int32_t n, int32_t zp, const int8_t *w,
+                                             int32_t w_stride, int32_t acc[4])
+{
+    const int8_t *w0 = w, *w1 = w + w_stride, *w2 = w + 2 * w_stride, *w3 = w + 3 * w_stride;
+    const int32_t nzp = tc_dsp_nzp(zp);
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const int32_t xv = tc_load32(x + k);
+        TC_DSP_ROWS4_C(k, tc_sxtab16(nzp, xv), tc_sxtab16_ror8(nzp, xv));
+    }
+    for (; k < n; ++k) {
+        const int32_t xv = x[k] - zp;
+        a0 += xv * w0[k];
+        a1 += xv * w1[k];
+        a2 += xv * w2[k];
+        a3 += xv * w3[k];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* acc[r] += sum_k (x[k] - zp) * w[r * w_stride + k] for r = 0..3; x is int8, n values, any alignment.
+ * With DSP the loop over 16 values is assembly: per 4 values one LDR of the input and two SXTAB16, then per row
+ * one LDR, two SXTB16 and two SMLAD; its end pointer is kept in memory (13 registers are in use):
+ * 92 + 3 instructions per 64 MACs. Out of line, so that no caller's live values compete for those registers
+ * (inlined, gcc 12 finds no allocation for the M55). */
+static __attribute__((noinline, unused)) void tc_dsp_dot_rows4_s8(const int8_t *x, int32_t n, int32_t zp,
+                                                                   const int8_t *w, int32_t w_stride, int32_t acc[4])
+{
+    int32_t k = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (n >= 16) {
+        const int32_t nzp = tc_dsp_nzp(zp);
+        const int8_t *p0 = w, *p2 = w + 2 * w_stride, *c = x, *end = x + (n & ~15);
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+        int32_t x02, x13, v, t;
+        __asm__ volatile(
+            "1:\n"
+            TC_DSP_S8_LOAD TC_DSP_ROWS4_GROUP
+            TC_DSP_S8_LOAD TC_DSP_ROWS4_GROUP
+            TC_DSP_S8_LOAD TC_DSP_ROWS4_GROUP
+            TC_DSP_S8_LOAD TC_DSP_ROWS4_GROUP
+            "ldr %[v], %[end]\n"
+            "cmp %[c], %[v]\n"
+            "bne 1b\n"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p0] "+r"(p0), [p2] "+r"(p2),
+              [c] "+r"(c), [x02] "=&r"(x02), [x13] "=&r"(x13), [v] "=&r"(v), [t] "=&r"(t)
+            : [s] "r"(w_stride), [nzp] "r"(nzp), [end] "m"(end)
+            : "cc", "memory");
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        k = n & ~15;
+    }
+#endif
+    if (k < n) { /* the tail (none for multiples of 16: nothing to set up) */
+        tc_dsp_dot_rows4_s8_short(x + k, n - k, zp, w + k, w_stride, acc);
+    }
+}
+
+/* Returns acc + sum_k (x[k] - zp) * w[k] (x int8, n values). */
+static inline int32_t tc_dsp_dot_row1_s8(const int8_t *x, int32_t n, int32_t zp, const int8_t *w, int32_t acc)
+{
+    const int32_t nzp = tc_dsp_nzp(zp);
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const int32_t xv = tc_load32(x + k), v = tc_load32(w + k);
+        acc = tc_smlad(tc_sxtb16(v), tc_sxtab16(nzp, xv), acc);
+        acc = tc_smlad(tc_sxtb16_ror8(v), tc_sxtab16_ror8(nzp, xv), acc);
+    }
+    for (; k < n; ++k) {
+        acc += (x[k] - zp) * w[k];
     }
     return acc;
 }

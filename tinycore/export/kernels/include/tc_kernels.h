@@ -9,9 +9,9 @@
  *
  * Kernels never allocate and never fail: every argument is prepared and checked at export (tinycore.export).
  * Scratch lives in the arena (planned by tinycore.memory; rules.scratch_bytes mirrors the tc_<op>_scratch_bytes
- * functions below), never on the stack. One model.c serves both kernel sets, so a kernel's scratch is sized for
- * the larger need, the Cortex-M DSP kernels' int16 column (at most TC_COL_VALUES values); the portable kernels
- * use only the in-place part. In-place variants (out == in, decided by the exporter's arena plan):
+ * functions below), never on the stack. One model.c serves both kernel sets, so a conv's scratch is sized for
+ * the larger need, the Cortex-M DSP conv's int16 columns (at most TC_COL_VALUES values, fewer or none where the
+ * plan says so: tc_conv_params.columns); the portable kernels use only the in-place part. In-place variants (out == in, decided by the exporter's arena plan):
  *   tc_conv2d_s8            1x1, stride 1, no padding, Cout <= Cin: scratch starts with Cout bytes (one pixel).
  *                           (A patch embedding, kernel = stride, is run in place by model.c one token row at a
  *                           time into scratch: tinycore.memory.rules.patch_rows; the kernel itself is not in place.)
@@ -43,6 +43,7 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     int32_t depth_multiplier; /* depthwise only; 1 for conv2d */
+    int32_t columns; /* conv2d only, the columns its scratch holds: 0 as many as fit, k >= 1 at most k, -1 none */
 } tc_conv_params;
 
 typedef struct {
@@ -77,16 +78,23 @@ typedef struct {
 
 static inline int32_t tc_round4(int32_t n) { return (n + 3) & ~3; }
 
-/* Bytes of the DSP conv's column area: a block of min(8, pixels, fit) columns of len4 int16 values plus, when
- * Cin % 4 != 0, len4 staging bytes; with no block of two (one pixel, or columns longer than half the area) one
- * column of len values, or of the whole taps that fit TC_COL_VALUES (none when one tap is longer). */
+/* Bytes of the DSP conv's column area: a block of min(8, pixels, fit, columns if > 0) columns of len4 int16 values
+ * plus, when Cin % 4 != 0, len4 staging bytes; with no block of two (one pixel, columns == 1, or columns longer
+ * than half the area) one column of len values, or of the whole taps that fit TC_COL_VALUES (none when one tap is
+ * longer); none at all for columns == -1 (the column-free path). */
 static inline int32_t tc_conv2d_s8_col_bytes(const tc_dims *in_dims, const tc_dims *filter_dims,
-                                             const tc_dims *out_dims)
+                                             const tc_dims *out_dims, int32_t columns)
 {
     const int32_t in_c = in_dims->c, len = filter_dims->h * filter_dims->w * in_c, len4 = tc_round4(len);
     const int32_t stage = (in_c & 3) ? len4 : 0, n_pixels = out_dims->h * out_dims->w;
     const int32_t fit = (2 * TC_COL_VALUES - stage) / (2 * len4);
-    const int32_t p_max = fit < TC_CONV_BLOCK_MAX ? fit : TC_CONV_BLOCK_MAX;
+    int32_t p_max = fit < TC_CONV_BLOCK_MAX ? fit : TC_CONV_BLOCK_MAX;
+    if (columns < 0) {
+        return 0;
+    }
+    if (columns > 0 && columns < p_max) {
+        p_max = columns;
+    }
     if (p_max >= 2 && n_pixels >= 2) {
         return (n_pixels < p_max ? n_pixels : p_max) * 2 * len4 + stage;
     }
@@ -96,11 +104,13 @@ static inline int32_t tc_conv2d_s8_col_bytes(const tc_dims *in_dims, const tc_di
     return in_c <= TC_COL_VALUES ? tc_round4(2 * (TC_COL_VALUES / in_c) * in_c) : 0;
 }
 
-/* conv2d scratch: [one output pixel, Cout bytes rounded to 4, only in place][column area]. */
+/* conv2d scratch: [one output pixel, Cout bytes rounded to 4, only in place][column area]. The exporter sets
+ * tc_conv_params.columns from the arena plan, which gives a conv fewer columns or none (the column-free path)
+ * where the column area would raise the arena's peak (memory first); fewer columns are slower. */
 static inline int32_t tc_conv2d_s8_scratch_bytes(const tc_dims *in_dims, const tc_dims *filter_dims,
-                                                 const tc_dims *out_dims, int inplace)
+                                                 const tc_dims *out_dims, int inplace, int32_t columns)
 {
-    return (inplace ? tc_round4(out_dims->c) : 0) + tc_conv2d_s8_col_bytes(in_dims, filter_dims, out_dims);
+    return (inplace ? tc_round4(out_dims->c) : 0) + tc_conv2d_s8_col_bytes(in_dims, filter_dims, out_dims, columns);
 }
 
 /* depthwise scratch: one output channel (OH * OW bytes), only in place. */
@@ -109,14 +119,16 @@ static inline int32_t tc_depthwise_conv2d_s8_scratch_bytes(const tc_dims *out_di
     return inplace ? out_dims->h * out_dims->w : 0;
 }
 
-/* fully connected scratch: the DSP kernel's int16 copy of the input, in chunks of TC_COL_VALUES. */
+/* fully connected scratch: none; both kernels read the int8 input in place (the DSP one sign-extends each input
+ * word once for four weight rows). Kept as a function so that the export and its test name every kernel's need. */
 static inline int32_t tc_fully_connected_s8_scratch_bytes(int32_t n_in)
 {
-    return tc_round4(2 * (n_in < TC_COL_VALUES ? n_in : TC_COL_VALUES));
+    (void)n_in;
+    return 0;
 }
 
 /* filter_dims: h = KH, w = KW, c = Cin; weights (Cout, KH, KW, Cin), Cout = out_dims->c.
- * scratch: tc_conv2d_s8_scratch_bytes(in_dims, filter_dims, out_dims, out == in) bytes. */
+ * scratch: tc_conv2d_s8_scratch_bytes(in_dims, filter_dims, out_dims, out == in, p->columns) bytes. */
 void tc_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, const int8_t *in, const tc_dims *filter_dims,
                   const int8_t *weights, const int32_t *bias, const int32_t *mult, const int32_t *shift,
                   const tc_dims *out_dims, int8_t *out, int8_t *scratch);
@@ -128,7 +140,7 @@ void tc_depthwise_conv2d_s8(const tc_conv_params *p, const tc_dims *in_dims, con
                             int8_t *scratch);
 
 /* in: n_in values (the input flattened in row-major order); weights (n_out, n_in).
- * scratch: tc_fully_connected_s8_scratch_bytes(n_in) bytes. */
+ * scratch: tc_fully_connected_s8_scratch_bytes(n_in) bytes (0: may be NULL). */
 void tc_fully_connected_s8(const int8_t *in, int32_t n_in, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *out, int32_t n_out, int32_t input_zp,
                            int32_t output_zp, int32_t act_min, int32_t act_max, int8_t *scratch);
