@@ -47,7 +47,7 @@ def test_eval_on_a_test_only_folder_keeps_its_own_key(tmp_path, capsys):
     _test_clips(own, seed=200, n=1)
     _test_clips(other, seed=300)
     common = ["--quiet", "--out", str(run), "--cache-dir", str(cache)]
-    assert main(TASK, ["train", "--data-dir", str(own), "--epochs", "1", *common]) == 0
+    assert main(TASK, ["train", "--data-dir", str(own), "--epochs", "1", "--per", "type", *common]) == 0
     assert main(TASK, ["export", *common]) == 0
     assert main(TASK, ["eval", "--data-dir", str(other), *common]) != 0  # no thresholds stored yet
     assert "own data first" in capsys.readouterr().err
