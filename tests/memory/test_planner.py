@@ -111,6 +111,26 @@ def test_a_column_is_planned_only_where_it_does_not_raise_the_peak():
     check_plan(g, plan)
 
 
+def test_an_arena_limit_buys_back_the_columns_it_has_room_for():
+    """With a budget (graph.meta["arena_limit_bytes"], written by an app's export) the planner keeps the fastest
+    columns that fit it: a limit at the speed-first arena gives the full column, one byte less gives the smallest
+    arena again, and a plan with the limit in meta equals the one with the limit passed."""
+    g = Graph({}, [], ["x"], ["b"])
+    for n, c in (("x", 4), ("a", 4), ("b", 32)):
+        g.tensors[n] = _act(n, (1, 8, 8, c))
+    _conv(g, "c3", "x", "a", 4, 4, k=3, pad=1)
+    _conv(g, "pw", "a", "b", 4, 32)
+    smallest, fast = plan_graph(g).arena_bytes, plan_graph(g, memory_first=False).arena_bytes
+    assert smallest < fast
+    assert [r.columns for r in plan_graph(g, arena_limit=fast).per_layer] == [0, 0]
+    assert plan_graph(g, arena_limit=fast).arena_bytes == fast
+    tight = plan_graph(g, arena_limit=fast - 1)
+    assert tight.arena_bytes <= fast - 1 and tight.per_layer[1].columns != 0
+    g.meta["arena_limit_bytes"] = fast
+    assert plan_graph(g).arena_bytes == fast and plan_graph(g, arena_limit=0).arena_bytes == smallest
+    check_plan(g, plan_graph(g))
+
+
 def test_memory_table_flash_and_plot(tmp_path):
     g = _chain_graph()
     plan = plan_graph(g)

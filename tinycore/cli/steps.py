@@ -94,6 +94,7 @@ def export_model(task: Task, data: TaskData, run: RunDir, model, name: str, *, s
     import torch
 
     from tinycore.memory import flash_bytes as graph_flash, per_layer_rows, plan_graph, plot_memory_profile
+    from tinycore.memory.graph_plan import ARENA_LIMIT_KEY
     from tinycore.quant import quantize
 
     rng = np.random.default_rng(0)
@@ -102,12 +103,15 @@ def export_model(task: Task, data: TaskData, run: RunDir, model, name: str, *, s
     calib = [torch.from_numpy(x[pick[i:i + batch]]) for i in range(0, len(pick), batch)]
     graph = quantize(model, calib)
     graph.meta["classes"] = list(data.classes)
+    graph.meta[ARENA_LIMIT_KEY] = int(sram_bytes)  # later plans (firmware too) fill the budget with faster kernels
     graph.meta.update(meta or {})
     graph.save(run.graph_path)
     plan = plan_graph(graph)
     flash = graph_flash(graph)
     plot_memory_profile(plan, run.path / "memory.png", f"{task.name} {name}")
-    memory = {"sram_peak_bytes": plan.arena_bytes, "flash_bytes": flash, "per_layer": per_layer_rows(plan)}
+    smallest = plan_graph(graph, arena_limit=0).arena_bytes  # what the search's cost model predicts
+    memory = {"sram_peak_bytes": plan.arena_bytes, "sram_smallest_bytes": smallest, "flash_bytes": flash,
+              "per_layer": per_layer_rows(plan)}
     run.update_report(budget={"sram_bytes": sram_bytes, "flash_bytes": flash_bytes}, memory=memory)
     over = [f"SRAM arena {plan.arena_bytes:,} B > --sram {sram_bytes:,} B"] if plan.arena_bytes > sram_bytes else []
     over += [f"Flash {flash:,} B > --flash {flash_bytes:,} B"] if flash > flash_bytes else []

@@ -13,6 +13,8 @@ from tinycore.ir.graph import Graph
 from tinycore.memory.rules import ALIAS_KINDS, column_options, inplace_candidates, patch_rows, scratch_bytes
 from tinycore.memory.schedule import Schedule, Step, check_schedule_plan, plan_schedule
 
+ARENA_LIMIT_KEY = "arena_limit_bytes"  # graph.meta: the SRAM budget the plan may fill with faster kernels
+
 
 @dataclass(frozen=True)
 class LayerMemory:
@@ -56,13 +58,19 @@ def graph_schedule(graph: Graph) -> Schedule:
     return Schedule(tuple(steps), sizes, tuple((n, 0, 0) for n in graph.inputs), tuple(graph.outputs))
 
 
-def plan_graph(graph: Graph, allow_inplace: bool = True, memory_first: bool = True) -> ArenaPlan:
+def plan_graph(graph: Graph, allow_inplace: bool = True, memory_first: bool = True,
+               arena_limit: int | None = None) -> ArenaPlan:
     """The arena plan of a graph: the smallest of the in-place policies, refined op by op, checked for overlaps.
 
-    memory_first (the default): a DSP conv gets the most columns (its im2col buffer) that do not grow the arena,
-    down to none (its column-free path); False plans every conv's full column area (faster, the arena may grow)."""
+    memory_first (the default): a DSP conv gets the most columns (its im2col buffer) that keep the arena within
+    `arena_limit`, down to none (its column-free path). The limit defaults to the graph's own
+    `meta["arena_limit_bytes"]` (an app's export writes its SRAM budget there, so every later plan of that graph,
+    firmware included, is the same: the fastest kernels that fit the budget); without one, the smallest arena.
+    False plans every conv's full column area (faster, the arena may grow)."""
+    if arena_limit is None:
+        arena_limit = int(graph.meta.get(ARENA_LIMIT_KEY, 0))
     schedule = graph_schedule(graph)
-    p = plan_schedule(schedule, allow_inplace, memory_first=memory_first)
+    p = plan_schedule(schedule, allow_inplace, memory_first=memory_first, arena_limit=arena_limit)
     per_layer = []
     for step, op in enumerate(graph.ops):
         ins = sum(graph.tensors[n].nbytes for n in op.inputs if not graph.tensors[n].is_constant)

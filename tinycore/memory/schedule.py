@@ -152,14 +152,16 @@ def _plan(schedule: Schedule, life: dict[str, tuple[int, int]], policy: str, ove
 
 
 def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool = True,
-                  memory_first: bool = True) -> SchedulePlan:
+                  memory_first: bool = True, arena_limit: int = 0) -> SchedulePlan:
     """The smallest arena plan of the in-place policies, then (refine) one op's in-place choice flipped at a time,
     then each kernel's scratch grown back to its fastest choice that does not grow the arena.
 
     Memory first: the plans start with every op that has scratch options (Step.scratch_options: the DSP conv's
     smaller column areas, down to none) at its smallest, so a column never raises the peak; then, op by op, the
     fastest choice is kept that leaves the arena as small. memory_first=False plans every op's fastest scratch
-    (speed first: the arena may grow). An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending
+    (speed first: the arena may grow). `arena_limit` > 0 lets the scratch grow back until the arena reaches that
+    limit (never beyond the larger of it and the smallest arena): the fastest kernels that still fit a budget.
+    An in-place op keeps its input's buffer alive at the input's size, which helps or hurts depending
     on what else is alive; refining keeps each flip that shrinks the arena. The plan is checked
     (`check_schedule_plan`) before it is returned: an overlap is a planner bug, never a valid plan.
     """
@@ -180,11 +182,12 @@ def plan_schedule(schedule: Schedule, allow_inplace: bool = True, refine: bool =
             p = _plan(schedule, life, best.policy, trial, must_beat=best.arena_bytes, choices=choices)
             if p is not None and p.arena_bytes < best.arena_bytes:
                 best, overrides = p, trial
-    for k in sorted(choices):  # each op's fastest scratch that does not grow the arena
+    cap = max(best.arena_bytes, arena_limit)
+    for k in sorted(choices):  # each op's fastest scratch that keeps the arena within the cap
         for c in range(choices[k]):
             trial = {**choices, k: c}
-            p = _plan(schedule, life, best.policy, overrides, must_beat=best.arena_bytes + 1, choices=trial)
-            if p is not None and p.arena_bytes <= best.arena_bytes:
+            p = _plan(schedule, life, best.policy, overrides, must_beat=cap + 1, choices=trial)
+            if p is not None and p.arena_bytes <= cap:
                 best, choices = p, trial
                 break
     check_schedule_plan(schedule, best.arena_bytes, best.offsets, best.inplace, best.scratch)
