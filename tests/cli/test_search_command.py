@@ -49,7 +49,8 @@ def test_tinynas_search_fine_tunes_on_the_apps_loader(tmp_path):
     s, mem = report["search"], report["memory"]
     assert calls == [CFG.supernet.batch_size] and s["train_source"] == "train_loader"
     assert report["model"]["macs"] == s["predicted_macs"] <= limit == s["macs_limit"]
-    assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
+    assert (mem["sram_smallest_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
+    assert mem["sram_smallest_bytes"] <= mem["sram_peak_bytes"] <= 6 * 1024
     # the fine-tuned winner learns the 4 blobs (chance 0.25): measured 0.953 float and int8 on the 64 test
     # samples; floor 10 points below, int8 within 3 samples of float
     m = report["metrics"]
@@ -104,7 +105,8 @@ def test_search_under_two_ranks_exports_once(tmp_path):
     report = json.loads((tmp_path / "rank0.json").read_text())
     assert report == json.loads((tmp_path / "run" / "report.json").read_text())
     s, mem = report["search"], report["memory"]
-    assert (mem["sram_peak_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
+    assert (mem["sram_smallest_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
+    assert mem["sram_smallest_bytes"] <= mem["sram_peak_bytes"] <= 6 * 1024
     assert s["train_source"] == "train_loader"
     assert torch.load(tmp_path / "run" / "search" / "supernet.pt", weights_only=False)["world_size"] == 2
 

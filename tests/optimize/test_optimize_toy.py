@@ -19,7 +19,7 @@ from tinycore.optimize.space import UserSpace
 
 pytestmark = [pytest.mark.slow, pytest.mark.firmware,
               pytest.mark.filterwarnings("ignore:.*torch.jit.*deprecated:DeprecationWarning")]
-BUDGET = Budget(4096, 4096)  # the user's model needs a 7,168 B arena and 6,104 B of Flash
+BUDGET = Budget(4096, 4096)  # the user's model needs a 6,912 B arena and 6,104 B of Flash
 CFG = OptimizeConfig(population=8, generations=2, top_k=2, progress=False, firmware_inputs=2,
                      also_boards=("mps3-an547",),
                      distill=DistillConfig(epochs=12, batch_size=16, qat_epochs=1))
@@ -51,7 +51,7 @@ def test_report_user_candidates_and_choice(toy):
     user = o["user"]
     spec = import_model(root / "user.onnx").spec
     assert {k: user[k] for k in ("params", "macs", "arena_bytes", "flash_bytes", "weights_bytes")} == measure(spec)
-    assert (user["arena_bytes"], user["flash_bytes"]) == (7168, 6104)
+    assert (user["arena_bytes"], user["flash_bytes"]) == (6912, 6104)
     assert user["accuracy"] >= 0.8  # the toy user model learns the defect spot
     assert len(o["candidates"]) == 2
     assert all(BUDGET.fits(c["arena_bytes"], c["flash_bytes"]) for c in o["candidates"])
@@ -113,7 +113,7 @@ def test_resume_reads_every_state_and_trains_nothing(toy, monkeypatch):
 
 
 def test_patch_plan_where_the_first_stage_is_over_the_limit(toy):
-    """With 5 KB of SRAM the user's own architecture (arena 7,168 B, its peak at the stem) fits only by patches:
+    """With 5 KB of SRAM the user's own architecture (arena 6,912 B, its peak at the stem) fits only by patches:
     the search's cost finds the plan, and the trained candidate is exported, planned and run in QEMU with it."""
     from tinycore.optimize.cost import CandidateCost
 
@@ -123,8 +123,8 @@ def test_patch_plan_where_the_first_stage_is_over_the_limit(toy):
     cost = CandidateCost(space, budget)
     c = cost(space.original)
     plan = cost.plans[space.original.key()]
-    assert c.arena_bytes <= 5120 < 7168 and plan.startswith("3x3@")
-    assert CandidateCost(space, budget, patches=False)(space.original).arena_bytes == 7168
+    assert c.arena_bytes <= 5120 < 6912 and plan.startswith("3x3@")
+    assert CandidateCost(space, budget, patches=False)(space.original).arena_bytes == 6912
     cfg = OptimizeConfig(population=4, generations=1, top_k=1, progress=False, firmware_inputs=2,
                          distill=DistillConfig(epochs=2, batch_size=16, qat_epochs=0))
     report = run(root / "user.onnx", str(root / "images"), budget, root / "out_patch", cfg)

@@ -118,9 +118,8 @@ def test_demo_quick_end_to_end(tmp_path):
     assert set(m["int8"]["clip_score_choices"]) == {"mean", "p90", "max_ma"}
     assert set(m["int8"]["per_severity"]) == {"slight", "subtle", "obvious"}
     assert r["train"]["per_machine"]["all"]["epochs"] == 15
-    # measured 2,176 B: the 640-value input and the 256-value first layer's output (896 B) + the 640-input FC's
-    # int16 column (1,280 B)
-    assert r["memory"]["sram_peak_bytes"] == 640 + 256 + 1280
+    # the 640-value input and the 256-value first layer's output; the fully connected kernels need no scratch
+    assert r["memory"]["sram_peak_bytes"] == 640 + 256
     assert fw["sram_total_bytes"] > fw["bss_bytes"] >= 640 + 256 + 1280
     assert fw["outputs_match_runtime"] is True and fw["scores_match"] is True and fw["n_checked"] == 2
     assert (fw["machine"], fw["model"], fw["vectors_per_clip"]) == ("fan/id_00", "all", 154)
