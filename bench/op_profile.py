@@ -6,6 +6,7 @@ kind (tinycore.export.profile). The models have the apps' shapes with random wei
     python bench/op_profile.py --board mps2-an500 --out /tmp/prof   # also the .graph files, JSON and op_profile PNGs
 
 A trained model's graph goes through `python -m tinycore validate GRAPH --target mps2-an386 --profile --json`.
+`--arena-limit 65536` plans as the KWS app's export does (the fastest columns within its 64 KB budget).
 Converted .tflite files too, with the memory-first plan (default) or every conv column planned (--speed-first):
 
     python bench/op_profile.py --models --tflite /work/shared/fixtures/tflite/pretrainedResnet_quant.tflite
@@ -51,6 +52,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="folder for the .graph, profile JSON and op_profile PNG of each model")
     ap.add_argument("--models", nargs="*", choices=sorted(MODELS), default=sorted(MODELS), help="which models")
     ap.add_argument("--tflite", nargs="*", type=Path, default=[], help=".tflite files to profile as well")
+    ap.add_argument("--arena-limit", type=int, default=0, metavar="BYTES",
+                    help="plan as an app's export does: the fastest columns within this SRAM budget (the KWS app: "
+                         "65536); 0 = the smallest arena")
     ap.add_argument("--speed-first", action="store_true",
                     help="plan every conv column (plan_graph(memory_first=False)) instead of the memory-first plan")
     args = ap.parse_args()
@@ -61,6 +65,8 @@ def main() -> int:
     memory_first = not args.speed_first
     for name, make in graphs:
         graph = make()
+        if args.arena_limit:
+            graph.meta["arena_limit_bytes"] = args.arena_limit  # what tinycore.cli.steps.export_model writes
         graph.save(out / f"{name}.graph")
         plan = plan_graph(graph, memory_first=memory_first)
         prof = profile_on_board(graph, args.board, memory_first=memory_first)
