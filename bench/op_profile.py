@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tinycore.export.profile import plot_op_profile, profile_on_board  # noqa: E402
 from tinycore.ir import Graph  # noqa: E402
 from tinycore.memory import plan_graph  # noqa: E402
+from tinycore.memory.graph_plan import ARENA_LIMIT_KEY  # noqa: E402
 from tinycore.spec import ModelSpec, dense_autoencoder, ds_cnn  # noqa: E402
 from tinycore.spec.zoo import mobilenet_v1_025  # noqa: E402
 from tinycore.tflite import load_model  # noqa: E402
@@ -66,7 +67,7 @@ def main() -> int:
     for name, make in graphs:
         graph = make()
         if args.arena_limit:
-            graph.meta["arena_limit_bytes"] = args.arena_limit  # what tinycore.cli.steps.export_model writes
+            graph.meta[ARENA_LIMIT_KEY] = args.arena_limit  # what tinycore.cli.steps.export_model writes
         graph.save(out / f"{name}.graph")
         plan = plan_graph(graph, memory_first=memory_first)
         prof = profile_on_board(graph, args.board, memory_first=memory_first)
