@@ -30,7 +30,7 @@ from tinycore.audio.noise import COLOURS, coloured_noise, fan, hum, mix_at_snr, 
 from tinycore.audio.wav import resample
 from tinycore.pool import map_in_processes
 
-DATASET_VERSION = 2
+DATASET_VERSION = 3  # 3: train speech clips also written clean (clean/...) for noise drawn anew per epoch
 SAMPLE_RATE_HZ = 16000
 CLIP_SAMPLES = 16000
 SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
@@ -165,12 +165,28 @@ _NOISES = {"hum": hum, "fan": fan, "street": street, "music": music}
 
 
 def _noise(spec: ClipSpec, rng: np.random.Generator) -> np.ndarray:
-    if spec.noise in COLOURS:
-        return coloured_noise(CLIP_SAMPLES, COLOURS[spec.noise], rng)
-    if spec.noise in _NOISES:
-        return _NOISES[spec.noise](CLIP_SAMPLES, SAMPLE_RATE_HZ, rng)
+    if spec.noise != "babble":
+        return noise_clip(spec.noise, rng)
     x = sum(_place(_speech(w, v, s, p), rng) for w, v, s, p in spec.babble)
     return (x / max(np.sqrt(np.mean(x ** 2)), 1e-9)).astype(np.float32)
+
+
+def _write(x: np.ndarray, out_dir: str, rel: str) -> str:
+    """Write x (scaled down to peak 0.99 if louder) as 16-bit PCM at out_dir/rel; returns rel."""
+    peak = float(np.abs(x).max())
+    if peak > 0.99:
+        x = x * np.float32(0.99 / peak)
+    path = Path(out_dir) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), x, SAMPLE_RATE_HZ, subtype="PCM_16")
+    return rel
+
+
+def noise_clip(kind: str, rng: np.random.Generator, n: int = CLIP_SAMPLES) -> np.ndarray:
+    """Unit-RMS noise of one of NOISE_KINDS but babble (which needs speech: see _noise)."""
+    if kind in COLOURS:
+        return coloured_noise(n, COLOURS[kind], rng)
+    return _NOISES[kind](n, SAMPLE_RATE_HZ, rng)
 
 
 def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
@@ -188,16 +204,13 @@ def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
             x = reverberate(x, room_impulse_response(float(rng.uniform(*ROOMS[spec.room])), SAMPLE_RATE_HZ, rng))
         if spec.channel:
             x = random_channel(x, spec.channel, SAMPLE_RATE_HZ, rng)
+        if spec.split == "train":  # the same speech before noise: training mixes fresh noise into it per epoch
+            extra["clean_path"] = _write(x, out_dir, spec.path.replace("wav/", "clean/", 1))
         x = mix_at_snr(x, noise, spec.snr_db) if noise is not None else x
     else:
         x = noise * np.float32(10 ** (spec.level_dbfs / 20))
         extra["level_dbfs"] = spec.level_dbfs
-    peak = float(np.abs(x).max())
-    if peak > 0.99:
-        x = x * np.float32(0.99 / peak)
-    path = Path(out_dir) / spec.path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), x, SAMPLE_RATE_HZ, subtype="PCM_16")
+    _write(x, out_dir, spec.path)
     return ClipRecord(spec.path, spec.label, spec.split, voice, snr_db=spec.snr_db, noise=spec.noise, extra=extra)
 
 
@@ -221,7 +234,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     if cached is not None:
         return cached
     if (out / "manifest.json").is_file() and (out / "wav").is_dir():
-        shutil.rmtree(out / "wav")  # our own stale clips
+        for stale in ("wav", "clean"):  # our own stale clips
+            shutil.rmtree(out / stale, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     accents = english_accents()

@@ -115,3 +115,17 @@ def test_cache_is_reused(tiny):
     before = os.stat(path).st_mtime_ns
     same = build(tiny.root, seed=3, size=TINY, progress=False)
     assert os.stat(path).st_mtime_ns == before and same.clips == tiny.clips
+
+
+def test_train_speech_clips_are_also_kept_clean(tiny):
+    """Version 3: training mixes fresh noise into the clean copy; val/test have none (their noise is fixed)."""
+    for c in tiny.clips:
+        if c.split != "train" or c.label == "_silence_":
+            assert "clean_path" not in c.extra
+            continue
+        clean, _ = sf.read(tiny.root / c.extra["clean_path"], dtype="int16")
+        noisy, _ = sf.read(tiny.root / c.path, dtype="int16")
+        if c.noise:
+            assert not np.array_equal(clean, noisy)
+        else:
+            assert np.array_equal(clean, noisy)
