@@ -37,6 +37,17 @@ BANK_PER_KIND = 32          # 1 s noise clips kept per kind (each draw takes a r
 BABBLE_TALKERS = (3, 5)     # other words summed into one babble, as in the data set
 
 
+class _Clips(Dataset):
+    def __init__(self, waves: np.ndarray, labels: np.ndarray) -> None:
+        self.waves, self.labels = torch.from_numpy(waves), torch.from_numpy(labels)
+
+    def __len__(self) -> int:
+        return len(self.waves)
+
+    def __getitem__(self, i: int):
+        return self.waves[i], self.labels[i]
+
+
 class NoiseMixer:
     """Adds noise to a batch of clean speech clips: with probability p a kind from NOISE_KINDS, a random clip of
     that kind from a seeded bank (shifted, sign flipped) or, for babble, 3-5 other training words, at an SNR
