@@ -129,3 +129,22 @@ def test_train_speech_clips_are_also_kept_clean(tiny):
             assert not np.array_equal(clean, noisy)
         else:
             assert np.array_equal(clean, noisy)
+
+
+def test_train_loader_reads_clean_copies_and_mixes_noise(tiny):
+    """The built-in set's train loader starts from the clean copies and draws its own noise per batch."""
+    import torch
+
+    from apps.kws.augment import NoiseMixer, speed_perturbed_train_loader
+    from tinycore.task import TaskData
+
+    empty = (np.zeros((0, 1, 49, 10), np.float32), np.zeros(0, np.int64))
+    data = TaskData(empty, empty, empty, (1, 49, 10), tuple(tiny.classes), {}, {"manifest": tiny})
+    loader = speed_perturbed_train_loader(data, batch_size=16, progress=False)
+    assert isinstance(loader.collate_fn.noise, NoiseMixer)
+    speech = [i for i, c in enumerate(tiny.split("train")) if c.label != "_silence_"]
+    clean, _ = sf.read(tiny.root / tiny.split("train")[speech[0]].extra["clean_path"], dtype="float32")
+    assert np.allclose(loader.dataset.waves[speech[0]].numpy(), clean, atol=1e-6)
+    torch.manual_seed(0)
+    x, y = next(iter(loader))
+    assert x.shape == (16, 1, 49, 10) and torch.isfinite(x).all()
