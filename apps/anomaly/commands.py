@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.anomaly.features import STRIDE
 from apps.anomaly.idnn import BinStats, fold_checkpoint, is_folded, is_idnn, scoring_data, training_data
-from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_group, model_for, select,
+from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_group, model_for, normal_val, select,
                                    trained_groups)
 from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
 from tinycore.errors import DataError
@@ -106,7 +107,7 @@ def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
     sections = {}
     for g in todo:
         steps.log(f"train {g}", args.quiet)
-        sub, gdata = RunDir(run.path / folder(g)), select(data, g)
+        sub, gdata = RunDir(run.path / folder(g)), normal_val(select(data, g))  # training stops on normal clips
         if is_idnn(spec):  # standardised training, then the standardisation folded into the first layer
             if is_folded(sub.path):
                 raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
@@ -220,7 +221,7 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
     chosen = _chosen(args, trained_groups(run.path))
     if not own_data:
         chosen = _served(chosen, data)
-    per, folders = {}, []
+    per, folders, val_folders = {}, [], []
     for g in chosen:
         steps.log(f"evaluate {g}", args.quiet)
         sub = RunDir(run.path / folder(g))
@@ -231,9 +232,19 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
         per[g] = {t: {"auc": m[t]["auc"], "pauc": m[t]["pauc"], "threshold": m[t]["threshold"]}
                   for t in ("float", "int8")}
         folders.append(sub.path if own_data else steps.evaluation_dir(sub, m["key"]))
+        if own_data and np.any(gdata.extra["clips"]["val"]["labels"] == 1):  # a val split to choose settings on
+            v = steps.evaluate(task, gdata, sub, split="val")
+            for t in ("float", "int8"):
+                per[g][t]["val_auc"] = v[t]["auc"]
+            val_folders.append(sub.path)
     metrics = {"split": "test", "per_machine": per, **{t: gather(folders, t) for t in ("float", "int8")}}
     if own_data:
-        run.update_report(metrics=metrics)
+        validation = {"split": "val", "note": "every choice (model, --per, clip score, hop) is made on these; "
+                                              "test figures are reported only",
+                      **{t: gather(val_folders, t, split="val") for t in ("float", "int8")}} if val_folders else \
+            {"split": "val", "note": "the validation split holds normal clips only: it stops training and sets "
+                                     "the alarm thresholds, and no setting can be chosen on it"}
+        run.update_report(metrics=metrics, validation=validation)
         return metrics
     key = steps.evaluation_key(data, "test")
     evaluations = run.load_report().get("evaluations", {})
@@ -267,10 +278,11 @@ def read_scores(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def gather(folders: list[Path], tag: str) -> dict:
-    """AUC tables over the test clips of every chosen model (each row scored by its machine's own model), from
-    the scores_<tag>.csv each evaluation wrote in its folder."""
-    rows = [r for d in folders for r in read_scores(Path(d) / f"scores_{tag}.csv")]
+def gather(folders: list[Path], tag: str, split: str = "test") -> dict:
+    """AUC tables over the `split` clips of every chosen model (each row scored by its machine's own model), from
+    the scores_[val_]<tag>.csv each evaluation wrote in its folder."""
+    name = tag if split == "test" else f"{split}_{tag}"
+    rows = [r for d in folders for r in read_scores(Path(d) / f"scores_{name}.csv")]
     labels = np.array([int(r["label"]) for r in rows])
     ids = [r["machine_id"] for r in rows]
     sev = [r["severity"] for r in rows]
@@ -278,10 +290,14 @@ def gather(folders: list[Path], tag: str) -> dict:
     def col(name: str) -> np.ndarray:
         return np.array([float(r[name]) for r in rows])
 
+    def brief(scores: np.ndarray) -> dict:
+        return {k: v for k, v in auc_table(scores, labels, ids).items() if k in ("auc", "pauc", "per_type")}
+
     out = auc_table(col("score"), labels, ids)
     out["per_severity"] = severity_table(col("score"), labels, ids, sev)
-    out["clip_score_choices"] = {h: {k: v for k, v in auc_table(col(f"score_{h}"), labels, ids).items()
-                                     if k in ("auc", "pauc", "per_type")} for h in CLIP_SCORES}
+    out["clip_score_choices"] = {h: brief(col(f"score_{h}")) for h in CLIP_SCORES}
+    hops = [k[len("score_hop_"):] for k in rows[0] if k.startswith("score_hop_")]
+    out["hop_choices"] = {str(STRIDE): brief(col("score")), **{h: brief(col(f"score_hop_{h}")) for h in hops}}
     out["detection_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "1"]))
     out["false_alarm_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "0"]))
     names = [k[len("baseline_"):] for k in rows[0] if k.startswith("baseline_")]

@@ -11,7 +11,7 @@ import soundfile as sf
 from apps.anomaly.dcase import load_dcase
 from apps.anomaly.features import MIN_SAMPLES, STRIDE, check_clip, read_clips, valid_frames, window_vectors
 from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTORS_PER_CLIP, WHOLE_CLIP, frame_window
-from apps.anomaly.scoring import aggregate, auc_table, clip_scores, severity_table, threshold_at
+from apps.anomaly.scoring import aggregate, auc_table, clip_scores, hop_mask, severity_table, threshold_at
 from apps.anomaly.synth import MACHINE_IDS, MACHINE_TYPES, SEVERITIES, machine, render_clip
 from tinycore.audio.wav import AudioNotice
 from tinycore.errors import DataError
@@ -44,6 +44,28 @@ def test_dcase_loader_splits_and_skips(tmp_path):
     assert [(c.split, c.label, c.voice) for c in m.clips] == [
         ("train", "normal", "fan/id_00")] * 4 + [("val", "normal", "fan/id_00"),
                                                   ("test", "anomaly", "fan/id_00"), ("test", "normal", "fan/id_00")]
+
+
+def test_dcase_loader_reads_a_val_folder_with_anomalies(tmp_path):
+    """A machine with a val/ folder validates on it (normal and anomalous clips) and trains on all of train/."""
+    _tree(tmp_path)
+    _wav(tmp_path / "fan" / "val" / "normal_id_00_00000000.wav", n=2000)
+    _wav(tmp_path / "fan" / "val" / "anomaly_id_00_00000000.wav", n=2000)
+    with pytest.warns(AudioNotice, match="id_05"):
+        m = load_dcase(tmp_path)
+    assert [(c.split, c.label) for c in m.clips if c.split != "test"] == [
+        ("val", "anomaly"), ("val", "normal")] + [("train", "normal")] * 5
+    assert "val/ folder" in m.meta["split_rule"]
+    (tmp_path / "fan" / "val" / "normal_id_00_00000000.wav").unlink()
+    with pytest.raises(DataError, match="no normal_id_XX_.*threshold"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", AudioNotice)
+        load_dcase(tmp_path)
+
+
+def test_hop_mask_keeps_every_kth_vector_of_each_clip():
+    idx = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2])
+    assert np.flatnonzero(hop_mask(idx, 2)).tolist() == [0, 2, 4, 5, 7, 8]
+    assert hop_mask(idx, 1).all()
 
 
 def test_dcase_loader_errors(tmp_path):

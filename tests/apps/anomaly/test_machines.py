@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from apps.anomaly.machines import group_of, model_for, select
+from apps.anomaly.machines import group_of, model_for, normal_val, select
 from apps.anomaly.task import TASK
 from tinycore.cli.app import main
 
@@ -87,3 +87,7 @@ def test_select_keeps_one_machines_clips_and_vectors():
     assert info["clip_index"].tolist() == [0] * 4 + [1] * 6 + [2] * 8  # clips 1, 3, 5 hold 4, 6, 8 vectors
     assert sub.test[0][:, 0].tolist() == [1.0] * 4 + [3.0] * 6 + [5.0] * 8
     assert sub.extra["logmel"]["test"].tolist() == [1, 3, 5] and sub.dataset["n_test"] == 3
+    assert sub.dataset["machine"] == "pump"
+    val = normal_val(d)  # training and the threshold see the normal validation clips alone
+    assert val.extra["clips"]["val"]["labels"].tolist() == [0] and val.val[0][:, 0].tolist() == [0.0] * 3
+    assert val.extra["clips"]["test"]["n_clips"] == 6 and len(val.train[0]) == len(d.train[0])
