@@ -100,28 +100,37 @@ def cmd_train(task: Task, args) -> int:
 def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
     from tinycore.cli import steps
     from tinycore.cli.app import _spec_for
-    from tinycore.spec import build_model
 
     todo = _todo(data, args)
     spec = _spec_for(task, data, args.model)
     sections = {}
     for g in todo:
         steps.log(f"train {g}", args.quiet)
-        sub, gdata = RunDir(run.path / folder(g)), normal_val(select(data, g))  # training stops on normal clips
-        if is_idnn(spec):  # standardised training, then the standardisation folded into the first layer
-            if is_folded(sub.path):
-                raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
-            stats = BinStats.fit(gdata.train[0])
-            sub.path.mkdir(parents=True, exist_ok=True)
-            stats.save(sub.path)
-            gdata = training_data(gdata, stats)
-        sections[g] = steps.train(task, gdata, sub, spec, quick=args.quick, seed=args.seed,
-                                  progress=not args.quiet, epochs=args.epochs)
-        if is_idnn(spec):
-            fold_checkpoint(sub.path, build_model(spec), stats)
+        sections[g] = train_one(task, normal_val(select(data, g)), RunDir(run.path / folder(g)), spec, args)
     run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(spec),
                       machines={"per": args.per, "groups": todo}, train={"per_machine": sections})
     return sections
+
+
+def train_one(task: Task, gdata: TaskData, sub: RunDir, spec, args) -> dict:
+    """Train one machine's model on its data (validation: normal clips); an IDNN trains standardised, then its
+    standardisation is folded into the first layer."""
+    from tinycore.cli import steps
+    from tinycore.spec import build_model
+
+    stats = None
+    if is_idnn(spec):
+        if is_folded(sub.path):
+            raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
+        stats = BinStats.fit(gdata.train[0])
+        sub.path.mkdir(parents=True, exist_ok=True)
+        stats.save(sub.path)
+        gdata = training_data(gdata, stats)
+    section = steps.train(task, gdata, sub, spec, quick=args.quick, seed=args.seed, progress=not args.quiet,
+                          epochs=args.epochs)
+    if stats is not None:
+        fold_checkpoint(sub.path, build_model(spec), stats)
+    return section
 
 
 def _emit_train(args, sections: dict) -> int:
@@ -133,30 +142,54 @@ def _emit_train(args, sections: dict) -> int:
 
 
 def cmd_search(task: Task, args) -> int:
-    """The width/depth search, trained and exported, for each machine's model (its own data and budget check)."""
-    from tinycore.cli import search, steps
-    from tinycore.cli.app import _emit
-    from tinycore.units import parse_count
+    """For each machine's model: the width/depth search of its family (the IDNN's by default, the dense
+    autoencoder's with --model dense_autoencoder) on its own data, costed torch-free, then trained, exported and
+    checked against the searched arena and Flash, and evaluated."""
+    from tinycore.cli import steps
+    from tinycore.cli.app import _check_model_name, _emit, _spec_for
 
+    _check_model_name(args.model)
+    if getattr(args, "macs", None):
+        raise DataError("--macs: the anomaly search limits SRAM and Flash only (TinyNAS apps take a MACs limit)")
     data = _load(task, args)
     run = _run(args, "search")
     _remember_source(run, args)
     todo = _todo(data, args)
+    family = "idnn" if is_idnn(_spec_for(task, data, args.model)) else "dense_autoencoder"
     reports = {}
     for g in todo:
-        steps.log(f"search {g}", args.quiet)
-        rep = search.search_and_export(task, select(data, g), RunDir(run.path / folder(g)),
-                                       sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
-                                       quick=args.quick, seed=args.seed, progress=not args.quiet, epochs=args.epochs,
-                                       macs=parse_count(args.macs) if args.macs else None)
-        if rep is not None:
-            reports[g] = {"sizes": rep["search"]["sizes"], "auc_int8": rep["metrics"]["int8"]["auc"],
-                          "sram_peak_bytes": rep["memory"]["sram_peak_bytes"], "flash_bytes": rep["memory"]["flash_bytes"]}
+        steps.log(f"search {g} ({family} family)", args.quiet)
+        rep = search_one(task, data, g, run, args, family)
+        reports[g] = {"sizes": rep["search"]["sizes"], "auc_int8": rep["metrics"]["int8"]["auc"],
+                      "sram_peak_bytes": rep["memory"]["sram_peak_bytes"], "flash_bytes": rep["memory"]["flash_bytes"]}
     run.update_report(app=task.name, dataset=data.dataset, machines={"per": args.per, "groups": todo},
-                      search={"per_machine": reports})
+                      search={"family": family, "per_machine": reports})
     _emit(args, reports, "\n".join(f"{g}: {'-'.join(map(str, r['sizes']))}, arena {r['sram_peak_bytes']:,} B, flash "
                                    f"{r['flash_bytes']:,} B, int8 AUC {r['auc_int8']:.3f}" for g, r in reports.items()))
     return 0
+
+
+def search_one(task: Task, data: TaskData, g: str, run: RunDir, args, family: str) -> dict:
+    """One machine's search, training, export (its arena and Flash must equal the searched ones) and test; the
+    sub-run's report."""
+    from apps.anomaly.search import search_details, search_family
+    from tinycore.cli import steps
+    from tinycore.cli.search import export_and_check
+
+    sub, gdata = RunDir(run.path / folder(g)), normal_val(select(data, g))
+    view = training_data(gdata, BinStats.fit(gdata.train[0])) if family == "idnn" else gdata
+    sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
+    found = search_family(view, sram, flash, family=family, quick=args.quick, seed=args.seed)
+    best = found["best"]
+    section = {"source": "apps.anomaly.search (tinycore.nas.cost)", "family": family,
+               "predicted_arena_bytes": best.sram_peak_bytes, "predicted_flash_bytes": best.flash_bytes,
+               **search_details(found)}
+    section["train"] = train_one(task, gdata, sub, found["spec"], args)
+    sub.update_report(app=task.name, dataset=gdata.dataset, model=steps.model_section(found["spec"]), search=section)
+    scored = model_data(data, g, run)
+    export_and_check(task, scored, sub, sram, flash, best.sram_peak_bytes, best.flash_bytes, "apps.anomaly search")
+    steps.evaluate(task, scored, sub)
+    return sub.load_report()
 
 
 def _todo(data: TaskData, args) -> list[str]:
