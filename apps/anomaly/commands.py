@@ -262,7 +262,7 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
         if not own_data:
             gdata = dataclasses.replace(gdata, extra={**gdata.extra, "thresholds": stored_thresholds(sub)})
         m = steps.evaluate(task, gdata, sub, own_data=own_data)
-        per[g] = {t: {"auc": m[t]["auc"], "pauc": m[t]["pauc"], "threshold": m[t]["threshold"]}
+        per[g] = {t: {k: m[t][k] for k in ("auc", "pauc", "threshold", "detection_rate", "false_alarm_rate")}
                   for t in ("float", "int8")}
         folders.append(sub.path if own_data else steps.evaluation_dir(sub, m["key"]))
         if own_data and np.any(gdata.extra["clips"]["val"]["labels"] == 1):  # a val split to choose settings on
@@ -331,14 +331,23 @@ def gather(folders: list[Path], tag: str, split: str = "test") -> dict:
     out["clip_score_choices"] = {h: brief(col(f"score_{h}")) for h in CLIP_SCORES}
     hops = [k[len("score_hop_"):] for k in rows[0] if k.startswith("score_hop_")]
     out["hop_choices"] = {str(STRIDE): brief(col("score")), **{h: brief(col(f"score_hop_{h}")) for h in hops}}
-    out["detection_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "1"]))
-    out["false_alarm_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "0"]))
+    out.update(_alarm_rates(rows))
+    out["alarm_rates_per_id"] = {i: _alarm_rates([r for r in rows if r["machine_id"] == i]) for i in sorted(set(ids))}
     names = [k[len("baseline_"):] for k in rows[0] if k.startswith("baseline_")]
     if names:
         out["baselines"] = {n: {**auc_table(col(f"baseline_{n}"), labels, ids),
                                 "per_severity": severity_table(col(f"baseline_{n}"), labels, ids, sev)}
                             for n in names}
     return out
+
+
+def _alarm_rates(rows: list[dict]) -> dict[str, float]:
+    """Fraction of anomalous clips that raised the alarm, and of normal ones (score csv rows)."""
+    def rate(label: str) -> float:
+        alarms = [int(r["alarm"]) for r in rows if r["label"] == label]
+        return float(np.mean(alarms)) if alarms else float("nan")
+
+    return {"detection_rate": rate("1"), "false_alarm_rate": rate("0")}
 
 
 def cmd_firmware(task: Task, args) -> int:
