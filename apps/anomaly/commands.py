@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         parser.add_argument("--per", default="type" if command == "search" else "pooled", choices=PER_CHOICES,
                             help="one model per machine type, per machine ID, or one pooled over every machine "
                                  "(default: pooled; search: type)")
+    if command == "search":
+        parser.add_argument("--model", help="the family to search: the default model's (IDNN) or that of a zoo name "
+                                            "(dense_autoencoder: MLPerf's reference)")
     if command in RUN_COMMANDS:
         parser.add_argument("--machine", help="only this machine's model (e.g. fan or fan/id_00); firmware: the "
                                               "machine whose clips run (default: the first)")

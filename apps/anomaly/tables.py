@@ -1,5 +1,7 @@
 """Markdown tables of anomaly runs for the README, read from each RUN/report.json (validation first: the choices
-are made there; test figures after).
+are made there; test figures after), and the validation differences a choice rests on: each run and each clip
+score or hop choice against the first run's mean score, with a 90 % interval from a paired bootstrap over the
+validation clips (resampled within each machine ID and label, B = 1000, seed 0).
 
     python -m apps.anomaly.tables RUN [RUN ...]
 """
@@ -8,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 
 def _f(x) -> str:
@@ -23,7 +27,58 @@ def _table(head: list[str], rows: list[list]) -> str:
 
 
 def _name(rep: dict, path: Path) -> str:
-    return f"{rep.get('model', {}).get('name', '?')} per {rep.get('machines', {}).get('per', '?')} ({path.name})"
+    return f"{rep.get('model', {}).get('family', '?')} per {rep.get('machines', {}).get('per', '?')} ({path.name})"
+
+
+def val_rows(run: Path) -> dict[str, dict]:
+    """file -> score csv row of the run's int8 validation scores (every model's clips)."""
+    from apps.anomaly.commands import read_scores
+
+    return {r["file"]: r for f in sorted(run.glob("*/scores_val_int8.csv")) for r in read_scores(f)}
+
+
+def bootstrap_difference(a: dict[str, dict], col_a: str, b: dict[str, dict], col_b: str, n: int = 1000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """(AUC of b minus AUC of a, 5th and 95th percentile of that difference) over the clips both score; AUC is
+    the mean over types of per-ID AUCs, as everywhere in the app."""
+    from scipy.stats import rankdata
+
+    files = sorted(set(a) & set(b))
+    ids = np.array([a[f]["machine_id"] for f in files])
+    y = np.array([int(a[f]["label"]) for f in files])
+    sa = np.array([float(a[f][col_a]) for f in files])
+    sb = np.array([float(b[f][col_b]) for f in files])
+    types = sorted({i.split("/")[0] for i in ids})
+
+    def auc(s: np.ndarray, k: np.ndarray) -> float:  # Mann-Whitney AUC per ID (= roc_auc_score), mean per type
+        per_id = {}
+        for i in np.unique(ids[k]):
+            m = k[ids[k] == i]
+            r, pos = rankdata(s[m]), y[m] == 1
+            per_id[i] = (r[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * (~pos).sum())
+        return float(np.mean([np.mean([v for i, v in per_id.items() if i.startswith(t + "/")]) for t in types]))
+
+    def diff(k: np.ndarray) -> float:
+        return auc(sb, k) - auc(sa, k)
+
+    strata = [np.flatnonzero([(i, lab) == key for i, lab in zip(ids, y)]) for key in sorted(set(zip(ids, y)))]
+    rng = np.random.default_rng(seed)
+    boot = [diff(np.concatenate([rng.choice(s, len(s)) for s in strata])) for _ in range(n)]
+    return diff(np.arange(len(files))), float(np.percentile(boot, 5)), float(np.percentile(boot, 95))
+
+
+def differences(runs: list[Path]) -> str:
+    """Validation AUC (int8) of every other run and every other clip score / hop of the first run, minus the first
+    run's mean score."""
+    base = val_rows(runs[0])
+    cols = [k for k in next(iter(base.values())) if k.startswith("score_") and k != "score_mean"]
+    cases = [(f"{runs[0].name}: {c[len('score_'):]}", base, c) for c in cols]
+    cases += [(f"{p.name}: mean", val_rows(p), "score_mean") for p in runs[1:]]
+    rows = []
+    for name, rows_b, col in cases:
+        d, lo, hi = bootstrap_difference(base, "score_mean", rows_b, col)
+        rows.append([name, f"{d:+.3f}", f"{lo:+.3f} .. {hi:+.3f}"])
+    return _table([f"validation, int8, against {runs[0].name}: mean", "AUC difference", "90 % interval"], rows)
 
 
 def tables(runs: list[Path]) -> str:
@@ -56,6 +111,8 @@ def tables(runs: list[Path]) -> str:
     rows = [[_name(r, p), i, f"{a['detection_rate']:.2f} / {a['false_alarm_rate']:.2f}"]
             for p, r in reps for i, a in r["metrics"]["int8"].get("alarm_rates_per_id", {}).items()]
     out.append(_table(["run", "ID", "test detection / false alarms (int8)"], rows))
+    if all(any(p.glob("*/scores_val_int8.csv")) for p in runs):
+        out.insert(1, differences(runs))
     return "\n\n".join(out)
 
 

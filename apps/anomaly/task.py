@@ -178,13 +178,13 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
     clips (the built-in set's val/ folder: where the choices are made); a DCASE val split (normal only) gets its
     threshold alone."""
     run_dir = Path(run_dir)
-    thr = _threshold(predict, data, tag)
     info = data.extra["clips"][split]
     if split == "val" and not np.any(info["labels"] == 1):
-        return {"auc": float("nan"), "pauc": float("nan"), "threshold": thr,
+        return {"auc": float("nan"), "pauc": float("nan"), "threshold": _threshold(predict, data, tag),
                 "note": "val holds normal clips only: AUC needs anomalous clips (test split)"}
     choices = choice_scores(predict, data, split)
     scores = choices["mean"]
+    thr = _threshold(predict, data, tag, scores if split == "val" else None)
     table = auc_table(scores, info["labels"], info["groups"])
     result = {**table, "false_alarm_target": FALSE_ALARM_RATE, **alarm_stats(scores, info["labels"], thr),
               "clip_score_choices": _choice_tables({h: choices[h] for h in CLIP_SCORES}, info),
@@ -214,9 +214,10 @@ def _choice_tables(choices: dict[str, np.ndarray], info: dict) -> dict:
                 if k in ("auc", "pauc", "per_type")} for h, c in choices.items()}
 
 
-def _threshold(predict, data: TaskData, tag: str) -> float:
-    """The alarm threshold: set on the model's own normal validation clips; an evaluation-only folder has none, so
-    the one stored at the run's own evaluation (data.extra["thresholds"][tag]) serves."""
+def _threshold(predict, data: TaskData, tag: str, val_scores: np.ndarray | None = None) -> float:
+    """The alarm threshold: set on the model's own normal validation clips (their clip scores `val_scores` when
+    already computed); an evaluation-only folder has none, so the one stored at the run's own evaluation
+    (data.extra["thresholds"][tag]) serves."""
     stored = data.extra.get("thresholds", {}).get(tag)
     if stored is not None:
         return float(stored)
@@ -225,7 +226,9 @@ def _threshold(predict, data: TaskData, tag: str) -> float:
         raise DataError(f"{data.dataset.get('source')}: no normal validation clips to set the {tag} alarm threshold "
                         f"on and no threshold stored by the run's own evaluation; run `eval` on the run's own data "
                         f"first")
-    return threshold_at(scores_for(predict, data, "val")[normal], FALSE_ALARM_RATE)
+    if val_scores is None:
+        val_scores = scores_for(predict, data, "val")
+    return threshold_at(val_scores[normal], FALSE_ALARM_RATE)
 
 
 def write_scores(path: Path, info: dict, columns: dict[str, np.ndarray], alarm: np.ndarray) -> None:
