@@ -31,7 +31,7 @@ RUN_COMMANDS = ("train", "search", "export", "eval", "firmware", "demo")
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """--per on train/demo (which models to fit), --machine on every run command (which one to use)."""
     if command in ("train", "search", "demo"):
-        # pooled won with the default IDNN on the built-in set (README); search keeps one model per type
+        # pooled beat per type and per ID on the built-in validation split (README); search keeps one per type
         parser.add_argument("--per", default="type" if command == "search" else "pooled", choices=PER_CHOICES,
                             help="one model per machine type, per machine ID, or one pooled over every machine "
                                  "(default: pooled; search: type)")

@@ -108,9 +108,13 @@ def tables(runs: list[Path]) -> str:
                           [[k, *(f"{_f(r['metrics']['int8'][key].get(k, {}).get('auc'))} "
                                  f"({_f(r['metrics']['float'].get('baselines', {}).get('pca_reconstruction', {}).get(key, {}).get(k, {}).get('auc'))})"
                                  for _, r in reps)] for k in keys]))
-    rows = [[_name(r, p), i, f"{a['detection_rate']:.2f} / {a['false_alarm_rate']:.2f}"]
-            for p, r in reps for i, a in r["metrics"]["int8"].get("alarm_rates_per_id", {}).items()]
-    out.append(_table(["run", "ID", "test detection / false alarms (int8)"], rows))
+    from apps.anomaly.commands import _alarm_rates, read_scores
+
+    test = [[r for f in sorted(p.glob("*/scores_int8.csv")) for r in read_scores(f)] for p, _ in reps]
+    ids = sorted({r["machine_id"] for rows in test for r in rows})
+    out.append(_table(["test detection / false alarms (int8)", *(_name(r, p) for p, r in reps)],
+                      [[i, *(" / ".join(f"{v:.2f}" for v in _alarm_rates([r for r in rows if r["machine_id"] == i])
+                                        .values()) for rows in test)] for i in ids]))
     if all(any(p.glob("*/scores_val_int8.csv")) for p in runs):
         out.insert(1, differences(runs))
     return "\n\n".join(out)

@@ -130,7 +130,7 @@ def load_data(opts: DataOptions) -> TaskData:
                     {"manifest": m, "clips": clips, "logmel": {s: lm for s, (lm, _, _) in logmel.items()}})
 
 
-IDNN_SIZES = (640, 256, 128, 64, 128, 256, 128)  # the default model: it won on the built-in set (README)
+IDNN_SIZES = (640, 256, 128, 64, 128, 256, 128)  # the default model (README: how it was chosen)
 
 
 def default_spec(data: TaskData):
