@@ -68,6 +68,23 @@ def test_hop_mask_keeps_every_kth_vector_of_each_clip():
     assert hop_mask(idx, 1).all()
 
 
+def test_builtin_val_clips_are_new_and_test_clips_unchanged():
+    """The val/ folder holds every (kind, severity) once per ID with seeds of its own; train and test clips keep
+    the seeds of version 6 (codes 0, 1, 2 of the seed sequence)."""
+    from apps.anomaly.data import QUICK, _jobs
+    from apps.anomaly.synth import ANOMALY_KINDS
+
+    jobs = _jobs(QUICK, seed=0)
+    val = [j for j in jobs if j.path.startswith("valve/val/anomaly_id_04")]
+    assert {(j.anomaly, j.severity) for j in val} == {(a, s) for a in ANOMALY_KINDS for s in SEVERITIES}
+    test0 = next(j for j in jobs if j.path == "pump/test/anomaly_id_02_00000003.wav")
+    assert test0.seed == int(np.random.SeedSequence([0, 1, 2, 2, 3]).generate_state(1)[0])
+    seeds = [j.seed for j in jobs]
+    assert len(set(seeds)) == len(seeds)
+    assert sum(j.path.split("/")[1] == "val" for j in jobs) == 12 * (QUICK.val_normal_per_id +
+                                                                   QUICK.val_anomaly_per_id)
+
+
 def test_dcase_loader_errors(tmp_path):
     with pytest.raises(DataError, match="not found"):
         load_dcase(tmp_path / "nope")

@@ -31,6 +31,9 @@ def _swapped_ids(root: Path) -> None:
         for i in range(8):
             _clip(root / "fan" / "test" / f"normal_id_{mid}_{i:08d}.wav", f, 1000 + 100 * k + i)
             _clip(root / "fan" / "test" / f"anomaly_id_{mid}_{i:08d}.wav", other, 2000 + 100 * k + i)
+        for i in range(3):  # the val/ folder: normal clips stop training and set thresholds; anomalous ones choose
+            _clip(root / "fan" / "val" / f"normal_id_{mid}_{i:08d}.wav", f, 3000 + 100 * k + i)
+            _clip(root / "fan" / "val" / f"anomaly_id_{mid}_{i:08d}.wav", other, 4000 + 100 * k + i)
 
 
 def _run(argv: list[str]) -> dict:
@@ -54,6 +57,10 @@ def test_per_id_passes_where_pooling_fails_and_runs_remember_their_data(tmp_path
         rep = _run(["eval", "--run", run])
         auc[per] = rep["metrics"]["int8"]["per_id"]
         assert set(rep["metrics"]["per_machine"]) == want
+        val = rep["validation"]["int8"]  # the same tables on the val/ folder's clips, for choosing settings
+        assert val["per_id"]["fan/id_00"]["n_anomaly"] == 3 and set(val["hop_choices"]) == {"2", "4", "8"}
+        if per == "id":
+            assert all(v["auc"] >= 0.95 for v in val["per_id"].values()), val["per_id"]
     # per ID: the other ID's tone is unseen, so every anomaly scores above every normal clip of its ID
     assert all(v["auc"] >= 0.95 for v in auc["id"].values()), auc["id"]
     # pooled: both tones are normal to the one model, so an ID's anomaly reconstructs as well as its normal
