@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.anomaly.features import STRIDE
 from apps.anomaly.idnn import BinStats, fold_checkpoint, is_folded, is_idnn, scoring_data, training_data
-from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_group, model_for, select,
+from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_group, model_for, normal_val, select,
                                    trained_groups)
 from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
 from tinycore.errors import DataError
@@ -30,10 +31,13 @@ RUN_COMMANDS = ("train", "search", "export", "eval", "firmware", "demo")
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """--per on train/demo (which models to fit), --machine on every run command (which one to use)."""
     if command in ("train", "search", "demo"):
-        # pooled won with the default IDNN on the built-in set (README); search keeps one model per type
+        # pooled beat per type and per ID on the built-in validation split (README); search keeps one per type
         parser.add_argument("--per", default="type" if command == "search" else "pooled", choices=PER_CHOICES,
                             help="one model per machine type, per machine ID, or one pooled over every machine "
                                  "(default: pooled; search: type)")
+    if command == "search":
+        parser.add_argument("--model", help="the family to search: the default model's (IDNN) or that of a zoo name "
+                                            "(dense_autoencoder: MLPerf's reference)")
     if command in RUN_COMMANDS:
         parser.add_argument("--machine", help="only this machine's model (e.g. fan or fan/id_00); firmware: the "
                                               "machine whose clips run (default: the first)")
@@ -99,28 +103,37 @@ def cmd_train(task: Task, args) -> int:
 def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
     from tinycore.cli import steps
     from tinycore.cli.app import _spec_for
-    from tinycore.spec import build_model
 
     todo = _todo(data, args)
     spec = _spec_for(task, data, args.model)
     sections = {}
     for g in todo:
         steps.log(f"train {g}", args.quiet)
-        sub, gdata = RunDir(run.path / folder(g)), select(data, g)
-        if is_idnn(spec):  # standardised training, then the standardisation folded into the first layer
-            if is_folded(sub.path):
-                raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
-            stats = BinStats.fit(gdata.train[0])
-            sub.path.mkdir(parents=True, exist_ok=True)
-            stats.save(sub.path)
-            gdata = training_data(gdata, stats)
-        sections[g] = steps.train(task, gdata, sub, spec, quick=args.quick, seed=args.seed,
-                                  progress=not args.quiet, epochs=args.epochs)
-        if is_idnn(spec):
-            fold_checkpoint(sub.path, build_model(spec), stats)
+        sections[g] = train_one(task, normal_val(select(data, g)), RunDir(run.path / folder(g)), spec, args)
     run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(spec),
                       machines={"per": args.per, "groups": todo}, train={"per_machine": sections})
     return sections
+
+
+def train_one(task: Task, gdata: TaskData, sub: RunDir, spec, args) -> dict:
+    """Train one machine's model on its data (validation: normal clips); an IDNN trains standardised, then its
+    standardisation is folded into the first layer."""
+    from tinycore.cli import steps
+    from tinycore.spec import build_model
+
+    stats = None
+    if is_idnn(spec):
+        if is_folded(sub.path):
+            raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
+        stats = BinStats.fit(gdata.train[0])
+        sub.path.mkdir(parents=True, exist_ok=True)
+        stats.save(sub.path)
+        gdata = training_data(gdata, stats)
+    section = steps.train(task, gdata, sub, spec, quick=args.quick, seed=args.seed, progress=not args.quiet,
+                          epochs=args.epochs)
+    if stats is not None:
+        fold_checkpoint(sub.path, build_model(spec), stats)
+    return section
 
 
 def _emit_train(args, sections: dict) -> int:
@@ -132,30 +145,54 @@ def _emit_train(args, sections: dict) -> int:
 
 
 def cmd_search(task: Task, args) -> int:
-    """The width/depth search, trained and exported, for each machine's model (its own data and budget check)."""
-    from tinycore.cli import search, steps
-    from tinycore.cli.app import _emit
-    from tinycore.units import parse_count
+    """For each machine's model: the width/depth search of its family (the IDNN's by default, the dense
+    autoencoder's with --model dense_autoencoder) on its own data, costed torch-free, then trained, exported and
+    checked against the searched arena and Flash, and evaluated."""
+    from tinycore.cli import steps
+    from tinycore.cli.app import _check_model_name, _emit, _spec_for
 
+    _check_model_name(args.model)
+    if getattr(args, "macs", None):
+        raise DataError("--macs: the anomaly search limits SRAM and Flash only (TinyNAS apps take a MACs limit)")
     data = _load(task, args)
     run = _run(args, "search")
     _remember_source(run, args)
     todo = _todo(data, args)
+    family = "idnn" if is_idnn(_spec_for(task, data, args.model)) else "dense_autoencoder"
     reports = {}
     for g in todo:
-        steps.log(f"search {g}", args.quiet)
-        rep = search.search_and_export(task, select(data, g), RunDir(run.path / folder(g)),
-                                       sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
-                                       quick=args.quick, seed=args.seed, progress=not args.quiet, epochs=args.epochs,
-                                       macs=parse_count(args.macs) if args.macs else None)
-        if rep is not None:
-            reports[g] = {"sizes": rep["search"]["sizes"], "auc_int8": rep["metrics"]["int8"]["auc"],
-                          "sram_peak_bytes": rep["memory"]["sram_peak_bytes"], "flash_bytes": rep["memory"]["flash_bytes"]}
+        steps.log(f"search {g} ({family} family)", args.quiet)
+        rep = search_one(task, data, g, run, args, family)
+        reports[g] = {"sizes": rep["search"]["sizes"], "auc_int8": rep["metrics"]["int8"]["auc"],
+                      "sram_peak_bytes": rep["memory"]["sram_peak_bytes"], "flash_bytes": rep["memory"]["flash_bytes"]}
     run.update_report(app=task.name, dataset=data.dataset, machines={"per": args.per, "groups": todo},
-                      search={"per_machine": reports})
+                      search={"family": family, "per_machine": reports})
     _emit(args, reports, "\n".join(f"{g}: {'-'.join(map(str, r['sizes']))}, arena {r['sram_peak_bytes']:,} B, flash "
                                    f"{r['flash_bytes']:,} B, int8 AUC {r['auc_int8']:.3f}" for g, r in reports.items()))
     return 0
+
+
+def search_one(task: Task, data: TaskData, g: str, run: RunDir, args, family: str) -> dict:
+    """One machine's search, training, export (its arena and Flash must equal the searched ones) and test; the
+    sub-run's report."""
+    from apps.anomaly.search import search_details, search_family
+    from tinycore.cli import steps
+    from tinycore.cli.search import export_and_check
+
+    sub, gdata = RunDir(run.path / folder(g)), normal_val(select(data, g))
+    view = training_data(gdata, BinStats.fit(gdata.train[0])) if family == "idnn" else gdata
+    sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
+    found = search_family(view, sram, flash, family=family, quick=args.quick, seed=args.seed)
+    best = found["best"]
+    section = {"source": "apps.anomaly.search (tinycore.nas.cost)", "family": family,
+               "predicted_arena_bytes": best.sram_peak_bytes, "predicted_flash_bytes": best.flash_bytes,
+               **search_details(found)}
+    section["train"] = train_one(task, gdata, sub, found["spec"], args)
+    sub.update_report(app=task.name, dataset=gdata.dataset, model=steps.model_section(found["spec"]), search=section)
+    scored = model_data(data, g, run)
+    export_and_check(task, scored, sub, sram, flash, best.sram_peak_bytes, best.flash_bytes, "apps.anomaly search")
+    steps.evaluate(task, scored, sub)
+    return sub.load_report()
 
 
 def _todo(data: TaskData, args) -> list[str]:
@@ -220,7 +257,7 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
     chosen = _chosen(args, trained_groups(run.path))
     if not own_data:
         chosen = _served(chosen, data)
-    per, folders = {}, []
+    per, folders, val_folders = {}, [], []
     for g in chosen:
         steps.log(f"evaluate {g}", args.quiet)
         sub = RunDir(run.path / folder(g))
@@ -228,12 +265,22 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
         if not own_data:
             gdata = dataclasses.replace(gdata, extra={**gdata.extra, "thresholds": stored_thresholds(sub)})
         m = steps.evaluate(task, gdata, sub, own_data=own_data)
-        per[g] = {t: {"auc": m[t]["auc"], "pauc": m[t]["pauc"], "threshold": m[t]["threshold"]}
+        per[g] = {t: {k: m[t][k] for k in ("auc", "pauc", "threshold", "detection_rate", "false_alarm_rate")}
                   for t in ("float", "int8")}
         folders.append(sub.path if own_data else steps.evaluation_dir(sub, m["key"]))
+        if own_data and np.any(gdata.extra["clips"]["val"]["labels"] == 1):  # a val split to choose settings on
+            v = steps.evaluate(task, gdata, sub, split="val")
+            for t in ("float", "int8"):
+                per[g][t]["val_auc"] = v[t]["auc"]
+            val_folders.append(sub.path)
     metrics = {"split": "test", "per_machine": per, **{t: gather(folders, t) for t in ("float", "int8")}}
     if own_data:
-        run.update_report(metrics=metrics)
+        validation = {"split": "val", "note": "every choice (model, --per, clip score, hop) is made on these; "
+                                              "test figures are reported only",
+                      **{t: gather(val_folders, t, split="val") for t in ("float", "int8")}} if val_folders else \
+            {"split": "val", "note": "the validation split holds normal clips only: it stops training and sets "
+                                     "the alarm thresholds, and no setting can be chosen on it"}
+        run.update_report(metrics=metrics, validation=validation)
         return metrics
     key = steps.evaluation_key(data, "test")
     evaluations = run.load_report().get("evaluations", {})
@@ -267,10 +314,11 @@ def read_scores(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def gather(folders: list[Path], tag: str) -> dict:
-    """AUC tables over the test clips of every chosen model (each row scored by its machine's own model), from
-    the scores_<tag>.csv each evaluation wrote in its folder."""
-    rows = [r for d in folders for r in read_scores(Path(d) / f"scores_{tag}.csv")]
+def gather(folders: list[Path], tag: str, split: str = "test") -> dict:
+    """AUC tables over the `split` clips of every chosen model (each row scored by its machine's own model), from
+    the scores_[val_]<tag>.csv each evaluation wrote in its folder."""
+    name = tag if split == "test" else f"{split}_{tag}"
+    rows = [r for d in folders for r in read_scores(Path(d) / f"scores_{name}.csv")]
     labels = np.array([int(r["label"]) for r in rows])
     ids = [r["machine_id"] for r in rows]
     sev = [r["severity"] for r in rows]
@@ -278,18 +326,31 @@ def gather(folders: list[Path], tag: str) -> dict:
     def col(name: str) -> np.ndarray:
         return np.array([float(r[name]) for r in rows])
 
+    def brief(scores: np.ndarray) -> dict:
+        return {k: v for k, v in auc_table(scores, labels, ids).items() if k in ("auc", "pauc", "per_type")}
+
     out = auc_table(col("score"), labels, ids)
     out["per_severity"] = severity_table(col("score"), labels, ids, sev)
-    out["clip_score_choices"] = {h: {k: v for k, v in auc_table(col(f"score_{h}"), labels, ids).items()
-                                     if k in ("auc", "pauc", "per_type")} for h in CLIP_SCORES}
-    out["detection_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "1"]))
-    out["false_alarm_rate"] = float(np.mean([int(r["alarm"]) for r in rows if r["label"] == "0"]))
+    out["clip_score_choices"] = {h: brief(col(f"score_{h}")) for h in CLIP_SCORES}
+    hops = [k[len("score_hop_"):] for k in rows[0] if k.startswith("score_hop_")]
+    out["hop_choices"] = {str(STRIDE): brief(col("score")), **{h: brief(col(f"score_hop_{h}")) for h in hops}}
+    out.update(_alarm_rates(rows))
+    out["alarm_rates_per_id"] = {i: _alarm_rates([r for r in rows if r["machine_id"] == i]) for i in sorted(set(ids))}
     names = [k[len("baseline_"):] for k in rows[0] if k.startswith("baseline_")]
     if names:
         out["baselines"] = {n: {**auc_table(col(f"baseline_{n}"), labels, ids),
                                 "per_severity": severity_table(col(f"baseline_{n}"), labels, ids, sev)}
                             for n in names}
     return out
+
+
+def _alarm_rates(rows: list[dict]) -> dict[str, float]:
+    """Fraction of anomalous clips that raised the alarm, and of normal ones (score csv rows)."""
+    def rate(label: str) -> float:
+        alarms = [int(r["alarm"]) for r in rows if r["label"] == label]
+        return float(np.mean(alarms)) if alarms else float("nan")
+
+    return {"detection_rate": rate("1"), "false_alarm_rate": rate("0")}
 
 
 def cmd_firmware(task: Task, args) -> int:

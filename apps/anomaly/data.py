@@ -1,9 +1,11 @@
 """The built-in anomaly data set: synthesized machine sounds (apps.anomaly.synth) written in the DCASE layout.
 
-<cache>/<type>/train/normal_id_XX_N.wav (normal only), <cache>/<type>/test/{normal,anomaly}_id_XX_N.wav, and
+<cache>/<type>/train/normal_id_XX_N.wav (normal only), <cache>/<type>/{val,test}/{normal,anomaly}_id_XX_N.wav, and
 labels.json (file -> anomaly kind, severity, SNR, seed) beside them; then read back with apps.anomaly.dcase, the
-same reader --data-dir uses. Anomalous test clips cycle through every (kind, severity) pair per ID. Deterministic
-from the seed; rebuilt only when the seed, size or DATASET_VERSION changes.
+same reader --data-dir uses. Anomalous val and test clips cycle through every (kind, severity) pair per ID. The
+val/ folder (fresh clips of the same machines and faults, their own seeds) is where every choice is made (model,
+--per, clip score, hop) and the alarm thresholds are set (on its normal clips), so the test split is only
+reported. Deterministic from the seed; rebuilt only when the seed, size or DATASET_VERSION changes.
 """
 from __future__ import annotations
 
@@ -22,18 +24,22 @@ from apps.anomaly.synth import ANOMALY_KINDS, MACHINE_IDS, MACHINE_TYPES, SEVERI
 from tinycore.audio.manifest import Manifest
 from tinycore.pool import map_in_processes
 
-DATASET_VERSION = 6
+DATASET_VERSION = 7  # 6 + the val/ folder; train and test clips are those of version 6
 
 
 @dataclass(frozen=True)
 class DatasetSize:
-    train_per_id: int        # normal clips (the last 10 % become validation)
+    train_per_id: int        # normal clips, all for training (the val/ folder validates)
     test_normal_per_id: int
     test_anomaly_per_id: int  # cycles through the 5 kinds x 3 severities
+    val_normal_per_id: int
+    val_anomaly_per_id: int   # as the test ones, with seeds of their own
 
 
-FULL = DatasetSize(train_per_id=60, test_normal_per_id=30, test_anomaly_per_id=30)
-QUICK = DatasetSize(train_per_id=20, test_normal_per_id=15, test_anomaly_per_id=15)
+FULL = DatasetSize(train_per_id=60, test_normal_per_id=30, test_anomaly_per_id=30, val_normal_per_id=20,
+                   val_anomaly_per_id=30)
+QUICK = DatasetSize(train_per_id=20, test_normal_per_id=15, test_anomaly_per_id=15, val_normal_per_id=10,
+                    val_anomaly_per_id=15)
 
 
 @dataclass(frozen=True)
@@ -55,13 +61,15 @@ def _jobs(size: DatasetSize, seed: int) -> list[ClipJob]:
             for i in range(size.train_per_id):
                 jobs.append(ClipJob(f"{kind}/train/normal_id_{mid}_{i:08d}.wav", kind, mid, None, None,
                                     int(np.random.SeedSequence(base + [0, i]).generate_state(1)[0])))
-            for i in range(size.test_normal_per_id):
-                jobs.append(ClipJob(f"{kind}/test/normal_id_{mid}_{i:08d}.wav", kind, mid, None, None,
-                                    int(np.random.SeedSequence(base + [1, i]).generate_state(1)[0])))
-            for i in range(size.test_anomaly_per_id):
-                a, s = combos[i % len(combos)]
-                jobs.append(ClipJob(f"{kind}/test/anomaly_id_{mid}_{i:08d}.wav", kind, mid, a, s,
-                                    int(np.random.SeedSequence(base + [2, i]).generate_state(1)[0])))
+            for split, n_normal, n_anomaly, code in (("test", size.test_normal_per_id, size.test_anomaly_per_id, 1),
+                                                     ("val", size.val_normal_per_id, size.val_anomaly_per_id, 3)):
+                for i in range(n_normal):
+                    jobs.append(ClipJob(f"{kind}/{split}/normal_id_{mid}_{i:08d}.wav", kind, mid, None, None,
+                                        int(np.random.SeedSequence(base + [code, i]).generate_state(1)[0])))
+                for i in range(n_anomaly):
+                    a, s = combos[i % len(combos)]
+                    jobs.append(ClipJob(f"{kind}/{split}/anomaly_id_{mid}_{i:08d}.wav", kind, mid, a, s,
+                                        int(np.random.SeedSequence(base + [code + 1, i]).generate_state(1)[0])))
     return jobs
 
 

@@ -5,8 +5,10 @@ Layout (the built-in set is written the same way, so one reader serves both):
     <root>/<machine type>/test/normal_id_XX_NNNNNNNN.wav
     <root>/<machine type>/test/anomaly_id_XX_NNNNNNNN.wav
 <root> may also be a DCASE `dev_data` parent holding the machine folders. Training uses normal clips only (as
-the task defines); the last VAL_FRACTION of each ID's train clips (by file name) are the validation split, used
-for early stopping and the alarm threshold. Unlabelled eval files (`id_05_...wav`) and other names are skipped
+the task defines). Validation: a `<machine>/val/{normal,anomaly}_id_XX_*.wav` folder when the machine has one (the
+built-in set writes it: anomalous clips there let the choices be made without the test split), else the last
+VAL_FRACTION of each ID's train clips (by file name; normal only, as a DCASE development set allows). Its normal
+clips stop training and set the alarm thresholds; AUC on it needs its anomalous clips. Unlabelled eval files (`id_05_...wav`) and other names are skipped
 with a notice. Clip records: label normal|anomaly, voice "<type>/id_XX".
 """
 from __future__ import annotations
@@ -22,7 +24,8 @@ from tinycore.errors import DataError
 CLASSES = ("normal", "anomaly")
 NAME_RE = re.compile(r"^(normal|anomaly)_id_(\d+)_(\d+)\.wav$")
 VAL_FRACTION = 0.1
-LAYOUT = "<root>/<machine>/train/normal_id_XX_*.wav and <root>/<machine>/test/{normal,anomaly}_id_XX_*.wav"
+LAYOUT = ("<root>/<machine>/train/normal_id_XX_*.wav and <root>/<machine>/test/{normal,anomaly}_id_XX_*.wav "
+          "(optional <root>/<machine>/val/{normal,anomaly}_id_XX_*.wav)")
 
 
 def machine_dirs(root: Path) -> list[Path]:
@@ -73,11 +76,19 @@ def load_dcase(root: str | Path, extra: dict[str, dict] | None = None,
                             f"expected {LAYOUT}")
         if want_test and not test:
             raise DataError(f"{d / 'test'}: no labelled test clips for machine {machine!r}; expected {LAYOUT}")
+        own_val = want_train and (d / "val").is_dir()
+        if own_val:
+            val = _records(d / "val", machine, "val")
+            if not any(label == "normal" for label, *_ in val):
+                raise DataError(f"{d / 'val'}: no normal_id_XX_*.wav clips to stop training and set the alarm "
+                                f"threshold on; expected {LAYOUT}")
+            clips.extend(_clip(root, p, label, "val", machine, mid, extra) for label, mid, _, p in val
+                         if "val" in splits)
         by_id: dict[str, list] = {}
         for rec in train:
             by_id.setdefault(rec[1], []).append(rec)
         for mid, recs in sorted(by_id.items()):
-            n_val = max(1, int(round(VAL_FRACTION * len(recs)))) if len(recs) > 1 else 0
+            n_val = 0 if own_val else max(1, int(round(VAL_FRACTION * len(recs)))) if len(recs) > 1 else 0
             for i, (label, _, num, p) in enumerate(recs):
                 split = "val" if i >= len(recs) - n_val else "train"
                 if split in splits:
@@ -92,7 +103,8 @@ def load_dcase(root: str | Path, extra: dict[str, dict] | None = None,
                                       f"AUC is not defined and they are left out of the per-ID table"), stacklevel=2)
     return Manifest(root=root, classes=CLASSES, clips=tuple(clips),
                     meta={"name": "dcase2020_task2_layout", "source": str(root.resolve()),
-                          "split_rule": f"train/test folders; val = last {VAL_FRACTION:.0%} of each ID's train clips",
+                          "split_rule": f"train/test folders; val = the val/ folder (normal and anomalous clips) where a machine "
+                                        f"has one, else the last {VAL_FRACTION:.0%} of each ID's train clips (normal only)",
                           "machines": sorted({c.voice.split('/')[0] for c in clips})})
 
 

@@ -131,10 +131,11 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         wave, _, _ = read_clips(manifest, [rec], progress=False)
         pcm.append(pcm16(wave[0][crop[0]:crop[1]]))
     req.log(f"anomaly firmware: Python pipeline on {len(picked)} clips")
-    val_lm, val_frames = req.data.extra["logmel"]["val"], req.data.extra["clips"]["val"]["frames"]
-    val_windows = [frame_window(g.split("/")[0]) for g in req.data.extra["clips"]["val"]["groups"]]
-    val_scores = np.array([python_clip(graph, lm, w, int(f), stats)[2]
-                           for lm, w, f in zip(val_lm, val_windows, val_frames)])
+    val = req.data.extra["clips"]["val"]
+    normal = np.flatnonzero(val["labels"] == 0)  # the threshold's clips: normal validation ones only
+    val_lm = req.data.extra["logmel"]["val"]
+    val_scores = np.array([python_clip(graph, val_lm[i], frame_window(val["groups"][i].split("/")[0]),
+                                       int(val["frames"][i]), stats)[2] for i in normal])
     threshold = float(np.float32(threshold_at(val_scores, FALSE_ALARM_RATE)))
     test_lm = req.data.extra["logmel"]["test"]
     py = [python_clip(graph, test_lm[i], window, int(info["frames"][i]), stats) for i in picked]

@@ -48,24 +48,43 @@ def in_group(voice: str, group: str) -> bool:
 def select(data: TaskData, group: str) -> TaskData:
     """The clips (and their vectors) of one machine type, one machine ID or all (POOLED); a DataError names the
     machines there are when none matches."""
+    keep = {}
+    for s in ("train", "val", "test"):
+        info = data.extra["clips"][s]
+        keep[s] = np.array([in_group(v, group) for v in info["groups"]], bool)
+        if info["n_clips"] and not keep[s].any():  # a split the command did not read stays empty
+            raise DataError(f"--machine {group}: no {s} clips of that machine; the data set has "
+                            f"{', '.join(sorted(set(info['groups'])))}")
+    out = subset(data, keep)
+    out.dataset["machine"] = group
+    return out
+
+
+def normal_val(data: TaskData) -> TaskData:
+    """data with only the normal validation clips: what training stops on and the alarm threshold is set on (the
+    anomalous ones, where a val/ folder has them, are for choosing settings)."""
+    return subset(data, {"val": data.extra["clips"]["val"]["labels"] == 0})
+
+
+def subset(data: TaskData, keep: dict[str, np.ndarray]) -> TaskData:
+    """The clips of each split whose entry of keep[split] (one bool per clip) is true, with their vectors; splits
+    keep does not name stay whole."""
     splits, clips, logmel = {}, {}, {}
     for s in ("train", "val", "test"):
         info = data.extra["clips"][s]
-        keep = np.array([in_group(v, group) for v in info["groups"]], bool)
-        if info["n_clips"] and not keep.any():  # a split the command did not read stays empty
-            raise DataError(f"--machine {group}: no {s} clips of that machine; the data set has "
-                            f"{', '.join(sorted(set(info['groups'])))}")
-        rows = keep[info["clip_index"]]
-        x = getattr(data, s)[0][rows]
-        old = np.flatnonzero(keep)
+        k = keep.get(s, np.ones(info["n_clips"], bool))
+        rows = k[info["clip_index"]]
+        old = np.flatnonzero(k)
         remap = np.full(info["n_clips"], -1)
         remap[old] = np.arange(len(old))
         clips[s] = {"clip_index": remap[info["clip_index"][rows]], "n_clips": len(old),
-                    "labels": info["labels"][keep], "frames": info["frames"][keep],
-                    **{k: [info[k][i] for i in old] for k in ("groups", "paths", "kinds", "severities")}}
-        splits[s] = (x, x)
-        logmel[s] = data.extra["logmel"][s][keep]
-    dataset = {**data.dataset, "machine": group, "n_train": clips["train"]["n_clips"],
+                    "labels": info["labels"][k], "frames": info["frames"][k],
+                    **{n: [info[n][i] for i in old] for n in ("groups", "paths", "kinds", "severities")}}
+        x, y = getattr(data, s)
+        xs = x[rows]
+        splits[s] = (xs, xs if y is x else y[rows])
+        logmel[s] = data.extra["logmel"][s][k]
+    dataset = {**data.dataset, "n_train": clips["train"]["n_clips"],
                "n_val": clips["val"]["n_clips"], "n_test": clips["test"]["n_clips"],
                "n_train_vectors": len(splits["train"][0]), "machines": sorted(set(clips["test"]["groups"]))}
     return TaskData(splits["train"], splits["val"], splits["test"], data.input_shape, data.classes, dataset,

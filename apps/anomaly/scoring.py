@@ -55,6 +55,14 @@ def aggregate(err: NDArray, clip_index: NDArray[np.int64], n_clips: int, how: st
     return out
 
 
+def hop_mask(clip_index: NDArray[np.int64], k: int) -> NDArray[np.bool_]:
+    """Every k-th of each clip's scored vectors (from its first): scoring at a k times longer hop."""
+    clip_index = np.asarray(clip_index)
+    starts = np.flatnonzero(np.r_[True, clip_index[1:] != clip_index[:-1]])
+    pos = np.arange(len(clip_index)) - np.repeat(starts, np.diff(np.r_[starts, len(clip_index)]))
+    return pos % k == 0
+
+
 def threshold_at(normal_scores: NDArray, false_alarm_rate: float = FALSE_ALARM_RATE) -> float:
     """Score above which a clip raises the alarm: the (1 - rate) quantile of normal validation scores
     (numpy 'higher' method, so at most rate * n normal clips lie strictly above it)."""

@@ -25,8 +25,8 @@ from apps.anomaly.commands import COMMANDS, add_arguments
 from apps.anomaly.dcase import load_dcase
 from apps.anomaly.features import STRIDE, clip_logmel, read_clips, window_vectors
 from apps.anomaly.frontend import ANOMALY_FRONTEND, VECTOR_SIZE, frame_window
-from apps.anomaly.scoring import (CLIP_SCORES, FALSE_ALARM_RATE, aggregate, alarm_stats, auc_table, plot_roc,
-                                  severity_table, threshold_at, vector_errors)
+from apps.anomaly.scoring import (CLIP_SCORES, FALSE_ALARM_RATE, aggregate, alarm_stats, auc_table, hop_mask,
+                                  plot_roc, severity_table, threshold_at, vector_errors)
 from tinycore.audio import Manifest
 from tinycore.errors import DataError
 from tinycore.spec import idnn
@@ -130,7 +130,7 @@ def load_data(opts: DataOptions) -> TaskData:
                     {"manifest": m, "clips": clips, "logmel": {s: lm for s, (lm, _, _) in logmel.items()}})
 
 
-IDNN_SIZES = (640, 256, 128, 64, 128, 256, 128)  # the default model: it won on the built-in set (README)
+IDNN_SIZES = (640, 256, 128, 64, 128, 256, 128)  # the default model (README: how it was chosen)
 
 
 def default_spec(data: TaskData):
@@ -150,63 +150,85 @@ def neg_mse(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     return -float(F.mse_loss(outputs, targets))
 
 
+HOP_CHOICES = (2 * STRIDE, 4 * STRIDE)  # hops (in frames) compared with the trained one, STRIDE, on the same errors
+
+
 def scores_for(predict, data: TaskData, split: str, how: str = "mean") -> np.ndarray:
     """Clip scores of one split under `predict` (float or int8)."""
     return choice_scores(predict, data, split)[how]
 
 
 def choice_scores(predict, data: TaskData, split: str) -> dict[str, np.ndarray]:
-    """{clip score choice: clip scores} of one split; the model runs once."""
+    """{clip score choice: clip scores} of one split, then {"hop_<h>": mean score over every (h / STRIDE)-th
+    scored vector} for the longer hops HOP_CHOICES; the model runs once."""
     x, target = getattr(data, split)  # target: x itself (autoencoder) or the standardised centre frames (IDNN)
     info = data.extra["clips"][split]
     err = vector_errors(target, predict(x))
-    return {h: aggregate(err, info["clip_index"], info["n_clips"], h) for h in CLIP_SCORES}
+    out = {h: aggregate(err, info["clip_index"], info["n_clips"], h) for h in CLIP_SCORES}
+    for hop in HOP_CHOICES:
+        keep = hop_mask(info["clip_index"], hop // STRIDE)
+        out[f"hop_{hop}"] = aggregate(err[keep], info["clip_index"][keep], info["n_clips"], "mean")
+    return out
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
-    """AUC/pAUC table (clip score = mean vector error), the other clip-score choices' AUC, per-severity AUC, alarm
-    threshold and rates, per-clip scores csv, ROC plot; float also runs the baselines on the same vectors."""
+    """AUC/pAUC table (clip score = mean vector error), the other clip-score and hop choices' AUC, per-severity
+    AUC, alarm threshold (from the normal validation clips) and rates, per-clip scores csv, ROC plot; float on
+    test also runs the baselines on the same vectors. The val split gets the same table when it holds anomalous
+    clips (the built-in set's val/ folder: where the choices are made); a DCASE val split (normal only) gets its
+    threshold alone."""
     run_dir = Path(run_dir)
-    thr = _threshold(predict, data, tag)
-    if split == "val":
-        val_scores = scores_for(predict, data, "val")
-        return {"auc": float("nan"), "pauc": float("nan"), "threshold": thr, "mean_val_score": float(val_scores.mean()),
-                "note": "val holds normal clips only: AUC needs the test split"}
     info = data.extra["clips"][split]
+    if split == "val" and not np.any(info["labels"] == 1):
+        return {"auc": float("nan"), "pauc": float("nan"), "threshold": _threshold(predict, data, tag),
+                "note": "val holds normal clips only: AUC needs anomalous clips (test split)"}
     choices = choice_scores(predict, data, split)
     scores = choices["mean"]
+    thr = _threshold(predict, data, tag, scores if split == "val" else None)
     table = auc_table(scores, info["labels"], info["groups"])
     result = {**table, "false_alarm_target": FALSE_ALARM_RATE, **alarm_stats(scores, info["labels"], thr),
-              "clip_score_choices": {h: {k: v for k, v in auc_table(c, info["labels"], info["groups"]).items()
-                                         if k in ("auc", "pauc", "per_type")} for h, c in choices.items()},
+              "clip_score_choices": _choice_tables({h: choices[h] for h in CLIP_SCORES}, info),
+              "hop_choices": _choice_tables({str(STRIDE): scores, **{str(h): choices[f"hop_{h}"]
+                                                                     for h in HOP_CHOICES}}, info),
               "per_severity": severity_table(scores, info["labels"], info["groups"], info["severities"]),
               "per_kind_detection": _per_kind(scores, info, thr)}
     base_scores = {}
-    if tag == "float" and len(data.train[0]):  # baselines fit on train vectors: none in an evaluation-only folder
+    if tag == "float" and split == "test" and len(data.train[0]):  # fit on train vectors: none in an eval-only folder
         base_scores = baseline_scores(data.train[0], getattr(data, split)[0], info["clip_index"], info["n_clips"])
         result["baselines"] = {n: {**auc_table(s, info["labels"], info["groups"]),
                                    "per_severity": severity_table(s, info["labels"], info["groups"],
                                                                   info["severities"])}
                                for n, s in base_scores.items()}
-    write_scores(run_dir / f"scores_{tag}.csv", info, {**{f"score_{h}": c for h, c in choices.items()},
-                                                       **{f"baseline_{n}": s for n, s in base_scores.items()}},
+    name = tag if split == "test" else f"{split}_{tag}"
+    write_scores(run_dir / f"scores_{name}.csv", info, {**{f"score_{h}": c for h, c in choices.items()},
+                                                        **{f"baseline_{n}": s for n, s in base_scores.items()}},
                  scores > thr)
     curves = {t: _select(scores, info, t) for t in sorted(table["per_type"])}
-    plot_roc(curves, run_dir / f"roc_{tag}.png",
-             f"autoencoder {tag}, {split}: mean AUC over types {table['auc']:.3f}, pAUC {table['pauc']:.3f}")
+    plot_roc(curves, run_dir / f"roc_{name}.png",
+             f"anomaly model {tag}, {split}: mean AUC over types {table['auc']:.3f}, pAUC {table['pauc']:.3f}")
     return result
 
 
-def _threshold(predict, data: TaskData, tag: str) -> float:
-    """The alarm threshold: set on the model's own validation clips; an evaluation-only folder has none, so the
-    one stored at the run's own evaluation (data.extra["thresholds"][tag]) serves."""
+def _choice_tables(choices: dict[str, np.ndarray], info: dict) -> dict:
+    return {h: {k: v for k, v in auc_table(c, info["labels"], info["groups"]).items()
+                if k in ("auc", "pauc", "per_type")} for h, c in choices.items()}
+
+
+def _threshold(predict, data: TaskData, tag: str, val_scores: np.ndarray | None = None) -> float:
+    """The alarm threshold: set on the model's own normal validation clips (their clip scores `val_scores` when
+    already computed); an evaluation-only folder has none, so the one stored at the run's own evaluation
+    (data.extra["thresholds"][tag]) serves."""
     stored = data.extra.get("thresholds", {}).get(tag)
     if stored is not None:
         return float(stored)
-    if data.extra["clips"]["val"]["n_clips"] == 0:
-        raise DataError(f"{data.dataset.get('source')}: no validation clips to set the {tag} alarm threshold and "
-                        f"no threshold stored by the run's own evaluation; run `eval` on the run's own data first")
-    return threshold_at(scores_for(predict, data, "val"), FALSE_ALARM_RATE)
+    normal = data.extra["clips"]["val"]["labels"] == 0
+    if not normal.any():
+        raise DataError(f"{data.dataset.get('source')}: no normal validation clips to set the {tag} alarm threshold "
+                        f"on and no threshold stored by the run's own evaluation; run `eval` on the run's own data "
+                        f"first")
+    if val_scores is None:
+        val_scores = scores_for(predict, data, "val")
+    return threshold_at(val_scores[normal], FALSE_ALARM_RATE)
 
 
 def write_scores(path: Path, info: dict, columns: dict[str, np.ndarray], alarm: np.ndarray) -> None:

@@ -11,7 +11,7 @@ import soundfile as sf
 from apps.anomaly.dcase import load_dcase
 from apps.anomaly.features import MIN_SAMPLES, STRIDE, check_clip, read_clips, valid_frames, window_vectors
 from apps.anomaly.frontend import ANOMALY_FRONTEND, FRAME_CROP, VECTORS_PER_CLIP, WHOLE_CLIP, frame_window
-from apps.anomaly.scoring import aggregate, auc_table, clip_scores, severity_table, threshold_at
+from apps.anomaly.scoring import aggregate, auc_table, clip_scores, hop_mask, severity_table, threshold_at
 from apps.anomaly.synth import MACHINE_IDS, MACHINE_TYPES, SEVERITIES, machine, render_clip
 from tinycore.audio.wav import AudioNotice
 from tinycore.errors import DataError
@@ -44,6 +44,45 @@ def test_dcase_loader_splits_and_skips(tmp_path):
     assert [(c.split, c.label, c.voice) for c in m.clips] == [
         ("train", "normal", "fan/id_00")] * 4 + [("val", "normal", "fan/id_00"),
                                                   ("test", "anomaly", "fan/id_00"), ("test", "normal", "fan/id_00")]
+
+
+def test_dcase_loader_reads_a_val_folder_with_anomalies(tmp_path):
+    """A machine with a val/ folder validates on it (normal and anomalous clips) and trains on all of train/."""
+    _tree(tmp_path)
+    _wav(tmp_path / "fan" / "val" / "normal_id_00_00000000.wav", n=2000)
+    _wav(tmp_path / "fan" / "val" / "anomaly_id_00_00000000.wav", n=2000)
+    with pytest.warns(AudioNotice, match="id_05"):
+        m = load_dcase(tmp_path)
+    assert [(c.split, c.label) for c in m.clips if c.split != "test"] == [
+        ("val", "anomaly"), ("val", "normal")] + [("train", "normal")] * 5
+    assert "val/ folder" in m.meta["split_rule"]
+    (tmp_path / "fan" / "val" / "normal_id_00_00000000.wav").unlink()
+    with pytest.raises(DataError, match="no normal_id_XX_.*threshold"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", AudioNotice)
+        load_dcase(tmp_path)
+
+
+def test_hop_mask_keeps_every_kth_vector_of_each_clip():
+    idx = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2])
+    assert np.flatnonzero(hop_mask(idx, 2)).tolist() == [0, 2, 4, 5, 7, 8]
+    assert hop_mask(idx, 1).all()
+
+
+def test_builtin_val_clips_are_new_and_test_clips_unchanged():
+    """The val/ folder holds every (kind, severity) once per ID with seeds of its own; train and test clips keep
+    the seeds of version 6 (codes 0, 1, 2 of the seed sequence)."""
+    from apps.anomaly.data import QUICK, _jobs
+    from apps.anomaly.synth import ANOMALY_KINDS
+
+    jobs = _jobs(QUICK, seed=0)
+    val = [j for j in jobs if j.path.startswith("valve/val/anomaly_id_04")]
+    assert {(j.anomaly, j.severity) for j in val} == {(a, s) for a in ANOMALY_KINDS for s in SEVERITIES}
+    test0 = next(j for j in jobs if j.path == "pump/test/anomaly_id_02_00000003.wav")
+    assert test0.seed == int(np.random.SeedSequence([0, 1, 2, 2, 3]).generate_state(1)[0])
+    seeds = [j.seed for j in jobs]
+    assert len(set(seeds)) == len(seeds)
+    assert sum(j.path.split("/")[1] == "val" for j in jobs) == 12 * (QUICK.val_normal_per_id +
+                                                                   QUICK.val_anomaly_per_id)
 
 
 def test_dcase_loader_errors(tmp_path):

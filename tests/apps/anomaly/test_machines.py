@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from apps.anomaly.machines import group_of, model_for, select
+from apps.anomaly.machines import group_of, model_for, normal_val, select
 from apps.anomaly.task import TASK
 from tinycore.cli.app import main
 
@@ -31,6 +31,9 @@ def _swapped_ids(root: Path) -> None:
         for i in range(8):
             _clip(root / "fan" / "test" / f"normal_id_{mid}_{i:08d}.wav", f, 1000 + 100 * k + i)
             _clip(root / "fan" / "test" / f"anomaly_id_{mid}_{i:08d}.wav", other, 2000 + 100 * k + i)
+        for i in range(3):  # the val/ folder: normal clips stop training and set thresholds; anomalous ones choose
+            _clip(root / "fan" / "val" / f"normal_id_{mid}_{i:08d}.wav", f, 3000 + 100 * k + i)
+            _clip(root / "fan" / "val" / f"anomaly_id_{mid}_{i:08d}.wav", other, 4000 + 100 * k + i)
 
 
 def _run(argv: list[str]) -> dict:
@@ -54,6 +57,10 @@ def test_per_id_passes_where_pooling_fails_and_runs_remember_their_data(tmp_path
         rep = _run(["eval", "--run", run])
         auc[per] = rep["metrics"]["int8"]["per_id"]
         assert set(rep["metrics"]["per_machine"]) == want
+        val = rep["validation"]["int8"]  # the same tables on the val/ folder's clips, for choosing settings
+        assert val["per_id"]["fan/id_00"]["n_anomaly"] == 3 and set(val["hop_choices"]) == {"2", "4", "8"}
+        if per == "id":
+            assert all(v["auc"] >= 0.95 for v in val["per_id"].values()), val["per_id"]
     # per ID: the other ID's tone is unseen, so every anomaly scores above every normal clip of its ID
     assert all(v["auc"] >= 0.95 for v in auc["id"].values()), auc["id"]
     # pooled: both tones are normal to the one model, so an ID's anomaly reconstructs as well as its normal
@@ -87,3 +94,7 @@ def test_select_keeps_one_machines_clips_and_vectors():
     assert info["clip_index"].tolist() == [0] * 4 + [1] * 6 + [2] * 8  # clips 1, 3, 5 hold 4, 6, 8 vectors
     assert sub.test[0][:, 0].tolist() == [1.0] * 4 + [3.0] * 6 + [5.0] * 8
     assert sub.extra["logmel"]["test"].tolist() == [1, 3, 5] and sub.dataset["n_test"] == 3
+    assert sub.dataset["machine"] == "pump"
+    val = normal_val(d)  # training and the threshold see the normal validation clips alone
+    assert val.extra["clips"]["val"]["labels"].tolist() == [0] and val.val[0][:, 0].tolist() == [0.0] * 3
+    assert val.extra["clips"]["test"]["n_clips"] == 6 and len(val.train[0]) == len(d.train[0])

@@ -2,6 +2,7 @@
 names, and the end-to-end `demo --quick` (slow, firmware)."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -53,27 +54,29 @@ def test_task_names_the_training_metric():
     assert steps.train_metric_name(dataclasses.replace(TASK, train_metric_name=None)) == "auc"
 
 
-def _tiny_data(seed: int = 0) -> TaskData:
-    """Two machine IDs' worth of random 640-value vectors: 6 train clips, 2 val clips, 4 test clips (2 with a
-    loud band: anomalous), 8 vectors each."""
+def _tiny_data(seed: int = 0, band: slice = slice(100, 200)) -> TaskData:
+    """One machine ID's worth of random 640-value vectors: 6 train clips, 2 val clips, 4 test clips (2 with a
+    loud band of values: anomalous), 8 vectors each."""
     rng = np.random.default_rng(seed)
     v = 8
 
     def clips(n: int, loud: list[int]) -> np.ndarray:
         x = rng.normal(0, 1, (n, v, 640)).astype(np.float32)
         for i in loud:
-            x[i, :, 100:200] += 4.0
+            x[i, :, band] += 4.0
         return x.reshape(-1, 640)
 
     def info(n: int, labels: list[int]) -> dict:
         return {"clip_index": np.repeat(np.arange(n), v), "n_clips": n, "labels": np.array(labels, np.int64),
+                "frames": np.full(n, 311),
                 "groups": ["fan/id_00"] * n, "paths": [f"c{i}.wav" for i in range(n)], "kinds": [""] * n,
                 "severities": [""] * n}
 
     tr, va, te = clips(6, []), clips(2, []), clips(4, [2, 3])
     return TaskData((tr, tr), (va, va), (te, te), (640,), (), {"name": "tiny", "n_train": 6, "n_val": 2,
                                                                "n_test": 4},
-                    {"clips": {"val": info(2, [0, 0]), "test": info(4, [0, 0, 1, 1])}})
+                    {"clips": {"train": info(6, [0] * 6), "val": info(2, [0, 0]), "test": info(4, [0, 0, 1, 1])},
+                     "logmel": {s: np.zeros((n, 1), np.float32) for s, n in (("train", 6), ("val", 2), ("test", 4))}})
 
 
 def test_search_command_uses_app_search_and_exports_exact_memory(tmp_path):
@@ -95,6 +98,27 @@ def test_search_command_uses_app_search_and_exports_exact_memory(tmp_path):
     assert report["metrics"]["int8"]["auc"] == 1.0
     assert json.loads((tmp_path / "run" / "report.json").read_text())["search"]["width"] == s["width"]
     assert "arena" in search.summary_text(report)
+
+
+def test_search_command_searches_the_idnn_family_per_machine(tmp_path):
+    """The app's search over the IDNN family: costed torch-free, trained standardised and folded, exported with
+    the searched arena and Flash."""
+    from apps.anomaly.commands import search_one
+    from apps.anomaly.search import members
+
+    task = dataclasses.replace(TASK, train_settings=lambda quick: TrainSettings(epochs=3, lr=3e-3, batch_size=16,
+                                                                                weight_decay=0.0))
+    run = RunDir(tmp_path / "run")
+    args = argparse.Namespace(sram="16KB", flash="128KB", quick=True, seed=0, epochs=None, quiet=True, model=None)
+    rep = search_one(task, _tiny_data(band=slice(256, 384)), "fan/id_00", run, args, "idnn")
+    s, mem = rep["search"], rep["memory"]
+    assert s["family"] == "idnn" and [tuple(c["sizes"]) for c in s["candidates"]] == members("idnn")
+    assert s["sizes"][0] == 640 and s["sizes"][-1] == 128 and s["predicted_flash_bytes"] <= 128 * 1024
+    assert (mem["sram_smallest_bytes"], mem["flash_bytes"]) == (s["predicted_arena_bytes"], s["predicted_flash_bytes"])
+    assert any(not c["fits"] for c in s["candidates"])  # the 192- and 256-wide members exceed 128 KB of Flash
+    assert (run.path / "fan_id_00" / "standardization.json").exists()
+    # a +4 band over the centre frame (standardised error ~16 against ~1 on normal vectors): AUC 1.0 after 3 epochs
+    assert rep["metrics"]["int8"]["auc"] == 1.0
 
 
 @pytest.mark.slow
