@@ -4,6 +4,10 @@ The input difference to the row maximum is rescaled to Q5.26 by `input_mult` / `
 gemmlowp's `exp_on_negative_values`, the sum of exps is accumulated in Q12.19 and inverted with TFLite's
 `GetReciprocal` (Newton-Raphson in Q2.29). Output scale is 1/256 with zero point -128. Differences below
 `diff_min` give exactly -128 (their exp is not accumulated either). Its C twin is `tc_softmax_s8.c`.
+
+With int8 input the difference to the row maximum takes at most 256 values, so exp() is a table of them
+(`softmax_exp_table`), made once per op: here and at export, where it becomes a Flash array the C kernel indexes
+instead of evaluating gemmlowp's exp twice per element (the same values, so the same bytes).
 """
 from __future__ import annotations
 
@@ -73,15 +77,24 @@ def get_reciprocal(x: int, x_integer_digits: int) -> tuple[int, int]:
     return int(one_over_one_plus_x(shifted)), x_integer_digits - headroom_plus_one
 
 
+def softmax_exp_table(input_mult: int, input_left_shift: int, diff_min: int) -> NDArray[np.int64]:
+    """exp of the rescaled difference (Q0.31) for d = max - x = 0, 1, ..., kept while -d >= diff_min, at most
+    256 entries (int8 differences); entry d is what TFLite computes for an element d below its row maximum."""
+    if diff_min > 0:
+        raise ValueError(f"softmax diff_min {diff_min} > 0 keeps no element, not even the row maximum")
+    d = -np.arange(min(256, 1 - diff_min), dtype=np.int64)
+    return exp_on_negative_values(srdhm(wrap_int32(d << input_left_shift), input_mult))
+
+
 def softmax_s8(x, input_mult: int, input_left_shift: int, diff_min: int) -> NDArray[np.int8]:
     """Softmax over the last axis of an int8 tensor of any rank; output has the input's shape."""
     rows = np.asarray(x).reshape(-1, x.shape[-1]).astype(np.int64)
     out = np.empty(rows.shape, dtype=np.int8)
+    table = softmax_exp_table(input_mult, input_left_shift, diff_min)
     for r, row in enumerate(rows):
-        diff = row - row.max()
-        keep = diff >= diff_min
-        rescaled = srdhm(wrap_int32(diff << input_left_shift), input_mult)
-        exps = exp_on_negative_values(np.where(keep, rescaled, 0))
+        d = row.max() - row
+        keep = d < table.size  # the same as x - max >= diff_min
+        exps = table[np.where(keep, d, 0)]
         total = int(wrap_int32(np.sum(np.where(keep, rounding_divide_by_pot(exps, _ACCUM_INT_BITS), 0))))
         scale, bits_over_unit = get_reciprocal(total, _ACCUM_INT_BITS)
         y = rounding_divide_by_pot(srdhm(scale, exps), bits_over_unit + 31 - 8) - 128
