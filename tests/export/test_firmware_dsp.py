@@ -232,9 +232,14 @@ def test_dsp_kernels_equal_portable_and_runtime_in_qemu(board, generated, tmp_pa
         speed[name] = (d.instructions[0], p.instructions[0])
     assert bad == []
     # SMLAD does two MACs per instruction: the 64x64 pointwise conv and the wide FC take well under half
-    for name in ("dsp_pointwise_mlperf", "wide", "dsp_bm_qk_long", "dsp_bm_av_64"):
+    for name in ("dsp_pointwise_mlperf", "wide"):
         dsp_instr, portable_instr = speed[name]
         assert dsp_instr * 2 < portable_instr, (name, speed[name])
+    # the batch matmul graphs also hold a portable quantize (and transpose) op of the same cost in both builds:
+    # a third fewer instructions in all (measured on the M4: 42,002 against 79,450 for dsp_bm_qk_long)
+    for name in ("dsp_bm_qk_long", "dsp_bm_av_64"):
+        dsp_instr, portable_instr = speed[name]
+        assert dsp_instr * 3 < portable_instr * 2, (name, speed[name])
     # four channels per input word: the DS-CNN depthwise layer, in place or not, at least 4 times faster
     for name in ("dw_dsp_dw_dscnn", "dw_inplace_dsp_dw_dscnn"):
         dsp_instr, portable_instr = speed[name]
