@@ -76,8 +76,7 @@ def c_softmax(tmp_path_factory):
     subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", f"-I{KERNELS / 'include'}",
                     str(KERNELS / "portable" / "tc_softmax_s8.c"), "-o", str(out)], check=True)
     lib = ctypes.CDLL(str(out))
-    lib.tc_softmax_s8.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p,
-                                  ctypes.c_int32]
+    lib.tc_softmax_s8.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p]
     return lib
 
 
@@ -88,5 +87,5 @@ def test_c_softmax_equals_runtime(c_softmax, rows, cols, scale):
     for seed in range(10):
         x = np.random.default_rng(seed).integers(-128, 128, size=(rows, cols), dtype=np.int8)
         y = np.zeros_like(x)
-        c_softmax.tc_softmax_s8(x.ctypes.data, y.ctypes.data, rows, cols, table.ctypes.data, table.size)
+        c_softmax.tc_softmax_s8(x.ctypes.data, y.ctypes.data, rows, cols, table.ctypes.data)
         np.testing.assert_array_equal(y, softmax_s8(x, **p))

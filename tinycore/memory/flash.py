@@ -23,8 +23,7 @@ class FlashReport:
 
 def op_table_bytes(graph: Graph) -> int:
     """Constant tables that are not graph tensors: 256 int8 per lookup op, one int32 per output row and column of a
-    nearest resize, one int32 per kept int8 difference of a softmax (its exp table, at most 256)
-    (tinycore.export.emit)."""
+    nearest resize, 256 int32 per softmax (its exp table) (tinycore.export.emit)."""
     total = 0
     for op in graph.ops:
         if op.kind in ("logistic_s8", "hard_swish_s8"):
@@ -32,7 +31,7 @@ def op_table_bytes(graph: Graph) -> int:
         elif op.kind == "resize_nearest_s8":
             total += 4 * (op.attrs["out_h"] + op.attrs["out_w"])
         elif op.kind == "softmax_s8":
-            total += 4 * min(256, max(0, 1 - op.attrs["diff_min"]))
+            total += 4 * 256
     return total
 
 

@@ -78,12 +78,13 @@ def get_reciprocal(x: int, x_integer_digits: int) -> tuple[int, int]:
 
 
 def softmax_exp_table(input_mult: int, input_left_shift: int, diff_min: int) -> NDArray[np.int64]:
-    """exp of the rescaled difference (Q0.31) for d = max - x = 0, 1, ..., kept while -d >= diff_min, at most
-    256 entries (int8 differences); entry d is what TFLite computes for an element d below its row maximum."""
-    if diff_min > 0:
-        raise ValueError(f"softmax diff_min {diff_min} > 0 keeps no element, not even the row maximum")
-    d = -np.arange(min(256, 1 - diff_min), dtype=np.int64)
-    return exp_on_negative_values(srdhm(wrap_int32(d << input_left_shift), input_mult))
+    """exp of the rescaled difference (Q0.31) for d = max - x = 0 .. 255, 0 where -d < diff_min.
+
+    A zero entry gives exactly what TFLite gives an element below diff_min (nothing added to the sum, output -128),
+    so the table needs no length and always has 256 entries: the Flash it takes does not depend on calibration."""
+    d = -np.arange(256, dtype=np.int64)
+    exps = exp_on_negative_values(srdhm(wrap_int32(d << input_left_shift), input_mult))
+    return np.where(d >= diff_min, exps, 0)
 
 
 def softmax_s8(x, input_mult: int, input_left_shift: int, diff_min: int) -> NDArray[np.int8]:
@@ -92,11 +93,9 @@ def softmax_s8(x, input_mult: int, input_left_shift: int, diff_min: int) -> NDAr
     out = np.empty(rows.shape, dtype=np.int8)
     table = softmax_exp_table(input_mult, input_left_shift, diff_min)
     for r, row in enumerate(rows):
-        d = row.max() - row
-        keep = d < table.size  # the same as x - max >= diff_min
-        exps = table[np.where(keep, d, 0)]
-        total = int(wrap_int32(np.sum(np.where(keep, rounding_divide_by_pot(exps, _ACCUM_INT_BITS), 0))))
+        exps = table[row.max() - row]
+        total = int(wrap_int32(np.sum(rounding_divide_by_pot(exps, _ACCUM_INT_BITS))))
         scale, bits_over_unit = get_reciprocal(total, _ACCUM_INT_BITS)
         y = rounding_divide_by_pot(srdhm(scale, exps), bits_over_unit + 31 - 8) - 128
-        out[r] = np.where(keep, np.clip(y, -128, 127), -128)
+        out[r] = np.clip(y, -128, 127)
     return out.reshape(x.shape)

@@ -1,9 +1,9 @@
 /* tc_softmax_s8: TFLite Micro's int8 softmax (reference_ops::Softmax) with gemmlowp fixed point, bit for bit.
  * C twin of tinycore/runtime/ops/softmax.py. Each row: exp of the difference to the row maximum (gemmlowp's
  * exp_on_negative_values of the Q5.26-rescaled difference, Q0.31) is read from exp_table, made at export
- * (softmax_exp_table: one entry per difference d = max - x, 0 <= d < table_len <= 256; larger differences are below
- * diff_min and give -128); the sum is accumulated in Q12.19 and inverted with TFLite's GetReciprocal; output scale
- * 1/256, zero point -128. The table replaces two evaluations of exp per element (about 300 instructions on an M4)
+ * (softmax_exp_table: 256 entries, one per difference d = max - x; 0 for differences below diff_min, which then add
+ * nothing to the sum and give -128, as TFLite's test does); the sum is accumulated in Q12.19 and inverted with
+ * TFLite's GetReciprocal; output scale 1/256, zero point -128. The table replaces two evaluations of exp per element (about 300 instructions on an M4)
  * by one load. */
 #include "tc_fixedpoint.h"
 #include "tc_kernels.h"
@@ -50,8 +50,7 @@ static int32_t tc_sm_clz32(uint32_t x)
     return n;
 }
 
-void tc_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t cols, const int32_t *exp_table,
-                   int32_t table_len)
+void tc_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t cols, const int32_t *exp_table)
 {
     int32_t r, c;
     for (r = 0; r < rows; ++r) {
@@ -64,23 +63,15 @@ void tc_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t cols, co
             max_in_row = x[c] > max_in_row ? x[c] : max_in_row;
         }
         for (c = 0; c < cols; ++c) {
-            const int32_t d = max_in_row - x[c];
-            if (d < table_len) {
-                sum = tc_add_wrap(sum, tc_rounding_divide_by_pot(exp_table[d], TC_SM_ACCUM_INT_BITS));
-            }
+            sum = tc_add_wrap(sum, tc_rounding_divide_by_pot(exp_table[max_in_row - x[c]], TC_SM_ACCUM_INT_BITS));
         }
         headroom = tc_sm_clz32((uint32_t)sum);
         shift = TC_SM_ACCUM_INT_BITS - headroom + 31 - 8;
         scale = tc_sm_one_over_one_plus_x(tc_wrap_int32(((uint32_t)sum << headroom) - 2147483648u));
         for (c = 0; c < cols; ++c) {
-            const int32_t d = max_in_row - x[c];
-            if (d < table_len) {
-                const int32_t v = tc_rounding_divide_by_pot(tc_sat_rounding_doubling_high_mul(scale, exp_table[d]),
-                                                            shift) - 128;
-                y[c] = tc_clamp_s8(v, -128, 127);
-            } else {
-                y[c] = -128;
-            }
+            const int32_t e = exp_table[max_in_row - x[c]];
+            y[c] = tc_clamp_s8(tc_rounding_divide_by_pot(tc_sat_rounding_doubling_high_mul(scale, e), shift) - 128,
+                               -128, 127);
         }
     }
 }
