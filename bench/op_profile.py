@@ -3,6 +3,7 @@ kind (tinycore.export.profile). The models have the apps' shapes with random wei
 (seeded), so the counts are those of the architecture, not of a trained model:
 
     python bench/op_profile.py                          # KWS DS-CNN w128 (12 classes, 49x10) and the anomaly AE
+    python bench/op_profile.py --models vww_former      # the VWW ViT searched at 320 KB / 1 MB (apps/vww README)
     python bench/op_profile.py --board mps2-an500 --out /tmp/prof   # also the .graph files, JSON and op_profile PNGs
 
 A trained model's graph goes through `python -m tinycore validate GRAPH --target mps2-an386 --profile --json`.
@@ -14,6 +15,7 @@ Converted .tflite files too, with the memory-first plan (default) or every conv 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -26,12 +28,21 @@ from tinycore.ir import Graph  # noqa: E402
 from tinycore.memory import plan_graph  # noqa: E402
 from tinycore.memory.graph_plan import ARENA_LIMIT_KEY  # noqa: E402
 from tinycore.spec import ModelSpec, dense_autoencoder, ds_cnn  # noqa: E402
-from tinycore.spec.zoo import mobilenet_v1_025  # noqa: E402
+from tinycore.spec.layers import TransformerBlock  # noqa: E402
+from tinycore.spec.zoo import mobilenet_v1_025, vit  # noqa: E402
 from tinycore.tflite import load_model  # noqa: E402
+
+def vww_former() -> ModelSpec:
+    """The ViT `apps.vww search --family former --quick` chose at 320 KB / 1 MB (README, MCUFormer): 96 px, 12 px
+    patches (64 tokens), width 32, rank ratio 0.75, two blocks of 4 and 2 heads with MLP ratios 1 and 2."""
+    spec = vit(32, 2, 4, 12, 96, 2, 1, 0.75, pos_embed=False, name="vww_former")
+    return dataclasses.replace(spec, blocks=(TransformerBlock(4, 1, 0.75), TransformerBlock(2, 2, 0.75)))
+
 
 MODELS = {"kws_ds_cnn_w128": lambda: ds_cnn(128, classes=12, frames=49, coeffs=10),
           "anomaly_dense_ae": dense_autoencoder,
-          "vww_mobilenet_v1_025": mobilenet_v1_025}
+          "vww_mobilenet_v1_025": mobilenet_v1_025,
+          "vww_former": vww_former}
 
 
 def random_graph_of(spec: ModelSpec, seed: int = 0) -> Graph:
@@ -51,7 +62,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--out", type=Path, help="folder for the .graph, profile JSON and op_profile PNG of each model")
-    ap.add_argument("--models", nargs="*", choices=sorted(MODELS), default=sorted(MODELS), help="which models")
+    ap.add_argument("--models", nargs="*", choices=sorted(MODELS), default=sorted(set(MODELS) - {"vww_former"}),
+                    help="which models (vww_former only when named)")
     ap.add_argument("--tflite", nargs="*", type=Path, default=[], help=".tflite files to profile as well")
     ap.add_argument("--arena-limit", type=int, default=0, metavar="BYTES",
                     help="plan as an app's export does: the fastest columns within this SRAM budget (the KWS app: "

@@ -41,4 +41,7 @@ SOFTMAX_CASES = [
     SoftmaxCase("wide_logits", n=10, input_scale=0.5),
     SoftmaxCase("narrow_logits", n=35, input_scale=0.003),
     SoftmaxCase("attention_rows", n=7, input_scale=0.08, rows=(3, 7)),
+    # exp tables with 249 entries above diff_min (-248) and with 8 (diff_min -7: most differences give -128)
+    SoftmaxCase("attention_64_tokens", n=64, input_scale=0.1, rows=(2, 64)),
+    SoftmaxCase("short_table", n=40, input_scale=2.0, rows=(5,)),
 ]

@@ -267,10 +267,16 @@ def _pad(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
 
 
 def _softmax(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:
+    """The exp of every int8 difference to the row maximum, tabulated by the runtime (Flash: 1 KB)."""
+    from tinycore.runtime.ops.softmax import softmax_exp_table
+
     a, x, y = op.attrs, e.graph.tensors[op.inputs[0]], op.outputs[0]
+    if a["diff_min"] > 0:
+        raise UnsupportedError(f"op {i} softmax_s8 '{op.name}': diff_min {a['diff_min']} > 0 keeps no element")
+    table = softmax_exp_table(a["input_mult"], a["input_left_shift"], a["diff_min"])
     cols = x.shape[-1]
-    args = ", ".join(c_int(a[k]) for k in ("input_mult", "input_left_shift", "diff_min"))
-    return [], f"tc_softmax_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size // cols}, {cols}, {args});"
+    return [c_array("int32_t", f"tc_op{i}_exp", table, per_line=8)], (
+        f"tc_softmax_s8({e.ptr(x.name)}, {e.ptr(y)}, {x.size // cols}, {cols}, tc_op{i}_exp);")
 
 
 def _quantize(e: Emitter, op: Op, i: int | str) -> tuple[list[str], str]:

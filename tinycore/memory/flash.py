@@ -1,8 +1,8 @@
 """Flash accounting: every constant the firmware holds for the model.
 
 `flash_bytes(graph)` counts the model's constant arrays (weights, biases, requantization multipliers and
-shifts, and the tables the exporter derives for some ops: logistic / hard swish lookups, resize indices) as the
-C export emits them, byte for byte. Kernel code is measured on the built firmware (`text_bytes`
+shifts, and the tables the exporter derives for some ops: logistic / hard swish lookups, resize indices, softmax
+exp tables) as the C export emits them, byte for byte. Kernel code is measured on the built firmware (`text_bytes`
 in a firmware report), since it depends on the compiler and the board.
 """
 from __future__ import annotations
@@ -23,13 +23,15 @@ class FlashReport:
 
 def op_table_bytes(graph: Graph) -> int:
     """Constant tables that are not graph tensors: 256 int8 per lookup op, one int32 per output row and column of a
-    nearest resize (tinycore.export.emit)."""
+    nearest resize, 256 int32 per softmax (its exp table) (tinycore.export.emit)."""
     total = 0
     for op in graph.ops:
         if op.kind in ("logistic_s8", "hard_swish_s8"):
             total += 256
         elif op.kind == "resize_nearest_s8":
             total += 4 * (op.attrs["out_h"] + op.attrs["out_w"])
+        elif op.kind == "softmax_s8":
+            total += 4 * 256
     return total
 
 

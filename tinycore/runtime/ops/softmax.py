@@ -4,6 +4,10 @@ The input difference to the row maximum is rescaled to Q5.26 by `input_mult` / `
 gemmlowp's `exp_on_negative_values`, the sum of exps is accumulated in Q12.19 and inverted with TFLite's
 `GetReciprocal` (Newton-Raphson in Q2.29). Output scale is 1/256 with zero point -128. Differences below
 `diff_min` give exactly -128 (their exp is not accumulated either). Its C twin is `tc_softmax_s8.c`.
+
+With int8 input the difference to the row maximum takes at most 256 values, so exp() is a table of them
+(`softmax_exp_table`), made once per op: here and at export, where it becomes a Flash array the C kernel indexes
+instead of evaluating gemmlowp's exp twice per element (the same values, so the same bytes).
 """
 from __future__ import annotations
 
@@ -73,17 +77,25 @@ def get_reciprocal(x: int, x_integer_digits: int) -> tuple[int, int]:
     return int(one_over_one_plus_x(shifted)), x_integer_digits - headroom_plus_one
 
 
+def softmax_exp_table(input_mult: int, input_left_shift: int, diff_min: int) -> NDArray[np.int64]:
+    """exp of the rescaled difference (Q0.31) for d = max - x = 0 .. 255, 0 where -d < diff_min.
+
+    A zero entry gives exactly what TFLite gives an element below diff_min (nothing added to the sum, output -128),
+    so the table needs no length and always has 256 entries: the Flash it takes does not depend on calibration."""
+    d = -np.arange(256, dtype=np.int64)
+    exps = exp_on_negative_values(srdhm(wrap_int32(d << input_left_shift), input_mult))
+    return np.where(d >= diff_min, exps, 0)
+
+
 def softmax_s8(x, input_mult: int, input_left_shift: int, diff_min: int) -> NDArray[np.int8]:
     """Softmax over the last axis of an int8 tensor of any rank; output has the input's shape."""
     rows = np.asarray(x).reshape(-1, x.shape[-1]).astype(np.int64)
     out = np.empty(rows.shape, dtype=np.int8)
+    table = softmax_exp_table(input_mult, input_left_shift, diff_min)
     for r, row in enumerate(rows):
-        diff = row - row.max()
-        keep = diff >= diff_min
-        rescaled = srdhm(wrap_int32(diff << input_left_shift), input_mult)
-        exps = exp_on_negative_values(np.where(keep, rescaled, 0))
-        total = int(wrap_int32(np.sum(np.where(keep, rounding_divide_by_pot(exps, _ACCUM_INT_BITS), 0))))
+        exps = table[row.max() - row]
+        total = int(wrap_int32(np.sum(rounding_divide_by_pot(exps, _ACCUM_INT_BITS))))
         scale, bits_over_unit = get_reciprocal(total, _ACCUM_INT_BITS)
         y = rounding_divide_by_pot(srdhm(scale, exps), bits_over_unit + 31 - 8) - 128
-        out[r] = np.where(keep, np.clip(y, -128, 127), -128)
+        out[r] = np.clip(y, -128, 127)
     return out.reshape(x.shape)

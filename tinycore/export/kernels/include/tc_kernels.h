@@ -165,9 +165,9 @@ void tc_reshape(const int8_t *in, int8_t *out, int32_t size);
 void tc_pad_s8(const tc_dims *in_dims, const int8_t *in, int8_t *out, int32_t pad_top, int32_t pad_bottom,
                int32_t pad_left, int32_t pad_right, int32_t pad_value);
 
-/* TFLite int8 softmax over each row of cols values; output scale 1/256, zero point -128. */
-void tc_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t cols, int32_t input_mult,
-                   int32_t input_left_shift, int32_t diff_min);
+/* TFLite int8 softmax over each row of cols values; output scale 1/256, zero point -128. exp_table[d] (256 entries)
+ * is the Q0.31 exp of a difference d = max - x to the row maximum, 0 below diff_min. */
+void tc_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t cols, const int32_t *exp_table);
 
 /* TFLite QUANTIZE int8 -> int8 (another scale and zero point). */
 void tc_quantize_s8(const int8_t *in, int8_t *out, int32_t size, int32_t input_zp, int32_t output_zp, int32_t mult,
