@@ -217,12 +217,29 @@ def cmd_search(task: Task, args) -> int:
                                           macs=parse_count(args.macs) if args.macs else None)
         _emit(args, report, search.summary_text(report))
         return 0
+    if getattr(args, "boards", None):
+        return _search_boards(task, args, data, run)
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                       flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
                                       progress=not args.quiet, epochs=args.epochs,
                                       macs=parse_count(args.macs) if args.macs else None)
     if report is not None:  # None on torchrun ranks other than 0
         _emit(args, report, search.summary_text(report))
+    return 0
+
+
+def _search_boards(task: Task, args, data, run: RunDir) -> int:
+    """search --boards: one supernet, one model per board (tinycore.cli.boards); the table on stdout."""
+    from tinycore.cli import boards
+
+    if args.macs:
+        raise TinycoreError("--boards takes each board's SRAM and Flash limits; --macs is not combined with it")
+    report = boards.boards_search_and_export(task, data, run, args.boards.split(","), quick=args.quick,
+                                             seed=args.seed, progress=not args.quiet,
+                                             finetune_epochs=args.epochs or 0, n_clips=args.n,
+                                             firmware=not args.no_firmware)
+    if report is not None:
+        _emit(args, report["search"], boards.boards_summary(report, task.metric_name))
     return 0
 
 
@@ -362,6 +379,14 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, help="fine-tune epochs of the winner (default: the app's train epochs; "
                                               "--quick: 8)")
     s.add_argument("--macs", help="also limit multiply-accumulates per inference, e.g. 10M (TinyNAS apps)")
+    if task.search_space is not None:
+        s.add_argument("--boards", metavar="B1,B2,...",
+                       help="one supernet, one model per board (e.g. stm32f412,stm32f746,stm32h743): each board's "
+                            "SRAM/Flash replace --sram/--flash; each model is exported, evaluated in int8, built for "
+                            "its board and run in QEMU on the emulated board of its core; prints a table. --epochs "
+                            "then fine-tunes each subnet that many epochs (default 0: supernet weights)")
+        s.add_argument("--n", type=int, default=20, help="with --boards: test inputs run in each firmware")
+        s.add_argument("--no-firmware", action="store_true", help="with --boards: skip the firmware builds/runs")
     if task.former_choices is not None:
         s.add_argument("--family", choices=("cnn", "former"), default="cnn",
                        help="cnn: TinyNAS (or the app's search); former: MCUFormer ViT search (space evolution, "
