@@ -364,7 +364,8 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: fastest for these small models on a shared 2-core machine)")
+                   help="CPU threads of torch and of numpy's BLAS (default 1: fastest for these small models on a "
+                        "shared 2-core machine)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("data", help="build (and cache) the built-in data set; print its summary")
     _common(s, task)
@@ -450,9 +451,9 @@ def main(task: Task, argv: list[str] | None = None) -> int:
     args = build_parser(task).parse_args(argv)
     args.task_name = task.name
     _resolve_source(args)
-    import torch
+    from tinycore.cli.threads import limit_threads
 
-    torch.set_num_threads(max(1, args.threads))
+    limit_threads(args.threads)
     fn = (task.commands or {}).get(args.command, args.fn)
     return run_command(lambda: fn(task, args), args.debug,
                        "run the same command again to resume from the last checkpoint")
