@@ -9,7 +9,7 @@ import torch
 from tinycore.errors import UnsupportedError
 from tinycore.export.boards import BOARDS
 from tinycore.export.firmware import FLASH_CODE_ESTIMATE_BYTES, HEAP_RESERVE_BYTES
-from tinycore.nas import Budget
+from tinycore.nas import Arch, Budget
 from tinycore.nas.boards import BoardTarget, board_targets, common_budget, format_board_table, search_boards
 from tests.nas.problems import blobs, tiny_space
 from tests.nas.test_search import CFG
@@ -40,8 +40,13 @@ def _data(seed: int, n: int):
 
 
 @pytest.mark.slow
-def test_one_supernet_gives_each_board_a_subnet_within_its_own_limits(tmp_path):
+def test_one_supernet_gives_each_board_a_subnet_within_its_own_limits(tmp_path, monkeypatch):
     torch.set_num_threads(1)
+    import tinycore.nas.search as search_mod
+
+    calls = []
+    real = search_mod.score_subnet
+    monkeypatch.setattr(search_mod, "score_subnet", lambda net, arch, *a: calls.append(arch.key()) or real(net, arch, *a))
     small = BoardTarget("small", "cortex-m4", Budget(6 * 1024, 24 * 1024), "mps2-an386")
     big = BoardTarget("big", "cortex-m7", Budget(64 * 1024, 1024 * 1024), "mps2-an500")
     seen = []
@@ -61,6 +66,15 @@ def test_one_supernet_gives_each_board_a_subnet_within_its_own_limits(tmp_path):
     big_log = [json.loads(x) for x in (tmp_path / "boards" / "big" / "evolution.jsonl").read_text().splitlines()]
     assert max(c["arena_bytes"] for g in big_log for c in g["new"]) > small.budget.sram_bytes
     assert (tmp_path / "supernet.pt").exists() and (tmp_path / "stage1.json").exists()
+    logged = [c for b in ("big", "small") for g in (json.loads(x) for x in
+              (tmp_path / "boards" / b / "evolution.jsonl").read_text().splitlines()) for c in g["new"]]
+    keys = [Arch.from_dict(c["arch"]).key() for c in logged]
+    # a subnet both evolutions meet is scored once (plus, per board, the largest subnet and the winner re-set for
+    # extraction); it has one score in both logs
+    assert len(keys) > len(set(keys)) and len(calls) == len(set(keys)) + 2 * 2
+    by_arch = {}
+    for k, c in zip(keys, logged):
+        assert by_arch.setdefault(k, c["score"]) == c["score"]
     rows = [{"board": t.board, "cpu": t.cpu, "emulated": t.emulated, "sram_limit_bytes": t.budget.sram_bytes,
              "flash_limit_bytes": t.budget.flash_bytes, "arena_bytes": r.predicted_arena_bytes,
              "flash_bytes": r.predicted_flash_bytes, "macs": r.macs, "int8_accuracy": None,

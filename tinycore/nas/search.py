@@ -155,10 +155,20 @@ class SharedSupernet:
     history: list[dict[str, Any]]
     out: Path
     ctx: distributed.DistContext
+    metric: Callable = accuracy
+    scores: dict[tuple, float] = field(default_factory=dict)  # arch.key() -> score, shared by every pick
 
     @property
     def space(self) -> SearchSpace:
         return self.net.space
+
+    def score(self, arch: Arch) -> float:
+        """The subnet's metric inside the supernet (BN recalibrated on the fixed calibration batches): the same
+        number whichever budget asks, so a subnet several boards' evolutions meet is scored once."""
+        k = arch.key()
+        if k not in self.scores:
+            self.scores[k] = score_subnet(self.net, arch, self.calib, self.val, self.metric)
+        return self.scores[k]
 
 
 def train_shared_supernet(space: SearchSpace, budget: Budget, train_data: SearchData, val_data: SearchData,
@@ -183,7 +193,7 @@ def train_shared_supernet(space: SearchSpace, budget: Budget, train_data: Search
     calib = calibration_batches(train[0], cfg.supernet)
     sn_hist = train_supernet(net, train if loader is None else loader, val, cfg.supernet,
                              out if write else None, loss, metric, show, calib)
-    return SharedSupernet(net, s1, train, val, loader, calib, sn_hist, out, ctx)
+    return SharedSupernet(net, s1, train, val, loader, calib, sn_hist, out, ctx, metric)
 
 
 def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: Path, *, loss: Callable,
@@ -198,7 +208,7 @@ def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: 
         out.mkdir(parents=True, exist_ok=True)
     best_dict = None
     if ctx.is_main:
-        evo = evolve(space, w, r, budget, lambda a: score_subnet(net, a, calib, val, metric), cfg.evolution,
+        evo = evolve(space, w, r, budget, shared.score, cfg.evolution,
                      np.random.default_rng([cfg.seed, 2]), out / "evolution.jsonl", progress=show)
         plot_candidates(evo.candidates, evo.best, budget.sram_bytes, out / "candidates.png", metric_name,
                         f"{space.name}: W{w:g} R{r}, SRAM {budget.sram_bytes // 1024} KB, "
