@@ -69,9 +69,10 @@ def test_one_supernet_gives_each_board_a_subnet_within_its_own_limits(tmp_path, 
     logged = [c for b in ("big", "small") for g in (json.loads(x) for x in
               (tmp_path / "boards" / b / "evolution.jsonl").read_text().splitlines()) for c in g["new"]]
     keys = [Arch.from_dict(c["arch"]).key() for c in logged]
-    # a subnet both evolutions meet is scored once (plus, per board, the largest subnet and the winner re-set for
-    # extraction); it has one score in both logs
-    assert len(keys) > len(set(keys)) and len(calls) == len(set(keys)) + 2 * 2
+    # a subnet both evolutions meet is scored once (plus, per distinct winner, the largest subnet and the winner
+    # re-set for extraction: a winner two boards share is extracted once); it has one score in both logs
+    winners = {r.arch.key() for _, r in found.results}
+    assert len(keys) > len(set(keys)) and len(calls) == len(set(keys)) + 2 * len(winners)
     by_arch = {}
     for k, c in zip(keys, logged):
         assert by_arch.setdefault(k, c["score"]) == c["score"]
@@ -82,3 +83,17 @@ def test_one_supernet_gives_each_board_a_subnet_within_its_own_limits(tmp_path, 
     table = format_board_table(rows).splitlines()
     assert len(table) == 3 and table[1].startswith("big") and "123,456" in table[1]
     assert "cortex-m4 (mps2-an386)" in table[2] and format_board_table(rows, markdown=True).count("\n") == 3
+
+
+@pytest.mark.slow
+def test_a_winner_two_boards_share_is_fine_tuned_once(tmp_path):
+    torch.set_num_threads(1)
+    cfg = dataclasses.replace(CFG, finetune_epochs=1)
+    same = Budget(64 * 1024, 1024 * 1024)
+    a, b = (BoardTarget(n, "cortex-m7", same, "mps2-an500") for n in ("a", "b"))
+    found = search_boards(tiny_space(), [a, b], _data(1, 96), _data(2, 32), cfg, tmp_path, progress=False)
+    (_, ra), (_, rb) = found.results
+    assert ra.arch.key() == rb.arch.key() and ra.accuracy == rb.accuracy and len(ra.history["finetune"]) == 1
+    assert (tmp_path / "boards" / "a" / "finetune").exists() and not (tmp_path / "boards" / "b" / "finetune").exists()
+    for k, v in ra.model.state_dict().items():
+        assert torch.equal(v, rb.model.state_dict()[k]), k

@@ -157,6 +157,9 @@ class SharedSupernet:
     ctx: distributed.DistContext
     metric: Callable = accuracy
     scores: dict[tuple, float] = field(default_factory=dict)  # arch.key() -> score, shared by every pick
+    # (arch.key(), fine-tune epochs, lr, seed) -> (state_dict, val metric, fine-tune history): a winner two budgets
+    # share is extracted and fine-tuned once
+    tuned: dict[tuple, tuple] = field(default_factory=dict)
 
     @property
     def space(self) -> SearchSpace:
@@ -216,18 +219,25 @@ def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: 
         best_dict = {"best": evo.best.to_dict(), "history": list(evo.history)}
     best_dict = _share(best_dict, ctx)
     best = Candidate.from_dict(best_dict["best"])
-    score_subnet(net, space.largest(w, r), calib, val, metric)
-    teacher = net.extract(space.largest(w, r)).eval()
-    score_subnet(net, best.arch, calib, val, metric)
-    model = net.extract(best.arch)
-    if cfg.finetune_epochs > 0:
-        ft = fit(model, train if loader is None else loader, val, epochs=cfg.finetune_epochs,
-                 lr=cfg.finetune_lr, loss=loss, metric=metric,
-                 out_dir=out / "finetune", teacher=teacher, batch_size=cfg.supernet.batch_size,
-                 progress=show, seed=cfg.seed)
-        acc, ft_hist = ft.best_metric, [asdict(h) for h in ft.history]
+    tune_key = (best.arch.key(), cfg.finetune_epochs, cfg.finetune_lr, cfg.seed)
+    if tune_key in shared.tuned:  # another budget's winner, fine-tuned already: the same training would follow
+        state, acc, ft_hist = shared.tuned[tune_key]
+        model = net.extract(best.arch)
+        model.load_state_dict(state)
     else:
-        acc, ft_hist = evaluate(model, val, metric), []
+        score_subnet(net, space.largest(w, r), calib, val, metric)
+        teacher = net.extract(space.largest(w, r)).eval()
+        score_subnet(net, best.arch, calib, val, metric)
+        model = net.extract(best.arch)
+        if cfg.finetune_epochs > 0:
+            ft = fit(model, train if loader is None else loader, val, epochs=cfg.finetune_epochs,
+                     lr=cfg.finetune_lr, loss=loss, metric=metric,
+                     out_dir=out / "finetune", teacher=teacher, batch_size=cfg.supernet.batch_size,
+                     progress=show, seed=cfg.seed)
+            acc, ft_hist = ft.best_metric, [asdict(h) for h in ft.history]
+        else:
+            acc, ft_hist = evaluate(model, val, metric), []
+        shared.tuned[tune_key] = ({k: v.clone() for k, v in model.state_dict().items()}, acc, ft_hist)
     spec = space.to_spec(best.arch)
     cost = arch_cost(space, best.arch)
     files = {k: str(d / v) for k, d, v in (("stage1", shared.out, "stage1.json"),
