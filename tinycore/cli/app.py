@@ -209,6 +209,8 @@ def cmd_search(task: Task, args) -> int:
     run = _run_dir(args, "search")
     _remember_source(run, args)
     if getattr(args, "family", "cnn") == "former":
+        if getattr(args, "boards", None):
+            raise TinycoreError("--boards searches TinyNAS (CNN) subnets; it does not combine with --family former")
         from tinycore.former.pipeline import former_search_and_export
 
         report = former_search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
