@@ -67,3 +67,12 @@ def test_boards_search_builds_and_runs_one_model_per_board(tmp_path):
     text = boards.boards_summary(report, "accuracy")
     assert "not fine-tuned" in text and "stm32h743" in text and "cortex-m7 (mps2-an500)" in text
     assert np.isfinite(b["rows"][0]["int8_accuracy"])
+
+
+def test_unknown_board_fails_before_the_data_are_loaded(tmp_path, capsys):
+    from tinycore.cli.app import main
+
+    rc = main(TASK, ["search", "--boards", "stm32f412,stm32f747", "--quick", "--cache-dir", str(tmp_path / "none"),
+                     "--out", str(tmp_path / "run")])
+    assert rc == 2 and "stm32f746" in capsys.readouterr().err  # the close match is named
+    assert not (tmp_path / "none").exists()

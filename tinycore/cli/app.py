@@ -205,6 +205,10 @@ def _check_firmware(task: Task, run: RunDir, fw: dict) -> None:
 def cmd_search(task: Task, args) -> int:
     from tinycore.cli import search
 
+    if getattr(args, "boards", None):  # a bad board name fails before minutes of data loading
+        from tinycore.nas.boards import board_targets
+
+        board_targets(args.boards.split(","))
     data = _load_data(task, _data_options(args))
     run = _run_dir(args, "search")
     _remember_source(run, args)
