@@ -6,6 +6,9 @@ firmware{board, elf, text_bytes, data_bytes, bss_bytes, outputs_match_runtime, n
 instructions_per_inference} (a build-only board: emulated false, bin, hex, flash_command, n_checked 0),
 data_source{data_dir, cache_dir, quick, seed} (how the run was made: tinycore.cli.run_source),
 evaluations{"<data set>:<split>": {split, float, int8, own_data, dataset}} (every `eval`, one key per data set).
+search{...} (the `search` command; with --boards: search.boards{boards, common_budget, stage1, supernet,
+finetune_epochs, fine_tuned, config, rows[board, cpu, emulated, sram_limit_bytes, flash_limit_bytes, arch, arena_bytes,
+flash_bytes, macs, int8_<metric>, instructions_per_inference, ...], table, seconds}: tinycore.cli.boards).
 """
 from __future__ import annotations
 

@@ -205,10 +205,16 @@ def _check_firmware(task: Task, run: RunDir, fw: dict) -> None:
 def cmd_search(task: Task, args) -> int:
     from tinycore.cli import search
 
+    if getattr(args, "boards", None):  # a bad board name fails before minutes of data loading
+        from tinycore.nas.boards import board_targets
+
+        board_targets(args.boards.split(","))
     data = _load_data(task, _data_options(args))
     run = _run_dir(args, "search")
     _remember_source(run, args)
     if getattr(args, "family", "cnn") == "former":
+        if getattr(args, "boards", None):
+            raise TinycoreError("--boards searches TinyNAS (CNN) subnets; it does not combine with --family former")
         from tinycore.former.pipeline import former_search_and_export
 
         report = former_search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
@@ -217,12 +223,29 @@ def cmd_search(task: Task, args) -> int:
                                           macs=parse_count(args.macs) if args.macs else None)
         _emit(args, report, search.summary_text(report))
         return 0
+    if getattr(args, "boards", None):
+        return _search_boards(task, args, data, run)
     report = search.search_and_export(task, data, run, sram_bytes=parse_bytes(args.sram),
                                       flash_bytes=parse_bytes(args.flash), quick=args.quick, seed=args.seed,
                                       progress=not args.quiet, epochs=args.epochs,
                                       macs=parse_count(args.macs) if args.macs else None)
     if report is not None:  # None on torchrun ranks other than 0
         _emit(args, report, search.summary_text(report))
+    return 0
+
+
+def _search_boards(task: Task, args, data, run: RunDir) -> int:
+    """search --boards: one supernet, one model per board (tinycore.cli.boards); the table on stdout."""
+    from tinycore.cli import boards
+
+    if args.macs:
+        raise TinycoreError("--boards takes each board's SRAM and Flash limits; --macs is not combined with it")
+    report = boards.boards_search_and_export(task, data, run, args.boards.split(","), quick=args.quick,
+                                             seed=args.seed, progress=not args.quiet,
+                                             finetune_epochs=args.epochs or 0, n_clips=args.n,
+                                             firmware=not args.no_firmware)
+    if report is not None:
+        _emit(args, report["search"], boards.boards_summary(report, task.metric_name))
     return 0
 
 
@@ -347,7 +370,8 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: fastest for these small models on a shared 2-core machine)")
+                   help="CPU threads of torch and of numpy's BLAS (default 1: fastest for these small models on a "
+                        "shared 2-core machine)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("data", help="build (and cache) the built-in data set; print its summary")
     _common(s, task)
@@ -362,6 +386,14 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, help="fine-tune epochs of the winner (default: the app's train epochs; "
                                               "--quick: 8)")
     s.add_argument("--macs", help="also limit multiply-accumulates per inference, e.g. 10M (TinyNAS apps)")
+    if task.search_space is not None:
+        s.add_argument("--boards", metavar="B1,B2,...",
+                       help="one supernet, one model per board (e.g. stm32f412,stm32f746,stm32h743): each board's "
+                            "SRAM/Flash replace --sram/--flash; each model is exported, evaluated in int8, built for "
+                            "its board and run in QEMU on the emulated board of its core; prints a table. --epochs "
+                            "then fine-tunes each subnet that many epochs (default 0: supernet weights)")
+        s.add_argument("--n", type=int, default=20, help="with --boards: test inputs run in each firmware")
+        s.add_argument("--no-firmware", action="store_true", help="with --boards: skip the firmware builds/runs")
     if task.former_choices is not None:
         s.add_argument("--family", choices=("cnn", "former"), default="cnn",
                        help="cnn: TinyNAS (or the app's search); former: MCUFormer ViT search (space evolution, "
@@ -425,9 +457,9 @@ def main(task: Task, argv: list[str] | None = None) -> int:
     args = build_parser(task).parse_args(argv)
     args.task_name = task.name
     _resolve_source(args)
-    import torch
+    from tinycore.cli.threads import limit_threads
 
-    torch.set_num_threads(max(1, args.threads))
+    limit_threads(args.threads)
     fn = (task.commands or {}).get(args.command, args.fn)
     return run_command(lambda: fn(task, args), args.debug,
                        "run the same command again to resume from the last checkpoint")

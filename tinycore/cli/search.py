@@ -30,7 +30,7 @@ def search_config(task: Task, quick: bool, seed: int, epochs: int | None = None)
     return cfg if epochs is None else dataclasses.replace(cfg, finetune_epochs=epochs)
 
 
-def _train_loader(task: Task, data: TaskData, space, batch_size: int, progress: bool):
+def train_loader_for(task: Task, data: TaskData, space, batch_size: int, progress: bool):
     """resolution -> the app's training loader (augmentation) when the space's input at that resolution is the
     data's own shape, else None (the search then trains on its train tensors)."""
     if task.train_loader is None:
@@ -65,7 +65,7 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
     space = task.search_space(data)
     result = run_search(space, budget, data.train, data.val, cfg, run.path / "search", loss=task.loss,
                         metric=task.metric, metric_name=task.metric_name, progress=progress,
-                        train_loader=_train_loader(task, data, space, cfg.supernet.batch_size, progress))
+                        train_loader=train_loader_for(task, data, space, cfg.supernet.batch_size, progress))
     if not distributed.is_main_process():
         return None  # under torchrun the other ranks helped train; rank 0 exports, evaluates and writes
     run.path.mkdir(parents=True, exist_ok=True)

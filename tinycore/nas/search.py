@@ -143,42 +143,88 @@ def _share(obj: Any, ctx: distributed.DistContext) -> Any:
     return box[0]
 
 
-def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_data: SearchData,
-               cfg: SearchConfig, out_dir: str | Path, *, loss: Callable = F.cross_entropy,
-               metric: Callable = accuracy, metric_name: str = "accuracy", progress: bool = True,
-               train_loader: Any = None) -> SearchResult:
-    """TinyNAS under `budget`; every step is checkpointed in out_dir, so a re-run resumes (see module doc)."""
-    out = Path(out_dir)
-    ctx = distributed.start()
-    try:
-        write = ctx.is_main
-        if write:
-            out.mkdir(parents=True, exist_ok=True)
-        show = progress and ctx.is_main
-        s1 = _stage1(space, budget, cfg, out, write, show)
-        w, r = s1.width, s1.resolution
-        train = resolve_data(train_data, r, "train_data")
-        val = resolve_data(val_data, r, "val_data")
-        expect = space.input_shape_at(r)
-        if tuple(train[0].shape[1:]) != expect or tuple(val[0].shape[1:]) != expect:
-            raise TrainError(f"search: at resolution {r} the space expects inputs {expect}, the data give "
-                             f"{tuple(train[0].shape[1:])} (train) and {tuple(val[0].shape[1:])} (val)")
-        torch.manual_seed(cfg.seed)
-        net = Supernet(space, w, r)
-        loader = train_loader(r) if callable(train_loader) else train_loader
-        calib = calibration_batches(train[0], cfg.supernet)
-        sn_hist = train_supernet(net, train if loader is None else loader, val, cfg.supernet,
-                                 out if write else None, loss, metric, show, calib)
-        best_dict = None
-        if ctx.is_main:
-            evo = evolve(space, w, r, budget, lambda a: score_subnet(net, a, calib, val, metric), cfg.evolution,
-                         np.random.default_rng([cfg.seed, 2]), out / "evolution.jsonl", progress=show)
-            plot_candidates(evo.candidates, evo.best, budget.sram_bytes, out / "candidates.png", metric_name,
-                            f"{space.name}: W{w:g} R{r}, SRAM {budget.sram_bytes // 1024} KB, "
-                            f"Flash {budget.flash_bytes // 1024} KB", budget.flash_bytes)
-            best_dict = {"best": evo.best.to_dict(), "history": list(evo.history)}
-        best_dict = _share(best_dict, ctx)
-        best = Candidate.from_dict(best_dict["best"])
+@dataclass
+class SharedSupernet:
+    """A trained supernet and what scoring and fine-tuning its subnets need (one per `train_shared_supernet`)."""
+    net: Supernet
+    stage1: Stage1Result
+    train: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    loader: Any                    # the DataLoader the supernet trained on, or None (the train tensors)
+    calib: list[torch.Tensor]
+    history: list[dict[str, Any]]
+    out: Path
+    ctx: distributed.DistContext
+    metric: Callable = accuracy
+    scores: dict[tuple, float] = field(default_factory=dict)  # arch.key() -> score, shared by every pick
+    # (arch.key(), fine-tune epochs, lr, seed) -> (state_dict, val metric, fine-tune history): a winner two budgets
+    # share is extracted and fine-tuned once
+    tuned: dict[tuple, tuple] = field(default_factory=dict)
+
+    @property
+    def space(self) -> SearchSpace:
+        return self.net.space
+
+    def score(self, arch: Arch) -> float:
+        """The subnet's metric inside the supernet (BN recalibrated on the fixed calibration batches): the same
+        number whichever budget asks, so a subnet several boards' evolutions meet is scored once."""
+        k = arch.key()
+        if k not in self.scores:
+            self.scores[k] = score_subnet(self.net, arch, self.calib, self.val, self.metric)
+        return self.scores[k]
+
+
+def train_shared_supernet(space: SearchSpace, budget: Budget, train_data: SearchData, val_data: SearchData,
+                          cfg: SearchConfig, out: Path, ctx: distributed.DistContext, *, loss: Callable,
+                          metric: Callable, progress: bool, train_loader: Any) -> SharedSupernet:
+    """Stage 1 under `budget` (it fixes W and R), then the supernet at (W, R), checkpointed in `out`."""
+    write = ctx.is_main
+    if write:
+        out.mkdir(parents=True, exist_ok=True)
+    show = progress and ctx.is_main
+    s1 = _stage1(space, budget, cfg, out, write, show)
+    w, r = s1.width, s1.resolution
+    train = resolve_data(train_data, r, "train_data")
+    val = resolve_data(val_data, r, "val_data")
+    expect = space.input_shape_at(r)
+    if tuple(train[0].shape[1:]) != expect or tuple(val[0].shape[1:]) != expect:
+        raise TrainError(f"search: at resolution {r} the space expects inputs {expect}, the data give "
+                         f"{tuple(train[0].shape[1:])} (train) and {tuple(val[0].shape[1:])} (val)")
+    torch.manual_seed(cfg.seed)
+    net = Supernet(space, w, r)
+    loader = train_loader(r) if callable(train_loader) else train_loader
+    calib = calibration_batches(train[0], cfg.supernet)
+    sn_hist = train_supernet(net, train if loader is None else loader, val, cfg.supernet,
+                             out if write else None, loss, metric, show, calib)
+    return SharedSupernet(net, s1, train, val, loader, calib, sn_hist, out, ctx, metric)
+
+
+def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: Path, *, loss: Callable,
+                metric: Callable, metric_name: str, progress: bool) -> SearchResult:
+    """Evolution under `budget` among the shared supernet's subnets, then the winner extracted and (with
+    cfg.finetune_epochs > 0) fine-tuned, distilled from the largest subnet; files in `out` (see module doc)."""
+    net, space, ctx = shared.net, shared.space, shared.ctx
+    w, r = net.width, net.resolution
+    calib, train, val, loader = shared.calib, shared.train, shared.val, shared.loader
+    write, show = ctx.is_main, progress and ctx.is_main
+    if write:
+        out.mkdir(parents=True, exist_ok=True)
+    best_dict = None
+    if ctx.is_main:
+        evo = evolve(space, w, r, budget, shared.score, cfg.evolution,
+                     np.random.default_rng([cfg.seed, 2]), out / "evolution.jsonl", progress=show)
+        plot_candidates(evo.candidates, evo.best, budget.sram_bytes, out / "candidates.png", metric_name,
+                        f"{space.name}: W{w:g} R{r}, SRAM {budget.sram_bytes // 1024} KB, "
+                        f"Flash {budget.flash_bytes // 1024} KB", budget.flash_bytes)
+        best_dict = {"best": evo.best.to_dict(), "history": list(evo.history)}
+    best_dict = _share(best_dict, ctx)
+    best = Candidate.from_dict(best_dict["best"])
+    tune_key = (best.arch.key(), cfg.finetune_epochs, cfg.finetune_lr, cfg.seed)
+    if tune_key in shared.tuned:  # another budget's winner, fine-tuned already: the same training would follow
+        state, acc, ft_hist = shared.tuned[tune_key]
+        model = net.extract(best.arch)
+        model.load_state_dict(state)
+    else:
         score_subnet(net, space.largest(w, r), calib, val, metric)
         teacher = net.extract(space.largest(w, r)).eval()
         score_subnet(net, best.arch, calib, val, metric)
@@ -191,23 +237,39 @@ def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_d
             acc, ft_hist = ft.best_metric, [asdict(h) for h in ft.history]
         else:
             acc, ft_hist = evaluate(model, val, metric), []
-        spec = space.to_spec(best.arch)
-        cost = arch_cost(space, best.arch)
-        files = {k: str(out / v) for k, v in (("stage1", "stage1.json"), ("stage1_cdf", "stage1_cdf.png"),
-                                             ("supernet", "supernet.pt"), ("evolution", "evolution.jsonl"),
-                                             ("candidates", "candidates.png"), ("best_spec", "best_spec.json"),
-                                             ("result", "search.json"))}
-        result = SearchResult(spec, best.arch, w, r, cost.arena_bytes, cost.flash_bytes, cost.macs, cost.params,
-                              float(acc), best.score, budget, s1,
-                              {"supernet": sn_hist, "evolution": best_dict["history"], "finetune": ft_hist,
-                               "train_source": "train_data" if loader is None else "train_loader",
-                               "config": cfg.to_dict()}, files, model.eval())
-        if write:
-            (out / "best_spec.json").write_text(spec_to_json(spec))
-            (out / "search.json").write_text(json.dumps(result.to_dict(), indent=2))
-        if show:
-            print(f"winner {best.arch.short()}: arena {cost.arena_bytes:,} B, Flash {cost.flash_bytes:,} B, "
-                  f"{cost.macs:,} MACs, {metric_name} {acc:.4f} (supernet {best.score:.4f})", file=sys.stderr)
-        return result
+        shared.tuned[tune_key] = ({k: v.clone() for k, v in model.state_dict().items()}, acc, ft_hist)
+    spec = space.to_spec(best.arch)
+    cost = arch_cost(space, best.arch)
+    files = {k: str(d / v) for k, d, v in (("stage1", shared.out, "stage1.json"),
+                                          ("stage1_cdf", shared.out, "stage1_cdf.png"),
+                                          ("supernet", shared.out, "supernet.pt"), ("evolution", out, "evolution.jsonl"),
+                                          ("candidates", out, "candidates.png"), ("best_spec", out, "best_spec.json"),
+                                          ("result", out, "search.json"))}
+    result = SearchResult(spec, best.arch, w, r, cost.arena_bytes, cost.flash_bytes, cost.macs, cost.params,
+                          float(acc), best.score, budget, shared.stage1,
+                          {"supernet": shared.history, "evolution": best_dict["history"], "finetune": ft_hist,
+                           "train_source": "train_data" if loader is None else "train_loader",
+                           "config": cfg.to_dict()}, files, model.eval())
+    if write:
+        (out / "best_spec.json").write_text(spec_to_json(spec))
+        (out / "search.json").write_text(json.dumps(result.to_dict(), indent=2))
+    if show:
+        print(f"winner {best.arch.short()}: arena {cost.arena_bytes:,} B, Flash {cost.flash_bytes:,} B, "
+              f"{cost.macs:,} MACs, {metric_name} {acc:.4f} (supernet {best.score:.4f})", file=sys.stderr)
+    return result
+
+
+def run_search(space: SearchSpace, budget: Budget, train_data: SearchData, val_data: SearchData,
+               cfg: SearchConfig, out_dir: str | Path, *, loss: Callable = F.cross_entropy,
+               metric: Callable = accuracy, metric_name: str = "accuracy", progress: bool = True,
+               train_loader: Any = None) -> SearchResult:
+    """TinyNAS under `budget`; every step is checkpointed in out_dir, so a re-run resumes (see module doc)."""
+    out = Path(out_dir)
+    ctx = distributed.start()
+    try:
+        shared = train_shared_supernet(space, budget, train_data, val_data, cfg, out, ctx, loss=loss,
+                                       metric=metric, progress=progress, train_loader=train_loader)
+        return pick_subnet(shared, budget, cfg, out, loss=loss, metric=metric, metric_name=metric_name,
+                           progress=progress)
     finally:
         distributed.stop(ctx)

@@ -70,11 +70,10 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 def cmd_optimize(args) -> int:
     from dataclasses import replace
 
-    import torch
-
+    from tinycore.cli.threads import limit_threads
     from tinycore.optimize.pipeline import OptimizeConfig, run
 
-    torch.set_num_threads(max(1, args.threads))
+    limit_threads(args.threads)
     budget = _budget(args)
     out = Path(args.out or Path("runs") / "optimize" / Path(args.model).stem)
     if not args.resume and ((out / "evolution.jsonl").exists() or (out / "candidates").exists()):

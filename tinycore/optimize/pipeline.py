@@ -27,6 +27,7 @@ import numpy as np
 
 from tinycore.budget import Budget
 from tinycore.errors import TinycoreError
+from tinycore.nas.boards import board_budget  # noqa: F401  (re-exported: tinycore.optimize.board_budget)
 from tinycore.optimize.distill import DistillConfig
 from tinycore.progress import log
 
@@ -56,19 +57,6 @@ class OptimizeConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def board_budget(name: str) -> Budget:
-    """The limits a board leaves a model: its SRAM less the heap/runtime reserve and the stack of the deepest
-    kernel measured on its core (the model is not known yet, so the worst entry of tinycore/export/stack_table.json),
-    its Flash less the code estimate (the margins the firmware build checks, tinycore.export.firmware)."""
-    from tinycore.export.boards import get_board
-    from tinycore.export.firmware import FLASH_CODE_ESTIMATE_BYTES, HEAP_RESERVE_BYTES
-    from tinycore.export.stack import estimate_stack, load_table
-
-    b = get_board(name)
-    stack = estimate_stack(load_table()["cores"].get(b.cpu, {}).get("kernels", {}), b.cpu)
-    return Budget(b.sram_bytes - stack.bytes - HEAP_RESERVE_BYTES, b.flash_bytes - FLASH_CODE_ESTIMATE_BYTES)
 
 
 def measure(spec) -> dict[str, int]:

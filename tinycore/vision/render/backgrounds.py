@@ -53,17 +53,17 @@ def _ground(rng, cam: Camera, h: int, w: int, kind: str) -> tuple[NDArray, NDArr
     if kind == "asphalt" and rng.random() < 0.7:  # lane marking along the depth axis
         lane = (np.abs(np.arange(size) - size * rng.uniform(0.3, 0.7)) < size * 0.01)
         tex[:, lane] = _col(rng, (0.9, 0.9, 0.85), 0.05)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = tx.axes(h, w)
     dy = np.maximum(ys + 0.5 - cam.horizon, 0.5)
-    z = cam.focal * cam.height_m / dy  # metres ahead
+    z = cam.focal * cam.height_m / dy  # metres ahead, per row (h, 1)
     gx = (xs - w / 2) * z / cam.focal
     scale = size / rng.uniform(4, 10)  # texture pixels per metre
     map_x = (gx * scale + size * 10).astype(np.float32) % size
-    map_y = (z * scale * 1.0).astype(np.float32) % size
-    out = cv2.remap(tex.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    map_y = np.ascontiguousarray(np.broadcast_to((z * scale * 1.0).astype(np.float32) % size, (h, w)))
+    out = cv2.remap(tex, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)  # tex is float32
     haze = np.clip(z / 60, 0, 0.6)[..., None]  # far ground fades to the horizon colour
     out = out * (1 - haze) + out.mean((0, 1)) * haze
-    return out, (ys + 0.5 > cam.horizon)
+    return out, np.broadcast_to(ys + 0.5 > cam.horizon, (h, w))
 
 
 def _sky(rng, h: int, w: int) -> NDArray:

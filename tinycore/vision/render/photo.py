@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 def light(rng: np.random.Generator, img: NDArray[np.float32]) -> NDArray[np.float32]:
     """Multiply by a linear light gradient, a vignette and a white-balance cast; apply an exposure gamma."""
     h, w = img.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
     a = rng.uniform(0, 2 * np.pi)
     g = ((xs / w - 0.5) * np.cos(a) + (ys / h - 0.5) * np.sin(a)) * rng.uniform(0, 0.6)
     r2 = ((xs / w - 0.5) ** 2 + (ys / h - 0.5) ** 2)

@@ -9,6 +9,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 
+def axes(h: int, w: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Row and column coordinates as (h, 1) and (1, w) float32 arrays: what np.mgrid gives, broadcast instead of
+    materialised, so per-row and per-column terms are computed once (elementwise the same numbers)."""
+    return np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
+
+
 def fractal_noise(rng: np.random.Generator, h: int, w: int, scale: float = 0.25, octaves: int = 4,
                   persistence: float = 0.55) -> NDArray[np.float32]:
     """Sum of upsampled random grids, zero mean, unit-ish std; `scale` is the coarsest cell size / image size."""
@@ -32,7 +38,7 @@ def grain(rng: np.random.Generator, h: int, w: int, strength: float) -> NDArray[
 
 def bricks(rng: np.random.Generator, h: int, w: int, brick_h: float) -> NDArray[np.float32]:
     """Running-bond brick pattern with darker mortar and per-brick tone changes."""
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = axes(h, w)
     row = np.floor(ys / brick_h)
     bw = brick_h * 2.2
     xo = xs + (row % 2) * bw / 2
@@ -44,9 +50,9 @@ def bricks(rng: np.random.Generator, h: int, w: int, brick_h: float) -> NDArray[
 
 def planks(rng: np.random.Generator, h: int, w: int, plank_w: float, vertical: bool = False) -> NDArray[np.float32]:
     """Wood planks: streaky grain along the plank, a dark seam between planks, a tone per plank."""
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = axes(h, w)
     a, b = (xs, ys) if vertical else (ys, xs)
-    idx = np.floor(a / plank_w)
+    idx = np.floor(a / plank_w)  # along one axis only: (1, w) or (h, 1)
     streak = cv2.resize(rng.standard_normal((max(h // 8, 2), 3)).astype(np.float32), (w, h),
                         interpolation=cv2.INTER_CUBIC)
     tone = 0.8 + 0.35 * _hash(idx, idx * 0 + 1, rng.integers(1 << 20))
@@ -56,7 +62,7 @@ def planks(rng: np.random.Generator, h: int, w: int, plank_w: float, vertical: b
 
 
 def tiles(rng: np.random.Generator, h: int, w: int, tile: float) -> NDArray[np.float32]:
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = axes(h, w)
     grout = ((ys % tile) < max(tile * 0.06, 1)) | ((xs % tile) < max(tile * 0.06, 1))
     tone = 0.92 + 0.16 * _hash(np.floor(ys / tile), np.floor(xs / tile), rng.integers(1 << 20))
     return np.where(grout, 0.75, tone).astype(np.float32) * grain(rng, h, w, 0.05)
@@ -69,7 +75,7 @@ def grass(rng: np.random.Generator, h: int, w: int) -> NDArray[np.float32]:
 
 
 def stripes(rng: np.random.Generator, h: int, w: int, period: float, vertical: bool = True) -> NDArray[np.float32]:
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = axes(h, w)
     a = xs if vertical else ys
     return (1 + 0.12 * np.sign(np.sin(a * 2 * np.pi / period))).astype(np.float32)
 
