@@ -301,9 +301,37 @@ def cmd_demo(task: Task, args) -> int:
     return 0
 
 
-def cmd_not_yet(task: Task, args) -> int:
-    raise TinycoreError(f"detection {args.command}: not written yet (issue #13: the joint TinyNAS + patch search)")
+def cmd_search(task: Task, args) -> int:
+    """Joint backbone + patch-plan search (apps.detection.search) under --sram/--flash (and --macs), then train,
+    export and evaluate the winner; report.json "search" holds the prediction, "memory" what export measured."""
+    from apps.detection.search import search_detector, search_section
+    from tinycore.budget import Budget
+    from tinycore.units import parse_count
+
+    data = _load_data(task, _data_options(args))
+    run = _run_dir(args, "search")
+    _remember_source(run, args)
+    budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash), parse_count(args.macs) if args.macs else None)
+    small = {"population": 8, "generations": 3} if args.quick else {}
+    spec, result = search_detector(tuple(data.classes), tuple(data.input_shape[1:]), budget, seed=args.seed,
+                                   progress=not args.quiet, **small)
+    section = search_section(result)
+    run.update_report(search=section)
+    log(f"search: {result.best.arch.short()} with patches {section['patch']}, predicted arena "
+        f"{section['predicted_arena_bytes']:,} B, {detector_stats(spec)['macs']:,} MACs", args.quiet)
+    train(task, data, run, spec, quick=args.quick, seed=args.seed, progress=not args.quiet, epochs=args.epochs)
+    mem = export(task, data, run, sram_bytes=budget.sram_bytes, flash_bytes=budget.flash_bytes, strict=False)
+    metrics = evaluate(task, data, run)
+    report = run.update_report(search={**section, "exported_arena_bytes": mem["sram_peak_bytes"],
+                                       "exported_patch": mem["patch"], "exported_flash_bytes": mem["flash_bytes"]})
+    _emit(args, report["search"], f"search winner -> {spec_path(run)}: {_summary(metrics)}; arena predicted "
+                                  f"{section['predicted_arena_bytes']:,} B ({section['patch']}), exported "
+                                  f"{mem['sram_peak_bytes']:,} B ({mem['patch']})")
+    if mem["sram_peak_bytes"] > budget.sram_bytes or mem["flash_bytes"] > budget.flash_bytes:
+        raise BudgetError(f"{run.graph_path}: the searched detector's exported arena {mem['sram_peak_bytes']:,} B / "
+                          f"Flash {mem['flash_bytes']:,} B exceed the budget (patches {mem['patch']})")
+    return 0
 
 
 COMMANDS = {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "demo": cmd_demo,
-            "firmware": cmd_firmware, "search": cmd_not_yet}
+            "firmware": cmd_firmware, "search": cmd_search}
