@@ -115,7 +115,7 @@ def default_spec(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=40 if quick else 80, lr=4e-3, batch_size=8, weight_decay=1e-4)
+    return TrainSettings(epochs=12 if quick else 30, lr=4e-3, batch_size=8, weight_decay=1e-4)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
