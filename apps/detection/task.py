@@ -15,6 +15,7 @@ from apps.detection.augment import augmented_train_loader
 from apps.detection.dataset import DetectionSet
 from apps.detection.model import default_spec as detector_spec
 from apps.detection.targets import detection_loss, encode, neg_loss
+from tinycore.errors import DataError
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 
 DESCRIPTION = """Object detection: a 320x240 RGB picture -> int8 CNN -> a heat map per class and a box per cell at
@@ -29,9 +30,15 @@ STRIDE = 8
 
 def _sets(opts: DataOptions) -> dict[str, DetectionSet]:
     if opts.data_dir is not None:
-        from apps.detection.sources import load_data_dir
+        from apps.detection.sources import ALL, has_splits, load_data_dir
 
-        return {s: load_data_dir(opts.data_dir, s) for s in opts.splits}
+        if has_splits(opts.data_dir):
+            return {s: load_data_dir(opts.data_dir, s) for s in opts.splits}
+        if len(opts.splits) > 1:
+            raise DataError(f"{opts.data_dir}: names no splits (no ImageSets/Main/<split>.txt, or one instances JSON "
+                            f"file): an evaluation-only folder, which `eval --data-dir` scores whole; training needs "
+                            f"train / val / test splits")
+        return {opts.splits[0]: load_data_dir(opts.data_dir, ALL)}
     if builtin.cached_meta(opts.cache_dir, opts.seed) is None:  # `data` sets the size; the others read what is there
         builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
     return {s: builtin.load_split(opts.cache_dir, s) for s in opts.splits}
