@@ -44,8 +44,9 @@ def memory_row(hw: tuple[int, int], budget: int) -> dict:
             "fits_patch": fig.arena_bytes <= budget, "mac_overhead_pct": round(fig.mac_overhead_pct, 2)}
 
 
-def train_row(hw: tuple[int, int], epochs: int, out: Path) -> dict:
-    """Train the default model at hw on the quick set, export, score the test split (float and int8 mAP@0.5)."""
+def train_row(hw: tuple[int, int], epochs: int, out: Path, train_pictures: int | None = None) -> dict:
+    """Train the default model at hw on the quick set (its first train_pictures training pictures, all by
+    default), export, score the test split (float and int8 mAP@0.5)."""
     from dataclasses import replace
 
     from apps.detection import pipeline, task as det_task
@@ -54,17 +55,19 @@ def train_row(hw: tuple[int, int], epochs: int, out: Path) -> dict:
 
     opts = DataOptions(cache_dir=ROOT / "data/detection/quick", seed=0, progress=False, quick=True)
     sets = det_task._sets(opts)
-    arrays = {s: det_task.split_arrays(sets[s], hw, det_task.STRIDE) for s in ("train", "val", "test")}
+    if train_pictures:
+        sets["train"] = sets["train"].select(sets["train"].image_ids[:train_pictures])
+    arrays, extra = det_task.arrays_at(sets, hw, det_task.STRIDE)
     data = det_task.load_data(replace(opts, splits=("val",)))
     data = replace(data, train=arrays["train"], val=arrays["val"], test=arrays["test"], input_shape=(3, *hw),
-                   extra={**data.extra, "sets": sets})
+                   extra={**data.extra, **extra})
     run = RunDir(out / f"{hw[1]}x{hw[0]}")
     pipeline.train(det_task.TASK, data, run, det_task.detector_spec(data.classes, hw), quick=True, seed=0,
                    progress=False, epochs=epochs)
     pipeline.export(det_task.TASK, data, run, sram_bytes=1 << 40, flash_bytes=1 << 40, strict=False)
     m = pipeline.evaluate(det_task.TASK, data, run)
     return {"map50_float": round(m["float"]["map50"], 4), "map50_int8": round(m["int8"]["map50"], 4),
-            "epochs": epochs}
+            "epochs": epochs, "train_pictures": len(arrays["train"][0])}
 
 
 def plot(rows: list[dict], path: Path, budget: int) -> None:
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", help="HxW,HxW,... (default: 96x128 .. 312x416)")
     p.add_argument("--budget", type=int, default=256 * 1024, help="SRAM budget in bytes (default 256 KB)")
     p.add_argument("--epochs", type=int, default=0, help="train and score each size for this many epochs (0: no)")
+    p.add_argument("--train-pictures", type=int, help="train on only the first N training pictures (small runs)")
     p.add_argument("--out", default=str(ROOT / "runs/detection_resolution"), help="run folders when training")
     p.add_argument("--plot", help="write the plot here (PNG)")
     args = p.parse_args(argv)
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     for hw in sizes:
         row = memory_row(hw, args.budget)
         if args.epochs:
-            row.update(train_row(hw, args.epochs, Path(args.out)))
+            row.update(train_row(hw, args.epochs, Path(args.out), args.train_pictures))
         print(json.dumps(row), flush=True)
         rows.append(row)
     if args.plot:

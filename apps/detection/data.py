@@ -24,7 +24,8 @@ from tinycore.errors import DataError
 from tinycore.pool import map_in_processes
 from tinycore.vision.render import Item, render_scene
 
-DATASET_VERSION = 2  # 2: the shared renderer's person palette changed (VWW realism, data set v2)
+DATASET_VERSION = 3  # 2: the shared renderer's person palette changed (VWW realism); 3: rendered without
+# supersampling and with 2,000 quick training pictures (the model overfit 400)
 SPLITS = ("train", "val", "test")
 CLASSES = ("person", "car", "bicycle", "dog", "chair")
 MIN_SIDE_PX = 6  # smaller visible boxes are ignored (iscrowd): too few pixels to score fairly
@@ -38,12 +39,13 @@ class DatasetSize:
     test: int
     height: int = 240
     width: int = 320
-    supersample: int = 2  # renderer oversampling (3 looks smoother, 2 is twice as fast)
+    supersample: int = 1  # renderer oversampling: 2 smooths edges but costs 3.3x (0.10 s against 0.03 s CPU a
+    # picture), and more pictures buy more than smoother ones
     max_objects: int = 5
 
 
-FULL = DatasetSize(train=4000, val=400, test=400)
-QUICK = DatasetSize(train=400, val=80, test=80)
+FULL = DatasetSize(train=10000, val=500, test=500)
+QUICK = DatasetSize(train=2000, val=100, test=100)
 
 
 def scene_items(rng: np.random.Generator, max_objects: int) -> list[Item]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -42,17 +43,29 @@ class DetectionSet:
     def image_ids(self) -> list[int]:
         return [im["id"] for im in self.coco["images"]]
 
+    @cached_property
+    def _annotations_by_image(self) -> dict[int, list[dict]]:
+        """Annotations grouped by image id, built once (a scan per picture made loading quadratic)."""
+        by: dict[int, list[dict]] = {}
+        for a in self.coco["annotations"]:
+            by.setdefault(a["image_id"], []).append(a)
+        return by
+
+    @cached_property
+    def _images_by_id(self) -> dict[int, dict]:
+        return {im["id"]: im for im in self.coco["images"]}
+
     def boxes_of(self, image_id: int) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.bool_]]:
         """(boxes (N, 4) [x, y, w, h] px, class indices (N,), ignore flags (N,)) of one image."""
         index = {cid: i for i, cid in enumerate(self.category_ids)}
-        anns = [a for a in self.coco["annotations"] if a["image_id"] == image_id]
+        anns = self._annotations_by_image.get(image_id, [])
         return (np.array([a["bbox"] for a in anns], np.float32).reshape(-1, 4),
                 np.array([index[a["category_id"]] for a in anns], np.int64),
                 np.array([bool(a.get("iscrowd", 0)) for a in anns], bool))
 
     def read_rgb(self, image_id: int) -> NDArray[np.uint8]:
         """The picture as (H, W, 3) uint8 RGB."""
-        im = next(i for i in self.coco["images"] if i["id"] == image_id)
+        im = self._images_by_id[image_id]
         path = self.image_dir / im["file_name"]
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:

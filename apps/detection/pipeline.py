@@ -76,6 +76,22 @@ def train(task: Task, data: TaskData, run: RunDir, spec: DetectorSpec, *, quick:
     return section
 
 
+CALIBRATION_PICTURES = 128
+
+
+def calibration_data(data: TaskData, n: int) -> TaskData:
+    """data with its training split cut to n pictures (seeded pick) as float: the training split is kept uint8
+    (apps.detection.task.arrays_at), the quantizer calibrates on the model's float input."""
+    from dataclasses import replace
+
+    from apps.detection.task import as_float
+
+    x, t = data.train
+    pick = np.sort(np.random.default_rng(0).choice(len(x), size=min(n, len(x)), replace=False))
+    pictures = x[pick].transpose(0, 2, 3, 1) if x.dtype == np.uint8 else None
+    return replace(data, train=(as_float(pictures) if pictures is not None else x[pick], t[pick]))
+
+
 PATCH = "auto"  # tinycore.patch.search picks the split and the grid
 INPUT_MODE = "stream"  # the first stage pulls camera rows (tc_read_input_rows): no whole frame in SRAM
 
@@ -91,8 +107,9 @@ def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_by
     from tinycore.patch.cli import patch_report
 
     model = load_float_model(run)
-    mem = export_model(task, data, run, model, model.spec.name, sram_bytes=1 << 40, flash_bytes=1 << 40,
-                       strict=False, batch=16, samples=128, meta={"detection": {"stride": model.spec.stride,
+    calib = calibration_data(data, CALIBRATION_PICTURES)
+    mem = export_model(task, calib, run, model, model.spec.name, sram_bytes=1 << 40, flash_bytes=1 << 40,
+                       strict=False, batch=16, samples=CALIBRATION_PICTURES, meta={"detection": {"stride": model.spec.stride,
                                                                   "outputs": ["heat", "box"]}})
     rep: dict = {}
     patch_report(load_graph(run.graph_path), PATCH, INPUT_MODE, rep, plot=str(run.path / "memory_patches.png"),
@@ -112,15 +129,48 @@ def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_by
     return mem
 
 
+HEAT_Q = (1 / 256, -128)  # logistic's int8 output (TFLite's fixed scale and zero point)
+
+
+def head_indices(graph, n_classes: int, where: str) -> tuple[int, int]:
+    """(heat, box) output indices of a detector graph: heat has one channel per class on logistic's grid (scale
+    1/256, zero point -128), box has 4 channels. A graph without exactly such a pair raises ModelFileError."""
+    from tinycore.errors import ModelFileError
+
+    outs = [graph.output_tensor(i) for i in range(len(graph.outputs))]
+    desc = ", ".join(f"{t.name} {tuple(t.shape)} scale {float(t.scale[0]):.6g} zp {int(t.zero_point)}" for t in outs)
+    heat = [i for i, t in enumerate(outs) if t.shape[-1] == n_classes and len(t.shape) == 4
+            and np.isclose(float(t.scale[0]), HEAT_Q[0]) and int(t.zero_point) == HEAT_Q[1]]
+    box = [i for i, t in enumerate(outs) if t.shape[-1] == 4 and len(t.shape) == 4 and i not in heat]
+    if len(outs) != 2 or len(heat) != 1 or len(box) != 1 or outs[heat[0]].shape[1:3] != outs[box[0]].shape[1:3]:
+        raise ModelFileError(f"{where}: a detector has two outputs on one grid, heat (1, gh, gw, {n_classes}) after "
+                             f"a logistic (scale 1/256, zero point -128) and box (1, gh, gw, 4); this one has {desc}")
+    return heat[0], box[0]
+
+
+def graph_predictor(graph, n_classes: int, where: str):
+    """The int8 predictor (float pictures -> Heads) of a detector graph, through tinycore.runtime."""
+    from tinycore.quant import quantize_input
+    from tinycore.runtime import run as run_graph
+
+    ih, ib = head_indices(graph, n_classes, where)
+    qs = [(float(graph.output_tensor(i).scale[0]), int(graph.output_tensor(i).zero_point)) for i in (ih, ib)]
+
+    def predict_int8(x: np.ndarray) -> Heads:
+        outs = [run_graph(graph, q) for q in quantize_input(graph, x)]
+        return Heads(np.stack([o[ih][0] for o in outs]), np.stack([o[ib][0] for o in outs]), qs[0], qs[1])
+
+    return predict_int8
+
+
 def predictors(run: RunDir):
     """(float, int8) predictors returning Heads on the int8 graph's output grid (see apps.detection.evaluate)."""
     from tinycore.ir import load_graph
-    from tinycore.quant import quantize_input
-    from tinycore.runtime import run as run_graph
     from tinycore.runtime.fixedpoint import quantize_float_s8
 
     model = load_float_model(run)
     graph = load_graph(run.need(run.graph_path, "export"))
+    predict_int8 = graph_predictor(graph, len(model.spec.classes), str(run.graph_path))
     qs = [(float(graph.output_tensor(i).scale[0]), int(graph.output_tensor(i).zero_point)) for i in range(2)]
 
     def predict_float(x: np.ndarray) -> Heads:
@@ -129,11 +179,31 @@ def predictors(run: RunDir):
         heat, box = (np.concatenate([o[j].numpy() for o in outs]).transpose(0, 2, 3, 1) for j in range(2))
         return Heads(quantize_float_s8(heat, *qs[0]), quantize_float_s8(box, *qs[1]), qs[0], qs[1])
 
-    def predict_int8(x: np.ndarray) -> Heads:
-        outs = [run_graph(graph, q) for q in quantize_input(graph, x)]
-        return Heads(np.stack([o[0][0] for o in outs]), np.stack([o[1][0] for o in outs]), qs[0], qs[1])
-
     return predict_float, predict_int8
+
+
+def evaluate_model_file(task: Task, data: TaskData, run: RunDir, path: Path, graph, split: str = "test") -> dict:
+    """int8 mAP of a detector made elsewhere (.tflite or .graph with heat + box outputs, head_indices) on `split`,
+    its pictures resized to the model's input (any H x W whose grid the outputs give)."""
+    from dataclasses import replace
+
+    from apps.detection.task import arrays_at
+
+    n, h, w, c = graph.input_tensor().shape
+    heat = graph.output_tensor(head_indices(graph, len(data.classes), str(path))[0])
+    if c != 3 or h % heat.shape[1] or w % heat.shape[2] or h // heat.shape[1] != w // heat.shape[2]:
+        raise TinycoreError(f"{path}: input {tuple(graph.input_tensor().shape)} is not RGB at a whole stride of "
+                            f"its heat grid {tuple(heat.shape[1:3])}")
+    stride = h // heat.shape[1]
+    arrays, extra = arrays_at({split: data.extra["sets"][split]}, (h, w), stride)
+    data = replace(data, **{split: arrays[split]}, input_shape=(3, h, w), extra={**data.extra, "stride": stride})
+    metrics = task.evaluate(graph_predictor(graph, len(data.classes), str(path)), data, split, run.path, path.stem)
+    inp = graph.input_tensor()
+    run.update_report(dataset=data.dataset, model={"file": str(path), "input_hw": [h, w], "stride": stride,
+                                                   "input_scale": float(inp.scale[0]),
+                                                   "input_zero_point": int(inp.zero_point)},
+                      metrics={"split": split, "int8": metrics})
+    return metrics
 
 
 def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test") -> dict:
@@ -181,7 +251,15 @@ def cmd_export(task: Task, args) -> int:
 
 def cmd_eval(task: Task, args) -> int:
     if getattr(args, "tflite", None):
-        raise TinycoreError("detection eval --tflite is not written yet; evaluate a run folder (--run)")
+        from tinycore.cli.model_file import open_model
+
+        graph = open_model(args.tflite)  # before the data: a bad file fails fast
+        data = _load_data(task, _data_options(args, splits=(args.split,)))
+        run = _run_dir(args, f"eval_{Path(args.tflite).stem}")
+        q = evaluate_model_file(task, data, run, Path(args.tflite), graph, split=args.split)
+        _emit(args, q, f"{args.split}: {args.tflite} int8 mAP@0.5 {q['map50']:.4f} (mAP@[.5:.95] "
+                       f"{q['map50_95']:.4f}) on {q['n']} pictures (report: {run.report_path})")
+        return 0
     data = _load_data(task, _data_options(args, splits=(args.split,)))
     run = _run_dir(args, "default")
     metrics = evaluate(task, data, run, split=args.split)
@@ -223,9 +301,37 @@ def cmd_demo(task: Task, args) -> int:
     return 0
 
 
-def cmd_not_yet(task: Task, args) -> int:
-    raise TinycoreError(f"detection {args.command}: not written yet (issue #13: the joint TinyNAS + patch search)")
+def cmd_search(task: Task, args) -> int:
+    """Joint backbone + patch-plan search (apps.detection.search) under --sram/--flash (and --macs), then train,
+    export and evaluate the winner; report.json "search" holds the prediction, "memory" what export measured."""
+    from apps.detection.search import search_detector, search_section
+    from tinycore.budget import Budget
+    from tinycore.units import parse_count
+
+    data = _load_data(task, _data_options(args))
+    run = _run_dir(args, "search")
+    _remember_source(run, args)
+    budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash), parse_count(args.macs) if args.macs else None)
+    small = {"population": 8, "generations": 3} if args.quick else {}
+    spec, result = search_detector(tuple(data.classes), tuple(data.input_shape[1:]), budget, seed=args.seed,
+                                   progress=not args.quiet, **small)
+    section = search_section(result)
+    run.update_report(search=section)
+    log(f"search: {result.best.arch.short()} with patches {section['patch']}, predicted arena "
+        f"{section['predicted_arena_bytes']:,} B, {detector_stats(spec)['macs']:,} MACs", args.quiet)
+    train(task, data, run, spec, quick=args.quick, seed=args.seed, progress=not args.quiet, epochs=args.epochs)
+    mem = export(task, data, run, sram_bytes=budget.sram_bytes, flash_bytes=budget.flash_bytes, strict=False)
+    metrics = evaluate(task, data, run)
+    report = run.update_report(search={**section, "exported_arena_bytes": mem["sram_peak_bytes"],
+                                       "exported_patch": mem["patch"], "exported_flash_bytes": mem["flash_bytes"]})
+    _emit(args, report["search"], f"search winner -> {spec_path(run)}: {_summary(metrics)}; arena predicted "
+                                  f"{section['predicted_arena_bytes']:,} B ({section['patch']}), exported "
+                                  f"{mem['sram_peak_bytes']:,} B ({mem['patch']})")
+    if mem["sram_peak_bytes"] > budget.sram_bytes or mem["flash_bytes"] > budget.flash_bytes:
+        raise BudgetError(f"{run.graph_path}: the searched detector's exported arena {mem['sram_peak_bytes']:,} B / "
+                          f"Flash {mem['flash_bytes']:,} B exceed the budget (patches {mem['patch']})")
+    return 0
 
 
 COMMANDS = {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "demo": cmd_demo,
-            "firmware": cmd_firmware, "search": cmd_not_yet}
+            "firmware": cmd_firmware, "search": cmd_search}

@@ -39,6 +39,17 @@ def load_coco(root: str | Path, split: str = ALL, classes: Sequence[str] | None 
     return DetectionSet(coco, root, f"COCO {root} ({split})").subset(classes)
 
 
+def has_splits(root: str | Path) -> bool:
+    """Whether the folder names its splits (VOC ImageSets/Main/<split>.txt, COCO annotations/instances_<split>.json);
+    a folder that does not (VOC annotations alone, one instances JSON file) is evaluation-only: all of it is one
+    split."""
+    root = Path(root)
+    years = find_year_dirs(root)
+    if years:
+        return any(p for y in years for p in (y / "ImageSets" / "Main").glob("*.txt") if "_" not in p.stem)
+    return not root.is_file() and bool(coco_files(root))
+
+
 def load_data_dir(root: str | Path, split: str = ALL, classes: Sequence[str] | None = None) -> DetectionSet:
     """VOC if root holds a VOC tree, else COCO (a folder or an instances JSON)."""
     root = Path(root)

@@ -15,6 +15,7 @@ from apps.detection.augment import augmented_train_loader
 from apps.detection.dataset import DetectionSet
 from apps.detection.model import default_spec as detector_spec
 from apps.detection.targets import detection_loss, encode, neg_loss
+from tinycore.errors import DataError
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 
 DESCRIPTION = """Object detection: a 320x240 RGB picture -> int8 CNN -> a heat map per class and a box per cell at
@@ -29,9 +30,15 @@ STRIDE = 8
 
 def _sets(opts: DataOptions) -> dict[str, DetectionSet]:
     if opts.data_dir is not None:
-        from apps.detection.sources import load_data_dir
+        from apps.detection.sources import ALL, has_splits, load_data_dir
 
-        return {s: load_data_dir(opts.data_dir, s) for s in opts.splits}
+        if has_splits(opts.data_dir):
+            return {s: load_data_dir(opts.data_dir, s) for s in opts.splits}
+        if len(opts.splits) > 1:
+            raise DataError(f"{opts.data_dir}: names no splits (no ImageSets/Main/<split>.txt, or one instances JSON "
+                            f"file): an evaluation-only folder, which `eval --data-dir` scores whole; training needs "
+                            f"train / val / test splits")
+        return {opts.splits[0]: load_data_dir(opts.data_dir, ALL)}
     if builtin.cached_meta(opts.cache_dir, opts.seed) is None:  # `data` sets the size; the others read what is there
         builtin.build(opts.cache_dir, seed=opts.seed, quick=opts.quick, progress=opts.progress)
     return {s: builtin.load_split(opts.cache_dir, s) for s in opts.splits}
@@ -46,37 +53,68 @@ def build_data(opts: DataOptions) -> dict:
             "build_seconds": meta["build_seconds"], "split_rule": meta["split_rule"]}
 
 
-def split_arrays(ds: DetectionSet, input_hw: tuple[int, int], stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pictures resized to input_hw as float (N, 3, H, W) in [0, 1] (the front end's p / 255) and their head
-    targets (N, C + 5, H/s, W/s), boxes scaled per axis as the resize scales the picture."""
+def resized_pictures(ds: DetectionSet, input_hw: tuple[int, int]) -> tuple[np.ndarray, list]:
+    """Pictures resized to input_hw, (N, H, W, 3) uint8 RGB, and each one's (boxes [x, y, w, h] px scaled per axis
+    as the resize scales the picture, class indices); ignored boxes are kept (they are trained: see targets.py)."""
     h, w = input_hw
-    n_classes = len(ds.category_ids)
-    xs = np.zeros((len(ds.image_ids), 3, h, w), np.float32)
-    ys = np.zeros((len(ds.image_ids), n_classes + 5, h // stride, w // stride), np.float32)
+    pictures = np.zeros((len(ds.image_ids), h, w, 3), np.uint8)
+    boxes = []
     for k, image_id in enumerate(ds.image_ids):
         img = ds.read_rgb(image_id)
         sy, sx = h / img.shape[0], w / img.shape[1]
-        if img.shape[:2] != (h, w):
-            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
-        xs[k] = img.transpose(2, 0, 1) / np.float32(255)
-        boxes, classes, _ = ds.boxes_of(image_id)  # ignored boxes are trained too: see targets.py
-        ys[k] = encode(boxes * np.float32([sx, sy, sx, sy]), classes, n_classes, (h // stride, w // stride), stride)
-    return xs, ys
+        pictures[k] = img if img.shape[:2] == (h, w) else cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+        b, classes, _ = ds.boxes_of(image_id)
+        boxes.append((b * np.float32([sx, sy, sx, sy]), classes))
+    return pictures, boxes
+
+
+def head_targets(boxes: list, n_classes: int, input_hw: tuple[int, int], stride: int) -> np.ndarray:
+    """(N, C + 5, H/s, W/s) targets (targets.encode) of each picture's (boxes, classes)."""
+    grid = (input_hw[0] // stride, input_hw[1] // stride)
+    return np.stack([encode(b, c, n_classes, grid, stride) for b, c in boxes]).astype(np.float32) if boxes else \
+        np.zeros((0, n_classes + 5, *grid), np.float32)
+
+
+def as_float(pictures: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [0, 1] (the front end's p / 255)."""
+    return pictures.transpose(0, 3, 1, 2) / np.float32(255)
+
+
+def split_arrays(ds: DetectionSet, input_hw: tuple[int, int], stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pictures resized to input_hw as float (N, 3, H, W) in [0, 1] and their head targets (N, C + 5, H/s, W/s)."""
+    pictures, boxes = resized_pictures(ds, input_hw)
+    return as_float(pictures), head_targets(boxes, len(ds.category_ids), input_hw, stride)
+
+
+def arrays_at(sets: dict[str, DetectionSet], input_hw: tuple[int, int], stride: int) -> tuple[dict, dict]:
+    """The splits' (x, targets) arrays at input_hw and the extra fields training needs. The training split stays
+    uint8, (N, 3, H, W) as a view of the (N, H, W, 3) pictures that the augmenting loader reads with their boxes
+    (4 times less memory than float: the quick set has thousands of training pictures)."""
+    n_classes = len(next(iter(sets.values())).category_ids)
+    grid = (input_hw[0] // stride, input_hw[1] // stride)
+    empty = (np.zeros((0, 3, *input_hw), np.float32), np.zeros((0, n_classes + 5, *grid), np.float32))
+    arrays = {s: split_arrays(sets[s], input_hw, stride) if s in sets else empty for s in ("val", "test")}
+    extra: dict = {"sets": sets, "stride": stride}
+    if "train" in sets:
+        pictures, boxes = resized_pictures(sets["train"], input_hw)
+        arrays["train"] = (pictures.transpose(0, 3, 1, 2), head_targets(boxes, n_classes, input_hw, stride))
+        extra.update(train_pictures=pictures, train_boxes=boxes)
+    else:
+        arrays["train"] = (empty[0].astype(np.uint8), empty[1])
+    return arrays, extra
 
 
 def load_data(opts: DataOptions) -> TaskData:
     sets = _sets(opts)
     classes = tuple(next(iter(sets.values())).class_names)
-    empty = (np.zeros((0, 3, *INPUT_HW), np.float32), np.zeros((0, len(classes) + 5, 1, 1), np.float32))
-    arrays = {s: split_arrays(sets[s], INPUT_HW, STRIDE) if s in sets else empty for s in ("train", "val", "test")}
+    arrays, extra = arrays_at(sets, INPUT_HW, STRIDE)
     name = str(opts.data_dir) if opts.data_dir else f"builtin_detection_v{builtin.DATASET_VERSION}"
     dataset = {"name": name, "source": str(opts.data_dir or opts.cache_dir),
                **{f"n_{s}": len(arrays[s][0]) for s in ("train", "val", "test")},
                "split": "by scene seed" if opts.data_dir is None else "the data set's own",
                "quick": opts.quick, "seed": opts.seed, "cache_dir": str(opts.cache_dir),
                "data_dir": str(opts.data_dir) if opts.data_dir else None}
-    return TaskData(arrays["train"], arrays["val"], arrays["test"], (3, *INPUT_HW), classes, dataset,
-                    {"sets": sets, "stride": STRIDE})
+    return TaskData(arrays["train"], arrays["val"], arrays["test"], (3, *INPUT_HW), classes, dataset, extra)
 
 
 def default_spec(data: TaskData):
@@ -84,7 +122,7 @@ def default_spec(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=40 if quick else 80, lr=4e-3, batch_size=8, weight_decay=1e-4)
+    return TrainSettings(epochs=12 if quick else 30, lr=4e-3, batch_size=8, weight_decay=1e-4)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:

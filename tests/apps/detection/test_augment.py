@@ -1,49 +1,64 @@
-"""Mirrored targets equal the targets of mirrored boxes (no re-encoding needed), and a batch's pictures and targets
-flip together."""
+"""Boxes follow their pixels through the zoom / mirror / move (a painted box is found where warp_boxes puts it),
+clipping follows the visible-part rule, and the loader yields pictures and re-encoded targets that agree."""
 import numpy as np
 import torch
 
-from apps.detection.augment import augment_batch, mirror_targets, shift_cells
+from apps.detection.augment import AugmentedPictures, augment_picture, random_affine, warp_boxes
 from apps.detection.targets import encode
 
 W, H, S = 80, 64, 8
 
 
-def test_mirror_targets_equals_encoding_mirrored_boxes():
-    # (a centre exactly on a cell edge would land in the left neighbour with offset 1.0: the same decoded box)
-    boxes = np.array([[3, 5, 20, 30], [40.5, 10, 7, 9], [60, 40, 20, 24], [0, 0, 79, 64]], np.float32)
-    classes = np.array([0, 1, 1, 2])
-    t = encode(boxes, classes, 3, (H // S, W // S), S)
-    mirrored = boxes.copy()
-    mirrored[:, 0] = W - boxes[:, 0] - boxes[:, 2]
-    want = encode(mirrored, classes, 3, (H // S, W // S), S)
-    got = mirror_targets(torch.from_numpy(t)[None])[0].numpy()
-    np.testing.assert_allclose(got, want, atol=1e-6)
+def _painted(boxes: np.ndarray) -> np.ndarray:
+    img = np.zeros((H, W, 3), np.uint8)
+    for k, (x, y, w, h) in enumerate(boxes.astype(int)):
+        img[y:y + h, x:x + w] = 60 * (k + 1)
+    return img
 
 
-def test_shift_cells_equals_encoding_shifted_boxes():
-    boxes = np.array([[13, 15, 20, 30], [40.5, 10, 7, 9], [50, 30, 20, 24]], np.float32)
-    classes = np.array([0, 1, 2])
-    t = torch.from_numpy(encode(boxes, classes, 3, (H // S, W // S), S))
-    x = torch.rand(3, H, W)
-    for dy, dx in [(1, -1), (-1, 1), (0, 2)]:  # every centre stays on the grid
-        xs, ts = shift_cells(x, t, dy, dx)
-        moved = boxes + np.float32([dx * S, dy * S, 0, 0])
-        want = encode(moved, classes, 3, (H // S, W // S), S)
-        np.testing.assert_allclose(ts[5:].numpy(), want[5:], atol=1e-6)  # boxes and mask: exact
-        assert np.abs(ts[:3].numpy() - want[:3]).max() < 2e-3  # heat: the same Gaussians, tails cut at the edge
-        assert torch.equal(xs[:, max(dy, 0) * S:H + min(dy, 0) * S, max(dx, 0) * S:W + min(dx, 0) * S],
-                           x[:, max(-dy, 0) * S:H + min(-dy, 0) * S, max(-dx, 0) * S:W + min(-dx, 0) * S])
+def test_boxes_follow_their_pixels():
+    boxes = np.array([[10, 8, 16, 20], [44, 30, 24, 16]], np.float32)
+    img = _painted(boxes)
+    rng = np.random.default_rng(3)
+    mirrored = 0
+    for _ in range(20):
+        out, got, classes = augment_picture(img, boxes, np.array([0, 1]), rng)
+        for (x, y, w, h), c in zip(got, classes):
+            inside = out[int(np.ceil(y)) + 1:int(y + h) - 1, int(np.ceil(x)) + 1:int(x + w) - 1, 0]
+            assert inside.size == 0 or np.all(np.abs(inside.astype(int) - 60 * (c + 1)) <= 1)
+            ring = out[max(int(y) - 2, 0):int(y + h) + 2, max(int(x) - 2, 0):int(x + w) + 2, 0]
+            assert (np.abs(ring.astype(int) - 60 * (c + 1)) <= 1).sum() <= (w + 2) * (h + 2)  # no paint beyond
+        mirrored += bool(len(got) == 2 and got[0, 0] > got[1, 0])
+    assert 0 < mirrored < 20
 
 
-def test_augment_batch_flips_pictures_with_their_targets(monkeypatch):
-    monkeypatch.setattr("apps.detection.augment.SHIFT_CELLS", 0)
-    x = torch.rand(16, 3, H, W)
-    t = torch.from_numpy(encode(np.array([[3, 5, 20, 30]], np.float32), np.array([0]), 1, (H // S, W // S), S))
-    t = t[None].repeat(16, 1, 1, 1)
-    ax, at = augment_batch(x, t, torch.Generator().manual_seed(0))
-    flipped = [bool(torch.equal(at[i], mirror_targets(t[i:i + 1])[0])) for i in range(16)]
-    assert 0 < sum(flipped) < 16 and ax.shape == x.shape and float(ax.min()) >= 0 and float(ax.max()) <= 1
-    for i in range(16):  # relight keeps the picture's layout: mirrored pictures correlate with x.flip
-        ref = x[i].flip(2) if flipped[i] else x[i]
-        assert torch.corrcoef(torch.stack([ax[i].reshape(-1), ref.reshape(-1)]))[0, 1] > 0.99
+def test_identity_map_keeps_boxes_and_clipping_keeps_the_visible_part():
+    boxes = np.array([[3, 5, 20, 30], [70, 10, 20, 9]], np.float32)  # the second runs past the right border
+    classes = np.array([0, 2])
+    got, c = warp_boxes(boxes, classes, np.array([[1.0, 0, 0], [0, 1.0, 0]]), H, W)
+    np.testing.assert_allclose(got, [[3, 5, 20, 30], [70, 10, 10, 9]])
+    got, c = warp_boxes(boxes, classes, np.array([[1.0, 0, -75], [0, 1.0, 0]]), H, W)  # first leaves the frame
+    np.testing.assert_allclose(got, [[0, 10, 15, 9]])
+    assert c.tolist() == [2]
+
+
+def test_random_affine_zooms_within_range_and_covers_the_frame_when_zooming_in():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        m = random_affine(rng, H, W)
+        s = abs(m[0, 0])
+        assert 0.7 - 1e-9 <= s <= 1.4 + 1e-9 and m[1, 1] == s
+
+
+def test_loader_items_are_pictures_with_their_encoded_boxes():
+    boxes = np.array([[10, 8, 16, 20], [44, 30, 24, 16]], np.float32)
+    pictures = np.stack([_painted(boxes)] * 4)
+    ds = AugmentedPictures(pictures, [(boxes, np.array([0, 1]))] * 4, 2, S)
+    torch.manual_seed(0)
+    x, t = ds[1]
+    assert x.shape == (3, H, W) and x.dtype == torch.float32 and float(x.max()) <= 1.0
+    assert t.shape == (7, H // S, W // S)
+    n_objects = int(t[6].sum())
+    assert 1 <= n_objects <= 2 and int((t[:2] == 1.0).sum()) == n_objects
+    assert not torch.equal(ds[1][0], ds[1][0])  # a fresh draw each time
+    assert encode(boxes, np.array([0, 1]), 2, (H // S, W // S), S).shape == tuple(t.shape)

@@ -93,3 +93,20 @@ def test_records_round_trip_through_coco_json(tmp_path):
     assert ignore.tolist() == [False, True] and again.image_ids == [1, 2]
     with pytest.raises(DataError, match="0.png has class 'dog'"):
         from_records([("0.png", 1, 1, [("dog", (0, 0, 1, 1), False)])], ["person"], tmp_path)
+
+
+
+def test_evaluation_only_folder_is_scored_whole_and_refused_for_training(tmp_path):
+    """A VOC tree without ImageSets (or a lone COCO JSON) names no splits: eval's one split is all of it; asking
+    for train / val / test raises a DataError naming the folder."""
+    from apps.detection.task import load_data
+    from tinycore.task import DataOptions
+
+    root = make_voc(tmp_path / "voc", splits={})
+    data = load_data(DataOptions(cache_dir=tmp_path, data_dir=root, splits=("test",), progress=False))
+    assert len(data.test[0]) == 4 and len(data.train[0]) == 0 and len(data.extra["sets"]["test"].image_ids) == 4
+    with pytest.raises(DataError, match="names no splits"):
+        load_data(DataOptions(cache_dir=tmp_path, data_dir=root, progress=False))
+    split_root = make_voc(tmp_path / "voc2")  # with splits: the named split only
+    assert len(load_data(DataOptions(cache_dir=tmp_path, data_dir=split_root, splits=("test",),
+                                     progress=False)).test[0]) == 1

@@ -60,3 +60,30 @@ def test_train_export_eval_writes_report(cache, tmp_path):
     assert mem["patch"] != "none" and mem["input_mode"] == "stream"
     assert mem["sram_peak_bytes"] <= 256 * 1024 < mem["sram_peak_bytes_no_patch"]
     assert main(TASK, ["export", "--run", str(run), "--sram", "64KB", "--quiet"]) == 2  # BudgetError
+
+
+def test_eval_tflite_scores_the_exported_model_as_the_run_does(cache, tmp_path):
+    """The run's int8 graph written as a two-output .tflite, scored with eval --tflite: the same int8 mAP as the
+    run's own eval (same runtime, same decoder); its outputs written in the other order change nothing."""
+    from tinycore.ir import load_graph
+    from tinycore.tflite import export_tflite
+
+    run = tmp_path / "run"
+    common = ["--cache-dir", str(cache), "--seed", "1", "--quiet"]
+    assert main(TASK, ["train", *common, "--out", str(run), "--epochs", "1"]) == 0
+    assert main(TASK, ["export", "--run", str(run), "--sram", "4MB", "--flash", "4MB", "--quiet"]) == 0
+    assert main(TASK, ["eval", "--run", str(run), *common]) == 0
+    want = json.loads((run / "report.json").read_text())["metrics"]["int8"]
+    g = load_graph(run / "model.graph")
+    export_tflite(g, tmp_path / "det.tflite")
+    g.outputs = g.outputs[::-1]
+    export_tflite(g, tmp_path / "swapped.tflite")
+    for name in ("det", "swapped"):
+        out = tmp_path / f"eval_{name}"
+        assert main(TASK, ["eval", "--tflite", str(tmp_path / f"{name}.tflite"), "--out", str(out), *common]) == 0
+        got = json.loads((out / "report.json").read_text())
+        assert got["metrics"]["int8"]["map50"] == want["map50"] and got["model"]["input_hw"] == [240, 320]
+        assert got["metrics"]["int8"]["n_detections"] == want["n_detections"]
+    g.outputs = g.outputs[:1]
+    export_tflite(g, tmp_path / "one.tflite")
+    assert main(TASK, ["eval", "--tflite", str(tmp_path / "one.tflite"), "--out", str(tmp_path / "e1"), *common]) != 0
