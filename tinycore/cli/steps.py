@@ -62,11 +62,14 @@ def data_for_run(task: Task, data: TaskData, run: RunDir) -> TaskData:
 
 def run_patch_plan(run: RunDir) -> tuple[str, str] | None:
     """(plan in --patch form, input mode) the run's search chose with its network (report.json "search"), or None:
-    export plans the arena with it and the firmware runs it."""
-    s = run.load_report().get("search", {}) if run.report_path.exists() else {}
-    if s.get("patch_plan") and s.get("input_mode"):
-        return str(s["patch"]), str(s["input_mode"])
-    return None
+    export plans the arena with it and the firmware runs it. Only while the run's model is the searched one."""
+    s = run.load_report().get("search", {})
+    best = run.path / "search" / "best_spec.json"  # where tinycore.cli.search puts the search's files
+    if not (s.get("patch_plan") and s.get("input_mode") and best.is_file() and run.spec_path.is_file()):
+        return None
+    if best.read_text() != run.spec_path.read_text():
+        return None  # the run's model is no longer the searched one (trained over since)
+    return str(s["patch"]), str(s["input_mode"])
 
 
 def patched_memory(graph, patch: str, input_mode: str, plot: Path, title: str) -> dict:
