@@ -46,9 +46,9 @@ static int32_t vww_frontend_errors;
 
 /* The camera driver's side of stream mode: frame rows [y0, y1) through the front end. */
 void tc_read_input_rows(int32_t y0, int32_t y1, int8_t *dst) {
-    if (tc_vision_preprocess(&vww_frames[(size_t)vww_k * VWW_FRAME_VALUES + (size_t)y0 * VWW_FRAME_W * VWW_PIXEL_VALUES],
-                             VWW_FORMAT, y1 - y0, VWW_FRAME_W, y1 - y0, TC_VISION_OUT_W, TC_VISION_CHANNELS,
-                             tc_vision_table, dst) != 0) {
+    const size_t at = (size_t)vww_k * VWW_FRAME_VALUES + (size_t)y0 * VWW_FRAME_W * VWW_PIXEL_VALUES;
+    if (tc_vision_preprocess(&vww_frames[at], VWW_FORMAT, y1 - y0, VWW_FRAME_W, y1 - y0, TC_VISION_OUT_W,
+                             TC_VISION_CHANNELS, tc_vision_table, dst) != 0) {
         ++vww_frontend_errors;
     }
 }
