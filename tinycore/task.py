@@ -108,6 +108,12 @@ class Task:
     # training data with train-time augmentation: (data, batch_size, progress) -> what tinycore.train.fit takes;
     # None trains on data.train as it is
     train_loader: Callable[[TaskData, int, bool], Any] | None = None
+    # the data for a model whose input differs from data.input_shape (an image model searched at resolution R):
+    # (data, (C, H, W)) -> TaskData; `search`, `export`, `eval` and `firmware` call it; None: one input shape only
+    data_at_shape: Callable[[TaskData, tuple[int, ...]], TaskData] | None = None
+    # a tinycore.nas.JointConfig (grids, input mode "frame" or "stream", MAC-overhead cap): `search` then plans
+    # patches with the network (tinycore.nas.joint) when the search space declares patch stages; None: no patches
+    search_patches: Any = None
     firmware: Callable[[FirmwareRequest], dict] | None = None  # -> report "firmware" section
     # the "firmware" section's booleans that must be True: `firmware` and `demo` exit 1 when one is False
     firmware_checks: tuple[str, ...] = ("outputs_match_runtime",)

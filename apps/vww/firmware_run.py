@@ -7,6 +7,11 @@ Checks: frontend_match (firmware model input == tinycore.vision.frontend.preproc
 outputs_match_runtime (firmware outputs == tinycore.runtime.run on the firmware's own input) and
 outputs_match_python (firmware outputs == the whole Python pipeline from the frame), every frame.
 Instructions are counted around the front end and the model separately.
+
+A run whose search chose a patch plan (report.json memory.patch_plan, tinycore.nas.joint) is built as that patch
+program; in stream mode the model pulls frame rows through the front end (main.c VWW_STREAM), frames have the
+model's input size, there is no whole model input to compare (frontend_match is not run: outputs_match_python
+covers the front end) and the instruction count includes the front end.
 """
 from __future__ import annotations
 
@@ -55,6 +60,21 @@ def pick_frames(req: FirmwareRequest, fmt: str) -> tuple[NDArray, NDArray[np.int
     raise UnsupportedError(f"vww firmware frame format {fmt!r}: use rgb888 or rgb565")
 
 
+def patch_program(req: FirmwareRequest, graph):
+    """The patch program of the plan the run's export recorded (report.json memory.patch_plan), or None."""
+    import json
+
+    from tinycore.patch.plan import PatchPlan
+    from tinycore.patch.program import build_program
+
+    report = Path(req.run_dir) / "report.json"
+    mem = json.loads(report.read_text()).get("memory", {}) if report.exists() else {}
+    if not mem.get("patch_plan"):
+        return None
+    plan = PatchPlan(tuple(mem["patch_plan"]["splits"]), *mem["patch_plan"]["grid"])
+    return build_program(graph, plan, mem.get("input_mode", "frame"))
+
+
 def run_vww_firmware(req: FirmwareRequest, fmt: str = "rgb888", timeout_s: float = 300.0) -> dict:
     """Build, run and check the VWW firmware (module docstring); returns the report's "firmware" section."""
     from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
@@ -69,6 +89,8 @@ def run_vww_firmware(req: FirmwareRequest, fmt: str = "rgb888", timeout_s: float
     board = get_board(req.board)
     graph = load_graph(req.graph_path)
     x_t = graph.input_tensor()
+    program = patch_program(req, graph)
+    stream = program is not None and program.input_mode == "stream"
     config = config_for_model(graph)  # features are pixels / 255: mean 0, std 1 (apps/vww/task.py)
     frames, true_labels = pick_frames(req, fmt)
     room = board.flash_bytes - flash_bytes(graph) - FLASH_MARGIN_BYTES
@@ -87,13 +109,14 @@ def run_vww_firmware(req: FirmwareRequest, fmt: str = "rgb888", timeout_s: float
     app = build_app_firmware(graph, board, root, main_c=FIRMWARE_DIR / "main.c", sources=sources,
                              include_dirs=[vision_dir], arrays={"vww_frames": frames.reshape(-1)},
                              defines={"VWW_N_FRAMES": len(frames), "VWW_FRAME_H": h, "VWW_FRAME_W": w,
-                                      "VWW_FORMAT": FORMAT_CODES[fmt]})
+                                      "VWW_FORMAT": FORMAT_CODES[fmt], **({"VWW_STREAM": 1} if stream else {})},
+                             program=program)
     req.log(f"vww firmware: run {app.image.elf} in QEMU")
     stdout = run_app_firmware(app, timeout_s)
     out = parse_output(stdout, f"{board.name} {app.image.elf}")
-    if len(out) != len(frames) or any("feat" not in f or "out" not in f for f in out):
+    if len(out) != len(frames) or any(("feat" not in f and not stream) or "out" not in f for f in out):
         raise BuildError(f"{board.name}: firmware reported {len(out)} complete frames, expected {len(frames)}")
-    fw_in = np.stack([np.frombuffer(f["feat"], np.int8) for f in out])
+    fw_in = py_in.reshape(len(py_in), -1) if stream else np.stack([np.frombuffer(f["feat"], np.int8) for f in out])
     fw_out = np.stack([np.frombuffer(f["out"], np.int8) for f in out])
     runtime_out = np.stack([run(graph, v.reshape(x_t.shape)).reshape(-1) for v in fw_in]).astype(np.int8)
     fw_labels = [f["label"] for f in out]
@@ -101,15 +124,18 @@ def run_vww_firmware(req: FirmwareRequest, fmt: str = "rgb888", timeout_s: float
     section.update(measured_sram(app, stdout))
     section.update(
         frame_format=fmt, frame_shape=list(frames.shape[1:]),
-        frontend_match=bool(np.array_equal(fw_in, py_in.reshape(len(py_in), -1))),
+        patch="none" if program is None else str(program.plan),
+        input_mode="whole" if program is None else program.input_mode,
+        frontend_match=None if stream else bool(np.array_equal(fw_in, py_in.reshape(len(py_in), -1))),
         outputs_match_runtime=bool(np.array_equal(fw_out, runtime_out)),
         outputs_match_python=bool(np.array_equal(fw_out, py_out)),
         labels_match_python=fw_labels == [int(v[1] > v[0]) for v in py_out.astype(np.int32)],
         n_checked=len(out),
         instructions_per_inference=mean_instructions(sum(f["model"] for f in out), len(out)),
-        frontend_instructions_per_frame=mean_instructions(sum(f["fe"] for f in out), len(out)),
-        instructions_method="board counter around tc_vision_preprocess and model_invoke separately "
-                            "(tinycore.export.firmware.METHOD)",
+        frontend_instructions_per_frame=None if stream else mean_instructions(sum(f["fe"] for f in out), len(out)),
+        instructions_method=("board counter around model_invoke_stream (the front end runs inside it, on the rows "
+                             "each patch reads)" if stream else "board counter around tc_vision_preprocess and "
+                             "model_invoke separately") + " (tinycore.export.firmware.METHOD)",
         frontend_ram_bytes=app.ram_bytes(["tc_vision.c"]), main_loop_ram_bytes=app.ram_bytes(["main.c"]),
         labels_firmware=fw_labels, labels_true=[int(v) for v in true_labels],
         accuracy_firmware=float(np.mean(np.array(fw_labels) == true_labels)),

@@ -37,8 +37,9 @@ def with_patch_memory(command):
     """A shared command (app.cmd_export, app.cmd_demo) followed by patch_memory on its run folder."""
     def run_command(task: Task, args: argparse.Namespace) -> int:
         rc = command(task, args)
-        if rc == 0:
-            patch_memory(app._run_dir(args, "demo" if args.command == "demo" else "default"), quiet=args.quiet)
+        run = app._run_dir(args, "demo" if args.command == "demo" else "default")
+        if rc == 0 and not run.load_report().get("memory", {}).get("patch_plan"):  # a searched plan keeps its plot
+            patch_memory(run, quiet=args.quiet)
         return rc
     return run_command
 

@@ -5,6 +5,7 @@ what tinycore.vision.frontend makes from a camera frame with config_for_model(gr
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,10 @@ from apps.vww.real_data import load_data_dir
 from tinycore.former.pipeline import image_setup
 from tinycore.metrics import classification_metrics, plot_confusion
 from tinycore.spec import mobilenet_v1
+from tinycore.errors import UnsupportedError
 from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 from tinycore.train import accuracy
+from tinycore.vision.frontend import resize_images
 
 DESCRIPTION = """Visual Wake Words: a 96x96 RGB image -> int8 CNN -> person / no person (MLPerf Tiny VWW).
 
@@ -97,6 +100,59 @@ def default_spec(data: TaskData):
     return mobilenet_v1(0.25, resolution=data.input_shape[1], classes=len(data.classes))
 
 
+RESOLUTIONS = (64, 80, 96, 112, 128, 144, 160, 176)  # TinyNAS stage 1's R grid (MCUNet's VWW range)
+WIDTHS = (0.25, 0.35, 0.5, 0.75)
+PATCH_STAGES = 3  # stem + stages 0-2 (down to R/8) may run by patches: the split can pass the R/4 bottleneck
+
+
+def _search_patches():
+    """The joint search's patch choices: the camera streams rows into the patch stage (tc_read_input_rows, as the
+    firmware does), grids up to 6 x 6, halo recomputation capped at the method's 20 % of the MACs."""
+    from tinycore.nas import JointConfig
+
+    return JointConfig(grids=(None, (2, 2), (3, 3), (4, 4), (5, 5), (6, 6)), input_mode="stream",
+                       max_mac_overhead_pct=20.0)
+
+
+def search_space(data: TaskData):
+    """MBConv space for RGB images at R x R: a stride-2 stem, then six stages (MobileNetV2's layout, strides
+    1, 2, 2, 2, 1, 2) with per-block kernel {3, 5, 7} and expand ratio {3, 4, 6} and per-stage depth; stage 1 picks
+    W and R (64..176) by the MACs of the subnets that fit. The stem and first three stages (down to R/8) are the
+    patch stages, their receptive field moved to the later stages (MCUNetV2's redistribution: kernel 3, at most
+    2 blocks), and the search plans patches with the network (Task.search_patches, tinycore.nas.joint), so
+    resolutions whose early activations exceed the SRAM budget remain reachable."""
+    from tinycore.nas import Redistribution, SearchSpace, StageSpec, redistribute
+    from tinycore.spec import Conv
+
+    if data.input_shape[0] != 3:
+        raise UnsupportedError(f"vww search space: RGB input needed, the data have {data.input_shape[0]} channels")
+    base = SearchSpace(stages=(StageSpec(16, 1, (1,)), StageSpec(24, 2, (1, 2)), StageSpec(40, 2, (1, 2, 3)),
+                               StageSpec(80, 2, (1, 2, 3)), StageSpec(96, 1, (1, 2)), StageSpec(160, 2, (1, 2))),
+                       head_classes=len(data.classes), input_shape=lambda r: (3, r, r),
+                       widths=WIDTHS, resolutions=RESOLUTIONS,
+                       stem=Conv(16, kernel=3, stride=2, act="relu6"), dropout=0.1, name="vww_tinynas")
+    return redistribute(base, Redistribution(PATCH_STAGES, patch_kernels=(3,), patch_max_depth=2,
+                                             late_kernels=(3, 5, 7), late_extra_depth=0))
+
+
+def data_at_shape(data: TaskData, shape: tuple[int, ...]) -> TaskData:
+    """The splits at (3, H, W): each image resized from the stored one by the front end's integer bilinear rule
+    (tinycore.vision.frontend.resize_images), so training sees what the firmware's front end makes of a frame.
+    Above the stored 96 x 96 this interpolates (no new detail). Cached in data.extra per size."""
+    c, h, w = (int(v) for v in shape)
+    if c != data.input_shape[0]:
+        raise UnsupportedError(f"vww: a model input of {c} channels, the data have {data.input_shape[0]}")
+    cache = data.extra.setdefault("at_shape", {})
+    if (h, w) not in cache:
+        def at(pair):
+            return to_features(resize_images(to_images(pair[0]), h, w)), pair[1]
+        cache[(h, w)] = replace(data, train=at(data.train), val=at(data.val), test=at(data.test),
+                                input_shape=(c, h, w), extra={},
+                                dataset={**data.dataset, "input_resize": f"{data.input_shape[1]}x"
+                                         f"{data.input_shape[2]} -> {h}x{w} (tinycore.vision.frontend, bilinear)"})
+    return cache[(h, w)]
+
+
 def train_settings(quick: bool) -> TrainSettings:
     return TrainSettings(epochs=20 if quick else 40, lr=3e-3, batch_size=32)
 
@@ -133,6 +189,9 @@ TASK = Task(
     metric=accuracy,
     evaluate=evaluate,
     metric_name="accuracy",
+    search_space=search_space,
+    data_at_shape=data_at_shape,
+    search_patches=_search_patches(),
     train_loader=augmented_train_loader,
     default_budget=("64KB", "256KB"),
     firmware=_firmware,

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from tinycore.cli import steps
-from tinycore.cli.search import export_and_check, search_config, train_loader_for
+from tinycore.cli.search import export_and_check, search_config, split_at, train_loader_for
 from tinycore.errors import CheckError, TinycoreError
 from tinycore.report import RunDir
 from tinycore.task import Task, TaskData
@@ -81,6 +81,8 @@ def boards_search_and_export(task: Task, data: TaskData, run: RunDir, boards: li
     t0 = time.time()
     targets = board_targets(boards)
     cfg = config if config is not None else search_config(task, quick, seed)
+    # no patch plans here (search_config without joint_config): a board's whole SRAM is its budget, and the
+    # per-board export then plans each winner whole, as the search costed it
     cfg = dataclasses.replace(cfg, finetune_epochs=finetune_epochs)
     space = task.search_space(data)
     rows: list[dict] = []
@@ -96,7 +98,8 @@ def boards_search_and_export(task: Task, data: TaskData, run: RunDir, boards: li
                                n_clips=n_clips, seed=seed, progress=progress, firmware=firmware)
         rows.append(_board_row(task, target, result, report, time.time() - t))
 
-    found = search_boards(space, targets, data.train, data.val, cfg, run.path / "search", loss=task.loss,
+    found = search_boards(space, targets, split_at(task, data, space, "train"),
+                          split_at(task, data, space, "val"), cfg, run.path / "search", loss=task.loss,
                           metric=task.metric, metric_name=task.metric_name, progress=progress,
                           train_loader=train_loader_for(task, data, space, cfg.supernet.batch_size, progress),
                           on_board=on_board)

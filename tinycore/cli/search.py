@@ -30,17 +30,46 @@ def search_config(task: Task, quick: bool, seed: int, epochs: int | None = None)
     return cfg if epochs is None else dataclasses.replace(cfg, finetune_epochs=epochs)
 
 
+def _data_at(task: Task, data: TaskData, space, resolution: int) -> TaskData | None:
+    """The data at the space's input for `resolution`: `data` itself, Task.data_at_shape's, or None (no way)."""
+    shape = tuple(space.input_shape_at(resolution))
+    if shape == tuple(data.input_shape):
+        return data
+    return None if task.data_at_shape is None else task.data_at_shape(data, shape)
+
+
+def split_at(task: Task, data: TaskData, space, split: str):
+    """resolution -> (x, y) of `split` for run_search; the plain pair when the app has one input shape."""
+    if task.data_at_shape is None:
+        return getattr(data, split)
+    return lambda resolution: getattr(_data_at(task, data, space, resolution), split)
+
+
 def train_loader_for(task: Task, data: TaskData, space, batch_size: int, progress: bool):
-    """resolution -> the app's training loader (augmentation) when the space's input at that resolution is the
-    data's own shape, else None (the search then trains on its train tensors)."""
+    """resolution -> the app's training loader (augmentation) on the data at that resolution, or None when the
+    app cannot give it (the search then trains on its train tensors)."""
     if task.train_loader is None:
         return None
 
     def at(resolution: int):
-        if tuple(space.input_shape_at(resolution)) != tuple(data.input_shape):
-            return None
-        return task.train_loader(data, batch_size, progress)
+        d = _data_at(task, data, space, resolution)
+        return None if d is None else task.train_loader(d, batch_size, progress)
     return at
+
+
+QUICK_JOINT_STAGE1_SAMPLES = 6  # --quick: stage 1 subnets per (W, R) when each is costed by its patch plans
+
+
+def joint_config(task: Task, space, cfg, quick: bool = False):
+    """cfg with the app's network + patch-plan search (Task.search_patches, tinycore.nas.joint) when its space
+    declares patch stages; cfg unchanged otherwise (or when cfg has its own). --quick samples fewer subnets in
+    stage 1 (planning every patch plan of a subnet takes seconds on a loaded core)."""
+    if cfg.joint is not None or task.search_patches is None or not space.patch_stages:
+        return cfg
+    joint = task.search_patches
+    if quick:
+        joint = dataclasses.replace(joint, stage1_samples=min(joint.stage1_samples, QUICK_JOINT_STAGE1_SAMPLES))
+    return dataclasses.replace(cfg, joint=joint)
 
 
 def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, quick: bool,
@@ -61,9 +90,11 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
     if task.search_space is None:
         raise TinycoreError(f"the {task.name} app defines no search space and no search")
     budget = Budget(sram_bytes, flash_bytes, macs)
-    cfg = config if config is not None else search_config(task, quick, seed, epochs)
     space = task.search_space(data)
-    result = run_search(space, budget, data.train, data.val, cfg, run.path / "search", loss=task.loss,
+    cfg = joint_config(task, space, config if config is not None else search_config(task, quick, seed, epochs),
+                       quick)
+    result = run_search(space, budget, split_at(task, data, space, "train"), split_at(task, data, space, "val"),
+                        cfg, run.path / "search", loss=task.loss,
                         metric=task.metric, metric_name=task.metric_name, progress=progress,
                         train_loader=train_loader_for(task, data, space, cfg.supernet.batch_size, progress))
     if not distributed.is_main_process():
@@ -77,6 +108,8 @@ def search_and_export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: in
                               "predicted_arena_bytes": result.predicted_arena_bytes,
                               "predicted_flash_bytes": result.predicted_flash_bytes,
                               "predicted_macs": result.macs, "macs_limit": macs,
+                              "patch": result.patch, "patch_plan": result.patch_plan,
+                              "input_mode": result.input_mode,
                               f"val_{task.metric_name}": result.accuracy,
                               "supernet_val": result.supernet_accuracy, "config": cfg.to_dict(),
                               "train_source": result.history.get("train_source"),
@@ -117,12 +150,26 @@ def export_and_check(task: Task, data: TaskData, run: RunDir, sram_bytes: int, f
     """Export the winner under the budget (strict) and require the search's memory prediction to be exact (the
     smallest arena: the search costs it; the export may then fill the budget with faster kernels)."""
     memory = steps.export(task, data, run, sram_bytes=sram_bytes, flash_bytes=flash_bytes, strict=True)
-    if (memory["sram_smallest_bytes"], memory["flash_bytes"]) != (arena_bytes, flash_pred_bytes):
+    # patched: the arena of the plan the search chose, which the generated C declares
+    arena = memory["sram_peak_bytes"] if memory.get("patch_plan") else memory["sram_smallest_bytes"]
+    if (arena, memory["flash_bytes"]) != (arena_bytes, flash_pred_bytes):
         raise TinycoreError(
             f"search predicted arena {arena_bytes:,} B / Flash {flash_pred_bytes:,} B but the exported graph has "
-            f"{memory['sram_smallest_bytes']:,} B / {memory['flash_bytes']:,} B: a bug in {predictor}; please report "
-            f"it with {run.spec_path}")
+            f"{arena:,} B / {memory['flash_bytes']:,} B: a bug in {predictor}; please report it with {run.spec_path}")
     return memory
+
+
+def _space_cost(task: Task, space, sram_bytes: int | None):
+    """Stage 1's cost of a subnet when the search plans patches (joint_config): a patched arena within
+    `sram_bytes` if one is (else the smallest); None (the unpatched arena) when the app plans no patches."""
+    from tinycore.nas import SearchConfig
+    from tinycore.nas.joint import JointCostModel
+
+    cfg = joint_config(task, space, SearchConfig())
+    if cfg.joint is None:
+        return None
+    model = JointCostModel(space, cfg.joint)
+    return lambda arch: model.smallest(arch, sram_bytes)
 
 
 def space_report(task: Task, data: TaskData, out, srams: list[int], flashes: list[int], samples: int,
@@ -139,8 +186,9 @@ def space_report(task: Task, data: TaskData, out, srams: list[int], flashes: lis
     space = task.search_space(data)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 1])
+    cost = _space_cost(task, space, srams[0] if len(srams) == 1 else None)
     if len(srams) == 1 and len(flashes) == 1:
-        res = optimize_space(space, Budget(srams[0], flashes[0]), samples, rng)
+        res = optimize_space(space, Budget(srams[0], flashes[0]), samples, rng, cost=cost)
         d = res.to_dict()
         d.pop("samples")
         (out / "stage1.json").write_text(json.dumps(d, indent=1))
@@ -149,7 +197,7 @@ def space_report(task: Task, data: TaskData, out, srams: list[int], flashes: lis
         text = (f"{format_table(res.rows, (res.width, res.resolution))}\nchoice: W{res.width:g} R{res.resolution} "
                 f"({res.rule})\nplot: {plot}")
         return {**d, "plot": str(plot)}, text
-    rows = budget_grid(space, srams, flashes, samples, rng)
+    rows = budget_grid(space, srams, flashes, samples, rng, cost=cost)
     (out / "grid.json").write_text(json.dumps(rows, indent=1))
     plot = plot_budget_grid(rows, out / "grid.png", f"{space.name}: stage-1 choice per budget ({samples} samples "
                                                     f"per space)")
@@ -161,6 +209,8 @@ def summary_text(report: dict) -> str:
     name = next(iter(met.get("float", {})), None)
     what = f"W={s['width']} R={s['resolution']}" if "width" in s and "resolution" in s else \
         "-".join(map(str, s.get("sizes", []))) or report.get("model", {}).get("family", "model")
+    if s.get("patch_plan"):
+        what += f", patches {s['patch']} ({s['input_mode']} input)"
     lines = [f"searched {what}: arena {mem['sram_peak_bytes']:,} B "
              f"(predicted {s['predicted_arena_bytes']:,}), Flash {mem['flash_bytes']:,} B "
              f"(predicted {s['predicted_flash_bytes']:,}); budget {report['budget']['sram_bytes']:,} / "

@@ -42,6 +42,48 @@ def load_float_model(run: RunDir):
     return model.eval()
 
 
+def data_for_run(task: Task, data: TaskData, run: RunDir) -> TaskData:
+    """`data` at the input shape of the run's model (Task.data_at_shape): a network searched at another
+    resolution is exported, evaluated and run in firmware on its own input size. Unchanged when the shapes agree,
+    the run has no spec yet or the app has one input shape only."""
+    from tinycore.spec.layers import ModelSpec
+
+    if task.data_at_shape is None or not run.spec_path.exists():
+        return data
+    try:
+        spec = load_spec(run)
+    except TinycoreError:
+        return data  # not a tinycore.spec model (an app's own spec file): its app handles its input
+    if not isinstance(spec, ModelSpec):
+        return data
+    shape = (spec.input.channels, spec.input.height, spec.input.width)
+    return data if tuple(data.input_shape) == shape else task.data_at_shape(data, shape)
+
+
+def run_patch_plan(run: RunDir) -> tuple[str, str] | None:
+    """(plan in --patch form, input mode) the run's search chose with its network (report.json "search"), or None:
+    export plans the arena with it and the firmware runs it. Only while the run's model is the searched one."""
+    s = run.load_report().get("search", {})
+    best = run.path / "search" / "best_spec.json"  # where tinycore.cli.search puts the search's files
+    if not (s.get("patch_plan") and s.get("input_mode") and best.is_file() and run.spec_path.is_file()):
+        return None
+    if best.read_text() != run.spec_path.read_text():
+        return None  # the run's model is no longer the searched one (trained over since)
+    return str(s["patch"]), str(s["input_mode"])
+
+
+def patched_memory(graph, patch: str, input_mode: str, plot: Path, title: str) -> dict:
+    """report.json "memory" fields of a graph whose first stage runs by patches (tinycore.patch): the arena the
+    generated C declares (sram_peak_bytes), beside the unpatched one, the plan and its MAC overhead."""
+    from tinycore.patch.cli import patch_report
+
+    rep: dict = {}
+    patch_report(graph, patch, input_mode, rep, plot=str(plot), title=title)
+    return {"sram_peak_bytes": rep["arena_bytes"], "sram_peak_bytes_no_patch": rep["arena_bytes_no_patch"],
+            "patch": rep["patch"], "patch_plan": rep["patch_plan"], "input_mode": input_mode,
+            "mac_overhead_pct": rep["mac_overhead_pct"]}
+
+
 def train_metric_name(task: Task) -> str:
     """The name of task.metric (the validation metric training maximizes) in reports: `best_val_<name>`."""
     return task.train_metric_name or task.metric_name
@@ -80,17 +122,21 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
 
 
 def export(task: Task, data: TaskData, run: RunDir, *, sram_bytes: int, flash_bytes: int, strict: bool) -> dict:
-    """Quantize the trained model with training clips as calibration; plan memory; draw the memory profile."""
-    return export_model(task, data, run, load_float_model(run), load_spec(run).name or "model",
-                        sram_bytes=sram_bytes, flash_bytes=flash_bytes, strict=strict)
+    """Quantize the trained model with training clips as calibration; plan memory (with the patch plan the run's
+    search chose, if any); draw the memory profile."""
+    return export_model(task, data_for_run(task, data, run), run, load_float_model(run),
+                        load_spec(run).name or "model", sram_bytes=sram_bytes, flash_bytes=flash_bytes,
+                        strict=strict, patch=run_patch_plan(run))
 
 
 def export_model(task: Task, data: TaskData, run: RunDir, model, name: str, *, sram_bytes: int, flash_bytes: int,
                  strict: bool, batch: int = 64, samples: int = CALIBRATION_SAMPLES, meta: dict | None = None,
-                 hint: str = "Try `search` with this budget, or a smaller model.") -> dict:
+                 hint: str = "Try `search` with this budget, or a smaller model.",
+                 patch: tuple[str, str] | None = None) -> dict:
     """export() for any float torch model (an app's own, e.g. with several outputs): calibrate on up to
     `samples` training samples in batches of `batch`, save the graph (with graph.meta updated by `meta`),
-    plan memory and check the budget (BudgetError when `strict`, after writing everything; `hint` ends it)."""
+    plan memory and check the budget (BudgetError when `strict`, after writing everything; `hint` ends it).
+    `patch` (plan, input mode): the first stage runs by patches; the budget is checked on that arena."""
     import torch
 
     from tinycore.memory import flash_bytes as graph_flash, per_layer_rows, plan_graph, plot_memory_profile
@@ -112,8 +158,13 @@ def export_model(task: Task, data: TaskData, run: RunDir, model, name: str, *, s
     smallest = plan_graph(graph, arena_limit=0).arena_bytes  # what the search's cost model predicts
     memory = {"sram_peak_bytes": plan.arena_bytes, "sram_smallest_bytes": smallest, "flash_bytes": flash,
               "per_layer": per_layer_rows(plan)}
+    if patch is not None:
+        memory.update(patched_memory(graph, *patch, run.path / "memory_patches.png", f"{task.name} {name}"))
+        log(f"patches {memory['patch']} ({memory['input_mode']}): arena {memory['sram_peak_bytes']:,} B (without "
+            f"patches {plan.arena_bytes:,} B), MAC overhead {memory['mac_overhead_pct']:.2f} %")
     run.update_report(budget={"sram_bytes": sram_bytes, "flash_bytes": flash_bytes}, memory=memory)
-    over = [f"SRAM arena {plan.arena_bytes:,} B > --sram {sram_bytes:,} B"] if plan.arena_bytes > sram_bytes else []
+    arena = memory["sram_peak_bytes"]
+    over = [f"SRAM arena {arena:,} B > --sram {sram_bytes:,} B"] if arena > sram_bytes else []
     over += [f"Flash {flash:,} B > --flash {flash_bytes:,} B"] if flash > flash_bytes else []
     if over and strict:
         raise BudgetError(f"{run.graph_path}: " + "; ".join(over) + ". " + hint)
@@ -163,6 +214,7 @@ def evaluate(task: Task, data: TaskData, run: RunDir, split: str = "test", own_d
     from tinycore.cli.eval_model import check_input_quantization
     from tinycore.ir import load_graph
 
+    data = data_for_run(task, data, run)
     check_input_quantization(load_graph(run.need(run.graph_path, "export")), data, run.graph_path)
     predict_float, predict_int8 = predictors(run)
     key = evaluation_key(data, split)
@@ -191,7 +243,8 @@ def firmware(task: Task, data: TaskData, run: RunDir, *, board: str, n_clips: in
     if task.firmware is None:
         raise TinycoreError(f"the {task.name} app has no firmware target yet")
     try:
-        section = task.firmware(FirmwareRequest(run.path, run.need(run.graph_path, "export"), board, data, n_clips,
+        section = task.firmware(FirmwareRequest(run.path, run.need(run.graph_path, "export"), board,
+                                                data_for_run(task, data, run), n_clips,
                                                 seed, progress))
     except NotEmulated as built:
         img = built.app.image

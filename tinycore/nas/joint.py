@@ -42,6 +42,7 @@ class JointConfig:
     input_mode: str = "frame"                    # how the patched arena holds the input (tinycore.patch modes)
     max_mac_overhead_pct: float = 20.0           # halo recomputation cap, as tinycore.patch's plan search
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    stage1_samples: int = 16                     # stage 1 subnets per (W, R) when it costs them patched (slower)
 
     def __post_init__(self) -> None:
         if self.input_mode not in INPUT_MODES:
@@ -140,11 +141,37 @@ class JointCostModel:
             raise Rejected(c)
         return c
 
-    def _compute(self, arch: Arch, grid: Grid, split_blocks: int) -> JointCost:
+    def smallest(self, arch: Arch, fits_below: int | None = None) -> JointCost:
+        """The plan (among the config's grids and splits, no patches included) with the smallest arena, ties to the
+        smaller MAC overhead: stage 1's cost of `arch` when patches widen what fits.
+
+        With `fits_below` (stage 1 only asks whether a subnet fits): the first plan whose arena is at most that many
+        bytes (no patches first, then the latest split, the fewest patches), else the smallest: it stops early."""
+        splits = sorted(split_choices(self.space, self.cfg), reverse=True)
+        order = [(None, 0)] * (None in self.cfg.grids) + [(g, k) for k in splits for g in self.cfg.grids
+                                                           if g is not None]
+        return self._first_fit(arch, order, -1 if fits_below is None else fits_below)
+
+    def _first_fit(self, arch: Arch, order: list[tuple[Grid, int]], limit: int) -> JointCost:
+        """The first plan in `order` within `limit` bytes, else the smallest (ties: smaller MAC overhead)."""
+        best: JointCost | None = None
+        for grid, k in order:
+            try:
+                c = self(arch, grid, k)
+            except Rejected:
+                continue
+            if c.arena_bytes <= limit:
+                return c
+            if best is None or (c.arena_bytes, c.mac_overhead_pct) < (best.arena_bytes, best.mac_overhead_pct):
+                best = c
+        if best is None:
+            raise BudgetError(f"joint search: no plan of {arch.short()} can be honoured with grids {self.cfg.grids}")
+        return best
+
+    def _program(self, arch: Arch, grid: tuple[int, int], split_blocks: int):
+        """(patch program, unpatched cost, unpatched arena) of a plan, or Rejected before any arena planning."""
         base = arch_cost(self.space, arch)
         graph, no_patch = self.graph(arch)
-        if grid is None:
-            return JointCost(None, no_patch, no_patch, base.flash_bytes, base.macs, base.macs, 0.0)
         if self.space.patch_stages and split_blocks > patch_stage_blocks(self.space, arch):
             raise Rejected("split after the space's patch stages")
         if split_blocks > sum(arch.depths):
@@ -154,13 +181,21 @@ class JointCostModel:
             prog = build_program(graph, plan, self.cfg.input_mode)
         except TinycoreError as e:
             raise Rejected(f"plan cannot be honoured: {e}") from None
-        overhead = prog.mac_overhead_pct
-        if overhead > self.cfg.max_mac_overhead_pct:
+        if prog.mac_overhead_pct > self.cfg.max_mac_overhead_pct:
             raise Rejected("MAC overhead over the cap")
+        return prog, base, no_patch
+
+    def _compute(self, arch: Arch, grid: Grid, split_blocks: int) -> JointCost:
+        if grid is None:
+            base = arch_cost(self.space, arch)
+            no_patch = self.graph(arch)[1]
+            return JointCost(None, no_patch, no_patch, base.flash_bytes, base.macs, base.macs, 0.0)
+        prog, base, no_patch = self._program(arch, grid, split_blocks)
+        overhead = prog.mac_overhead_pct
         arena = plan_patch_program(prog, refine=True).arena_bytes
         if arena >= no_patch:
             raise Rejected("patches do not shrink the arena")
-        return JointCost(plan, arena, no_patch, base.flash_bytes, base.macs,
+        return JointCost(prog.plan, arena, no_patch, base.flash_bytes, base.macs,
                          int(round(base.macs * (1 + overhead / 100))), round(overhead, 3))
 
 

@@ -6,6 +6,7 @@ stage 1 (pick W, R by the MACs of fitting subnets) -> supernet training at (W, R
   stage1.json, stage1_cdf.png     the per-(W, R) table, samples and the choice (cached: reused on a re-run)
   supernet.pt                     supernet checkpoint after every epoch (resumable)
   evolution.jsonl                 one line per generation (resumable)
+  joint.json                      with SearchConfig.joint: every (arch, grid, split) scored, the winner's plan
   candidates.png                  score vs arena of every evaluated candidate
   finetune/checkpoint.pt          tinycore.train.fit checkpoint of the winner (resumable)
   best_spec.json                  the winner as a tinycore.spec ModelSpec (spec_to_json)
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Union
 
@@ -36,6 +37,7 @@ from torch import nn
 from tinycore.budget import Budget
 from tinycore.errors import TrainError
 from tinycore.nas.evolution import Candidate, EvolutionConfig, evolve
+from tinycore.nas.joint import JointConfig, JointCostModel, joint_evolve
 from tinycore.nas.plots import plot_candidates, plot_stage1_cdf
 from tinycore.nas.space import Arch, SearchSpace
 from tinycore.nas.stage1 import Stage1Result, arch_cost, format_table, optimize_space
@@ -58,6 +60,9 @@ class SearchConfig:
     finetune_epochs: int = 10
     finetune_lr: float = 3e-3
     seed: int = 0
+    # network + patch plan searched together (tinycore.nas.joint): stage 1 and the evolution cost each subnet by
+    # its patched arena; `evolution` above replaces joint.evolution. None: no patches
+    joint: JointConfig | None = None
 
     @staticmethod
     def quick(seed: int = 0) -> "SearchConfig":
@@ -87,11 +92,22 @@ class SearchResult:
     history: dict[str, Any] = field(repr=False, default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     model: nn.Module | None = field(default=None, repr=False, compare=False)  # the fine-tuned float model
+    patch_plan: dict[str, Any] | None = None  # joint search: {"splits", "grid"} of the winner's plan, or None
+    input_mode: str | None = None             # joint search: how the patch stage holds its input
+
+    @property
+    def patch(self) -> str:
+        """The plan in --patch form ('3x3@op7'), or 'none'."""
+        if self.patch_plan is None:
+            return "none"
+        g = self.patch_plan["grid"]
+        return f"{g[0]}x{g[1]}@" + ",".join(f"op{i}" for i in self.patch_plan["splits"])
 
     def to_dict(self) -> dict[str, Any]:
         s1 = self.stage1.to_dict()
         s1.pop("samples")
         return {"spec": self.spec.to_dict(), "arch": self.arch.to_dict(), "summary": self.arch.short(),
+                "patch": self.patch, "patch_plan": self.patch_plan, "input_mode": self.input_mode,
                 "width": self.width, "resolution": self.resolution,
                 "predicted_arena_bytes": self.predicted_arena_bytes,
                 "predicted_flash_bytes": self.predicted_flash_bytes, "macs": self.macs, "params": self.params,
@@ -114,17 +130,19 @@ def resolve_data(data: SearchData, resolution: int, what: str) -> tuple[torch.Te
 
 
 def _stage1(space: SearchSpace, budget: Budget, cfg: SearchConfig, out: Path, write: bool,
-            progress: bool) -> Stage1Result:
+            progress: bool, joint_cost: JointCostModel | None = None) -> Stage1Result:
+    n = cfg.samples_per_space if cfg.joint is None else min(cfg.samples_per_space, cfg.joint.stage1_samples)
+    joint = None if cfg.joint is None else {k: v for k, v in asdict(cfg.joint).items() if k != "evolution"}
     key = json.loads(json.dumps({"space": space.describe(), "budget": budget.to_dict(),  # as stage1.json stores it
-                                 "samples_per_space": cfg.samples_per_space, "min_fit_share": cfg.min_fit_share,
-                                 "seed": cfg.seed}))
+                                 "samples_per_space": n, "min_fit_share": cfg.min_fit_share,
+                                 "seed": cfg.seed, **({"joint": joint} if joint else {})}))
     path = out / "stage1.json"
     if path.exists():
         d = json.loads(path.read_text())
         if d.get("key") == key:
             return Stage1Result.from_dict(d)
-    res = optimize_space(space, budget, cfg.samples_per_space, np.random.default_rng([cfg.seed, 1]),
-                         cfg.min_fit_share)
+    res = optimize_space(space, budget, n, np.random.default_rng([cfg.seed, 1]), cfg.min_fit_share,
+                         cost=None if joint_cost is None else lambda a: joint_cost.smallest(a, budget.sram_bytes))
     if write:
         path.write_text(json.dumps({"key": key, **res.to_dict()}))
         plot_stage1_cdf(res, out / "stage1_cdf.png")
@@ -143,6 +161,28 @@ def _share(obj: Any, ctx: distributed.DistContext) -> Any:
     return box[0]
 
 
+def _joint_evolution(space: SearchSpace, w: float, r: int, budget: Budget, score: Callable[[Arch], float],
+                     cfg: SearchConfig, cost: JointCostModel, path: Path | None,
+                     show: bool) -> tuple[dict[str, Any], list[Candidate], Candidate]:
+    """The evolution over (arch, grid, split) at (W, R); returns the shared best dict (its arena the patched one,
+    with the plan), every candidate as a Candidate (for the plot) and the best one. Writes joint.json."""
+    jcfg = replace(cfg.joint, evolution=cfg.evolution)
+    res = joint_evolve(space, w, r, budget, score, jcfg, np.random.default_rng([cfg.seed, 2]), cost, progress=show)
+
+    def as_candidate(c) -> Candidate:
+        return Candidate(c.arch, c.score, c.cost.arena_bytes, c.cost.flash_bytes, c.cost.macs, c.generation)
+
+    b = res.best
+    plan = None if b.cost.plan is None else {"splits": list(b.cost.plan.splits),
+                                             "grid": [b.cost.plan.grid_rows, b.cost.plan.grid_cols]}
+    best = {"best": as_candidate(b).to_dict(), "history": list(res.history), "patch_plan": plan,
+            "input_mode": jcfg.input_mode, "joint_best": b.to_dict()}
+    if path is not None:
+        path.write_text(json.dumps({"best": b.to_dict(), "rejected": res.rejected, "history": list(res.history),
+                                    "candidates": [c.to_dict() for c in res.candidates]}, indent=1, default=str))
+    return best, [as_candidate(c) for c in res.candidates], as_candidate(b)
+
+
 @dataclass
 class SharedSupernet:
     """A trained supernet and what scoring and fine-tuning its subnets need (one per `train_shared_supernet`)."""
@@ -156,6 +196,7 @@ class SharedSupernet:
     out: Path
     ctx: distributed.DistContext
     metric: Callable = accuracy
+    joint_cost: JointCostModel | None = None  # SearchConfig.joint: subnets costed by their patched arena
     scores: dict[tuple, float] = field(default_factory=dict)  # arch.key() -> score, shared by every pick
     # (arch.key(), fine-tune epochs, lr, seed) -> (state_dict, val metric, fine-tune history): a winner two budgets
     # share is extracted and fine-tuned once
@@ -182,7 +223,8 @@ def train_shared_supernet(space: SearchSpace, budget: Budget, train_data: Search
     if write:
         out.mkdir(parents=True, exist_ok=True)
     show = progress and ctx.is_main
-    s1 = _stage1(space, budget, cfg, out, write, show)
+    joint_cost = JointCostModel(space, cfg.joint) if cfg.joint is not None else None
+    s1 = _stage1(space, budget, cfg, out, write, show, joint_cost)
     w, r = s1.width, s1.resolution
     train = resolve_data(train_data, r, "train_data")
     val = resolve_data(val_data, r, "val_data")
@@ -196,7 +238,7 @@ def train_shared_supernet(space: SearchSpace, budget: Budget, train_data: Search
     calib = calibration_batches(train[0], cfg.supernet)
     sn_hist = train_supernet(net, train if loader is None else loader, val, cfg.supernet,
                              out if write else None, loss, metric, show, calib)
-    return SharedSupernet(net, s1, train, val, loader, calib, sn_hist, out, ctx, metric)
+    return SharedSupernet(net, s1, train, val, loader, calib, sn_hist, out, ctx, metric, joint_cost)
 
 
 def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: Path, *, loss: Callable,
@@ -211,12 +253,19 @@ def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: 
         out.mkdir(parents=True, exist_ok=True)
     best_dict = None
     if ctx.is_main:
-        evo = evolve(space, w, r, budget, shared.score, cfg.evolution,
-                     np.random.default_rng([cfg.seed, 2]), out / "evolution.jsonl", progress=show)
-        plot_candidates(evo.candidates, evo.best, budget.sram_bytes, out / "candidates.png", metric_name,
-                        f"{space.name}: W{w:g} R{r}, SRAM {budget.sram_bytes // 1024} KB, "
-                        f"Flash {budget.flash_bytes // 1024} KB", budget.flash_bytes)
-        best_dict = {"best": evo.best.to_dict(), "history": list(evo.history)}
+        title = (f"{space.name}: W{w:g} R{r}, SRAM {budget.sram_bytes // 1024} KB, Flash "
+                 f"{budget.flash_bytes // 1024} KB" + ("" if shared.joint_cost is None else ", patched arena"))
+        if shared.joint_cost is None:
+            evo = evolve(space, w, r, budget, shared.score, cfg.evolution,
+                         np.random.default_rng([cfg.seed, 2]), out / "evolution.jsonl", progress=show)
+            best_dict = {"best": evo.best.to_dict(), "history": list(evo.history)}
+            candidates, best_c = evo.candidates, evo.best
+        else:
+            best_dict, candidates, best_c = _joint_evolution(space, w, r, budget, shared.score, cfg,
+                                                             shared.joint_cost, out / "joint.json" if write else None,
+                                                             show)
+        plot_candidates(candidates, best_c, budget.sram_bytes, out / "candidates.png", metric_name, title,
+                        budget.flash_bytes)
     best_dict = _share(best_dict, ctx)
     best = Candidate.from_dict(best_dict["best"])
     tune_key = (best.arch.key(), cfg.finetune_epochs, cfg.finetune_lr, cfg.seed)
@@ -245,16 +294,20 @@ def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: 
                                           ("supernet", shared.out, "supernet.pt"), ("evolution", out, "evolution.jsonl"),
                                           ("candidates", out, "candidates.png"), ("best_spec", out, "best_spec.json"),
                                           ("result", out, "search.json"))}
-    result = SearchResult(spec, best.arch, w, r, cost.arena_bytes, cost.flash_bytes, cost.macs, cost.params,
+    arena = best.arena_bytes if cfg.joint is not None else cost.arena_bytes  # joint: the patched arena
+    if cfg.joint is not None:
+        files["joint"] = str(out / "joint.json")
+    result = SearchResult(spec, best.arch, w, r, arena, cost.flash_bytes, cost.macs, cost.params,
                           float(acc), best.score, budget, shared.stage1,
                           {"supernet": shared.history, "evolution": best_dict["history"], "finetune": ft_hist,
                            "train_source": "train_data" if loader is None else "train_loader",
-                           "config": cfg.to_dict()}, files, model.eval())
+                           "config": cfg.to_dict()}, files, model.eval(), best_dict.get("patch_plan"),
+                          best_dict.get("input_mode"))
     if write:
         (out / "best_spec.json").write_text(spec_to_json(spec))
         (out / "search.json").write_text(json.dumps(result.to_dict(), indent=2))
     if show:
-        print(f"winner {best.arch.short()}: arena {cost.arena_bytes:,} B, Flash {cost.flash_bytes:,} B, "
+        print(f"winner {best.arch.short()} (patches {result.patch}): arena {arena:,} B, Flash {cost.flash_bytes:,} B, "
               f"{cost.macs:,} MACs, {metric_name} {acc:.4f} (supernet {best.score:.4f})", file=sys.stderr)
     return result
 

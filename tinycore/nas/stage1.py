@@ -10,7 +10,7 @@ fits (marked `fallback`). Torch-free.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -75,17 +75,24 @@ def arch_cost(space: SearchSpace, arch: Arch) -> SubnetCost:
     return subnet_cost(space.to_spec(arch, name=space.name))
 
 
-def sample_space(space: SearchSpace, width: float, resolution: int, n: int, rng: np.random.Generator) -> SpaceSamples:
+# arch -> its memory as deployed (.arena_bytes, .flash_bytes, .macs): arch_cost, or the smallest patched arena of a
+# joint network + patch-plan search (tinycore.nas.joint.JointCostModel.smallest)
+CostFn = Callable[[Arch], Any]
+
+
+def sample_space(space: SearchSpace, width: float, resolution: int, n: int, rng: np.random.Generator,
+                 cost: CostFn | None = None) -> SpaceSamples:
     """Costs of the smallest, the largest and n - 2 uniformly random subnets at (width, resolution)."""
     archs = [space.smallest(width, resolution), space.largest(width, resolution)]
     archs += [space.sample(rng, width, resolution) for _ in range(max(n - 2, 0))]
-    costs = [arch_cost(space, a) for a in archs]
+    costs = [cost(a) if cost is not None else arch_cost(space, a) for a in archs]
     return SpaceSamples(float(width), int(resolution), tuple(c.arena_bytes for c in costs),
                         tuple(c.flash_bytes for c in costs), tuple(c.macs for c in costs))
 
 
-def sample_all(space: SearchSpace, n: int, rng: np.random.Generator) -> tuple[SpaceSamples, ...]:
-    return tuple(sample_space(space, w, r, n, rng) for w in space.widths for r in space.resolutions)
+def sample_all(space: SearchSpace, n: int, rng: np.random.Generator,
+               cost: CostFn | None = None) -> tuple[SpaceSamples, ...]:
+    return tuple(sample_space(space, w, r, n, rng, cost) for w in space.widths for r in space.resolutions)
 
 
 def summarize(s: SpaceSamples, budget: Budget) -> SpaceRow:
@@ -96,12 +103,13 @@ def summarize(s: SpaceSamples, budget: Budget) -> SpaceRow:
                     int(macs.max()) if macs.size else 0, int(min(s.arena_bytes)), int(min(s.flash_bytes)))
 
 
-def smallest_error(space: SearchSpace, budget: Budget, what: str) -> BudgetError:
+def smallest_error(space: SearchSpace, budget: Budget, what: str, cost: CostFn | None = None) -> BudgetError:
     """BudgetError naming the smallest SRAM and Flash any subnet of the space needs."""
     best_a = best_f = None
     for w in space.widths:
         for r in space.resolutions:
-            c = arch_cost(space, space.smallest(w, r))
+            a = space.smallest(w, r)
+            c = cost(a) if cost is not None else arch_cost(space, a)
             if best_a is None or c.arena_bytes < best_a[0]:
                 best_a = (c.arena_bytes, w, r)
             if best_f is None or c.flash_bytes < best_f[0]:
@@ -124,12 +132,14 @@ def choose(rows: list[SpaceRow], min_fit_share: float) -> tuple[SpaceRow, bool]:
 
 
 def optimize_space(space: SearchSpace, budget: Budget, samples_per_space: int, rng: np.random.Generator,
-                   min_fit_share: float = 0.2, samples: tuple[SpaceSamples, ...] | None = None) -> Stage1Result:
-    """Stage 1 for one budget; `samples` (from sample_all) may be reused across budgets."""
-    samples = samples if samples is not None else sample_all(space, samples_per_space, rng)
+                   min_fit_share: float = 0.2, samples: tuple[SpaceSamples, ...] | None = None,
+                   cost: CostFn | None = None) -> Stage1Result:
+    """Stage 1 for one budget; `samples` (from sample_all) may be reused across budgets. `cost` replaces the
+    unpatched arena (e.g. by the smallest patched one, so that patches widen the (W, R) that fit)."""
+    samples = samples if samples is not None else sample_all(space, samples_per_space, rng, cost)
     rows = [summarize(s, budget) for s in samples]
     if not any(r.n_fit for r in rows):
-        raise smallest_error(space, budget, "stage 1")
+        raise smallest_error(space, budget, "stage 1", cost)
     best, fallback = choose(rows, min_fit_share)
     rule = (f"highest mean MACs of the fitting subnets among (W, R) with >= {min_fit_share:.0%} of "
             f"{samples_per_space} samples fitting" + (" (no space reached that share: among any that fit)"
@@ -138,9 +148,10 @@ def optimize_space(space: SearchSpace, budget: Budget, samples_per_space: int, r
 
 
 def budget_grid(space: SearchSpace, srams: list[int], flashes: list[int], samples_per_space: int,
-                rng: np.random.Generator, min_fit_share: float = 0.2) -> list[dict[str, Any]]:
+                rng: np.random.Generator, min_fit_share: float = 0.2,
+                cost: CostFn | None = None) -> list[dict[str, Any]]:
     """Best (W, R) for every SRAM x Flash budget (MCUNet fig. 3 style); samples are drawn once and reused."""
-    samples = sample_all(space, samples_per_space, rng)
+    samples = sample_all(space, samples_per_space, rng, cost)
     out = []
     for sram in srams:
         for flash in flashes:

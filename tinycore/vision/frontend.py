@@ -122,15 +122,36 @@ def source_positions(n_in: int, n_out: int) -> tuple[NDArray[np.int32], NDArray[
     return i0.astype(np.int32), np.minimum(i0 + 1, n_in - 1).astype(np.int32), (pos & ((1 << Q) - 1)).astype(np.int32)
 
 
+def _resize_batch(img: NDArray[np.int32], out_h: int, out_w: int) -> NDArray[np.int32]:
+    """Step 2 on (N, H, W, C) values 0..255 -> (N, out_h, out_w, C) values 0..255."""
+    y0, y1, fy = source_positions(img.shape[1], out_h)
+    x0, x1, fx = source_positions(img.shape[2], out_w)
+    one = 1 << Q
+    fx_, fy_ = fx[None, None, :, None], fy[None, :, None, None]
+    rows0, rows1 = img[:, y0], img[:, y1]
+    top = rows0[:, :, x0] * (one - fx_) + rows0[:, :, x1] * fx_
+    bottom = rows1[:, :, x0] * (one - fx_) + rows1[:, :, x1] * fx_
+    return (top * (one - fy_) + bottom * fy_ + (1 << (2 * Q - 1))) >> (2 * Q)
+
+
 def resize_bilinear(img: NDArray[np.int32], out_h: int, out_w: int) -> NDArray[np.int32]:
     """Step 2 on (H, W, C) values 0..255 -> (out_h, out_w, C) values 0..255."""
-    y0, y1, fy = source_positions(img.shape[0], out_h)
-    x0, x1, fx = source_positions(img.shape[1], out_w)
-    one = 1 << Q
-    fx_, fy_ = fx[None, :, None], fy[:, None, None]
-    top = img[y0][:, x0] * (one - fx_) + img[y0][:, x1] * fx_
-    bottom = img[y1][:, x0] * (one - fx_) + img[y1][:, x1] * fx_
-    return (top * (one - fy_) + bottom * fy_ + (1 << (2 * Q - 1))) >> (2 * Q)
+    return _resize_batch(np.asarray(img)[None], out_h, out_w)[0]
+
+
+def resize_images(images: NDArray[np.uint8], out_h: int, out_w: int, chunk: int = 256) -> NDArray[np.uint8]:
+    """(N, H, W, C) uint8 -> (N, out_h, out_w, C) uint8 by step 2, as the C front end resizes a frame: a model
+    searched at another resolution R is trained on exactly what the firmware makes of a camera frame. Chunked so
+    that the int32 intermediates of a large set stay small."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise DataError(f"resize_images: expected (N, H, W, C) uint8, got {images.shape} {images.dtype}")
+    if out_h < 1 or out_w < 1:
+        raise UnsupportedError(f"resize_images: output size {out_h}x{out_w} must be positive")
+    out = np.empty((len(images), out_h, out_w, images.shape[3]), np.uint8)
+    for i in range(0, len(images), chunk):
+        out[i:i + chunk] = _resize_batch(images[i:i + chunk].astype(np.int32), out_h, out_w)
+    return out
 
 
 def preprocess(frame: NDArray, fmt: str, config: VisionConfig) -> NDArray[np.int8]:

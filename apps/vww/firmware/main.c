@@ -5,8 +5,14 @@
  *   img <k> label <argmax> score <out[person] - out[non_person]> fe <instructions> model <instructions>
  *   feat <int8 model input, hex>
  *   out <int8 outputs, hex>
- * then `stack <bytes> heap <bytes>` (the deepest stack around model_invoke) and `done`.
+ * then `stack <bytes> heap <bytes>` (the deepest stack around front end + model_invoke) and `done`.
  * Instruction counts come from the board counter (exact under QEMU -icount), around each call separately.
+ *
+ * With VWW_STREAM (a searched model whose first stage runs by patches in stream mode, tinycore.nas.joint) the
+ * model pulls frame rows through tc_read_input_rows, which runs the front end on just those rows: no whole int8
+ * frame is in SRAM. The frame then has the model's input size (the front end's resize is the identity, so a row
+ * band equals those rows of the whole frame's output); `fe` is 0 and `model` counts the front end too, and no
+ * `feat` line is printed (there is no whole model input to print).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,11 +31,56 @@
 #error "a VWW model has 2 outputs (non_person, person)"
 #endif
 
-#define VWW_FRAME_VALUES (VWW_FRAME_H * VWW_FRAME_W * (VWW_FORMAT == 0 ? 3 : 1))
+#define VWW_PIXEL_VALUES (VWW_FORMAT == 0 ? 3 : 1)
+#define VWW_FRAME_VALUES (VWW_FRAME_H * VWW_FRAME_W * VWW_PIXEL_VALUES)
 
-static int8_t vww_in[MODEL_INPUT_BYTES];
 static int8_t vww_out[MODEL_OUTPUT_BYTES];
+
+#ifdef VWW_STREAM
+#if VWW_FRAME_H != TC_VISION_OUT_H || VWW_FRAME_W != TC_VISION_OUT_W
+#error "row streaming needs frames of the model's input size"
+#endif
+static char vww_line[TC_HEX_LINE_BYTES(MODEL_OUTPUT_BYTES)];
+static int32_t vww_k;
+static int32_t vww_frontend_errors;
+
+/* The camera driver's side of stream mode: frame rows [y0, y1) through the front end. */
+void tc_read_input_rows(int32_t y0, int32_t y1, int8_t *dst) {
+    const size_t at = (size_t)vww_k * VWW_FRAME_VALUES + (size_t)y0 * VWW_FRAME_W * VWW_PIXEL_VALUES;
+    if (tc_vision_preprocess(&vww_frames[at], VWW_FORMAT, y1 - y0, VWW_FRAME_W, y1 - y0, TC_VISION_OUT_W,
+                             TC_VISION_CHANNELS, tc_vision_table, dst) != 0) {
+        ++vww_frontend_errors;
+    }
+}
+
+static int32_t vww_run(int32_t k, unsigned long *fe, unsigned long *mi) {
+    int32_t rc;
+    vww_k = k;
+    *fe = 0;
+    TC_COUNTER_BEGIN();
+    rc = model_invoke_stream(vww_out);
+    TC_COUNTER_END(*mi);
+    return rc != 0 ? rc : (vww_frontend_errors != 0 ? -1 : 0);
+}
+#else
+static int8_t vww_in[MODEL_INPUT_BYTES];
 static char vww_line[TC_HEX_LINE_BYTES(MODEL_INPUT_BYTES)];
+
+static int32_t vww_run(int32_t k, unsigned long *fe, unsigned long *mi) {
+    int32_t rc;
+    TC_COUNTER_BEGIN();
+    rc = tc_vision_preprocess(&vww_frames[k * VWW_FRAME_VALUES], VWW_FORMAT, VWW_FRAME_H, VWW_FRAME_W,
+                              TC_VISION_OUT_H, TC_VISION_OUT_W, TC_VISION_CHANNELS, tc_vision_table, vww_in);
+    TC_COUNTER_END(*fe);
+    if (rc != 0) {
+        return rc;
+    }
+    TC_COUNTER_BEGIN();
+    rc = model_invoke(vww_in, vww_out);
+    TC_COUNTER_END(*mi);
+    return rc;
+}
+#endif
 
 int main(void) {
     int32_t k;
@@ -38,29 +89,21 @@ int main(void) {
     for (k = 0; k < VWW_N_FRAMES; ++k) {
         unsigned long fe = 0, mi = 0, stack = 0;
         int32_t rc;
-        TC_COUNTER_BEGIN();
-        rc = tc_vision_preprocess(&vww_frames[k * VWW_FRAME_VALUES], VWW_FORMAT, VWW_FRAME_H, VWW_FRAME_W,
-                                  TC_VISION_OUT_H, TC_VISION_OUT_W, TC_VISION_CHANNELS, tc_vision_table, vww_in);
-        TC_COUNTER_END(fe);
-        if (rc != 0) {
-            printf("error tc_vision_preprocess returned %ld on frame %ld\n", (long)rc, (long)k);
-            return 1;
-        }
         TC_STACK_PAINT();
-        TC_COUNTER_BEGIN();
-        rc = model_invoke(vww_in, vww_out);
-        TC_COUNTER_END(mi);
+        rc = vww_run(k, &fe, &mi);
         TC_STACK_USED(stack);
         if (stack > stack_max) {
             stack_max = stack;
         }
         if (rc != 0) {
-            printf("error model_invoke returned %ld on frame %ld\n", (long)rc, (long)k);
+            printf("error the front end or model_invoke returned %ld on frame %ld\n", (long)rc, (long)k);
             return 1;
         }
         printf("img %ld label %d score %d fe %lu model %lu\n", (long)k, vww_out[1] > vww_out[0] ? 1 : 0,
                (int)vww_out[1] - (int)vww_out[0], fe, mi);
+#ifndef VWW_STREAM
         tc_print_hex("feat", vww_in, MODEL_INPUT_BYTES, vww_line);
+#endif
         tc_print_hex("out", vww_out, MODEL_OUTPUT_BYTES, vww_line);
     }
     printf("stack %lu heap %lu\n", stack_max, tc_heap_used());

@@ -8,18 +8,10 @@ import pytest
 
 from apps.vww import data
 from apps.vww.__main__ import main
-from apps.vww.data import DatasetSize
 from apps.vww.task import TASK, to_features, to_images
 from tinycore.spec import zoo_spec
 
-TINY = DatasetSize(train=16, val=8, test=8)
-
-
-@pytest.fixture(scope="module")
-def tiny_set(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vww_task")
-    data.build(root, seed=5, size=TINY, progress=False, workers=2)
-    return root
+from tests.apps.vww.conftest import TINY  # the tiny_set fixture is in conftest.py
 
 
 def _args(tiny_set, run):
