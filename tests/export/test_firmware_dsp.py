@@ -85,7 +85,9 @@ STRESS = [
 CASES = [*CONV2D_CASES, *FC_CASES, *BATCH_MATMUL_CASES, *STRESS]
 DW_CASES = [*DEPTHWISE_CASES,
             DepthwiseCase("dsp_dw_dscnn", hw=(25, 5), channels=64, kernel=3),  # the DS-CNN KWS layer
-            DepthwiseCase("dsp_dw_ring_too_small", hw=(3, 12), channels=8, kernel=3)]  # waits 14 pixels > 36 / 4
+            DepthwiseCase("dsp_dw_ring_too_small", hw=(3, 12), channels=8, kernel=3),  # waits 14 pixels > 36 / 4
+            # in place on the row-run path at stride 2: the next row's first tap runs ahead of the rows computed
+            DepthwiseCase("dsp_dw_stride2_rows", hw=(16, 4), channels=8, kernel=3, stride=2, pad=(0, 1, 0, 1))]
 
 
 def depthwise_graphs() -> list[tuple[str, Graph, object]]:

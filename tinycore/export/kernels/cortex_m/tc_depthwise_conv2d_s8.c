@@ -589,8 +589,11 @@ static __attribute__((noinline)) void tc_dw_channels4_rows(const tc_dw_call *k, 
         if (g.o == g.ring_end) {
             g.o = g.ring;
         }
-        /* write out the rows before the next row's first tap (all after the last row) */
-        for (j = oy + 1 < out_h ? (first + first_step) / out_w : out_h; done < j; ++done) {
+        /* write out the rows before the next row's first tap (all after the last row), never a row not yet
+         * computed: with stride > 1 the next row's first tap runs ahead of the output rows */
+        j = oy + 1 < out_h ? (first + first_step) / out_w : out_h;
+        j = j > oy + 1 ? oy + 1 : j;
+        for (; done < j; ++done) {
             for (i = 0; i < out_w; ++i, to += out_c) {
                 memcpy(to, ring_r + 4 * i, 4);
             }
