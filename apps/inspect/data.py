@@ -45,7 +45,7 @@ class DatasetSize:
 
 
 FULL = DatasetSize(train=6000, val=1000, test=1000, height=224, width=224)
-QUICK = DatasetSize(train=2000, val=400, test=400, height=64, width=64)
+QUICK = DatasetSize(train=3000, val=400, test=400, height=64, width=64)
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,14 @@ DEFECTS = {"washer": ("scratch", "crack", "dent", "stain"), "cap": ("scratch", "
 SUPERSAMPLE = 2
 POSE_SCALE = (0.8, 0.95)  # the part's size in the frame: the camera is framed on the part, as on a line
 POSE_SHIFT = 0.04  # where the trigger catches it, fraction of the frame
+LIGHT_SPREAD = 0.12  # exposure spread of the station's lamps
 DESIGNS = 3  # products of each kind on the line
 DESIGN_SEED = 1801  # the products' drawings: fixed, the same for every data seed and split
 TOLERANCE = (0.06, 0.03)  # a part's tone and per-channel colour spread around its product's (manufacturing)
 MIN_DEFECT_PX = 4  # working pixels a mark must change inside the part, else it is drawn again elsewhere
-LINE_LENGTH = (0.15, 0.45)  # scratches and cracks, fraction of the part diameter (log-uniform)
-LINE_WIDTH = (0.03, 0.05)  # fraction of the part diameter
-BLOB_RADIUS = (0.07, 0.15)  # stains, dents, holes, fraction of the part diameter (log-uniform)
+LINE_LENGTH = (0.15, 0.7)  # scratches and cracks, fraction of the part diameter (log-uniform)
+LINE_WIDTH = (0.03, 0.07)  # fraction of the part diameter
+BLOB_RADIUS = (0.07, 0.25)  # stains, dents, holes, fraction of the part diameter (log-uniform)
 VISIBLE_LEVEL = 32 / 255  # a frame pixel shows the defect when it differs from the good part's frame by this much
 VISIBLE_FRACTION = 10 / 64**2  # ... and a defect is labelled only when every view shows this much of the frame
 DEFECT_TRIES = 12  # defects drawn on one part until one is visible in every view
@@ -187,13 +188,13 @@ def _feature_defect(rng, kind: str, defect: str, img, mask, feat, s: int) -> NDA
         y = int(rng.integers(s // 8, s - s // 8))
         band = max(2, int(feat["period"] / 2))
         x0 = int(rng.integers(0, s // 2))
-        img[y:y + band, x0:x0 + int(s * _log_uniform(rng, 0.15, 0.5))] *= 0.55
+        img[y:y + band, x0:x0 + int(s * _log_uniform(rng, 0.2, 0.8))] *= 0.55
     elif kind == "pcb" and defect == "missing":
         p = feat["pads"][int(rng.integers(len(feat["pads"])))]
         cv2.circle(img, (int(p[0]), int(p[1])), feat["pad_r"] + 1, tuple(float(v) for v in feat["board"]), -1)
     elif kind == "pcb":  # a solder bridge between a pad and its neighbour direction
         p = np.asarray(feat["pads"][int(rng.integers(len(feat["pads"])))], np.float64)
-        q = p + rng.uniform(-1, 1, 2) * s * 0.06
+        q = p + rng.uniform(-1, 1, 2) * s * 0.1
         cv2.line(img, tuple(int(v) for v in p), tuple(int(v) for v in q), feat["silver"], feat["pad_r"] * 2)
     return np.abs(img - before).max(axis=2) > 0.03
 
@@ -239,9 +240,21 @@ def make_instance(rng: np.random.Generator, kind: str, defective: bool, s: int) 
 
 
 def _belt(rng: np.random.Generator, s: int) -> NDArray[np.float32]:
-    tone = rng.uniform(0.12, 0.4) * rng.uniform(0.9, 1.1, 3)
+    """The line's belt: one dark rubber, worn a little differently under each part."""
+    tone = rng.uniform(0.2, 0.26) * rng.uniform(0.97, 1.03, 3)
     tex = grain(rng, s, s, 0.08) * stripes(rng, s, s, rng.uniform(6, 20), vertical=False) ** 0.3
     return (tone * tex[..., None]).astype(np.float32)
+
+
+def _line_light(rng: np.random.Generator, img: NDArray[np.float32]) -> NDArray[np.float32]:
+    """An inspection station's controlled light: exposure within +-LIGHT_SPREAD, a faint gradient, a slight cast
+    (not the free light of photo.light: the camera and lamps are fixed on the line, as in MVTec AD's images)."""
+    h, w = img.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = rng.uniform(0, 2 * np.pi)
+    g = ((xs / w - 0.5) * np.cos(a) + (ys / h - 0.5) * np.sin(a)) * rng.uniform(0, LIGHT_SPREAD)
+    cast = rng.uniform(1 - LIGHT_SPREAD / 4, 1 + LIGHT_SPREAD / 4, 3).astype(np.float32)
+    return np.clip(img * (1 + g)[..., None] * cast * rng.uniform(1 - LIGHT_SPREAD, 1 + LIGHT_SPREAD), 0, 1)
 
 
 def render_view(rng: np.random.Generator, part: Instance, size: int, clean: bool = False) -> NDArray[np.uint8]:
@@ -258,7 +271,7 @@ def render_view(rng: np.random.Generator, part: Instance, size: int, clean: bool
     shadow = cv2.GaussianBlur(np.roll(alpha[..., 0], (int(s * 0.02), int(s * 0.02)), (0, 1)), (0, 0), s * 0.02)
     belt *= (1 - 0.5 * shadow)[..., None]
     out = belt * (1 - alpha) + img * alpha
-    out = photo.blur(rng, photo.light(rng, out), SUPERSAMPLE)
+    out = photo.blur(rng, _line_light(rng, out), SUPERSAMPLE)
     return photo.finish(rng, out.astype(np.float32), (size, size), jpeg=False)  # line cameras stream raw frames
 
 
