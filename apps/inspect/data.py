@@ -31,7 +31,7 @@ from tinycore.errors import DataError
 DATASET_VERSION = 3  # 3: products (fixed designs), a defect is labelled only when every view shows it
 SPLITS = ("train", "val", "test")
 CLASSES = ("good", "defect")
-VIEWS = 2  # frames of each part instance
+VIEWS = 1  # frames of each part instance (more instances teach more than more views of one)
 DEFECT_NAMES = tuple(sorted({d for ds in DEFECTS.values() for d in ds}))
 
 

@@ -38,15 +38,15 @@ SUPERSAMPLE = 2
 POSE_SCALE = (0.8, 0.95)  # the part's size in the frame: the camera is framed on the part, as on a line
 POSE_SHIFT = 0.04  # where the trigger catches it, fraction of the frame
 LIGHT_SPREAD = 0.12  # exposure spread of the station's lamps
-DESIGNS = 3  # products of each kind on the line
+DESIGNS = 1  # products of each kind on the line
 DESIGN_SEED = 1801  # the products' drawings: fixed, the same for every data seed and split
 TOLERANCE = (0.06, 0.03)  # a part's tone and per-channel colour spread around its product's (manufacturing)
 MIN_DEFECT_PX = 4  # working pixels a mark must change inside the part, else it is drawn again elsewhere
 LINE_LENGTH = (0.15, 0.7)  # scratches and cracks, fraction of the part diameter (log-uniform)
 LINE_WIDTH = (0.03, 0.07)  # fraction of the part diameter
 BLOB_RADIUS = (0.07, 0.25)  # stains, dents, holes, fraction of the part diameter (log-uniform)
-VISIBLE_LEVEL = 32 / 255  # a frame pixel shows the defect when it differs from the good part's frame by this much
-VISIBLE_FRACTION = 10 / 64**2  # ... and a defect is labelled only when every view shows this much of the frame
+VISIBLE_LEVEL = 40 / 255  # a frame pixel shows the defect when it differs from the good part's frame by this much
+VISIBLE_FRACTION = 24 / 64**2  # ... and a defect is labelled only when every view shows this much of the frame
 DEFECT_TRIES = 12  # defects drawn on one part until one is visible in every view
 
 
@@ -298,7 +298,9 @@ def render_instance_views(seed_seq: np.random.SeedSequence, defective: bool, vie
     if not defective:
         return [render_view(np.random.default_rng(v), part, size) for v in view_ss], part
     need = min_visible_px(size)
-    for _ in range(DEFECT_TRIES):
+    for attempt in range(DEFECT_TRIES):
+        if attempt and attempt % (DEFECT_TRIES // 3) == 0:  # this part hides its defects from these views: another
+            part = draw_part(rng, kind, size * SUPERSAMPLE, int(rng.integers(DESIGNS)))
         bad = add_defect(rng, part)
         frames = [render_view(np.random.default_rng(v), bad, size) for v in view_ss]
         seen = min(visible_px(f, render_view(np.random.default_rng(v), bad, size, clean=True))
