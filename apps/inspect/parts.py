@@ -13,10 +13,10 @@ are drawn here because they depend on the part's features):
     connector  missing pin, extra (bent pin / solder blob), crack, scratch
     fabric     stain, hole, scratch (a pulled thread), missing (a missing weft thread)
     pcb        missing pad, extra (solder bridge), scratch (a cut trace), stain
-Defect sizes are fractions of the part's diameter, log-uniform so most are small: lines 15-45 % long and
-2.5-4.5 % wide, blobs of radius 6-14 %. A defect is kept only when every view of the part shows it (>= 0.15 % of the
-frame's pixels differ by >= 24/255 from the same view of the good part), else another is drawn: a label says what
-the camera can see, never a mark the resize or the noise erased.
+Defect sizes are fractions of the part's diameter, log-uniform so most are small: lines 15-70 % long and 3-7 %
+wide, blobs of radius 7-25 %. A defect is kept only when every view of the part shows it (>= 0.6 % of the frame's
+pixels differ by >= 40/255 from the same view of the good part), else another is drawn: a label says what the
+camera can see, never a mark the resize or the noise erased.
 """
 from __future__ import annotations
 
