@@ -57,7 +57,7 @@ def main(argv: list[str]) -> None:
              if aug else (x["train"], y["train"]))
     t = time.process_time()
     r = fit(model, train, (x["val"], y["val"]), epochs=epochs, lr=lr, batch_size=batch, optimizer=optimizer,
-            progress=False)
+            progress=True)  # an epoch line on stderr: the plateau shows as it happens
     model.eval()
     with torch.no_grad():
         acc = {s: float((model(x[s][:1000]).argmax(1) == y[s][:1000]).float().mean()) for s in ("train", "test")}
