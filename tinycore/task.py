@@ -6,9 +6,10 @@ quantization, export and reports are built once in tinycore.
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -127,3 +128,24 @@ class Task:
     extra_arguments: Callable[[argparse.ArgumentParser, str], None] | None = None
     # app versions of shared commands by name: fn(task, args) -> exit code (e.g. anomaly's per-machine train)
     commands: dict[str, Callable[["Task", argparse.Namespace], int]] | None = None
+
+
+@contextmanager
+def cache_lock(opts: DataOptions) -> Iterator[None]:
+    """Exclusive lock on the data cache folder: concurrent processes (torchrun ranks, two commands at once) build
+    the built-in set and its feature cache once; the others wait, then read it."""
+    import fcntl
+
+    Path(opts.cache_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(opts.cache_dir) / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def load_task_data(task: Task, opts: DataOptions, build: bool = False) -> TaskData:
+    """An app's data as its own commands read them, under the cache lock; `build` renders the built-in set first
+    when it is not cached (what `optimize --data APP` and the demos need)."""
+    with cache_lock(opts):
+        if build:
+            task.build_data(opts)
+        return task.load_data(opts)

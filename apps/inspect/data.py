@@ -4,7 +4,8 @@ Layout under the cache folder (default data/inspect/{quick,full}):
     meta.json                      stamp (version, seed, sizes), counts, build seconds, label and split rules
     {train,val,test}.npz           images uint8 (N, H, W, 3) RGB, labels uint8 (0 good, 1 defect),
                                    instance (part instance id), kind and defect (indices into parts.KINDS and
-                                   DEFECT_NAMES, -1 = none), defect_px (working pixels the defect changed)
+                                   DEFECT_NAMES, -1 = none), defect_px (frame pixels the defect visibly
+                                   changes, fewest over the part's views; 0 when good)
 Part instance k of a split draws the part (kind, geometry, colours, its defect) from SeedSequence(seed,
 spawn_key=(split, k)) and VIEWS frames of it (pose, belt, light, camera) from child seeds: images are split by part
 instance, so no part is seen in two splits. Half the instances of each split are defective.
@@ -23,14 +24,14 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from apps.inspect.parts import DEFECTS, KINDS, render_instance_views
+from apps.inspect.parts import DEFECTS, KINDS, min_visible_px, render_instance_views
 from apps.vww.data import _read_meta
 from tinycore.errors import DataError
 
-DATASET_VERSION = 2  # 2: raw frames (no JPEG), larger line and blob defects
+DATASET_VERSION = 3  # 3: products (fixed designs), a defect is labelled only when every view shows it
 SPLITS = ("train", "val", "test")
 CLASSES = ("good", "defect")
-VIEWS = 2  # frames of each part instance
+VIEWS = 1  # frames of each part instance (more instances teach more than more views of one)
 DEFECT_NAMES = tuple(sorted({d for ds in DEFECTS.values() for d in ds}))
 
 
@@ -44,7 +45,7 @@ class DatasetSize:
 
 
 FULL = DatasetSize(train=6000, val=1000, test=1000, height=224, width=224)
-QUICK = DatasetSize(train=1200, val=400, test=400, height=64, width=64)
+QUICK = DatasetSize(train=3000, val=400, test=400, height=64, width=64)
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,11 @@ def build(cache_dir: str | Path, seed: int = 0, quick: bool = False, progress: b
         meta["build_seconds"][split] = round(time.perf_counter() - t0, 1)
         meta.update({"name": "inspect_rendered", "source": "built-in: apps/inspect/parts.py", "classes": list(CLASSES),
                      "workers": workers, "kinds": list(KINDS), "defects": list(DEFECT_NAMES), "views": VIEWS,
-                     "label_rule": "defect iff the part instance carries a defect that changed >= 4 working pixels",
-                     "split_rule": "by part instance: instance (seed, split, k) draws the part and its defect, its "
+                     "label_rule": "defect iff the part instance carries a defect that every view shows: >= "
+                                   f"{min_visible_px(size.height)} frame pixels differ by >= 24/255 from the same "
+                                   "view of the part without it",
+                     "split_rule": "by part instance: instance (seed, split, k) draws the product, its tolerance and "
+                                   "its defect, its "
                                    f"{VIEWS} views draw pose and light; no part instance is shared between splits"})
         tmp = root / "meta.tmp.json"
         tmp.write_text(json.dumps(meta, indent=1))

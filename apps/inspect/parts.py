@@ -1,8 +1,10 @@
 """Industrial parts on a conveyor line, with or without a defect: what one frame of an inspection camera shows.
 
-A part *instance* (its colours, geometry and its defect, drawn in the part's own frame) comes from one seed; each
-*view* of it (pose on the belt, background, light, blur, noise, JPEG) from another. The data set renders several
-views of every instance and splits by instance, so a split never sees a part another split holds.
+A line makes a few *products* of each kind (DESIGNS per kind: a layout, colours, a print, drawn from a fixed seed,
+the same in every split, as a factory's products are). A part *instance* is one manufactured part of a product: its
+manufacturing tolerance (tone, colour) and its defect come from the instance's seed; each *view* of it (pose on the
+belt, background, light, blur, noise) from another. The data set renders several views of every instance and
+splits by instance, so a split never sees a part another split holds.
 
 Kinds and the defects each can carry (surface marks from tinycore.vision.render.marks; missing, extra and misprint
 are drawn here because they depend on the part's features):
@@ -11,12 +13,14 @@ are drawn here because they depend on the part's features):
     connector  missing pin, extra (bent pin / solder blob), crack, scratch
     fabric     stain, hole, scratch (a pulled thread), missing (a missing weft thread)
     pcb        missing pad, extra (solder bridge), scratch (a cut trace), stain
-Defect sizes are log-uniform, so most are small: lines 10-40 % of the part's diameter and 2.5-4.5 working pixels
-wide, blobs of radius 4-12 % of it (working pixels = 2 x output pixels, before the pose's 0.6-0.85 scale).
+Defect sizes are fractions of the part's diameter, log-uniform so most are small: lines 15-70 % long and 3-7 %
+wide, blobs of radius 7-25 %. A defect is kept only when every view of the part shows it (>= 0.6 % of the frame's
+pixels differ by >= 40/255 from the same view of the good part), else another is drawn: a label says what the
+camera can see, never a mark the resize or the noise erased.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -31,10 +35,19 @@ DEFECTS = {"washer": ("scratch", "crack", "dent", "stain"), "cap": ("scratch", "
            "connector": ("missing", "extra", "crack", "scratch"), "fabric": ("stain", "hole", "scratch", "missing"),
            "pcb": ("missing", "extra", "scratch", "stain")}
 SUPERSAMPLE = 2
+POSE_SCALE = (0.8, 0.95)  # the part's size in the frame: the camera is framed on the part, as on a line
+POSE_SHIFT = 0.04  # where the trigger catches it, fraction of the frame
+LIGHT_SPREAD = 0.12  # exposure spread of the station's lamps
+DESIGNS = 1  # products of each kind on the line
+DESIGN_SEED = 1801  # the products' drawings: fixed, the same for every data seed and split
+TOLERANCE = (0.06, 0.03)  # a part's tone and per-channel colour spread around its product's (manufacturing)
 MIN_DEFECT_PX = 4  # working pixels a mark must change inside the part, else it is drawn again elsewhere
-LINE_LENGTH = (0.1, 0.4)  # scratches and cracks, fraction of the part diameter (log-uniform)
-LINE_WIDTH_PX = (2.5, 4.5)  # working pixels
-BLOB_RADIUS = (0.04, 0.12)  # stains, dents, holes, fraction of the part diameter (log-uniform)
+LINE_LENGTH = (0.15, 0.7)  # scratches and cracks, fraction of the part diameter (log-uniform)
+LINE_WIDTH = (0.03, 0.07)  # fraction of the part diameter
+BLOB_RADIUS = (0.07, 0.25)  # stains, dents, holes, fraction of the part diameter (log-uniform)
+VISIBLE_LEVEL = 40 / 255  # a frame pixel shows the defect when it differs from the good part's frame by this much
+VISIBLE_FRACTION = 24 / 64**2  # ... and a defect is labelled only when every view shows this much of the frame
+DEFECT_TRIES = 12  # defects drawn on one part until one is visible in every view
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,10 @@ class Instance:
     mask: NDArray[np.bool_]
     kind: str
     defect: str | None
-    defect_px: int
+    defect_px: int  # working pixels the defect changed; after render_instance_views, visible frame pixels
+    clean: NDArray[np.float32]  # the part before its defect (the same array when good)
+    clean_mask: NDArray[np.bool_]  # its mask before the defect (a missing pin changes the outline)
+    features: dict = field(default_factory=dict, compare=False)  # pins, pads, print: what feature defects change
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -118,7 +134,7 @@ def _connector(rng, s):
 
 def _fabric(rng, s):
     ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
-    period = rng.uniform(4, 7)
+    period = s * rng.uniform(0.035, 0.055)
     weave = 1 + 0.22 * np.sin(xs * 2 * np.pi / period) * np.sign(np.sin(ys * 2 * np.pi / period))
     colour = rng.uniform(0.2, 0.9, 3)
     img = (colour * (weave * grain(rng, s, s, 0.06))[..., None]).astype(np.float32)
@@ -140,7 +156,7 @@ def _pcb(rng, s):
         cv2.polylines(img, [np.array([a, mid, b], np.int32)], False, trace, max(2, s // 50))
         pads += [a, b]
     silver = (0.8, 0.8, 0.78)
-    pad_r = max(2, s // 40)
+    pad_r = max(2, round(s * 0.03))
     for p in pads:
         cv2.circle(img, (int(p[0]), int(p[1])), pad_r, silver, -1, cv2.LINE_AA)
     c0 = rng.integers(int(s * 0.3), int(s * 0.5), 2)
@@ -172,72 +188,123 @@ def _feature_defect(rng, kind: str, defect: str, img, mask, feat, s: int) -> NDA
         y = int(rng.integers(s // 8, s - s // 8))
         band = max(2, int(feat["period"] / 2))
         x0 = int(rng.integers(0, s // 2))
-        img[y:y + band, x0:x0 + int(s * _log_uniform(rng, 0.15, 0.5))] *= 0.55
+        img[y:y + band, x0:x0 + int(s * _log_uniform(rng, 0.2, 0.8))] *= 0.55
     elif kind == "pcb" and defect == "missing":
         p = feat["pads"][int(rng.integers(len(feat["pads"])))]
         cv2.circle(img, (int(p[0]), int(p[1])), feat["pad_r"] + 1, tuple(float(v) for v in feat["board"]), -1)
     elif kind == "pcb":  # a solder bridge between a pad and its neighbour direction
         p = np.asarray(feat["pads"][int(rng.integers(len(feat["pads"])))], np.float64)
-        q = p + rng.uniform(-1, 1, 2) * s * 0.06
+        q = p + rng.uniform(-1, 1, 2) * s * 0.1
         cv2.line(img, tuple(int(v) for v in p), tuple(int(v) for v in q), feat["silver"], feat["pad_r"] * 2)
     return np.abs(img - before).max(axis=2) > 0.03
 
 
-def make_instance(rng: np.random.Generator, kind: str, defective: bool, s: int) -> Instance:
-    """One part of `kind` in its own S x S frame; with a defect of a kind the part can carry when `defective`."""
-    img, mask, feat = DRAW[kind](rng, s)
-    img = np.ascontiguousarray(img, np.float32)
+def draw_part(rng: np.random.Generator, kind: str, s: int, design: int = 0) -> Instance:
+    """A good part of product `design` of `kind` in its own S x S frame: the product's drawing (from DESIGN_SEED)
+    within the manufacturing TOLERANCE drawn from rng; its features kept for the feature defects."""
+    img, mask, feat = DRAW[kind](np.random.default_rng((DESIGN_SEED, KINDS.index(kind), design)), s)
+    tone = rng.uniform(1 - TOLERANCE[0], 1 + TOLERANCE[0]) * rng.uniform(1 - TOLERANCE[1], 1 + TOLERANCE[1], 3)
+    img = np.ascontiguousarray(np.clip(img * tone.astype(np.float32), 0, 1), np.float32)
     if kind == "cap":
         _print_mark(img, s, feat["ink"], (s / 2, s / 2), feat["angle"])
-    if not defective:
-        return Instance(img, mask, kind, None, 0)
-    defect = str(rng.choice(DEFECTS[kind]))
+    return Instance(img, mask, kind, None, 0, img, mask, feat)
+
+
+def add_defect(rng: np.random.Generator, part: Instance) -> Instance:
+    """`part` with one defect of a kind it can carry that changed >= MIN_DEFECT_PX working pixels; each try draws
+    the defect kind again, so a defect the part's geometry hides gives way to another."""
+    s = part.image.shape[0]
     diameter = s * 0.9
     for _ in range(10):
-        trial = img.copy()
+        defect = str(rng.choice(DEFECTS[part.kind]))
+        trial, mask = part.clean.copy(), part.clean_mask.copy()
         inside = np.argwhere(mask)
         at = inside[int(rng.integers(len(inside)))][::-1].astype(np.float64)
         if defect in MARKS and defect in LINE_MARKS:
             changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, *LINE_LENGTH),
-                                    rng.uniform(*LINE_WIDTH_PX))
+                                    diameter * rng.uniform(*LINE_WIDTH))
         elif defect in MARKS:
             changed = MARKS[defect](rng, trial, mask, at, diameter * _log_uniform(rng, *BLOB_RADIUS))
         else:
-            changed = _feature_defect(rng, kind, defect, trial, mask, feat, s)
+            changed = _feature_defect(rng, part.kind, defect, trial, mask, part.features, s)
         if changed.sum() >= MIN_DEFECT_PX:
-            return Instance(trial, mask, kind, defect, int(changed.sum()))
-    raise RuntimeError(f"{kind}: no visible {defect} in 10 tries")  # a renderer bug, not a data condition
+            return Instance(trial, mask, part.kind, defect, int(changed.sum()), part.clean, part.clean_mask,
+                            part.features)
+    raise RuntimeError(f"{part.kind}: no visible defect in 10 tries")  # a renderer bug, not a data condition
+
+
+def make_instance(rng: np.random.Generator, kind: str, defective: bool, s: int) -> Instance:
+    """One part of `kind` in its own S x S frame; with a defect of a kind the part can carry when `defective`."""
+    part = draw_part(rng, kind, s)
+    return add_defect(rng, part) if defective else part
 
 
 def _belt(rng: np.random.Generator, s: int) -> NDArray[np.float32]:
-    tone = rng.uniform(0.12, 0.4) * rng.uniform(0.9, 1.1, 3)
+    """The line's belt: one dark rubber, worn a little differently under each part."""
+    tone = rng.uniform(0.2, 0.26) * rng.uniform(0.97, 1.03, 3)
     tex = grain(rng, s, s, 0.08) * stripes(rng, s, s, rng.uniform(6, 20), vertical=False) ** 0.3
     return (tone * tex[..., None]).astype(np.float32)
 
 
-def render_view(rng: np.random.Generator, part: Instance, size: int) -> NDArray[np.uint8]:
-    """The part placed on the belt (rotation, scale, shift, shadow), lit, blurred, downsampled, noised; raw (no JPEG)."""
+def _line_light(rng: np.random.Generator, img: NDArray[np.float32]) -> NDArray[np.float32]:
+    """An inspection station's controlled light: exposure within +-LIGHT_SPREAD, a faint gradient, a slight cast
+    (not the free light of photo.light: the camera and lamps are fixed on the line, as in MVTec AD's images)."""
+    h, w = img.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = rng.uniform(0, 2 * np.pi)
+    g = ((xs / w - 0.5) * np.cos(a) + (ys / h - 0.5) * np.sin(a)) * rng.uniform(0, LIGHT_SPREAD)
+    cast = rng.uniform(1 - LIGHT_SPREAD / 4, 1 + LIGHT_SPREAD / 4, 3).astype(np.float32)
+    return np.clip(img * (1 + g)[..., None] * cast * rng.uniform(1 - LIGHT_SPREAD, 1 + LIGHT_SPREAD), 0, 1)
+
+
+def render_view(rng: np.random.Generator, part: Instance, size: int, clean: bool = False) -> NDArray[np.uint8]:
+    """The part placed on the belt (rotation, scale, shift, shadow), lit, blurred, downsampled, noised; raw (no JPEG).
+    `clean` draws the part as it was before its defect (the same view when rng starts from the same seed)."""
     s = part.image.shape[0]
-    scale = rng.uniform(1.45, 1.6) if part.kind == "fabric" else rng.uniform(0.6, 0.85)
-    shift = rng.uniform(-0.08, 0.08, 2) * s * (part.kind != "fabric")  # cloth fills the frame
+    scale = rng.uniform(1.45, 1.6) if part.kind == "fabric" else rng.uniform(*POSE_SCALE)
+    shift = rng.uniform(-POSE_SHIFT, POSE_SHIFT, 2) * s * (part.kind != "fabric")  # cloth fills the frame
     m = cv2.getRotationMatrix2D((s / 2, s / 2), rng.uniform(0, 360), scale)
     m[:, 2] += shift
-    img = cv2.warpAffine(part.image, m, (s, s), flags=cv2.INTER_LINEAR)
-    alpha = cv2.warpAffine(part.mask.astype(np.float32), m, (s, s), flags=cv2.INTER_LINEAR)[..., None]
+    img = cv2.warpAffine(part.clean if clean else part.image, m, (s, s), flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpAffine((part.clean_mask if clean else part.mask).astype(np.float32), m, (s, s), flags=cv2.INTER_LINEAR)[..., None]
     belt = _belt(rng, s)
     shadow = cv2.GaussianBlur(np.roll(alpha[..., 0], (int(s * 0.02), int(s * 0.02)), (0, 1)), (0, 0), s * 0.02)
     belt *= (1 - 0.5 * shadow)[..., None]
     out = belt * (1 - alpha) + img * alpha
-    out = photo.blur(rng, photo.light(rng, out), SUPERSAMPLE)
+    out = photo.blur(rng, _line_light(rng, out), SUPERSAMPLE)
     return photo.finish(rng, out.astype(np.float32), (size, size), jpeg=False)  # line cameras stream raw frames
+
+
+def visible_px(frame: NDArray[np.uint8], clean: NDArray[np.uint8]) -> int:
+    """Frame pixels where the defect shows: any channel VISIBLE_LEVEL away from the good part's frame."""
+    diff = np.abs(frame.astype(np.int16) - clean.astype(np.int16)).max(axis=2)
+    return int((diff >= round(VISIBLE_LEVEL * 255)).sum())
+
+
+def min_visible_px(size: int) -> int:
+    """The visible pixels a defect needs in a size x size frame: VISIBLE_FRACTION of it, at least 3."""
+    return max(3, round(VISIBLE_FRACTION * size * size))
 
 
 def render_instance_views(seed_seq: np.random.SeedSequence, defective: bool, views: int, size: int,
                           kind: str | None = None) -> tuple[list[NDArray[np.uint8]], Instance]:
-    """`views` frames of one part instance: its own seed draws the part, each view a child seed."""
+    """`views` frames of one part instance: its own seed draws the part, each view a child seed. A defective part's
+    defect is drawn again until every view shows it (min_visible_px frame pixels against the same view of the good
+    part): the label says what the camera can see. The returned part's defect_px is its fewest visible pixels."""
     inst_ss, *view_ss = seed_seq.spawn(1 + views)
     rng = np.random.default_rng(inst_ss)
     kind = kind or str(rng.choice(KINDS))
-    part = make_instance(rng, kind, defective, size * SUPERSAMPLE)
-    return [render_view(np.random.default_rng(v), part, size) for v in view_ss], part
-
+    part = draw_part(rng, kind, size * SUPERSAMPLE, int(rng.integers(DESIGNS)))
+    if not defective:
+        return [render_view(np.random.default_rng(v), part, size) for v in view_ss], part
+    need = min_visible_px(size)
+    for attempt in range(DEFECT_TRIES):
+        if attempt and attempt % (DEFECT_TRIES // 3) == 0:  # this part hides its defects from these views: another
+            part = draw_part(rng, kind, size * SUPERSAMPLE, int(rng.integers(DESIGNS)))
+        bad = add_defect(rng, part)
+        frames = [render_view(np.random.default_rng(v), bad, size) for v in view_ss]
+        seen = min(visible_px(f, render_view(np.random.default_rng(v), bad, size, clean=True))
+                   for f, v in zip(frames, view_ss))
+        if seen >= need:
+            return frames, replace(bad, defect_px=seen)
+    raise RuntimeError(f"{kind}: no defect visible in {views} views of {size}x{size} after {DEFECT_TRIES} tries")

@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from tinycore.cli import run_source
 from tinycore.cli.errors import run_command
 from tinycore.errors import CheckError, TinycoreError
 from tinycore.report import RunDir
-from tinycore.task import DataOptions, Task
+from tinycore.task import DataOptions, Task, cache_lock, load_task_data
 from tinycore.units import parse_bytes, parse_count
 
 
@@ -52,18 +51,6 @@ def _bin_quantization(args) -> tuple[float, int] | None:
     return None if scale is None else (scale, zp)
 
 
-@contextmanager
-def _cache_lock(opts: DataOptions):
-    """Exclusive lock on the data cache folder: concurrent processes (torchrun ranks, two commands at once) build
-    the built-in set and its feature cache once; the others wait, then read it."""
-    import fcntl
-
-    Path(opts.cache_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(opts.cache_dir) / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _remember_source(run: RunDir, args) -> None:
     from tinycore.train.distributed import is_main_process
 
@@ -71,11 +58,7 @@ def _remember_source(run: RunDir, args) -> None:
         run_source.remember(run, args)
 
 
-def _load_data(task: Task, opts: DataOptions, build: bool = False):
-    with _cache_lock(opts):
-        if build:
-            task.build_data(opts)
-        return task.load_data(opts)
+_load_data = load_task_data  # the commands' name for it (tests patch it here)
 
 
 def _run_dir(args, default_name: str) -> RunDir:
@@ -120,7 +103,7 @@ def _emit(args, payload: dict, text: str) -> None:
 
 
 def cmd_data(task: Task, args) -> int:
-    with _cache_lock(_data_options(args)):
+    with cache_lock(_data_options(args)):
         summary = task.build_data(_data_options(args))
     _emit(args, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0

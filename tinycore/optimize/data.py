@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tinycore.errors import DataError
-from tinycore.task import DataOptions, TaskData
+from tinycore.task import DataOptions, TaskData, load_task_data
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 TEST_SHARE, VAL_SHARE = 0.2, 0.1
@@ -78,11 +78,9 @@ def load_app_data(name: str, quick: bool, seed: int, progress: bool = True) -> t
         task = importlib.import_module(f"apps.{name}.task").TASK
     except ModuleNotFoundError:
         raise DataError(f"--data {name}: neither a folder nor an app (apps/{name}/task.py)") from None
-    from tinycore.cli.app import _load_data  # the apps' own way: cache lock, build once, then load
-
     cache = Path("data") / name / ("quick" if quick else "full")
     opts = DataOptions(cache_dir=cache, seed=seed, quick=quick, progress=progress)
-    return _load_data(task, opts, build=True), task
+    return load_task_data(task, opts, build=True), task
 
 
 def load_data(spec_or_dir: str, input_shape: tuple[int, int, int], *, quick: bool, seed: int,

@@ -88,6 +88,21 @@ def calibration(x: np.ndarray, seed: int, n: int = CALIBRATION_SAMPLES, batch: i
     return [torch.from_numpy(x[pick[i:i + batch]]) for i in range(0, len(pick), batch)]
 
 
+def proxy_accuracy(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, int], data: TaskData,
+                   cfg: DistillConfig, epochs: int, seed: int) -> float:
+    """Float val accuracy of `spec` after `epochs` of distillation from the teacher: the search's cheap estimate of
+    how well a candidate learns the task (MACs alone say how much it computes, not what it gets right)."""
+    torch.manual_seed(seed)
+    _, h, w = spec.input.shape()
+    d = data_at(data, (h, w))
+    model = build_model(spec)
+    xt, yt = (torch.from_numpy(a) for a in d["train"])
+    fit(model, (xt, yt), tuple(torch.from_numpy(a) for a in d["val"]), epochs=epochs, lr=cfg.lr,
+        teacher=ResizedTeacher(teacher, teacher_hw).eval(), distill_weight=cfg.distill_weight,
+        temperature=cfg.temperature, batch_size=cfg.batch_size, progress=False, seed=seed)
+    return float_accuracy(model, *d["val"])
+
+
 def train_candidate(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, int], data: TaskData,
                     cfg: DistillConfig, out_dir: Path, seed: int, progress: bool = True
                     ) -> tuple[nn.Module, Graph, dict]:

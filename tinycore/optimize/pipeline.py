@@ -7,9 +7,11 @@ accuracy drop. The CLI (`python -m tinycore optimize`) and apps call this one fu
    (tinycore.nas.evolution.evolve) under the exact limits; the score is the candidate's MACs (in a fixed space the
    subnets with more computation under the budget are the more accurate ones: MCUNet's stage-1 argument), so the
    search spends the budget; every candidate it scores fits;
-3. train the `top_k` best (the user's own architecture first when it fits, by patches if need be) with the user's
+3. rank the `proxy_pool` best by a trained proxy: each distilled from the user's model for `proxy_epochs`, scored
+   by float val accuracy (accuracy, not MACs, picks what is trained in full; proxy_epochs 0 skips this);
+4. train the `top_k` best (the user's own architecture first when it fits, by patches if need be) with the user's
    model as teacher, then QAT (distill.py); quantize; int8 accuracy;
-4. keep the most accurate on val within the limits (select.py), report its test drop; export it as our C, int8
+5. keep the most accurate on val within the limits (select.py), report its test drop; export it as our C, int8
    .tflite and float ONNX; run it in QEMU on the board's emulated core.
 
 Resumable: the evolution logs a line per generation, each trained candidate leaves candidates/<tag>/state.json
@@ -41,6 +43,8 @@ class OptimizeConfig:
     population: int = 32
     generations: int = 10
     top_k: int = 4
+    proxy_pool: int = 8                # candidates (by MACs) given a short distillation to rank them by accuracy
+    proxy_epochs: int = 2              # 0: rank by MACs only
     distill: DistillConfig = field(default_factory=DistillConfig)
     board: str | None = None           # the firmware check runs on its emulated core (mps2-an386 when None)
     firmware_inputs: int = 3
@@ -51,7 +55,7 @@ class OptimizeConfig:
     @staticmethod
     def quick(**kw: Any) -> "OptimizeConfig":
         """Small settings: a short search, two candidates, a few epochs."""
-        base = OptimizeConfig(population=12, generations=3, top_k=2,
+        base = OptimizeConfig(population=12, generations=3, top_k=2, proxy_pool=4, proxy_epochs=1,
                               distill=DistillConfig(epochs=4, qat_epochs=1), firmware_inputs=2)
         return replace(base, **kw)
 
@@ -144,6 +148,25 @@ def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw
     return row
 
 
+def _rank_by_proxy(pool: list, space, out: Path, key: dict, teacher, hw, data, cfg: OptimizeConfig) -> tuple[list, dict]:
+    """`pool` sorted by proxy val accuracy (ties: more MACs first), and {arch short: accuracy}; each score is kept
+    in out/proxy.json under the run's key, so a resumed run does not train it again."""
+    from tinycore.optimize.distill import proxy_accuracy
+
+    path = out / "proxy.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    scores = saved.get("scores", {}) if saved.get("key") == key else {}
+    for cand in pool:
+        name = cand.arch.short()
+        if name not in scores:
+            scores[name] = proxy_accuracy(space.to_spec(cand.arch), teacher, hw, data, cfg.distill, cfg.proxy_epochs,
+                                          cfg.seed)
+            path.write_text(json.dumps({"key": key, "scores": scores}, indent=1))
+        log(f"proxy {name}: val {100 * scores[name]:.2f} % after {cfg.proxy_epochs} epoch(s)", not cfg.progress)
+    ranked = sorted(pool, key=lambda c: (-scores[c.arch.short()], -c.macs, c.arch.short()))
+    return ranked, {c.arch.short(): scores[c.arch.short()] for c in pool}
+
+
 def _with_user_architecture(ranked: list, space, cost, budget: Budget) -> list:
     """The user's own architecture first when it fits (by patches if need be): retrained with the teacher and QAT it
     is the reference the search's candidates are compared with."""
@@ -193,16 +216,21 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                     cfg=evo_cfg, rng=np.random.default_rng(cfg.seed), log_path=out / "evolution.jsonl",
                     cost=cost, progress=cfg.progress)
     ranked = sorted(result.candidates, key=lambda c: (-c.score, c.flash_bytes, c.arena_bytes, c.arch.short()))
-    top = _with_user_architecture(ranked, space, cost, budget)[:cfg.top_k]
     key = {"spec": json.loads(json.dumps(spec.to_dict())), "distill": cfg.distill.to_dict(), "seed": cfg.seed,
            "dataset": data.dataset}
     key = json.loads(json.dumps(key))
+    pool, proxy = _with_user_architecture(ranked, space, cost, budget), {}
+    if cfg.proxy_epochs > 0 and len(pool) > cfg.top_k:
+        pool, proxy = _rank_by_proxy(pool[:max(cfg.proxy_pool, cfg.top_k)], space, out,
+                                     {**key, "proxy_epochs": cfg.proxy_epochs}, teacher, (h, w), data, cfg)
+    top = pool[:cfg.top_k]
     rows = []
     bar = tqdm(top, desc="candidates", file=sys.stderr, disable=not cfg.progress)
     for cand in bar:
         bar.set_postfix_str(cand.arch.short())
         cost(cand.arch)  # a resumed search scored it earlier: find its patch plan again
-        rows.append(_candidate(space, cand, cost.plans.get(cand.arch.key()), out, key, teacher, (h, w), data, cfg))
+        row = _candidate(space, cand, cost.plans.get(cand.arch.key()), out, key, teacher, (h, w), data, cfg)
+        rows.append({**row, "proxy_val_accuracy": proxy.get(cand.arch.short())})
     bar.close()
     choice = choose(rows, budget, user["accuracy"], cfg.max_drop_points)
     chosen = rows[choice.index]
@@ -220,7 +248,10 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                 "drop_points": choice.drop_points, "max_drop_points": cfg.max_drop_points,
                 "within_drop": choice.within_drop,
                 "search": {"space": space.describe(), "evaluated": len(result.candidates),
-                           "score": "log10(MACs) of a subnet within the limits", "history": list(result.history)},
+                           "score": "log10(MACs) of a subnet within the limits", "history": list(result.history),
+                           "proxy": {"epochs": cfg.proxy_epochs, "val_accuracy": proxy,
+                                     "rule": "the proxy_pool candidates with the most MACs, each distilled for "
+                                             "proxy_epochs; the top_k by float val accuracy are trained in full"}},
                 "config": cfg.to_dict(), "pareto_plot": str(out / "pareto.png")}
     return RunDir(out).update_report(app="optimize", dataset=data.dataset, budget=budget.to_dict(), optimize=optimize,
                                  **sections)
