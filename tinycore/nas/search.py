@@ -295,8 +295,9 @@ def pick_subnet(shared: SharedSupernet, budget: Budget, cfg: SearchConfig, out: 
                                           ("candidates", out, "candidates.png"), ("best_spec", out, "best_spec.json"),
                                           ("result", out, "search.json"))}
     arena = best.arena_bytes if cfg.joint is not None else cost.arena_bytes  # joint: the patched arena
-    if cfg.joint is not None:
+    if cfg.joint is not None:  # the joint evolution writes joint.json instead of evolution.jsonl
         files["joint"] = str(out / "joint.json")
+        del files["evolution"]
     result = SearchResult(spec, best.arch, w, r, arena, cost.flash_bytes, cost.macs, cost.params,
                           float(acc), best.score, budget, shared.stage1,
                           {"supernet": shared.history, "evolution": best_dict["history"], "finetune": ft_hist,
