@@ -22,7 +22,7 @@ from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_gro
 from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
 from tinycore.errors import DataError
 from tinycore.report import RunDir
-from tinycore.task import Task, TaskData
+from tinycore.task import Task, TaskData, load_task_data
 from tinycore.units import parse_bytes
 
 RUN_COMMANDS = ("train", "search", "export", "eval", "firmware", "demo")
@@ -69,10 +69,10 @@ def data_args(args, run: RunDir) -> argparse.Namespace:
 
 
 def _load(task: Task, args, build: bool = False, splits: tuple[str, ...] = ("train", "val", "test")) -> TaskData:
-    from tinycore.cli.app import _data_options, _load_data
+    from tinycore.cli.app import data_options
 
-    opts = _data_options(args, splits=splits)
-    data = _load_data(task, opts, build=build)
+    opts = data_options(args, splits=splits)
+    data = load_task_data(task, opts, build=build)
     return dataclasses.replace(data, dataset={**data.dataset, "cache_dir": str(opts.cache_dir)})
 
 
@@ -265,7 +265,8 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
         if not own_data:
             gdata = dataclasses.replace(gdata, extra={**gdata.extra, "thresholds": stored_thresholds(sub)})
         m = steps.evaluate(task, gdata, sub, own_data=own_data)
-        per[g] = {t: {k: m[t][k] for k in ("auc", "pauc", "threshold", "detection_rate", "false_alarm_rate")}
+        per[g] = {t: {k: m[t][k] for k in ("auc", "pauc", "threshold", "thresholds_per_id", "detection_rate",
+                                           "false_alarm_rate")}
                   for t in ("float", "int8")}
         folders.append(sub.path if own_data else steps.evaluation_dir(sub, m["key"]))
         if own_data and np.any(gdata.extra["clips"]["val"]["labels"] == 1):  # a val split to choose settings on
@@ -300,13 +301,15 @@ def _served(chosen: list[str], data: TaskData) -> list[str]:
     return out
 
 
-def stored_thresholds(sub: RunDir) -> dict[str, float]:
-    """{float, int8: alarm threshold} from a sub-run's own evaluation (set on its validation clips)."""
+def stored_thresholds(sub: RunDir) -> dict[str, dict]:
+    """{float, int8: {"model": threshold, "per_id": {ID: threshold}}} from a sub-run's own evaluation (set on its
+    validation clips; scoring.machine_thresholds)."""
     met = sub.load_report().get("metrics") or {}
     if not all(t in met for t in ("float", "int8")):
         raise DataError(f"{sub.report_path}: no alarm thresholds (no `metrics` of the run's own evaluation); run "
                         f"`eval` on the run's own data first, then on other data")
-    return {t: float(met[t]["threshold"]) for t in ("float", "int8")}
+    return {t: {"model": float(met[t]["threshold"]), "per_id": dict(met[t].get("thresholds_per_id", {}))}
+            for t in ("float", "int8")}
 
 
 def read_scores(path: Path) -> list[dict]:
@@ -364,7 +367,8 @@ def cmd_firmware(task: Task, args) -> int:
 
 
 def firmware_one(task: Task, data: TaskData, run: RunDir, args) -> dict:
-    """The firmware of one machine: its model (threshold from that model's validation clips) on its test clips."""
+    """The firmware of one machine: its model (threshold from that machine's normal validation clips) on its test
+    clips."""
     from tinycore.cli import steps
 
     available = trained_groups(run.path)

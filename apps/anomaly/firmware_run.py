@@ -5,7 +5,7 @@ half anomalous when the split allows), each holding the samples of its frame win
 frames 50..249); the firmware scores every STRIDE-th vector of the window, as Python does. The firmware
 score is computed from the int8 vectors it ran: mean over scored vectors of mean((deq(in) - deq(out))**2), in
 double; the alarm threshold is the same score's (1 - FALSE_ALARM_RATE) quantile on the normal validation clips
-(numpy runtime). Checks:
+(numpy runtime) of the machine whose clips run (its own threshold, as `eval` sets one per machine ID). Checks:
   outputs_match_runtime (strict): firmware int8 outputs == tinycore.runtime.run on the firmware's own int8
       features, byte for byte, every scored vector of every clip;
   score_max_abs_diff: |firmware score - the score Python computes (float64) from the firmware's bytes| (<= 1e-6);
@@ -80,6 +80,17 @@ def python_clip(graph, logmel: NDArray[np.float32], window: tuple[int, int], n_f
     return q, out, int8_score(q, out, graph, stats)
 
 
+def threshold_clips(val: dict, machines: list[str]) -> NDArray[np.int64]:
+    """The validation clips the firmware's alarm threshold is set on: the normal ones of the machines whose clips
+    it runs (one sensor, one machine: its own threshold, as `eval` sets per machine ID); the model's normal ones
+    when those machines have none."""
+    normal = val["labels"] == 0
+    own = normal & np.array([g in machines for g in val["groups"]], bool)
+    if not normal.any():
+        raise DataError("anomaly firmware: no normal validation clips to set the alarm threshold on")
+    return np.flatnonzero(own if own.any() else normal)
+
+
 def pick_clips(req: FirmwareRequest, window: tuple[int, int]) -> list[int]:
     """Indices into the test split: up to MAX_CLIPS clips that fill the frame window, alternating anomalous and
     normal, seeded."""
@@ -132,7 +143,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         pcm.append(pcm16(wave[0][crop[0]:crop[1]]))
     req.log(f"anomaly firmware: Python pipeline on {len(picked)} clips")
     val = req.data.extra["clips"]["val"]
-    normal = np.flatnonzero(val["labels"] == 0)  # the threshold's clips: normal validation ones only
+    normal = threshold_clips(val, sorted({info["groups"][i] for i in picked}))
     val_lm = req.data.extra["logmel"]["val"]
     val_scores = np.array([python_clip(graph, val_lm[i], frame_window(val["groups"][i].split("/")[0]),
                                        int(val["frames"][i]), stats)[2] for i in normal])
@@ -181,6 +192,7 @@ def run_firmware(req: FirmwareRequest, timeout_s: float = 600.0) -> dict:
         score_max_abs_diff=score_diff, scores_match=bool(score_diff <= SCORE_TOLERANCE),
         score_tolerance=SCORE_TOLERANCE, feature_mismatch_values=feat_diff, feature_values_checked=feat_total,
         alarms_match_python=all(r["alarm_firmware"] == r["alarm_python"] for r in rows), threshold=threshold,
+        threshold_machines=sorted({val["groups"][i] for i in normal}), threshold_clips=len(normal),
         instructions_per_inference=mean_instructions(sum(c["model"] for c in clips),
                                                      sum(c["vectors"] for c in clips)),
         frontend_instructions_per_clip=mean_instructions(sum(c["fe"] for c in clips), len(clips)),

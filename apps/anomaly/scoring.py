@@ -4,8 +4,8 @@ Score of a clip = mean over its scored vectors of the mean squared reconstructio
 baseline). AUC and pAUC are scikit-learn's roc_auc_score(y, s) and roc_auc_score(y, s, max_fpr=0.1) (McClish
 standardized, chance 0.5) computed per machine ID, then averaged per machine type; `auc` / `pauc` of a table are
 the means over machine types (the DCASE evaluator averages per type the same way). The threshold is the
-(1 - false_alarm_rate) quantile of the scores of normal validation clips: on normal machines the alarm fires on
-about that fraction of clips.
+(1 - false_alarm_rate) quantile of the scores of normal validation clips, set per machine ID on that ID's own
+clips (machine_thresholds): on normal machines the alarm fires on about that fraction of clips.
 """
 from __future__ import annotations
 
@@ -74,6 +74,24 @@ def threshold_at(normal_scores: NDArray, false_alarm_rate: float = FALSE_ALARM_R
     return float(np.quantile(s, 1.0 - false_alarm_rate, method="higher"))
 
 
+def machine_thresholds(scores: NDArray, labels: NDArray, groups: list[str],
+                       false_alarm_rate: float = FALSE_ALARM_RATE) -> dict:
+    """Alarm thresholds from validation clip scores: {"model": over all the model's normal clips, "per_id":
+    {machine ID: over that ID's own normal clips}}. One sensor watches one machine, and units of one model differ
+    in how loud their normal error is, so each ID's alarm is set on its own normal clips."""
+    normal = np.asarray(labels) == 0
+    s = np.asarray(scores, np.float64)
+    ids = sorted({g for g, n in zip(groups, normal) if n})
+    return {"model": threshold_at(s[normal], false_alarm_rate),
+            "per_id": {i: threshold_at(s[normal & np.array([g == i for g in groups])], false_alarm_rate)
+                       for i in ids}}
+
+
+def clip_thresholds(thresholds: dict, groups: list[str]) -> NDArray[np.float64]:
+    """Each clip's alarm threshold: its machine ID's, or the model's for an ID without normal validation clips."""
+    return np.array([thresholds["per_id"].get(g, thresholds["model"]) for g in groups], np.float64)
+
+
 def auc_table(scores: NDArray, labels: NDArray, groups: list[str]) -> dict:
     """{"per_id": {"fan/id_00": {auc, pauc, n_normal, n_anomaly}}, "per_type": {...}, "auc", "pauc"}.
     groups[i] = "<type>/id_XX" of clip i; IDs whose clips are all one label are left out."""
@@ -111,11 +129,11 @@ def severity_table(scores: NDArray, labels: NDArray, groups: list[str], severiti
     return out
 
 
-def alarm_stats(scores: NDArray, labels: NDArray, threshold: float) -> dict:
-    """Detection rate and false-alarm rate of `score > threshold` on labelled clips."""
+def alarm_stats(scores: NDArray, labels: NDArray, threshold: float | NDArray) -> dict:
+    """Detection rate and false-alarm rate of `score > threshold` (one, or one per clip) on labelled clips."""
     alarm = np.asarray(scores) > threshold
     labels = np.asarray(labels)
-    return {"threshold": threshold, "detection_rate": float(alarm[labels == 1].mean()) if (labels == 1).any()
+    return {"detection_rate": float(alarm[labels == 1].mean()) if (labels == 1).any()
             else float("nan"), "false_alarm_rate": float(alarm[labels == 0].mean()) if (labels == 0).any()
             else float("nan")}
 

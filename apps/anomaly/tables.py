@@ -67,20 +67,6 @@ def bootstrap_difference(a: dict[str, dict], col_a: str, b: dict[str, dict], col
     return diff(np.arange(len(files))), float(np.percentile(boot, 5)), float(np.percentile(boot, 95))
 
 
-def per_machine_thresholds(run: Path) -> dict[str, dict[str, float]]:
-    """Test alarm rates (int8) if each machine ID's alarm threshold were set on its own normal val clips at the
-    app's false-alarm target, whatever model serves it: {ID or "all": detection / false-alarm rates}."""
-    from apps.anomaly.commands import _alarm_rates, read_scores
-    from apps.anomaly.scoring import FALSE_ALARM_RATE, threshold_at
-
-    val = list(val_rows(run).values())
-    test = [r for f in sorted(run.glob("*/scores_int8.csv")) for r in read_scores(f)]
-    thr = {i: threshold_at([float(r["score"]) for r in val if r["machine_id"] == i and r["label"] == "0"],
-                           FALSE_ALARM_RATE) for i in sorted({r["machine_id"] for r in test})}
-    rows = [{**r, "alarm": str(int(float(r["score"]) > thr[r["machine_id"]]))} for r in test]
-    return {"all": _alarm_rates(rows), **{i: _alarm_rates([r for r in rows if r["machine_id"] == i]) for i in thr}}
-
-
 def differences(runs: list[Path]) -> str:
     """Validation AUC (int8) of every other run and every other clip score / hop of the first run, minus the first
     run's mean score."""
@@ -126,16 +112,11 @@ def tables(runs: list[Path]) -> str:
 
     test = [[r for f in sorted(p.glob("*/scores_int8.csv")) for r in read_scores(f)] for p, _ in reps]
     ids = sorted({r["machine_id"] for rows in test for r in rows})
-    out.append(_table(["test detection / false alarms (int8)", *(_name(r, p) for p, r in reps)],
+    out.append(_table(["test detection / false alarms (int8; thresholds per machine ID)", *(_name(r, p) for p, r in reps)],
                       [[i, *(" / ".join(f"{v:.2f}" for v in _alarm_rates([r for r in rows if r["machine_id"] == i])
                                         .values()) for rows in test)] for i in ids]))
     if all(any(p.glob("*/scores_val_int8.csv")) for p in runs):
         out.insert(1, differences(runs))
-        rates = [per_machine_thresholds(p) for p, _ in reps]
-        out.append(_table(["thresholds per machine ID: test detection / false alarms (int8)",
-                           *(_name(r, p) for p, r in reps)],
-                          [[i, *(f"{x[i]['detection_rate']:.2f} / {x[i]['false_alarm_rate']:.2f}" for x in rates)]
-                           for i in rates[0]]))
     return "\n\n".join(out)
 
 

@@ -25,8 +25,8 @@ from apps.anomaly.commands import COMMANDS, add_arguments
 from apps.anomaly.dcase import load_dcase
 from apps.anomaly.features import STRIDE, clip_logmel, read_clips, window_vectors
 from apps.anomaly.frontend import ANOMALY_FRONTEND, VECTOR_SIZE, frame_window
-from apps.anomaly.scoring import (CLIP_SCORES, FALSE_ALARM_RATE, aggregate, alarm_stats, auc_table, hop_mask,
-                                  plot_roc, severity_table, threshold_at, vector_errors)
+from apps.anomaly.scoring import (CLIP_SCORES, FALSE_ALARM_RATE, aggregate, alarm_stats, auc_table, clip_thresholds,
+                                  hop_mask, machine_thresholds, plot_roc, severity_table, vector_errors)
 from tinycore.audio import Manifest
 from tinycore.errors import DataError
 from tinycore.spec import idnn
@@ -180,13 +180,15 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
     run_dir = Path(run_dir)
     info = data.extra["clips"][split]
     if split == "val" and not np.any(info["labels"] == 1):
-        return {"auc": float("nan"), "pauc": float("nan"), "threshold": _threshold(predict, data, tag),
+        return {"auc": float("nan"), "pauc": float("nan"), **_threshold_fields(_thresholds(predict, data, tag)),
                 "note": "val holds normal clips only: AUC needs anomalous clips (test split)"}
     choices = choice_scores(predict, data, split)
     scores = choices["mean"]
-    thr = _threshold(predict, data, tag, scores if split == "val" else None)
+    thresholds = _thresholds(predict, data, tag, scores if split == "val" else None)
+    thr = clip_thresholds(thresholds, info["groups"])
     table = auc_table(scores, info["labels"], info["groups"])
-    result = {**table, "false_alarm_target": FALSE_ALARM_RATE, **alarm_stats(scores, info["labels"], thr),
+    result = {**table, "false_alarm_target": FALSE_ALARM_RATE, **_threshold_fields(thresholds),
+              **alarm_stats(scores, info["labels"], thr),
               "clip_score_choices": _choice_tables({h: choices[h] for h in CLIP_SCORES}, info),
               "hop_choices": _choice_tables({str(STRIDE): scores, **{str(h): choices[f"hop_{h}"]
                                                                      for h in HOP_CHOICES}}, info),
@@ -214,21 +216,29 @@ def _choice_tables(choices: dict[str, np.ndarray], info: dict) -> dict:
                 if k in ("auc", "pauc", "per_type")} for h, c in choices.items()}
 
 
-def _threshold(predict, data: TaskData, tag: str, val_scores: np.ndarray | None = None) -> float:
-    """The alarm threshold: set on the model's own normal validation clips (their clip scores `val_scores` when
-    already computed); an evaluation-only folder has none, so the one stored at the run's own evaluation
-    (data.extra["thresholds"][tag]) serves."""
+def _threshold_fields(thresholds: dict) -> dict:
+    """report fields: `threshold` (the model's, over all its normal val clips; an ID without val clips of its own
+    uses it) and `thresholds_per_id` (what each machine's alarm uses)."""
+    return {"threshold": thresholds["model"], "thresholds_per_id": thresholds["per_id"],
+            "threshold_rule": f"per machine ID: the {1 - FALSE_ALARM_RATE:.0%} quantile of its own normal validation "
+                              f"clips' scores"}
+
+
+def _thresholds(predict, data: TaskData, tag: str, val_scores: np.ndarray | None = None) -> dict:
+    """The alarm thresholds (scoring.machine_thresholds): set on the model's own normal validation clips, per
+    machine ID (their clip scores `val_scores` when already computed); an evaluation-only folder has none, so the
+    ones stored at the run's own evaluation (data.extra["thresholds"][tag]) serve."""
     stored = data.extra.get("thresholds", {}).get(tag)
     if stored is not None:
-        return float(stored)
-    normal = data.extra["clips"]["val"]["labels"] == 0
-    if not normal.any():
+        return stored
+    val = data.extra["clips"]["val"]
+    if not np.any(val["labels"] == 0):
         raise DataError(f"{data.dataset.get('source')}: no normal validation clips to set the {tag} alarm threshold "
                         f"on and no threshold stored by the run's own evaluation; run `eval` on the run's own data "
                         f"first")
     if val_scores is None:
         val_scores = scores_for(predict, data, "val")
-    return threshold_at(val_scores[normal], FALSE_ALARM_RATE)
+    return machine_thresholds(val_scores, val["labels"], val["groups"])
 
 
 def write_scores(path: Path, info: dict, columns: dict[str, np.ndarray], alarm: np.ndarray) -> None:
@@ -246,12 +256,12 @@ def _select(scores: np.ndarray, info: dict, machine_type: str) -> tuple[np.ndarr
     return info["labels"][sel], scores[sel]
 
 
-def _per_kind(scores: np.ndarray, info: dict, thr: float) -> dict:
-    """Detection rate at the threshold for each (anomaly kind, severity) of the built-in set."""
+def _per_kind(scores: np.ndarray, info: dict, thr: np.ndarray) -> dict:
+    """Detection rate at the clips' thresholds for each (anomaly kind, severity) of the built-in set."""
     out: dict[str, float] = {}
     for k, s in sorted({(k, s) for k, s in zip(info["kinds"], info["severities"]) if k}):
         sel = np.array([(a, b) == (k, s) for a, b in zip(info["kinds"], info["severities"])])
-        out[f"{k}/{s}"] = float(np.mean(scores[sel] > thr))
+        out[f"{k}/{s}"] = float(np.mean(scores[sel] > thr[sel]))
     return out
 
 

@@ -15,8 +15,8 @@ from torch import nn
 
 from apps.detection.evaluate import Heads
 from apps.detection.model import Detector, DetectorSpec, check_stride, detector_stats, spec_from_json
-from tinycore.cli.app import _check_firmware, _data_options, _emit, _load_data, _remember_source, _run_dir, \
-    cmd_firmware
+from tinycore.cli.app import _check_firmware, _emit, _load_data, _remember_source, _run_dir, cmd_firmware, \
+    data_options
 from tinycore.errors import BudgetError, TinycoreError
 from tinycore.progress import log
 from tinycore.report import RunDir
@@ -230,7 +230,7 @@ def _spec(task: Task, data: TaskData, name: str | None) -> DetectorSpec:
 
 
 def cmd_train(task: Task, args) -> int:
-    data = _load_data(task, _data_options(args))
+    data = _load_data(task, data_options(args))
     run = _run_dir(args, "default")
     _remember_source(run, args)
     section = train(task, data, run, _spec(task, data, args.model), quick=args.quick, seed=args.seed,
@@ -240,7 +240,7 @@ def cmd_train(task: Task, args) -> int:
 
 
 def cmd_export(task: Task, args) -> int:
-    data = _load_data(task, _data_options(args, splits=("train",)))
+    data = _load_data(task, data_options(args, splits=("train",)))
     run = _run_dir(args, "default")
     mem = export(task, data, run, sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
                  strict=True)
@@ -254,13 +254,13 @@ def cmd_eval(task: Task, args) -> int:
         from tinycore.cli.model_file import open_model
 
         graph = open_model(args.tflite)  # before the data: a bad file fails fast
-        data = _load_data(task, _data_options(args, splits=(args.split,)))
+        data = _load_data(task, data_options(args, splits=(args.split,)))
         run = _run_dir(args, f"eval_{Path(args.tflite).stem}")
         q = evaluate_model_file(task, data, run, Path(args.tflite), graph, split=args.split)
         _emit(args, q, f"{args.split}: {args.tflite} int8 mAP@0.5 {q['map50']:.4f} (mAP@[.5:.95] "
                        f"{q['map50_95']:.4f}) on {q['n']} pictures (report: {run.report_path})")
         return 0
-    data = _load_data(task, _data_options(args, splits=(args.split,)))
+    data = _load_data(task, data_options(args, splits=(args.split,)))
     run = _run_dir(args, "default")
     metrics = evaluate(task, data, run, split=args.split)
     _emit(args, metrics, _summary(metrics))
@@ -274,7 +274,7 @@ def cmd_demo(task: Task, args) -> int:
 
     t0 = time.time()
     log("[1/5] data", args.quiet)
-    data = _load_data(task, _data_options(args))  # a set already in --cache-dir is used at its size
+    data = _load_data(task, data_options(args))  # a set already in --cache-dir is used at its size
     run = _run_dir(args, "demo")
     _remember_source(run, args)
     log("[2/5] train", args.quiet)
@@ -308,7 +308,7 @@ def cmd_search(task: Task, args) -> int:
     from tinycore.budget import Budget
     from tinycore.units import parse_count
 
-    data = _load_data(task, _data_options(args))
+    data = _load_data(task, data_options(args))
     run = _run_dir(args, "search")
     _remember_source(run, args)
     budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash), parse_count(args.macs) if args.macs else None)

@@ -113,7 +113,7 @@ def cmd_demo(task: Task, args) -> int:
     board = args.board if args.board != task.default_board else BOARD
     steps.log(f"[1/3] data ({'quick' if args.quick else 'full'} built-in set)" if not args.data_dir else
               f"[1/3] data from {args.data_dir}", args.quiet)
-    data = load_task_data(task, app._data_options(args), build=True)
+    data = load_task_data(task, app.data_options(args), build=True)
     budget = board_budget(board)
     if args.sram != task.default_budget[0] or args.flash != task.default_budget[1]:
         budget = Budget(parse_bytes(args.sram), parse_bytes(args.flash))

@@ -35,7 +35,9 @@ def _frontend(args) -> str | None:
     return given or used
 
 
-def _data_options(args, splits: tuple[str, ...] = ("train", "val", "test")) -> DataOptions:
+def data_options(args, splits: tuple[str, ...] = ("train", "val", "test")) -> DataOptions:
+    """The DataOptions a command's arguments name (cache folder, --data-dir, seed, size, front end, splits to read);
+    public so that an app's own commands read their data as the shared ones do."""
     cache = Path(args.cache_dir) if args.cache_dir else Path("data") / args.task_name / ("quick" if args.quick else
                                                                                           "full")
     return DataOptions(cache_dir=cache, data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
@@ -103,8 +105,8 @@ def _emit(args, payload: dict, text: str) -> None:
 
 
 def cmd_data(task: Task, args) -> int:
-    with cache_lock(_data_options(args)):
-        summary = task.build_data(_data_options(args))
+    with cache_lock(data_options(args)):
+        summary = task.build_data(data_options(args))
     _emit(args, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0
 
@@ -113,7 +115,7 @@ def cmd_train(task: Task, args) -> int:
     from tinycore.cli import steps
 
     _check_model_name(args.model)
-    data = _load_data(task, _data_options(args))
+    data = _load_data(task, data_options(args))
     run = _run_dir(args, args.model or "default")
     _remember_source(run, args)
     section = steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
@@ -126,7 +128,7 @@ def cmd_train(task: Task, args) -> int:
 def cmd_export(task: Task, args) -> int:
     from tinycore.cli import steps
 
-    data = _load_data(task, _data_options(args, splits=("train",)))  # calibration reads train clips only
+    data = _load_data(task, data_options(args, splits=("train",)))  # calibration reads train clips only
     run = _run_dir(args, "default")
     # over budget: the graph, memory plot and report are written, then BudgetError (exit 2) names what is over
     mem = steps.export(task, data, run, sram_bytes=parse_bytes(args.sram), flash_bytes=parse_bytes(args.flash),
@@ -146,7 +148,7 @@ def cmd_eval(task: Task, args) -> int:
         from tinycore.cli.model_file import open_model
 
         graph = open_model(args.tflite)  # before the data: a bad file fails fast
-        data = _load_data(task, _data_options(args, splits=(args.split,)))
+        data = _load_data(task, data_options(args, splits=(args.split,)))
         run = _run_dir(args, f"eval_{Path(args.tflite).stem}")
         labels = tuple(args.labels.split(",")) if args.labels else None
         metrics = evaluate_model_file(task, data, run, args.tflite, split=args.split, labels=labels, graph=graph)
@@ -155,7 +157,7 @@ def cmd_eval(task: Task, args) -> int:
         return 0
     run = _run_dir(args, "default")
     own = args.own_source
-    data = _load_data(task, _data_options(args, splits=(args.split,)))
+    data = _load_data(task, data_options(args, splits=(args.split,)))
     metrics = steps.evaluate(task, data, run, split=args.split, own_data=own)
     m = task.metric_name
     _emit(args, metrics, f"{metrics['key']}: float {m} {metrics['float'][m]:.4f}, int8 {m} "
@@ -167,7 +169,7 @@ def cmd_eval(task: Task, args) -> int:
 def cmd_firmware(task: Task, args) -> int:
     from tinycore.cli import steps
 
-    data = _load_data(task, _data_options(args))
+    data = _load_data(task, data_options(args))
     run = _run_dir(args, "default")
     fw = steps.firmware(task, data, run, board=args.board, n_clips=args.n, seed=args.seed, progress=not args.quiet)
     _emit(args, fw, "firmware: " + ", ".join(f"{k} {v}" for k, v in fw.items() if not isinstance(v, (dict, list))))
@@ -192,7 +194,7 @@ def cmd_search(task: Task, args) -> int:
         from tinycore.nas.boards import board_targets
 
         board_targets(args.boards.split(","))
-    data = _load_data(task, _data_options(args))
+    data = _load_data(task, data_options(args))
     run = _run_dir(args, "search")
     _remember_source(run, args)
     if getattr(args, "family", "cnn") == "former":
@@ -235,7 +237,7 @@ def _search_boards(task: Task, args, data, run: RunDir) -> int:
 def cmd_space(task: Task, args) -> int:
     from tinycore.cli import search
 
-    data = _load_data(task, _data_options(args))
+    data = _load_data(task, data_options(args))
     srams = [parse_bytes(v) for v in args.sram.split(",")]
     flashes = [parse_bytes(v) for v in args.flash.split(",")]
     payload, text = search.space_report(task, data, Path(args.out or Path("runs") / args.task_name / "space"),
@@ -252,7 +254,7 @@ def cmd_demo(task: Task, args) -> int:
     _check_model_name(args.model)
     t0 = time.time()
     quiet = args.quiet
-    opts = _data_options(args)
+    opts = data_options(args)
     steps.log(f"[1/5] data ({'quick' if args.quick else 'full'} built-in set)" if not args.data_dir else
               f"[1/5] data from {args.data_dir}", quiet)
     data = _load_data(task, opts, build=True)

@@ -61,6 +61,8 @@ def test_per_id_passes_where_pooling_fails_and_runs_remember_their_data(tmp_path
         assert val["per_id"]["fan/id_00"]["n_anomaly"] == 3 and set(val["hop_choices"]) == {"2", "4", "8"}
         if per == "id":
             assert all(v["auc"] >= 0.95 for v in val["per_id"].values()), val["per_id"]
+        for g, m in rep["metrics"]["per_machine"].items():  # each machine ID's alarm has its own threshold
+            assert set(m["int8"]["thresholds_per_id"]) == ({g} if per == "id" else {"fan/id_00", "fan/id_02"})
     # per ID: the other ID's tone is unseen, so every anomaly scores above every normal clip of its ID
     assert all(v["auc"] >= 0.95 for v in auc["id"].values()), auc["id"]
     # pooled: both tones are normal to the one model, so an ID's anomaly reconstructs as well as its normal

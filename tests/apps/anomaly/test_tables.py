@@ -1,4 +1,4 @@
-"""README tables from score files: the paired bootstrap of validation differences and per-machine thresholds."""
+"""README tables from score files (the paired bootstrap of validation differences) and per-machine thresholds."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.anomaly.tables import bootstrap_difference, per_machine_thresholds, val_rows
+from apps.anomaly.commands import read_scores
+from apps.anomaly.scoring import alarm_stats, clip_thresholds, machine_thresholds
+from apps.anomaly.tables import bootstrap_difference, val_rows
 
 
 def _scores(path: Path, split: str, shift: dict[str, float], seed: int) -> None:
@@ -34,7 +36,23 @@ def test_bootstrap_and_per_machine_thresholds(tmp_path):
     assert d < -0.3 and lo <= d <= hi < 0  # p90 is chance here: clearly worse than the mean
     d, lo, hi = bootstrap_difference(rows, "score_mean", rows, "score_mean", n=50)
     assert d == lo == hi == 0.0
-    rates = per_machine_thresholds(run)
-    # each ID's own threshold: its anomalies (3 sd above) mostly alarm, its normal clips rarely
-    for mid in ("fan/id_00", "fan/id_02"):
-        assert rates[mid]["detection_rate"] >= 0.8 and rates[mid]["false_alarm_rate"] <= 0.3, rates
+    # one model serves both IDs; id_02's normal scores sit 10 above id_00's
+    val = read_scores(run / "all" / "scores_val_int8.csv")
+    test = read_scores(run / "all" / "scores_int8.csv")
+
+    def cols(rows):
+        return (np.array([float(r["score"]) for r in rows]), np.array([int(r["label"]) for r in rows]),
+                [r["machine_id"] for r in rows])
+
+    thr = machine_thresholds(*cols(val), false_alarm_rate=0.1)
+    assert set(thr["per_id"]) == {"fan/id_00", "fan/id_02"}
+    assert thr["per_id"]["fan/id_02"] > thr["per_id"]["fan/id_00"] + 5
+    s, y, ids = cols(test)
+    for mid in ("fan/id_00", "fan/id_02"):  # each ID's own threshold: its anomalies mostly alarm, its normal rarely
+        k = np.array([i == mid for i in ids])
+        rates = alarm_stats(s[k], y[k], clip_thresholds(thr, [i for i in ids if i == mid]))
+        assert rates["detection_rate"] >= 0.8 and rates["false_alarm_rate"] <= 0.3, rates
+    # one threshold for both (the model's): id_00's anomalies sit below id_02's normal clips and are missed
+    one = alarm_stats(s[:40], y[:40], thr["model"])
+    assert one["detection_rate"] <= 0.2, one
+    assert clip_thresholds(thr, ["pump/id_00"])[0] == thr["model"]  # an ID without val clips: the model's
