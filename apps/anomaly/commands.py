@@ -363,7 +363,7 @@ def cmd_firmware(task: Task, args) -> int:
     data = _load(task, data_args(args, run))
     fw = firmware_one(task, data, run, args)
     _emit(args, fw, "firmware: " + ", ".join(f"{k} {v}" for k, v in fw.items() if not isinstance(v, (dict, list))))
-    return 0 if fw.get("outputs_match_runtime", True) else 1
+    return 0 if fw.get("outputs_match_runtime", True) and fw.get("features_within_tolerance", True) else 1
 
 
 def firmware_one(task: Task, data: TaskData, run: RunDir, args) -> dict:

@@ -131,3 +131,37 @@ def test_cortex_m4_build_and_static_ram(config, bss_bytes, tmp_path):
     sizes = subprocess.run(["arm-none-eabi-size", "-t", *objs], capture_output=True, text=True).stdout
     text, data, bss = map(int, sizes.splitlines()[-1].split()[:3])
     assert data == 0 and bss == bss_bytes
+
+
+def test_int8_flips_lie_on_rounding_edges(host_frontend):
+    """The anomaly front end (dB log-mel, 10 s clips of speech and noise, as machines over background noise; pure
+    tones leave bins at FFT rounding level, outside the stated tolerance): C and torch floats differ a little, so int8 values can differ by a
+    step, but only for values on a rounding edge; any two different floats are split by an edge at some scale, so
+    no rounding rule makes the int8 features equal everywhere (tinycore.audio.compare); a real divergence fails."""
+    from apps.anomaly.frontend import ANOMALY_FRONTEND
+    from tinycore.audio.compare import DB_TOLERANCE, feature_flips
+
+    clips = _clips(ANOMALY_FRONTEND.clip_samples)[0][:6]  # speech and noise: no bin at FFT rounding level (tones)
+    ours, ref = host_frontend(ANOMALY_FRONTEND).clip(clips), compute_features(ANOMALY_FRONTEND, clips)
+    scale, zp = _calibrated(ref)
+    c_q = quantize_float_s8(ours, scale, zp)
+    flips = feature_flips(c_q, ref, scale, zp)
+    print(f"\nanomaly front end, C vs torch int8: {flips['feature_mismatch_values']}/{flips['feature_values_checked']} "
+          f"differ, largest edge distance {flips['feature_mismatch_max_edge_distance']:.2g} dB (scale {scale:.4g})")
+    assert flips["features_within_tolerance"] and flips["feature_mismatch_max_step"] <= 1, flips
+    # the largest C - torch difference: a scale that puts a rounding edge halfway between the two floats
+    j = int(np.argmax(np.abs(ours - ref)))
+    c, t = float(ours.reshape(-1)[j]), float(ref.reshape(-1)[j])
+    assert 0 < abs(c - t) <= DB_TOLERANCE
+    n = np.floor((c + t) / 2 / scale)
+    edge_scale = (c + t) / 2 / (n + 0.5)
+    pair = np.float32([c, t])
+    q = quantize_float_s8(pair, edge_scale, 0)
+    assert q[0] != q[1]
+    assert feature_flips(q[:1], pair[1:], edge_scale, 0)["features_within_tolerance"]
+    # a value moved by 0.1 dB away from any edge is not explained by rounding
+    k = int(np.argmin(np.abs(np.abs(ref.reshape(-1) / np.float32(scale)) % 1.0 - 0.75)))  # 1/4 step from edges
+    moved = ref.reshape(-1).copy()
+    moved[k] += np.float32(0.3 * scale)
+    bad = feature_flips(quantize_float_s8(moved, scale, zp), ref.reshape(-1), scale, zp)
+    assert bad["feature_mismatch_values"] >= 1 and not bad["features_within_tolerance"], bad

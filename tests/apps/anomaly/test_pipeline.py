@@ -147,8 +147,10 @@ def test_demo_quick_end_to_end(tmp_path):
     assert fw["sram_total_bytes"] > fw["bss_bytes"] >= 640 + 256 + 1280
     assert fw["outputs_match_runtime"] is True and fw["scores_match"] is True and fw["n_checked"] == 2
     assert (fw["machine"], fw["model"], fw["vectors_per_clip"]) == ("fan/id_00", "all", 154)
-    # the C front end rounds float log-mel values on its own: measured 0 of 197,120 int8 features differ; allow a few
-    assert fw["feature_mismatch_values"] <= 10 and fw["alarms_match_python"] is True
+    # the C front end rounds float log-mel values on its own: measured 0 of 197,120 int8 features differ; a few may,
+    # one step each and only on a rounding edge (tinycore.audio.compare)
+    assert fw["feature_mismatch_values"] <= 10 and fw["features_within_tolerance"] is True
+    assert fw["alarms_match_python"] is True and fw["threshold_machines"] == ["fan/id_00"]
     rows = fw["per_op_instructions"]  # the per-op profile (issue #19), integers, summing to the whole inference
     assert rows and all(type(r["instructions"]) is int for r in rows)
     assert abs(fw["per_op_profile"]["unaccounted_instructions"]) <= fw["per_op_profile"]["instrumentation_instructions"]
