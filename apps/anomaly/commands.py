@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from apps.anomaly.features import STRIDE
-from apps.anomaly.idnn import BinStats, fold_checkpoint, is_folded, is_idnn, scoring_data, training_data
-from apps.anomaly.machines import (PER_CHOICES, folder, group_of, groups, in_group, model_for, normal_val, select,
-                                   trained_groups)
+from apps.anomaly.idnn import (BinStats, fold_checkpoint, is_folded, is_idnn, scoring_data, training_data,
+                               unfold_standardization)
+from apps.anomaly.machines import (POOLED, PER_CHOICES, folder, group_of, groups, in_group, model_for, normal_val,
+                                   select, trained_groups)
 from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
 from tinycore.errors import DataError
 from tinycore.report import RunDir
@@ -26,15 +27,20 @@ from tinycore.task import Task, TaskData, load_task_data
 from tinycore.units import parse_bytes
 
 RUN_COMMANDS = ("train", "search", "export", "eval", "firmware", "demo")
+INIT_CHOICES = ("pooled", "scratch")
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """--per on train/demo (which models to fit), --machine on every run command (which one to use)."""
     if command in ("train", "search", "demo"):
-        # pooled beat per type and per ID on the built-in validation split (README); search keeps one per type
-        parser.add_argument("--per", default="type" if command == "search" else "pooled", choices=PER_CHOICES,
-                            help="one model per machine type, per machine ID, or one pooled over every machine "
-                                 "(default: pooled; search: type)")
+        parser.add_argument("--per", default="type", choices=PER_CHOICES,
+                            help="one model per machine type (default), per machine ID, or one pooled over every "
+                                 "machine")
+    if command in ("train", "demo"):
+        # from the pooled model closed most of the validation gap between per type and pooled (README)
+        parser.add_argument("--init", default="pooled", choices=INIT_CHOICES,
+                            help="per type / per ID: start each machine's model from a model pooled over every "
+                                 "machine, trained first (default), or from scratch")
     if command == "search":
         parser.add_argument("--model", help="the family to search: the default model's (IDNN) or that of a zoo name "
                                             "(dense_autoencoder: MLPerf's reference)")
@@ -101,23 +107,33 @@ def cmd_train(task: Task, args) -> int:
 
 
 def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
+    """Every model of --per; per type / per ID with --init pooled: the pooled model first (RUN/all, kept as a
+    sub-run outside `machines.groups`), then each machine's model fine-tuned from it on its own clips."""
     from tinycore.cli import steps
     from tinycore.cli.app import _spec_for
 
     todo = _todo(data, args)
     spec = _spec_for(task, data, args.model)
-    sections = {}
+    sections, start = {}, None
+    if args.per != "pooled" and getattr(args, "init", "scratch") == "pooled":
+        steps.log(f"train {POOLED} (the starting point of every {args.per} model)", args.quiet)
+        start = RunDir(run.path / folder(POOLED))
+        sections[POOLED] = train_one(task, normal_val(select(data, POOLED)), start, spec, args)
     for g in todo:
-        steps.log(f"train {g}", args.quiet)
-        sections[g] = train_one(task, normal_val(select(data, g)), RunDir(run.path / folder(g)), spec, args)
+        steps.log(f"train {g}" + (f" from {POOLED}" if start else ""), args.quiet)
+        sections[g] = train_one(task, normal_val(select(data, g)), RunDir(run.path / folder(g)), spec, args,
+                                start=start)
     run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(spec),
-                      machines={"per": args.per, "groups": todo}, train={"per_machine": sections})
+                      machines={"per": args.per, "groups": todo, "init": POOLED if start else "scratch"},
+                      train={"per_machine": sections})
     return sections
 
 
-def train_one(task: Task, gdata: TaskData, sub: RunDir, spec, args) -> dict:
-    """Train one machine's model on its data (validation: normal clips); an IDNN trains standardised, then its
-    standardisation is folded into the first layer."""
+def train_one(task: Task, gdata: TaskData, sub: RunDir, spec, args, start: RunDir | None = None) -> dict:
+    """Train one machine's model on its data (validation: normal clips), from scratch or fine-tuned from the
+    trained model in `start` (task.finetune_settings); an IDNN trains standardised with its own statistics either
+    way, then its standardisation is folded into the first layer."""
+    from apps.anomaly.task import finetune_settings
     from tinycore.cli import steps
     from tinycore.spec import build_model
 
@@ -125,15 +141,33 @@ def train_one(task: Task, gdata: TaskData, sub: RunDir, spec, args) -> dict:
     if is_idnn(spec):
         if is_folded(sub.path):
             raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
+        # its own statistics, also when fine-tuned: bins unusual for this machine stand out in its units, which
+        # is what lets a unit tell another unit's normal sound as an anomaly (README; the pooled model's statistics
+        # did not, tests/apps/anomaly/test_machines.py)
         stats = BinStats.fit(gdata.train[0])
         sub.path.mkdir(parents=True, exist_ok=True)
         stats.save(sub.path)
         gdata = training_data(gdata, stats)
+    init = None if start is None else start_model(start, spec)
     section = steps.train(task, gdata, sub, spec, quick=args.quick, seed=args.seed, progress=not args.quiet,
-                          epochs=args.epochs)
+                          epochs=args.epochs, init_model=init,
+                          settings=None if init is None else finetune_settings())
     if stats is not None:
         fold_checkpoint(sub.path, build_model(spec), stats)
-    return section
+    return section if start is None else {**section, "init": str(start.path.name)}
+
+
+def start_model(start: RunDir, spec):
+    """The trained model of `start` as a starting point for `spec`'s training: the same architecture, and for an
+    IDNN with its standardisation unfolded (the new model learns on standardised inputs)."""
+    from tinycore.cli import steps
+    from tinycore.errors import UnsupportedError
+    from tinycore.spec import spec_to_json
+
+    if spec_to_json(steps.load_spec(start)) != spec_to_json(spec):
+        raise UnsupportedError(f"{start.path}: its model is another architecture than {spec.name}; use --init scratch")
+    model = steps.load_float_model(start).train()
+    return unfold_standardization(model, BinStats.load(start.path)) if is_idnn(spec) else model
 
 
 def _emit_train(args, sections: dict) -> int:

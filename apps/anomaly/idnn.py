@@ -119,6 +119,18 @@ def fold_standardization(model: torch.nn.Module, stats: BinStats) -> torch.nn.Mo
     return model
 
 
+@torch.no_grad()
+def unfold_standardization(model: torch.nn.Module, stats: BinStats) -> torch.nn.Module:
+    """In place, the inverse of fold_standardization: the first Linear takes standardised, centre-zeroed inputs
+    again (b = b' + W' mu, W = W' * sd; the centre frame's weights, which its zeroed inputs never reach, are 0), so a
+    trained model can start another model's training (a per-machine model from the pooled one)."""
+    fc = _first_linear(model)
+    mean = torch.from_numpy(np.tile(stats.mean, FRAMES))
+    fc.bias.add_(fc.weight @ mean)
+    fc.weight.mul_(torch.from_numpy(np.tile(stats.sd, FRAMES)))
+    return model
+
+
 FOLDED_KEY = "idnn_standardization_folded"
 
 

@@ -90,15 +90,16 @@ def train_metric_name(task: Task) -> str:
 
 
 def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: int, progress: bool,
-          epochs: int | None = None, init_model=None) -> dict:
+          epochs: int | None = None, init_model=None, settings=None) -> dict:
     """Train `spec` on the task's data; the best-val weights end in run/checkpoint.pt. `init_model` (a model of
-    `spec`, e.g. a subnet with its supernet weights) is fine-tuned instead of a fresh one."""
+    `spec`, e.g. a subnet with its supernet weights) is fine-tuned instead of a fresh one, with `settings` (a
+    TrainSettings) when given, else the task's."""
     import torch
 
     from tinycore.spec import build_model, spec_to_json
     from tinycore.train import distributed, fit
 
-    settings = task.train_settings(quick)
+    settings = settings or task.train_settings(quick)
     torch.manual_seed(seed)
     run.path.mkdir(parents=True, exist_ok=True)
     if run.spec_path.exists() and run.spec_path.read_text() != spec_to_json(spec) and run.checkpoint_path.exists():

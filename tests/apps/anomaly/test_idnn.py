@@ -9,7 +9,7 @@ import torch
 
 from apps.anomaly.firmware_run import int8_score
 from apps.anomaly.idnn import (CENTRE_SLICE, N_MELS, BinStats, centre_target, fold_checkpoint, fold_standardization,
-                               is_folded, is_idnn, standardized_inputs)
+                               is_folded, is_idnn, standardized_inputs, unfold_standardization)
 from apps.anomaly.task import IDNN_SIZES, neg_mse, train_settings
 from tinycore.errors import TinycoreError
 from tinycore.spec import build_model, dense_autoencoder, idnn
@@ -49,6 +49,19 @@ def test_fold_equals_explicit_standardisation():
     x2[:, CENTRE_SLICE] += 30.0
     with torch.no_grad():
         assert np.array_equal(model(torch.from_numpy(x2)).numpy(), got)
+
+
+def test_unfold_inverts_the_fold():
+    x = _vectors(64)
+    stats = _stats(x)
+    torch.manual_seed(0)
+    model = build_model(idnn((640, 32, 16, 128))).eval()
+    z = torch.from_numpy(standardized_inputs(x, stats))
+    with torch.no_grad():
+        want = model(z).numpy()
+        unfold_standardization(fold_standardization(model, stats), stats)
+        got = model(z).numpy()
+    assert np.abs(got - want).max() < 1e-4 * np.abs(want).max()
 
 
 def test_centre_target_is_the_standardised_centre_frame():
