@@ -81,6 +81,25 @@ def differences(runs: list[Path]) -> str:
     return _table([f"validation, int8, against {runs[0].name}: mean", "AUC difference", "90 % interval"], rows)
 
 
+BASELINES = ("pca_reconstruction", "gaussian_mixture", "isolation_forest")
+
+
+def baseline_tables(rep: dict) -> str:
+    """One run's test AUC / pAUC (int8) per machine type, ID and severity beside the scikit-learn baselines fitted
+    on the same vectors (PCA, GMM, IsolationForest; float)."""
+    m, base = rep["metrics"]["int8"], rep["metrics"]["float"].get("baselines", {})
+
+    def cell(d: dict) -> str:
+        return f"{_f(d.get('auc'))} / {_f(d.get('pauc'))}" if d else ""
+
+    out = []
+    for key, label in (("per_type", "type"), ("per_id", "ID"), ("per_severity", "severity")):
+        out.append(_table([f"{label}: AUC / pAUC (test)", "model int8", "PCA", "GMM", "IsolationForest"],
+                          [[k, cell(m[key][k]), *(cell(base.get(b, {}).get(key, {}).get(k, {})) for b in BASELINES)]
+                           for k in sorted(m[key])]))
+    return "\n\n".join(out)
+
+
 def tables(runs: list[Path]) -> str:
     """Choice tables (validation and test) and the per type / ID / severity test tables of the runs."""
     reps = [(p, json.loads((p / "report.json").read_text())) for p in runs]
@@ -92,8 +111,7 @@ def tables(runs: list[Path]) -> str:
         rows.append([_name(r, p), _f(r.get("validation", {}).get("float", {}).get("auc")), _f(v.get("auc")),
                      _f(v.get("pauc")), _f(r["metrics"]["float"]["auc"]), _f(t["auc"]), _f(t["pauc"]),
                      f"{t['detection_rate']:.3f} / {t['false_alarm_rate']:.3f}",
-                     " / ".join(_f(base.get(b, {}).get("auc")) for b in
-                                ("pca_reconstruction", "gaussian_mixture", "isolation_forest"))])
+                     " / ".join(_f(base.get(b, {}).get("auc")) for b in BASELINES)])
     out.append(_table(["run", "val AUC float", "val AUC int8", "val pAUC int8", "test AUC float", "test AUC int8",
                        "test pAUC int8", "test detection / false alarms (int8)", "test PCA / GMM / IF"], rows))
     for key in ("clip_score_choices", "hop_choices"):
@@ -117,6 +135,7 @@ def tables(runs: list[Path]) -> str:
                                         .values()) for rows in test)] for i in ids]))
     if all(any(p.glob("*/scores_val_int8.csv")) for p in runs):
         out.insert(1, differences(runs))
+    out.append(baseline_tables(reps[0][1]))
     return "\n\n".join(out)
 
 

@@ -56,3 +56,17 @@ def test_bootstrap_and_per_machine_thresholds(tmp_path):
     one = alarm_stats(s[:40], y[:40], thr["model"])
     assert one["detection_rate"] <= 0.2, one
     assert clip_thresholds(thr, ["pump/id_00"])[0] == thr["model"]  # an ID without val clips: the model's
+
+
+def test_baseline_tables_put_the_baselines_beside_the_model():
+    from apps.anomaly.tables import baseline_tables
+
+    def t(a):
+        return {"per_type": {"fan": {"auc": a, "pauc": a / 2}}, "per_id": {"fan/id_00": {"auc": a, "pauc": a / 2}},
+                "per_severity": {"slight": {"auc": a, "pauc": a / 2}}}
+
+    rep = {"metrics": {"int8": t(0.9), "float": {"baselines": {"pca_reconstruction": t(0.7),
+                                                               "isolation_forest": t(0.6)}}}}
+    text = baseline_tables(rep)
+    assert "| fan | 0.900 / 0.450 | 0.700 / 0.350 |  | 0.600 / 0.300 |" in text  # no GMM: an empty cell
+    assert "| slight | 0.900 / 0.450 |" in text and "| fan/id_00 |" in text
