@@ -35,8 +35,9 @@ from tinycore.task import DataOptions, Task, TaskData, TrainSettings
 DESCRIPTION = """Anomalous machine sound detection (MLPerf Tiny AD / DCASE 2020 Task 2): 10 s of 16 kHz audio ->
 128 log-mel bins x 5 frames = 640 values -> int8 IDNN predicting the centre frame from its neighbours (per-bin
 standardisation folded into its first layer; --model dense_autoencoder: MLPerf's reference) -> clip score = mean
-squared error over the whole clip. One model pooled over every machine (default), per machine type (--per type)
-or per machine ID (--per id).
+squared error over the whole clip, alarm at each machine ID's own threshold. One model per machine type (default;
+each fine-tuned from a model pooled over every machine, --init scratch: from scratch), per machine ID (--per id)
+or one pooled model (--per pooled).
 
 The built-in set is synthesized: fan, pump, slider and valve units (3 IDs each) in reverberant rooms over factory
 noise at -6..6 dB SNR, with operating-point drift, and bearing, imbalance, speed-shift, rubbing and missing-stroke
