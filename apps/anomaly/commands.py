@@ -21,7 +21,7 @@ from apps.anomaly.idnn import (BinStats, fold_checkpoint, is_folded, is_idnn, sc
 from apps.anomaly.machines import (POOLED, PER_CHOICES, folder, group_of, groups, in_group, model_for, normal_val,
                                    select, trained_groups)
 from apps.anomaly.scoring import CLIP_SCORES, auc_table, severity_table
-from tinycore.errors import DataError
+from tinycore.errors import DataError, UnsupportedError
 from tinycore.report import RunDir
 from tinycore.task import Task, TaskData, load_task_data
 from tinycore.units import parse_bytes
@@ -31,7 +31,8 @@ INIT_CHOICES = ("pooled", "scratch")
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    """--per on train/demo (which models to fit), --machine on every run command (which one to use)."""
+    """--per on train/search/demo (which models to fit), --init on train/demo (where a per-machine model starts),
+    --machine on every run command (which one to use)."""
     if command in ("train", "search", "demo"):
         parser.add_argument("--per", default="type", choices=PER_CHOICES,
                             help="one model per machine type (default), per machine ID, or one pooled over every "
@@ -141,9 +142,9 @@ def train_one(task: Task, gdata: TaskData, sub: RunDir, spec, args, start: RunDi
     if is_idnn(spec):
         if is_folded(sub.path):
             raise DataError(f"{sub.path}: holds a trained IDNN already; train into a new --out")
-        # its own statistics, also when fine-tuned: bins unusual for this machine stand out in its units, which
-        # is what lets a unit tell another unit's normal sound as an anomaly (README; the pooled model's statistics
-        # did not, tests/apps/anomaly/test_machines.py)
+        # its own statistics, also when fine-tuned: bins unusual for this machine stand out in its units, which is
+        # what lets it flag another unit's normal sound (with the pooled model's statistics a fine-tuned per-ID
+        # model kept pooling's blind spot on tests/apps/anomaly/test_machines.py's data; README)
         stats = BinStats.fit(gdata.train[0])
         sub.path.mkdir(parents=True, exist_ok=True)
         stats.save(sub.path)
@@ -161,7 +162,6 @@ def start_model(start: RunDir, spec):
     """The trained model of `start` as a starting point for `spec`'s training: the same architecture, and for an
     IDNN with its standardisation unfolded (the new model learns on standardised inputs)."""
     from tinycore.cli import steps
-    from tinycore.errors import UnsupportedError
     from tinycore.spec import spec_to_json
 
     if spec_to_json(steps.load_spec(start)) != spec_to_json(spec):
