@@ -130,7 +130,8 @@ def tables(runs: list[Path]) -> str:
 
     test = [[r for f in sorted(p.glob("*/scores_int8.csv")) for r in read_scores(f)] for p, _ in reps]
     ids = sorted({r["machine_id"] for rows in test for r in rows})
-    out.append(_table(["test detection / false alarms (int8; thresholds per machine ID)", *(_name(r, p) for p, r in reps)],
+    out.append(_table(["test detection / false alarms (int8; thresholds per machine ID)",
+                       *(_name(r, p) for p, r in reps)],
                       [[i, *(" / ".join(f"{v:.2f}" for v in _alarm_rates([r for r in rows if r["machine_id"] == i])
                                         .values()) for rows in test)] for i in ids]))
     if all(any(p.glob("*/scores_val_int8.csv")) for p in runs):

@@ -135,9 +135,10 @@ def test_cortex_m4_build_and_static_ram(config, bss_bytes, tmp_path):
 
 def test_int8_flips_lie_on_rounding_edges(host_frontend):
     """The anomaly front end (dB log-mel, 10 s clips of speech and noise, as machines over background noise; pure
-    tones leave bins at FFT rounding level, outside the stated tolerance): C and torch floats differ a little, so int8 values can differ by a
-    step, but only for values on a rounding edge; any two different floats are split by an edge at some scale, so
-    no rounding rule makes the int8 features equal everywhere (tinycore.audio.compare); a real divergence fails."""
+    tones leave bins at FFT rounding level, outside the stated tolerance): C and torch floats differ a little, so
+    int8 values can differ by a step, but only for values on a rounding edge; any two different floats are split
+    by an edge at some scale, so no rounding rule makes the int8 features equal everywhere
+    (tinycore.audio.compare); a real divergence fails."""
     from apps.anomaly.frontend import ANOMALY_FRONTEND
     from tinycore.audio.compare import DB_TOLERANCE, feature_flips
 
