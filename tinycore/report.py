@@ -21,13 +21,27 @@ from typing import Any
 from tinycore.errors import TinycoreError
 
 
+REPORT_NAME = "report.json"
+MEMBER_REPORT_NAME = "member_report.json"
+
+
 @dataclass(frozen=True)
 class RunDir:
+    """A run folder. A member run (one model of a run that holds several: one per machine, one per board) names its
+    report member_report.json, so that RUN/report.json is the only report.json under RUN and tools that look for it
+    (`find RUN -name report.json`) cannot pick a member's figures for the run's."""
     path: Path
+    member: bool = False
+
+    def member_run(self, name: str) -> RunDir:
+        """The member run folder `name` (may contain "/") inside this run."""
+        return RunDir(self.path / name, member=True)
 
     @property
     def report_path(self) -> Path:
-        return self.path / "report.json"
+        if self.member or (self.path / MEMBER_REPORT_NAME).exists():
+            return self.path / MEMBER_REPORT_NAME
+        return self.path / REPORT_NAME
 
     @property
     def spec_path(self) -> Path:

@@ -88,7 +88,7 @@ def model_data(data: TaskData, group: str, run: RunDir, clips: str | None = None
     targets its model is scored on: the inputs (autoencoder) or the standardised centre frames (IDNN)."""
     from tinycore.cli.steps import load_spec
 
-    sub = RunDir(run.path / folder(group))
+    sub = run.member_run(folder(group))
     gdata = select(data, clips or group)
     return scoring_data(gdata, BinStats.load(sub.path)) if is_idnn(load_spec(sub)) else gdata
 
@@ -118,11 +118,11 @@ def train_all(task: Task, data: TaskData, run: RunDir, args) -> dict:
     sections, start = {}, None
     if args.per != "pooled" and getattr(args, "init", "scratch") == "pooled":
         steps.log(f"train {POOLED} (the starting point of every {args.per} model)", args.quiet)
-        start = RunDir(run.path / folder(POOLED))
+        start = run.member_run(folder(POOLED))
         sections[POOLED] = train_one(task, normal_val(select(data, POOLED)), start, spec, args)
     for g in todo:
         steps.log(f"train {g}" + (f" from {POOLED}" if start else ""), args.quiet)
-        sections[g] = train_one(task, normal_val(select(data, g)), RunDir(run.path / folder(g)), spec, args,
+        sections[g] = train_one(task, normal_val(select(data, g)), run.member_run(folder(g)), spec, args,
                                 start=start)
     run.update_report(app=task.name, dataset=data.dataset, model=steps.model_section(spec),
                       machines={"per": args.per, "groups": todo, "init": POOLED if start else "scratch"},
@@ -213,7 +213,7 @@ def search_one(task: Task, data: TaskData, g: str, run: RunDir, args, family: st
     from tinycore.cli import steps
     from tinycore.cli.search import export_and_check
 
-    sub, gdata = RunDir(run.path / folder(g)), normal_val(select(data, g))
+    sub, gdata = run.member_run(folder(g)), normal_val(select(data, g))
     view = training_data(gdata, BinStats.fit(gdata.train[0])) if family == "idnn" else gdata
     sram, flash = parse_bytes(args.sram), parse_bytes(args.flash)
     found = search_family(view, sram, flash, family=family, quick=args.quick, seed=args.seed)
@@ -254,7 +254,7 @@ def export_all(task: Task, data: TaskData, run: RunDir, args, strict: bool) -> d
 
     per = {}
     for g in _chosen(args, trained_groups(run.path)):
-        m = steps.export(task, model_data(data, g, run), RunDir(run.path / folder(g)),
+        m = steps.export(task, model_data(data, g, run), run.member_run(folder(g)),
                          sram_bytes=parse_bytes(args.sram),
                          flash_bytes=parse_bytes(args.flash), strict=strict)
         per[g] = {k: v for k, v in m.items() if k != "per_layer"}
@@ -294,7 +294,7 @@ def eval_all(task: Task, data: TaskData, run: RunDir, args, own_data: bool = Tru
     per, folders, val_folders = {}, [], []
     for g in chosen:
         steps.log(f"evaluate {g}", args.quiet)
-        sub = RunDir(run.path / folder(g))
+        sub = run.member_run(folder(g))
         gdata = model_data(data, g, run)
         if not own_data:
             gdata = dataclasses.replace(gdata, extra={**gdata.extra, "thresholds": stored_thresholds(sub)})
@@ -412,7 +412,7 @@ def firmware_one(task: Task, data: TaskData, run: RunDir, args) -> dict:
     fw_data = dataclasses.replace(own, test=clip_data.test, extra={
         **own.extra, "clips": {**own.extra["clips"], "test": clip_data.extra["clips"]["test"]},
         "logmel": {**own.extra["logmel"], "test": clip_data.extra["logmel"]["test"]}})
-    section = steps.firmware(task, fw_data, RunDir(run.path / folder(g)), board=args.board, n_clips=args.n,
+    section = steps.firmware(task, fw_data, run.member_run(folder(g)), board=args.board, n_clips=args.n,
                              seed=args.seed, progress=not args.quiet)
     section = {**section, "machine": machine, "model": g}
     run.update_report(firmware=section)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tinycore.errors import DataError
+from tinycore.report import RunDir
 from tinycore.task import TaskData
 
 PER_CHOICES = ("type", "id", "pooled")
@@ -103,7 +104,7 @@ def trained_groups(run_path: Path) -> list[str]:
     """Groups with a trained sub-run under run_path, from RUN/report.json `machines`."""
     import json
 
-    rep = Path(run_path) / "report.json"
+    rep = RunDir(Path(run_path)).report_path
     doc = json.loads(rep.read_text()) if rep.exists() else {}
     if not doc.get("machines"):
         raise DataError(f"{run_path}: no per-machine models (report.json has no `machines`); run `train` first")

@@ -135,6 +135,9 @@ def test_demo_quick_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     r = json.loads((out / "report.json").read_text())
     m, fw = r["metrics"], r["firmware"]
+    # one report.json under the run: each machine's model keeps its own figures in member_report.json
+    assert list(out.rglob("report.json")) == [out / "report.json"]
+    assert (out / "fan" / "member_report.json").exists()
     assert set(m["int8"]["per_type"]) == {"fan", "pump", "slider", "valve"}
     assert r["machines"] == {"per": "type", "groups": ["fan", "pump", "slider", "valve"], "init": "all"}
     assert r["model"]["family"] == "idnn" and r["train"]["per_machine"]["fan"]["init"] == "all"
