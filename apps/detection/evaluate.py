@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from apps.detection.breakdown import ap_breakdown, error_counts
 from apps.detection.metrics import coco_map, draw_grid
 from apps.detection.postprocess import detect_picture
 from apps.detection.targets import LOG_SIZE
@@ -35,8 +36,9 @@ class Heads:
 
 def evaluate_heads(predict: Callable[[NDArray[np.float32]], Heads], data: TaskData, split: str, run_dir: Path,
                    tag: str, config: DetectConfig | None = None) -> dict:
-    """{map50, map50_95, per_class, n, n_detections} of `split`; draws detections_<tag>.png in run_dir (boxes
-    scoring at least the decoder's default threshold)."""
+    """{map50, map50_95, per_class, n, n_detections, breakdown} of `split` (breakdown: apps.detection.breakdown,
+    its error counts at the decoder's default threshold, the device's operating point); draws
+    detections_<tag>.png in run_dir (boxes scoring at least that threshold)."""
     x, _ = getattr(data, split)
     ds = data.extra["sets"][split]
     h, w = x.shape[2:]
@@ -51,4 +53,6 @@ def evaluate_heads(predict: Callable[[NDArray[np.float32]], Heads], data: TaskDa
                                   (im["height"], im["width"]))
     m = coco_map(ds, results)
     draw_grid(ds, results, run_dir / f"detections_{tag}.png", min_score=DetectConfig.score_threshold)
-    return {**m, "n": len(ds.image_ids), "n_detections": len(results), "score_threshold": config.score_threshold}
+    breakdown = {**ap_breakdown(ds, results), "errors": error_counts(ds, results, DetectConfig.score_threshold)}
+    return {**m, "n": len(ds.image_ids), "n_detections": len(results), "score_threshold": config.score_threshold,
+            "breakdown": breakdown}

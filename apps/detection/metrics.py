@@ -28,10 +28,37 @@ def coco_gt(coco: dict) -> COCO:
     return gt
 
 
-def _mean_ap(precision: np.ndarray) -> float:
+def mean_ap(precision: np.ndarray) -> float:
     """Mean over the valid (> -1) entries of a COCOeval precision slice; -1 where nothing is valid."""
     valid = precision[precision > -1]
     return float(valid.mean()) if valid.size else -1.0
+
+
+def check_image_ids(data: DetectionSet, detections: Sequence[dict]) -> None:
+    """Every detection names an image of `data` (else DataError)."""
+    image_ids = set(data.image_ids)
+    stray = [d["image_id"] for d in detections if d["image_id"] not in image_ids]
+    if stray:
+        raise DataError(f"{data.name}: detections for image ids {sorted(set(stray))[:5]} not in the data set")
+
+
+def run_cocoeval(data: DetectionSet, detections: Sequence[dict], iou_thresholds: Sequence[float] | None = None,
+                 area_ranges: dict[str, tuple[float, float]] | None = None) -> COCOeval:
+    """COCOeval (bbox) of non-empty `detections` over every image of `data`, accumulated; COCO's IoU thresholds
+    and area ranges unless given ({label: (min, max) px^2}, the first one counting every object)."""
+    gt = coco_gt(data.coco)
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt = gt.loadRes([dict(d, bbox=[float(v) for v in d["bbox"]], score=float(d["score"])) for d in detections])
+        ev = COCOeval(gt, dt, iouType="bbox")
+        ev.params.imgIds = sorted(data.image_ids)
+        if iou_thresholds is not None:
+            ev.params.iouThrs = np.asarray(iou_thresholds, np.float64)
+        if area_ranges is not None:
+            ev.params.areaRng = [list(r) for r in area_ranges.values()]
+            ev.params.areaRngLbl = list(area_ranges)
+        ev.evaluate()
+        ev.accumulate()
+    return ev
 
 
 def coco_map(data: DetectionSet, detections: Sequence[dict]) -> dict:
@@ -40,27 +67,18 @@ def coco_map(data: DetectionSet, detections: Sequence[dict]) -> dict:
     No detections at all gives 0.0 (pycocotools' loadRes cannot take an empty list). A class without ground truth
     has AP -1 (COCO's "undefined"), left out of the means as COCOeval does.
     """
-    image_ids = set(data.image_ids)
-    stray = [d["image_id"] for d in detections if d["image_id"] not in image_ids]
-    if stray:
-        raise DataError(f"{data.name}: detections for image ids {sorted(set(stray))[:5]} not in the data set")
+    check_image_ids(data, detections)
     names = dict(zip(data.category_ids, data.class_names))
     if not detections:
         return {"map50_95": 0.0, "map50": 0.0,
                 "per_class": {n: {"ap50_95": 0.0, "ap50": 0.0} for n in names.values()}}
-    gt = coco_gt(data.coco)
-    with contextlib.redirect_stdout(io.StringIO()):
-        dt = gt.loadRes([dict(d, bbox=[float(v) for v in d["bbox"]], score=float(d["score"])) for d in detections])
-        ev = COCOeval(gt, dt, iouType="bbox")
-        ev.params.imgIds = sorted(image_ids)
-        ev.evaluate()
-        ev.accumulate()
+    ev = run_cocoeval(data, detections)
     # precision: [T iou thresholds, R recall points, K classes, A area ranges (0 = all), M max dets (-1 = 100)]
     prec = ev.eval["precision"][:, :, :, 0, -1]
     cat_ids = list(ev.params.catIds)
-    per_class = {names[c]: {"ap50_95": _mean_ap(prec[:, :, k]), "ap50": _mean_ap(prec[0, :, k])}
+    per_class = {names[c]: {"ap50_95": mean_ap(prec[:, :, k]), "ap50": mean_ap(prec[0, :, k])}
                  for k, c in enumerate(cat_ids)}
-    return {"map50_95": max(_mean_ap(prec), 0.0), "map50": max(_mean_ap(prec[0]), 0.0), "per_class": per_class}
+    return {"map50_95": max(mean_ap(prec), 0.0), "map50": max(mean_ap(prec[0]), 0.0), "per_class": per_class}
 
 
 def draw_grid(data: DetectionSet, detections: Sequence[dict], path: str | Path, image_ids: Sequence[int] | None = None,
