@@ -18,6 +18,7 @@ import numpy as np
 from apps.detection.targets import LOG_SIZE
 from tinycore.errors import BuildError, DataError, UnsupportedError
 from tinycore.export.firmware_output import firmware_lines, hex_payload
+from tinycore.report import RunDir
 from tinycore.task import FirmwareRequest
 from tinycore.vision.detect import DetectConfig, DetectParams, detect_s8, prepare
 
@@ -66,8 +67,6 @@ def run_detection_firmware(req: FirmwareRequest, timeout_s: float = 900.0,
                            score_threshold: float = DetectConfig.score_threshold) -> dict:
     """Build, run and check the detection firmware (module docstring); returns the report's "firmware" section.
     score_threshold: the decoder's, on the heat probability (tests lower it so an untrained head gives boxes)."""
-    import json
-
     from tinycore.export.app_firmware import build_app_firmware, image_section, measured_sram, run_app_firmware
     from tinycore.export.boards import get_board
     from tinycore.export.qemu import mean_instructions
@@ -82,10 +81,10 @@ def run_detection_firmware(req: FirmwareRequest, timeout_s: float = 900.0,
     board = get_board(req.board)
     graph = load_graph(req.graph_path)
     x_t = graph.input_tensor()
-    report = json.loads((Path(req.run_dir) / "report.json").read_text())
-    mem = report.get("memory", {})
+    run_dir = RunDir(Path(req.run_dir))
+    mem = run_dir.load_report().get("memory", {})
     if not mem.get("patch_plan"):
-        raise BuildError(f"{req.run_dir}: report.json memory.patch_plan is missing; run `export` first")
+        raise BuildError(f"{run_dir.report_path}: memory.patch_plan is missing; run `export` first")
     plan = PatchPlan(tuple(mem["patch_plan"]["splits"]), *mem["patch_plan"]["grid"])
     program = build_program(graph, plan, "stream")
     frame_bytes = int(np.prod(x_t.shape))
