@@ -118,6 +118,10 @@ class Task:
     firmware: Callable[[FirmwareRequest], dict] | None = None  # -> report "firmware" section
     # the "firmware" section's booleans that must be True: `firmware` and `demo` exit 1 when one is False
     firmware_checks: tuple[str, ...] = ("outputs_match_runtime",)
+    # what the app's firmware needs beside the model's arena and the kernels' stack: the static RAM of its own
+    # sources (main loop, front end, test data) plus their stack frames (gcc -fstack-usage), an upper bound that a
+    # test of the app checks on a build; `search --boards` takes it off each board's SRAM (tinycore.nas.boards)
+    firmware_ram_bytes: int = 0
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"
     add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # task extras such as `stream`

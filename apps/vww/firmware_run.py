@@ -33,14 +33,23 @@ _HEAD = re.compile(r"^img (\d+) label (\d+) score (-?\d+) fe (\d+) model (\d+)$"
 
 
 def parse_output(text: str, where: str) -> list[dict]:
-    """One dict per frame: index, label, score, fe, model (instructions), feat and out (bytes)."""
+    """One dict per frame: index, label, score, fe, model (instructions), feat and out (bytes). A `feat` line
+    comes before its frame's `img` line (main.c prints the model input from the arena before the model runs);
+    `out` follows it."""
     frames: list[dict] = []
+    pending: dict[str, bytes] = {}
     for line in firmware_lines(text, where):
         if m := _HEAD.match(line):
             frames.append({"index": int(m[1]), "label": int(m[2]), "score": int(m[3]), "fe": int(m[4]),
-                           "model": int(m[5])})
-        elif (payload := hex_payload(line)) and frames:
-            frames[-1][payload[0]] = payload[1]
+                           "model": int(m[5]), **pending})
+            pending = {}
+        elif payload := hex_payload(line):
+            if payload[0] == "feat":
+                pending["feat"] = payload[1]
+            elif frames:
+                frames[-1][payload[0]] = payload[1]
+    if pending:
+        raise BuildError(f"{where}: a `feat` line after the last frame's `img` line (no model output follows it)")
     return frames
 
 

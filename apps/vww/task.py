@@ -196,6 +196,8 @@ TASK = Task(
     default_budget=("64KB", "256KB"),
     firmware=_firmware,
     firmware_checks=("frontend_match", "outputs_match_runtime", "outputs_match_python"),
+    # main.c + tc_vision.c beside the arena: 14 B static + 456 B stack frames (tests/apps/vww/test_firmware_ram.py)
+    firmware_ram_bytes=1024,
     model_labels=builtin.CLASSES,
     commands=COMMANDS,
     former_choices=image_setup,  # `search --family former` (MCUFormer, tinycore.former.pipeline)

@@ -10,7 +10,8 @@ from tinycore.errors import UnsupportedError
 from tinycore.export.boards import BOARDS
 from tinycore.export.firmware import FLASH_CODE_ESTIMATE_BYTES, HEAP_RESERVE_BYTES
 from tinycore.nas import Arch, Budget
-from tinycore.nas.boards import BoardTarget, board_targets, common_budget, format_board_table, search_boards
+from tinycore.nas.boards import (BoardTarget, board_budget, board_targets, common_budget, format_board_table,
+                                 search_boards)
 from tests.nas.problems import blobs, tiny_space
 from tests.nas.test_search import CFG
 
@@ -26,6 +27,18 @@ def test_board_targets_take_each_boards_limits_and_the_emulated_core():
         assert 0 < b.sram_bytes - HEAP_RESERVE_BYTES - x.budget.sram_bytes < 8192  # less the worst kernel stack
     common = common_budget(list(t.values()))
     assert common == Budget(t["stm32f412"].budget.sram_bytes, t["stm32f412"].budget.flash_bytes)
+
+
+def test_the_app_firmwares_ram_comes_off_each_boards_sram():
+    """Task.firmware_ram_bytes (the app's buffers and stack frames beside the arena): a pick within the limit links."""
+    plain = board_budget("stm32f412")
+    assert board_budget("stm32f412", 1024) == Budget(plain.sram_bytes - 1024, plain.flash_bytes)
+    t = board_targets(["stm32f412", "stm32h743"], 1024)
+    plain_sram = [board_budget(n).sram_bytes for n in ("stm32f412", "stm32h743")]
+    assert [x.budget.sram_bytes for x in t] == [s - 1024 for s in plain_sram]
+    assert t[0].to_dict()["firmware_ram_bytes"] == 1024
+    with pytest.raises(UnsupportedError, match="stm32f412.*no arena"):
+        board_budget("stm32f412", BOARDS["stm32f412"].sram_bytes)
 
 
 def test_unknown_or_repeated_board_is_refused():

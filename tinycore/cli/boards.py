@@ -79,7 +79,7 @@ def boards_search_and_export(task: Task, data: TaskData, run: RunDir, boards: li
     if task.search_space is None:
         raise TinycoreError(f"--boards: the {task.name} app has no TinyNAS search space (Task.search_space)")
     t0 = time.time()
-    targets = board_targets(boards)
+    targets = board_targets(boards, task.firmware_ram_bytes)
     cfg = config if config is not None else search_config(task, quick, seed)
     # no patch plans here (search_config without joint_config): a board's whole SRAM is its budget, and the
     # per-board export then plans each winner whole, as the search costed it

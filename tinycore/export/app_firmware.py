@@ -36,6 +36,7 @@ class AppImage:
     arena_bytes: int  # the planned model arena == tc_arena in the ELF (checked)
     linked_ram: dict[str, int] = field(default_factory=dict)  # source name -> .data + .bss bytes kept by the link
     data_bytes: int = 0  # bytes of the compiled-in test data arrays (Flash)
+    app_frame_bytes: int = 0  # the app sources' stack frames, summed (gcc -fstack-usage; in the stack estimate)
 
     def ram_bytes(self, names: Sequence[str]) -> int:
         """Static RAM (.data + .bss, after --gc-sections) of the named sources, e.g. the front end's buffers."""
@@ -176,7 +177,7 @@ def build_app_firmware(graph, board: Board | str, out_dir: str | Path, *, main_c
     by_object = linked_ram_by_object(img.elf.with_suffix(".map"))
     ram = {job[0].name: by_object.get(obj.name, 0) for job, obj in zip(jobs, objects)}
     return AppImage(img, build, gen.out_dir, plan.arena_bytes, ram,
-                    sum(np.asarray(a).nbytes for a in arrays.values()))
+                    sum(np.asarray(a).nbytes for a in arrays.values()), app_frames)
 
 
 class NotEmulated(UnsupportedError):

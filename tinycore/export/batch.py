@@ -75,7 +75,7 @@ def run_models_on_host(models: Sequence[tuple[Graph, Sequence[np.ndarray]]], wor
         kinds.update(k[len("tc_"):-len(".c")] for k in gen.kernels)
         wrapper = work_dir / f"tc_m{i}.c"
         wrapper.write_text(f"#define model_invoke tc_m{i}_invoke\n#define model_invoke_io tc_m{i}_invoke_io\n"
-                           f"#include \"m{i}/model.c\"\n")
+                           f"#define model_input_slot tc_m{i}_input_slot\n#include \"m{i}/model.c\"\n")
         wrappers.append(wrapper)
         infos.append((gen.input_bytes, gen.output_bytes, normalize_test_inputs(graph, inputs)))
     (work_dir / "tc_main.c").write_text(_driver(infos))

@@ -91,7 +91,7 @@ def build_batch(gen_dirs: Sequence[Path | str], board: Board | str, build_dir: P
                 dsp: bool | None = None, stack_bytes: int | None = None):
     """Link several generated folders into ONE image (QEMU starts in ~20 ms, a build takes ~1 s).
 
-    Case k's model_invoke(_io), tc_arena and main become tc_model_invoke(_io)_k, tc_arena_k and tc_case_main_k (by -D on
+    Case k's model_invoke(_io), model_input_slot, tc_arena and main get the suffix _k (tc_model_invoke_k, ...; by -D on
     its two files); the kernels are compiled once. The image prints `case k` before each case's own output.
     """
     from tinycore.export import firmware as fw
@@ -107,7 +107,8 @@ def build_batch(gen_dirs: Sequence[Path | str], board: Board | str, build_dir: P
                                                        (build / "tc_batch_main.c", build / "tc_batch_main.o", ())]
     kernels: dict[str, Path] = {}
     for k, gen in enumerate(Path(g) for g in gen_dirs):
-        ren = (f"-Dmodel_invoke=tc_model_invoke_{k}", f"-Dmodel_invoke_io=tc_model_invoke_io_{k}", f"-I{gen}")
+        ren = (f"-Dmodel_invoke=tc_model_invoke_{k}", f"-Dmodel_invoke_io=tc_model_invoke_io_{k}",
+               f"-Dmodel_input_slot=tc_model_input_slot_{k}", f"-I{gen}")
         jobs.append((gen / "model.c", build / f"m{k}_model.o", (*ren, f"-Dtc_arena=tc_arena_{k}")))
         jobs.append((gen / "tc_test_main.c", build / f"m{k}_main.o",
                      (*ren, f"-Dmain=tc_case_main_{k}", '-DTC_BOARD_HEADER="tc_batch_board.h"')))

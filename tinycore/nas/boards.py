@@ -8,8 +8,10 @@ board; W and R do not, because a supernet is trained at one W and R). Then, per 
 that board's exact int8 arena and Flash limits, scoring subnets inside the shared supernet (BN recalibrated), and
 the winner is extracted; it is fine-tuned only when `cfg.finetune_epochs` > 0 (the result says which).
 
-A board's limits are what it leaves a model (`board_budget`): its SRAM less the heap/runtime reserve and the
-deepest kernel's stack on its core, its Flash less the firmware code estimate. A real board is built, not run:
+A board's limits are what it leaves a model (`board_budget`): its SRAM less the heap/runtime reserve, the
+deepest kernel's stack on its core and what the app's firmware keeps beside the arena (`Task.firmware_ram_bytes`:
+its buffers and stack frames, so that a pick within the limit also links), its Flash less the firmware code
+estimate. A real board is built, not run:
 the firmware runs on the emulated board of the same core (`emulated_twin`: cortex-m4 -> mps2-an386, cortex-m7 ->
 mps2-an500), which executes the same machine code, so its instruction count stands for the real board's.
 
@@ -32,26 +34,35 @@ class BoardTarget:
     cpu: str
     budget: Budget    # the limits it leaves the model
     emulated: str     # the QEMU board of its core, where instructions are counted
+    firmware_ram_bytes: int = 0  # the app firmware's RAM beside the arena, taken off budget.sram_bytes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"board": self.board, "cpu": self.cpu, "budget": self.budget.to_dict(), "emulated": self.emulated}
+        return {"board": self.board, "cpu": self.cpu, "budget": self.budget.to_dict(), "emulated": self.emulated,
+                "firmware_ram_bytes": self.firmware_ram_bytes}
 
 
-def board_budget(name: str) -> Budget:
-    """The limits a board leaves a model: its SRAM less the heap/runtime reserve and the stack of the deepest
-    kernel measured on its core (the model is not known yet, so the worst entry of tinycore/export/stack_table.json),
-    its Flash less the code estimate (the margins the firmware build checks, tinycore.export.firmware)."""
+def board_budget(name: str, firmware_ram_bytes: int = 0) -> Budget:
+    """The limits a board leaves a model: its SRAM less the heap/runtime reserve, the stack of the deepest
+    kernel measured on its core (the model is not known yet, so the worst entry of tinycore/export/stack_table.json)
+    and `firmware_ram_bytes` (the app's own buffers and stack frames, Task.firmware_ram_bytes); its Flash less the
+    code estimate (the margins the firmware build checks, tinycore.export.firmware)."""
     from tinycore.export.boards import get_board
     from tinycore.export.firmware import FLASH_CODE_ESTIMATE_BYTES, HEAP_RESERVE_BYTES
     from tinycore.export.stack import estimate_stack, load_table
 
     b = get_board(name)
     stack = estimate_stack(load_table()["cores"].get(b.cpu, {}).get("kernels", {}), b.cpu)
-    return Budget(b.sram_bytes - stack.bytes - HEAP_RESERVE_BYTES, b.flash_bytes - FLASH_CODE_ESTIMATE_BYTES)
+    sram = b.sram_bytes - stack.bytes - HEAP_RESERVE_BYTES - firmware_ram_bytes
+    if sram <= 0:
+        raise UnsupportedError(f"board '{name}': {b.sram_bytes:,} B of SRAM leave no arena beside the stack "
+                               f"({stack.bytes:,} B), the heap/runtime reserve ({HEAP_RESERVE_BYTES:,} B) and the "
+                               f"app firmware's {firmware_ram_bytes:,} B")
+    return Budget(sram, b.flash_bytes - FLASH_CODE_ESTIMATE_BYTES)
 
 
-def board_targets(names: Sequence[str]) -> list[BoardTarget]:
-    """BoardTarget per board name (unknown names fail listing the close matches); each board once."""
+def board_targets(names: Sequence[str], firmware_ram_bytes: int = 0) -> list[BoardTarget]:
+    """BoardTarget per board name (unknown names fail listing the close matches); each board once.
+    `firmware_ram_bytes`: what the app's firmware keeps beside the arena (Task.firmware_ram_bytes)."""
     from tinycore.export.boards import get_board
     from tinycore.export.firmware import emulated_twin
 
@@ -63,7 +74,8 @@ def board_targets(names: Sequence[str]) -> list[BoardTarget]:
     out = []
     for n in names:
         b = get_board(n)
-        out.append(BoardTarget(b.name, b.cpu, board_budget(b.name), emulated_twin(b).name))
+        out.append(BoardTarget(b.name, b.cpu, board_budget(b.name, firmware_ram_bytes), emulated_twin(b).name,
+                               firmware_ram_bytes))
     return out
 
 
