@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from apps.vww.task import to_images
 from tinycore.errors import BuildError, DataError, UnsupportedError
 from tinycore.export.firmware_output import firmware_lines, hex_payload
+from tinycore.report import RunDir
 from tinycore.task import FirmwareRequest
 from tinycore.vision.frontend import FORMAT_CODES, config_for_model, preprocess, rgb888_to_rgb565
 
@@ -71,13 +72,10 @@ def pick_frames(req: FirmwareRequest, fmt: str) -> tuple[NDArray, NDArray[np.int
 
 def patch_program(req: FirmwareRequest, graph):
     """The patch program of the plan the run's export recorded (report.json memory.patch_plan), or None."""
-    import json
-
     from tinycore.patch.plan import PatchPlan
     from tinycore.patch.program import build_program
 
-    report = Path(req.run_dir) / "report.json"
-    mem = json.loads(report.read_text()).get("memory", {}) if report.exists() else {}
+    mem = RunDir(Path(req.run_dir)).load_report().get("memory", {})
     if not mem.get("patch_plan"):
         return None
     plan = PatchPlan(tuple(mem["patch_plan"]["splits"]), *mem["patch_plan"]["grid"])

@@ -2,7 +2,7 @@
 board's limits, evaluated in int8, built for the board and run in QEMU on the emulated board of its core.
 
 Run folder layout: <run>/search/ holds stage 1 and the shared supernet, <run>/search/boards/<board>/ each board's
-evolution; <run>/boards/<board>/ is a complete run folder per board (spec, checkpoint, model.graph, report.json
+evolution; <run>/boards/<board>/ is a complete run folder per board (spec, checkpoint, model.graph, member_report.json
 with memory, metrics, `firmware` from the emulated twin and `board_image` from the real board's build). The run's
 report.json gets `search.boards` (the settings, the stage-1 choice, one row per board, the wall time).
 """
@@ -94,7 +94,7 @@ def boards_search_and_export(task: Task, data: TaskData, run: RunDir, boards: li
         t = time.time()
         steps.log(f"[{target.board}] {result.arch.short()}: export, evaluate, firmware on {target.emulated}",
                   not progress)
-        report = _export_board(task, data, RunDir(run.path / "boards" / target.board), target, result,
+        report = _export_board(task, data, run.member_run(f"boards/{target.board}"), target, result,
                                n_clips=n_clips, seed=seed, progress=progress, firmware=firmware)
         rows.append(_board_row(task, target, result, report, time.time() - t))
 
