@@ -143,3 +143,27 @@ def test_keep_order_ranks_by_harm_and_drives_which_layer_is_dropped(tmp_path):
     x = _x(shape)
     with torch.no_grad():
         np.testing.assert_allclose(student(x).numpy(), t(x).numpy(), rtol=0, atol=1e-5)
+
+
+def test_bn_statistics_matched_keep_the_function_and_make_train_mode_agree(tmp_path):
+    """After match_bn_statistics the eval-mode outputs are unchanged, and a train-mode pass on the same data
+    (batch statistics) gives nearly the same outputs: training starts from the inherited function."""
+    from tinycore.optimize.inherit import match_bn_statistics
+
+    imp, shape = _imported("mobilenet_v1", tmp_path)
+    space = UserSpace(imp.spec)
+    student, _ = _student(space, space.original, imp.model)
+    x = _x(shape, n=64)
+    with torch.no_grad():
+        before = student(x).numpy()
+        student.train()
+        unmatched = student(x).numpy()
+        student.eval()
+    student, _ = _student(space, space.original, imp.model)
+    match_bn_statistics(student, x.numpy())
+    assert not student.training
+    with torch.no_grad():
+        np.testing.assert_allclose(student(x).numpy(), before, rtol=0, atol=1e-4)
+        student.train()
+        trained_mode = student(x).numpy()
+    assert np.abs(trained_mode - before).max() < 1e-3 < np.abs(unmatched - before).max()

@@ -30,6 +30,7 @@ from tinycore.spec.zoo import make_divisible
 WIDTHS = (0.25, 0.35, 0.5, 0.75, 1.0)
 RESOLUTION_SHARES = (1.0, 0.875, 0.75, 0.625, 0.5)
 KERNELS = (3, 5)
+KEEP_USER_GENE = 0.5  # a sampled candidate keeps each of the user's genes (resolution, stage width, kernel) so often
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,18 @@ class UserSpace:
                 "kernels": [list(k) for k in self.kernel_choices], "keep_order": list(self.keep_order)}
 
     def sample(self, rng: np.random.Generator, width: float = 1.0, resolution: int = 0) -> Genome:
-        return Genome(int(rng.choice(self.resolutions)), tuple(float(rng.choice(self.widths))
-                                                               for _ in range(self.n_stages)),
+        """A random candidate around the user's: resolution, each stage's width and kernel are the user's with
+        probability KEEP_USER_GENE, else drawn from the choices; depths are drawn (the user's is the largest).
+        Candidates start from the user's weights (inherit.py), and the channels a narrowing removes are knowledge
+        a few epochs must relearn, so the first population holds many full-width stages."""
+        o = self.original
+
+        def gene(user: Any, choices: tuple) -> Any:
+            return user if rng.random() < KEEP_USER_GENE else rng.choice(choices)
+        return Genome(int(gene(o.resolution, self.resolutions)),
+                      tuple(float(gene(w, self.widths)) for w in o.widths),
                       tuple(int(rng.choice(d)) for d in self.depth_choices),
-                      tuple(int(rng.choice(k)) for k in self.kernel_choices))
+                      tuple(int(gene(k, c)) for k, c in zip(o.kernels, self.kernel_choices)))
 
     def mutate(self, parent: Genome, pick: Callable[[Any, tuple], Any]) -> Genome:
         return Genome(int(pick(parent.resolution, self.resolutions)),
