@@ -25,7 +25,7 @@ CFG = OptimizeConfig(population=8, generations=2, top_k=2, progress=False, firmw
                      # from scratch: the 4 KB budget keeps a quarter to half of a 4k-parameter model's channels,
                      # too little of the user's function for inherited weights to start from (measured: 0.44 test
                      # inherited, chance; inheritance is tested in test_inherit.py and end to end in the demo test)
-                     distill=DistillConfig(epochs=12, batch_size=16, qat_epochs=1, inherit=False))
+                     distill=DistillConfig(epochs=12, lr=3e-3, batch_size=16, qat_epochs=1, inherit=False))
 
 
 @pytest.fixture(scope="module")
