@@ -16,6 +16,11 @@ of every layer the candidate keeps (`UserSpace.kept_units`), sliced to the chann
 The student's BatchNorm (the candidate trains with it) is set to the identity plus the teacher's folded bias, so
 the student's function is the teacher's restricted to the kept channels. `keep_order` ranks a stage's droppable
 layers by how much removing each from the teacher costs on a data sample (least harmful dropped first).
+
+Where it helps: a candidate that keeps most of a trained model (the inspect demo: 0.87 val after one epoch, from
+scratch the same net sits at chance for ~25). Where it does not: a candidate keeping a quarter of a tiny model's
+channels (the 4k-parameter toy of tests/optimize) starts at chance either way and learned less from the slice than
+from scratch in 12 epochs; `DistillConfig(inherit=False)` is the switch.
 """
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ from tinycore.budget import Budget
 from tinycore.errors import TinycoreError
 from tinycore.nas.boards import board_budget  # noqa: F401  (re-exported: tinycore.optimize.board_budget)
 from tinycore.optimize.distill import DistillConfig
+from tinycore.optimize.space import KEEP_USER_GENE
 from tinycore.progress import log
 
 STATE_FORMAT = 1
@@ -232,7 +233,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
         from tinycore.optimize.inherit import keep_order
 
         order = keep_order(UserSpace(spec), teacher, data.train[0][:BN_SAMPLES])
-    space = UserSpace(spec, keep_order=order)
+    space = UserSpace(spec, keep_order=order, keep_user_gene=KEEP_USER_GENE if cfg.distill.inherit else 0.0)
     cost = CandidateCost(space, budget, cfg.patches)
     evo_cfg = EvolutionConfig(population=cfg.population, generations=cfg.generations)
     result = evolve(space, 1.0, h, budget, score=lambda g: float(np.log10(max(1, cost(g).macs))),

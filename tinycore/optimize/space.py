@@ -30,7 +30,7 @@ from tinycore.spec.zoo import make_divisible
 WIDTHS = (0.25, 0.35, 0.5, 0.75, 1.0)
 RESOLUTION_SHARES = (1.0, 0.875, 0.75, 0.625, 0.5)
 KERNELS = (3, 5)
-KEEP_USER_GENE = 0.5  # a sampled candidate keeps each of the user's genes (resolution, stage width, kernel) so often
+KEEP_USER_GENE = 0.5  # with inherited weights, a sampled candidate keeps each user gene (resolution, width, kernel)
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,12 @@ class UserSpace:
 
     def __init__(self, spec: ModelSpec, widths: tuple[float, ...] = WIDTHS,
                  resolution_shares: tuple[float, ...] = RESOLUTION_SHARES, kernels: tuple[int, ...] = KERNELS,
-                 channel_divisor: int = 4, keep_order: tuple[int, ...] | None = None) -> None:
+                 channel_divisor: int = 4, keep_order: tuple[int, ...] | None = None,
+                 keep_user_gene: float = 0.0) -> None:
         shape = spec.input.shape()
         if len(shape) != 3:
             raise SpecError(f"{spec.name or 'model'}: optimize needs an image-like (C, H, W) input, got {shape}")
-        self.spec, self.channel_divisor = spec, channel_divisor
+        self.spec, self.channel_divisor, self.keep_user_gene = spec, channel_divisor, keep_user_gene
         self.units = _units(spec)
         self.n_stages = self.units[-1].stage + 1
         self.keep_order = self._check_keep_order(keep_order)
@@ -147,14 +148,20 @@ class UserSpace:
                 "kernels": [list(k) for k in self.kernel_choices], "keep_order": list(self.keep_order)}
 
     def sample(self, rng: np.random.Generator, width: float = 1.0, resolution: int = 0) -> Genome:
-        """A random candidate around the user's: resolution, each stage's width and kernel are the user's with
-        probability KEEP_USER_GENE, else drawn from the choices; depths are drawn (the user's is the largest).
-        Candidates start from the user's weights (inherit.py), and the channels a narrowing removes are knowledge
-        a few epochs must relearn, so the first population holds many full-width stages."""
+        """A random candidate: every gene drawn from its choices; with `keep_user_gene` p > 0 the resolution and
+        each stage's width and kernel are the user's with probability p (depths are always drawn; the user's is
+        the largest). Optimize sets p when candidates start from the user's weights (inherit.py): the channels a
+        narrowing removes are knowledge a few epochs must relearn, so the first population holds many full-width
+        stages."""
         o = self.original
+        if self.keep_user_gene <= 0:
+            return Genome(int(rng.choice(self.resolutions)), tuple(float(rng.choice(self.widths))
+                                                                   for _ in range(self.n_stages)),
+                          tuple(int(rng.choice(d)) for d in self.depth_choices),
+                          tuple(int(rng.choice(k)) for k in self.kernel_choices))
 
         def gene(user: Any, choices: tuple) -> Any:
-            return user if rng.random() < KEEP_USER_GENE else rng.choice(choices)
+            return user if rng.random() < self.keep_user_gene else rng.choice(choices)
         return Genome(int(gene(o.resolution, self.resolutions)),
                       tuple(float(gene(w, self.widths)) for w in o.widths),
                       tuple(int(rng.choice(d)) for d in self.depth_choices),
