@@ -106,7 +106,6 @@ def cmd_demo(task: Task, args) -> int:
     from tinycore.budget import Budget
     from tinycore.cli import app, steps
     from tinycore.optimize import OptimizeConfig, board_budget
-    from tinycore.optimize.distill import DistillConfig
     from tinycore.units import parse_bytes
 
     t0 = time.time()
@@ -120,10 +119,9 @@ def cmd_demo(task: Task, args) -> int:
     budget = Budget(budget.sram_bytes, min(budget.flash_bytes, parse_bytes(args.model_flash)))
     cfg = OptimizeConfig(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet,
                          also_boards=ALSO_BOARDS)
-    if args.quick:  # candidates train as long as the user's model did, so the drop measures the search
-        epochs = args.epochs or task.train_settings(True).epochs
+    if args.quick:  # candidates start from the user's weights (tinycore.optimize.inherit): a few epochs recover them
         cfg = OptimizeConfig.quick(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet,
-                                   distill=DistillConfig(epochs=epochs, qat_epochs=1), also_boards=ALSO_BOARDS)
+                                   also_boards=ALSO_BOARDS)
     out = app._run_dir(args, "demo").path
     report = run_demo(task, data, out, budget, cfg, user_model=Path(args.user_model) if args.user_model else None,
                       args=args)

@@ -22,7 +22,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.firmware,
 BUDGET = Budget(4096, 4096)  # the user's model needs a 6,912 B arena and 6,104 B of Flash
 CFG = OptimizeConfig(population=8, generations=2, top_k=2, progress=False, firmware_inputs=2,
                      also_boards=("mps3-an547",),
-                     distill=DistillConfig(epochs=12, batch_size=16, qat_epochs=1))
+                     # from scratch: the 4 KB budget keeps a quarter to half of a 4k-parameter model's channels,
+                     # too little of the user's function for inherited weights to start from (measured: 0.44 test
+                     # inherited, chance; inheritance is tested in test_inherit.py and end to end in the demo test)
+                     distill=DistillConfig(epochs=12, lr=3e-3, batch_size=16, qat_epochs=1, inherit=False))
 
 
 @pytest.fixture(scope="module")

@@ -58,3 +58,6 @@ def test_firmware_mps2_an386_equals_whole_frame(net, mode):
     r = validate_patched(graph, plan, "mps2-an386", n=2, seed=2, input_mode=mode)
     assert r["outputs_match"] is True and r["max_abs_diff"] == 0
     assert r["arena_symbol_bytes"] == r["arena_bytes"]
+    # measured in QEMU as for an unpatched image: .data + .bss (arena included) + stack + heap
+    assert r["sram_total_bytes"] == r["data_bytes"] + r["bss_bytes"] + r["stack_bytes"] + r["heap_bytes"]
+    assert r["sram_total_bytes"] > r["arena_bytes"] and r["stack_bytes"] > 0

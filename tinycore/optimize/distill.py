@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -30,13 +31,14 @@ CALIBRATION_SAMPLES = 256
 
 @dataclass(frozen=True)
 class DistillConfig:
-    epochs: int = 30
-    lr: float = 3e-3
+    epochs: int = 10          # fine-tuning inherited weights (from scratch a MobileNet needs ~80 on the inspect set)
+    lr: float = 1e-3
     batch_size: int = 64
     temperature: float = 4.0
     distill_weight: float = 0.7
     qat_epochs: int = 2
     qat_lr: float = 2e-4
+    inherit: bool = True      # start each candidate from the user's weights (inherit.py), not from scratch
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,14 +90,24 @@ def calibration(x: np.ndarray, seed: int, n: int = CALIBRATION_SAMPLES, batch: i
     return [torch.from_numpy(x[pick[i:i + batch]]) for i in range(0, len(pick), batch)]
 
 
+Init = Callable[[nn.Module, np.ndarray], object]  # (fresh candidate module, its train inputs) -> fills its weights
+
+
+def _start(spec: ModelSpec, init: Init | None, x: np.ndarray) -> nn.Module:
+    model = build_model(spec)
+    if init is not None:
+        init(model, x)
+    return model
+
+
 def proxy_accuracy(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, int], data: TaskData,
-                   cfg: DistillConfig, epochs: int, seed: int) -> float:
+                   cfg: DistillConfig, epochs: int, seed: int, init: Init | None = None) -> float:
     """Float val accuracy of `spec` after `epochs` of distillation from the teacher: the search's cheap estimate of
     how well a candidate learns the task (MACs alone say how much it computes, not what it gets right)."""
     torch.manual_seed(seed)
     _, h, w = spec.input.shape()
     d = data_at(data, (h, w))
-    model = build_model(spec)
+    model = _start(spec, init, d["train"][0])
     xt, yt = (torch.from_numpy(a) for a in d["train"])
     fit(model, (xt, yt), tuple(torch.from_numpy(a) for a in d["val"]), epochs=epochs, lr=cfg.lr,
         teacher=ResizedTeacher(teacher, teacher_hw).eval(), distill_weight=cfg.distill_weight,
@@ -104,13 +116,13 @@ def proxy_accuracy(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, i
 
 
 def train_candidate(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, int], data: TaskData,
-                    cfg: DistillConfig, out_dir: Path, seed: int, progress: bool = True
+                    cfg: DistillConfig, out_dir: Path, seed: int, progress: bool = True, init: Init | None = None
                     ) -> tuple[nn.Module, Graph, dict]:
     """(QAT float model, int8 graph, metrics {float_val, float_test, int8_val, int8_test, best_epoch})."""
     torch.manual_seed(seed)
     _, h, w = spec.input.shape()
     d = data_at(data, (h, w))
-    model = build_model(spec)
+    model = _start(spec, init, d["train"][0])
     t = ResizedTeacher(teacher, teacher_hw).eval()
     xt, yt = (torch.from_numpy(a) for a in d["train"])
     res = fit(model, (xt, yt), tuple(torch.from_numpy(a) for a in d["val"]), epochs=cfg.epochs, lr=cfg.lr,

@@ -10,7 +10,10 @@ accuracy drop. The CLI (`python -m tinycore optimize`) and apps call this one fu
 3. rank the `proxy_pool` best by a trained proxy: each distilled from the user's model for `proxy_epochs`, scored
    by float val accuracy (accuracy, not MACs, picks what is trained in full; proxy_epochs 0 skips this);
 4. train the `top_k` best (the user's own architecture first when it fits, by patches if need be) with the user's
-   model as teacher, then QAT (distill.py); quantize; int8 accuracy;
+   model as teacher, then QAT (distill.py); quantize; int8 accuracy. Proxies and candidates start from the user's
+   weights sliced to their channels and layers (inherit.py: "prune, then distil"), which is what lets a 1-epoch
+   proxy tell candidates apart and a few epochs recover the accuracy (from scratch, a MobileNet sits on its loss
+   plateau for ~25 epochs);
 5. keep the most accurate on val within the limits (select.py), report its test drop; export it as our C, int8
    .tflite and float ONNX; run it in QEMU on the board's emulated core.
 
@@ -31,9 +34,11 @@ from tinycore.budget import Budget
 from tinycore.errors import TinycoreError
 from tinycore.nas.boards import board_budget  # noqa: F401  (re-exported: tinycore.optimize.board_budget)
 from tinycore.optimize.distill import DistillConfig
+from tinycore.optimize.space import KEEP_USER_GENE
 from tinycore.progress import log
 
 STATE_FORMAT = 1
+BN_SAMPLES = 512  # train inputs an inherited candidate's BatchNorm statistics are measured on
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,8 @@ class OptimizeConfig:
     @staticmethod
     def quick(**kw: Any) -> "OptimizeConfig":
         """Small settings: a short search, two candidates, a few epochs."""
-        base = OptimizeConfig(population=12, generations=3, top_k=2, proxy_pool=4, proxy_epochs=1,
-                              distill=DistillConfig(epochs=4, qat_epochs=1), firmware_inputs=2)
+        base = OptimizeConfig(population=48, generations=8, top_k=2, proxy_pool=6, proxy_epochs=1,
+                              distill=DistillConfig(epochs=8, batch_size=32, qat_epochs=1), firmware_inputs=2)
         return replace(base, **kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +116,19 @@ def patch_plan(text: str):
     return PatchPlan(req.splits, *req.grid)
 
 
+def _init(space, teacher, g, cfg: OptimizeConfig):
+    """The candidate's start: the user's weights sliced to it (inherit.py), its BatchNorms matched to its inputs;
+    None (fresh initialisation) when cfg.distill.inherit is off."""
+    if not cfg.distill.inherit:
+        return None
+    from tinycore.optimize.inherit import inherit, match_bn_statistics
+
+    def init(model, x: np.ndarray) -> None:
+        inherit(model, teacher, space, g)
+        match_bn_statistics(model, x[:BN_SAMPLES])
+    return init
+
+
 def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw, data, cfg: OptimizeConfig) -> dict:
     """Train (or read back) one searched candidate; returns its report row."""
     import torch
@@ -128,7 +146,8 @@ def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw
         if state.get("key") == key and state["row"]["patch"] == (patch or "none"):
             return state["row"]
     folder.mkdir(parents=True, exist_ok=True)
-    model, graph, metrics = train_candidate(spec, teacher, hw, data, cfg.distill, folder, cfg.seed, cfg.progress)
+    model, graph, metrics = train_candidate(spec, teacher, hw, data, cfg.distill, folder, cfg.seed, cfg.progress,
+                                            init=_init(space, teacher, cand.arch, cfg))
     graph.save(folder / "model.graph")
     torch.save(model.state_dict(), folder / "model.pt")
     (folder / "spec.json").write_text(spec_to_json(spec))
@@ -160,7 +179,7 @@ def _rank_by_proxy(pool: list, space, out: Path, key: dict, teacher, hw, data, c
         name = cand.arch.short()
         if name not in scores:
             scores[name] = proxy_accuracy(space.to_spec(cand.arch), teacher, hw, data, cfg.distill, cfg.proxy_epochs,
-                                          cfg.seed)
+                                          cfg.seed, init=_init(space, teacher, cand.arch, cfg))
             path.write_text(json.dumps({"key": key, "scores": scores}, indent=1))
         log(f"proxy {name}: val {100 * scores[name]:.2f} % after {cfg.proxy_epochs} epoch(s)", not cfg.progress)
     ranked = sorted(pool, key=lambda c: (-scores[c.arch.short()], -c.macs, c.arch.short()))
@@ -209,7 +228,12 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
         f"params, {user['macs']:,} MACs, int8 arena {user['arena_bytes']:,} B, Flash {user['flash_bytes']:,} B",
         not cfg.progress)
 
-    space = UserSpace(spec)
+    order = None
+    if cfg.distill.inherit:  # drop first the layers whose removal changes the user's outputs least
+        from tinycore.optimize.inherit import keep_order
+
+        order = keep_order(UserSpace(spec), teacher, data.train[0][:BN_SAMPLES])
+    space = UserSpace(spec, keep_order=order, keep_user_gene=KEEP_USER_GENE if cfg.distill.inherit else 0.0)
     cost = CandidateCost(space, budget, cfg.patches)
     evo_cfg = EvolutionConfig(population=cfg.population, generations=cfg.generations)
     result = evolve(space, 1.0, h, budget, score=lambda g: float(np.log10(max(1, cost(g).macs))),
@@ -217,7 +241,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                     cost=cost, progress=cfg.progress)
     ranked = sorted(result.candidates, key=lambda c: (-c.score, c.flash_bytes, c.arena_bytes, c.arch.short()))
     key = {"spec": json.loads(json.dumps(spec.to_dict())), "distill": cfg.distill.to_dict(), "seed": cfg.seed,
-           "dataset": data.dataset}
+           "dataset": data.dataset, "keep_order": list(space.keep_order)}
     key = json.loads(json.dumps(key))
     pool, proxy = _with_user_architecture(ranked, space, cost, budget), {}
     if cfg.proxy_epochs > 0 and len(pool) > cfg.top_k:
@@ -248,6 +272,8 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                 "drop_points": choice.drop_points, "max_drop_points": cfg.max_drop_points,
                 "within_drop": choice.within_drop,
                 "search": {"space": space.describe(), "evaluated": len(result.candidates),
+                           "init": ("the user's weights, sliced by filter L1 norm, BatchNorm matched (inherit.py)"
+                                    if cfg.distill.inherit else "fresh (from scratch)"),
                            "score": "log10(MACs) of a subnet within the limits", "history": list(result.history),
                            "proxy": {"epochs": cfg.proxy_epochs, "val_accuracy": proxy,
                                      "rule": "the proxy_pool candidates with the most MACs, each distilled for "

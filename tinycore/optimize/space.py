@@ -5,7 +5,9 @@ Stages: a new stage starts at each weighted layer that shrinks the map (a stride
 depthwise-separable or inverted-residual block, or a residual block with a projection shortcut); pools do not
 start one. Within a stage every channel count a layer sets is scaled by the stage's multiplier, so identity
 residuals stay consistent. Depth: the stage's shape-preserving layers (identity residual blocks, stride-1 convs
-with as many outputs as inputs) can be dropped from the end of the stage, keeping the first `depth` of them. The
+with as many outputs as inputs) can be dropped, keeping the first `depth` of them in `keep_order` (by default their
+order in the stage, so the stage's end goes first; optimize passes the order in which removing them from the
+user's model hurts it least, `inherit.keep_order`). The
 final classifier keeps its classes. Convolutions get their BatchNorm back (an imported graph has it folded into the
 conv's bias; a candidate trained from scratch needs it, and the quantizer folds it again, so memory is unchanged).
 
@@ -28,6 +30,7 @@ from tinycore.spec.zoo import make_divisible
 WIDTHS = (0.25, 0.35, 0.5, 0.75, 1.0)
 RESOLUTION_SHARES = (1.0, 0.875, 0.75, 0.625, 0.5)
 KERNELS = (3, 5)
+KEEP_USER_GENE = 0.5  # with inherited weights, a sampled candidate keeps each user gene (resolution, width, kernel)
 
 
 @dataclass(frozen=True)
@@ -101,13 +104,18 @@ class UserSpace:
 
     def __init__(self, spec: ModelSpec, widths: tuple[float, ...] = WIDTHS,
                  resolution_shares: tuple[float, ...] = RESOLUTION_SHARES, kernels: tuple[int, ...] = KERNELS,
-                 channel_divisor: int = 4) -> None:
+                 channel_divisor: int = 4, keep_order: tuple[int, ...] | None = None,
+                 keep_user_gene: float = 0.0) -> None:
         shape = spec.input.shape()
         if len(shape) != 3:
             raise SpecError(f"{spec.name or 'model'}: optimize needs an image-like (C, H, W) input, got {shape}")
-        self.spec, self.channel_divisor = spec, channel_divisor
+        self.spec, self.channel_divisor, self.keep_user_gene = spec, channel_divisor, keep_user_gene
         self.units = _units(spec)
         self.n_stages = self.units[-1].stage + 1
+        self.keep_order = self._check_keep_order(keep_order)
+        self._keep_rank = {}
+        for i in self.keep_order:
+            self._keep_rank[i] = sum(self.units[j].stage == self.units[i].stage for j in self._keep_rank)
         self.widths = tuple(sorted(set(widths)))
         orig_k = [max((_depthwise_kernel(u.layer) for u in self.units if u.stage == s), default=0)
                   for s in range(self.n_stages)]
@@ -121,17 +129,43 @@ class UserSpace:
                      reverse=True)
         self.resolutions = tuple(r for r in res if self._valid(replace(self.original, resolution=r)))
 
+    def droppable(self) -> list[int]:
+        """Indices into `units` of the layers a candidate may drop (shape-keeping layers)."""
+        return [i for i, u in enumerate(self.units) if u.droppable]
+
+    def _check_keep_order(self, order: tuple[int, ...] | None) -> tuple[int, ...]:
+        if order is None:
+            return tuple(self.droppable())
+        if sorted(order) != self.droppable():
+            raise SpecError(f"{self.spec.name or 'model'}: keep_order {list(order)} must list each droppable layer "
+                            f"{self.droppable()} once")
+        return tuple(int(i) for i in order)
+
     # ---- what evolve() calls
     def describe(self) -> dict[str, Any]:
         return {"name": f"around:{self.spec.name}", "stages": self.n_stages, "widths": list(self.widths),
                 "resolutions": list(self.resolutions), "depths": [list(d) for d in self.depth_choices],
-                "kernels": [list(k) for k in self.kernel_choices]}
+                "kernels": [list(k) for k in self.kernel_choices], "keep_order": list(self.keep_order)}
 
     def sample(self, rng: np.random.Generator, width: float = 1.0, resolution: int = 0) -> Genome:
-        return Genome(int(rng.choice(self.resolutions)), tuple(float(rng.choice(self.widths))
-                                                               for _ in range(self.n_stages)),
+        """A random candidate: every gene drawn from its choices; with `keep_user_gene` p > 0 the resolution and
+        each stage's width and kernel are the user's with probability p (depths are always drawn; the user's is
+        the largest). Optimize sets p when candidates start from the user's weights (inherit.py): the channels a
+        narrowing removes are knowledge a few epochs must relearn, so the first population holds many full-width
+        stages."""
+        o = self.original
+        if self.keep_user_gene <= 0:
+            return Genome(int(rng.choice(self.resolutions)), tuple(float(rng.choice(self.widths))
+                                                                   for _ in range(self.n_stages)),
+                          tuple(int(rng.choice(d)) for d in self.depth_choices),
+                          tuple(int(rng.choice(k)) for k in self.kernel_choices))
+
+        def gene(user: Any, choices: tuple) -> Any:
+            return user if rng.random() < self.keep_user_gene else rng.choice(choices)
+        return Genome(int(gene(o.resolution, self.resolutions)),
+                      tuple(float(gene(w, self.widths)) for w in o.widths),
                       tuple(int(rng.choice(d)) for d in self.depth_choices),
-                      tuple(int(rng.choice(k)) for k in self.kernel_choices))
+                      tuple(int(gene(k, c)) for k, c in zip(o.kernels, self.kernel_choices)))
 
     def mutate(self, parent: Genome, pick: Callable[[Any, tuple], Any]) -> Genome:
         return Genome(int(pick(parent.resolution, self.resolutions)),
@@ -175,19 +209,18 @@ class UserSpace:
                             shortcut=tuple(self._layer(x, width, kernel, False) for x in layer.shortcut))
         return layer
 
+    def kept_units(self, g: Genome) -> list[int]:
+        """Indices into `units` of the layers candidate `g` keeps, in order: in each stage the first `depth` of its
+        droppable layers in `keep_order` (the one definition `to_spec` and weight inheritance both read)."""
+        return [i for i, u in enumerate(self.units) if not u.droppable or self._keep_rank[i] < g.depths[u.stage]]
+
     def to_spec(self, g: Genome, name: str | None = None) -> ModelSpec:
         """The candidate network (all layers in `blocks`)."""
         h, w = self.input_hw(g.resolution)
-        kept = [0] * self.n_stages
         last_fc = max(i for i, u in enumerate(self.units) if isinstance(u.layer, FC)) if any(
             isinstance(u.layer, FC) for u in self.units) else -1
-        layers = []
-        for i, u in enumerate(self.units):
-            if u.droppable:
-                kept[u.stage] += 1
-                if kept[u.stage] > g.depths[u.stage]:
-                    continue
-            layers.append(self._layer(u.layer, g.widths[u.stage], g.kernels[u.stage], i == last_fc))
+        layers = [self._layer(self.units[i].layer, g.widths[self.units[i].stage], g.kernels[self.units[i].stage],
+                              i == last_fc) for i in self.kept_units(g)]
         c = self.spec.input.shape()[0]
         return ModelSpec(InputSpec(c, h, w), blocks=tuple(layers),
                          name=name or f"{self.spec.name or 'model'}_{_tag(g)}")

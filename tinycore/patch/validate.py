@@ -28,7 +28,7 @@ def validate_patched(graph: Graph, plan: PatchPlan, target: str = "host", n: int
 
     Keys: outputs_match, n_checked, max_abs_diff, arena_bytes (declared = planned), patch, input_mode,
     mac_overhead_pct, flash_bytes (model constants), target; on a board also arena_symbol_bytes, text_bytes,
-    data_bytes, bss_bytes, instructions_per_inference.
+    data_bytes, bss_bytes, instructions_per_inference and the measured stack_bytes, heap_bytes, sram_total_bytes.
     """
     program = build_program(graph, plan, input_mode)
     arena = plan_patch_program(program, refine=True)
@@ -55,7 +55,7 @@ def _run_on_board(graph: Graph, gen_dir: Path, board: str, arena_bytes: int, n: 
                   timeout_s: float) -> tuple[str, dict]:
     """Cross-compile with tinycore.export.firmware and run in QEMU; the ELF's tc_arena must equal the plan."""
     from tinycore.export.boards import get_board
-    from tinycore.export.firmware import build_firmware, check_graph_fits, graph_stack
+    from tinycore.export.firmware import build_firmware, check_graph_fits, check_sram_total, graph_stack, sram_section
     from tinycore.export.qemu import run_in_qemu
 
     b = get_board(board)
@@ -66,7 +66,9 @@ def _run_on_board(graph: Graph, gen_dir: Path, board: str, arena_bytes: int, n: 
         raise BuildError(f"{img.elf}: tc_arena is {img.arena_bytes} B, the patch plan says {arena_bytes} B")
     text = run_in_qemu(img.elf, b, timeout_s)
     got = parse_output(text, n_expected=n, where=f"{b.name} firmware")
-    extra = dict(board=b.name, cpu=b.cpu, arena_symbol_bytes=img.arena_bytes, text_bytes=img.text_bytes,
+    sram = sram_section(img, got.stack_bytes, got.heap_bytes, f"{b.name} (QEMU)")  # measured, as unpatched
+    check_sram_total(b, sram)
+    extra = dict(**sram, board=b.name, cpu=b.cpu, arena_symbol_bytes=img.arena_bytes, text_bytes=img.text_bytes,
                  data_bytes=img.data_bytes, bss_bytes=img.bss_bytes,
                  instructions_per_inference=mean_instructions(sum(got.instructions), n) if got.instructions else None)
     return text, extra

@@ -38,6 +38,7 @@ def test_demo_fits_the_board_and_reports_both_models(tmp_path, monkeypatch):
     assert mem["sram_peak_bytes"] <= budget.sram_bytes and mem["flash_bytes"] <= budget.flash_bytes
     assert mem["weights_bytes"] <= 144 * 1024
     assert report["firmware"]["outputs_match_runtime"] is True
+    assert o["search"]["init"].startswith("the user's weights")  # candidates start from the user's model
     assert demo["user"]["params"] == o["user"]["params"] > 0 and demo["user"]["accuracy"] == o["user"]["accuracy"]
     assert demo["optimized"]["accuracy"] == report["metrics"]["int8"]["accuracy"]
     assert demo["optimized"]["weights_bytes"] == mem["weights_bytes"] and demo["drop_points"] == o["drop_points"]
