@@ -126,7 +126,8 @@ def search_space(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=40, lr=3e-3, batch_size=64)  # quick: 25 -> 40 raised val 97.0 -> 97.3 % (README)
+    # quick: about the steps of 40 epochs over the 5,382 clips of data set v3, over the 8,970 of v4 (README)
+    return TrainSettings(epochs=25 if quick else 40, lr=3e-3, batch_size=64)
 
 
 def keyword_to_unknown_rate(confusion: list[list[int]], classes: tuple[str, ...]) -> float:
