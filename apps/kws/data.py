@@ -7,7 +7,9 @@ resonance, clipping, low-bit ADC, µ-law, telephone band; p = 0.5). Speech clips
 (coloured noise, hum, fan, street, music-like tones, babble of other words by other voices of the same split).
 Pinned test protocol (issue #15): test voices are variants never in train or val AND HELD_OUT_ACCENT never in
 train or val (a quarter of test clips use it); 80 % of val/test speech clips are noisy at 0-25 dB SNR, the rest
-clean. Variants are shuffled by the seed and cut 70/15/15.
+clean. Variants are shuffled by the seed and cut 70/15/15. The quick set adds train clips (more speeds, pitches,
+accents, rooms and channels per train voice) planned after all others, so its val and test clips are those of the
+set without them.
 `_silence_` clips are noise only; `_unknown_` clips are half words confusable with the keywords (CONFUSABLE), half
 other Speech Commands words. Deterministic from the seed (each clip carries its own seed, so the process pool's
 order does not matter); cached as wav/<split>/<label>/<n>.wav + manifest.json (rebuilt if the key changes).
@@ -278,5 +280,5 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
 
 
 def build_dataset(out_dir: str | Path, seed: int = 0, quick: bool = False, progress: bool = True) -> Manifest:
-    """`python -m apps.kws data`: the full set (~7.7k clips) or, with quick, a third of it (~2.6k)."""
+    """`python -m apps.kws data`: the full set (12,870 clips) or the quick one (11,310: fewer val/test clips)."""
     return build(out_dir, seed, QUICK if quick else FULL, progress=progress)
