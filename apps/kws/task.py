@@ -107,9 +107,11 @@ def extra_arguments(parser, command: str) -> None:
 
 
 def default_spec(data: TaskData):
-    """DS-CNN at width 128 (78k params, 16.5 KB arena, 91 KB Flash): the MLPerf reference (width 64, `--model
-    ds_cnn_s`) is 2-3 points less accurate on unseen voices and both fit 64 KB / 256 KB."""
-    return ds_cnn(128, classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2])
+    """DS-CNN at width 128 (78k params, 18 KB arena, 91 KB Flash): the MLPerf reference (width 64, `--model
+    ds_cnn_s`) is 2-3 points less accurate on unseen voices and both fit 64 KB / 256 KB. Dropout 0.1 / 0.2 instead
+    of the reference's 0.2 / 0.4: the heavily augmented training underfits (best val 91.4 against 90.9 %, README)."""
+    return ds_cnn(128, classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2],
+                  dropout=(0.1, 0.2))
 
 
 def search_space(data: TaskData):
