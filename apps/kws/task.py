@@ -107,9 +107,11 @@ def extra_arguments(parser, command: str) -> None:
 
 
 def default_spec(data: TaskData):
-    """DS-CNN at width 128 (78k params, 16.5 KB arena, 91 KB Flash): the MLPerf reference (width 64, `--model
-    ds_cnn_s`) is 2-3 points less accurate on unseen voices and both fit 64 KB / 256 KB."""
-    return ds_cnn(128, classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2])
+    """DS-CNN at width 128 (78k params, 18 KB arena, 91 KB Flash): the MLPerf reference (width 64, `--model
+    ds_cnn_s`) is 2-3 points less accurate on unseen voices and both fit 64 KB / 256 KB. Dropout 0.1 / 0.2 instead
+    of the reference's 0.2 / 0.4: the heavily augmented training underfits (best val 91.4 against 90.9 %, README)."""
+    return ds_cnn(128, classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2],
+                  dropout=(0.1, 0.2))
 
 
 def search_space(data: TaskData):
@@ -126,7 +128,8 @@ def search_space(data: TaskData):
 
 
 def train_settings(quick: bool) -> TrainSettings:
-    return TrainSettings(epochs=40, lr=3e-3, batch_size=64)  # quick: 25 -> 40 raised val 97.0 -> 97.3 % (README)
+    # quick: about the steps of 40 epochs over the 5,382 clips of data set v3, over the 8,970 of v4 (README)
+    return TrainSettings(epochs=25 if quick else 40, lr=3e-3, batch_size=64)
 
 
 def keyword_to_unknown_rate(confusion: list[list[int]], classes: tuple[str, ...]) -> float:

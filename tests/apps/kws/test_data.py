@@ -30,11 +30,27 @@ def test_sizes_of_full_and_quick():
     full, splits = plan(0, FULL, accents, names)
     quick, _ = plan(0, QUICK, accents, names)
     split = splits["variants"]
-    assert len(full) == 13 * 10 * len(names) and len(quick) == 13 * 6 * len(names)  # 12870 / 7722 with 99 variants
+    n_train = len(split["train"])
+    assert len(full) == 13 * 10 * len(names)  # 12870 with 99 variants
+    assert len(quick) == 13 * 6 * len(names) + 13 * QUICK.train_extra_reps * n_train  # 7722 + 3588
     k = round(0.15 * len(names))  # 15 of 99
     assert {s: len(v) for s, v in split.items()} == {"train": len(names) - 2 * k, "val": k, "test": k}
     babble_variants = {v.split("+")[1] for s in full if s.split == "test" for _, v, _, _ in s.babble}
     assert babble_variants <= set(split["test"])  # babble talkers come from the same split too
+
+
+def test_extra_train_clips_leave_every_other_clip_as_it_was():
+    accents, names = english_accents(), variants()
+    base, split = plan(0, DatasetSize(reps=6), accents, names)
+    more, _ = plan(0, DatasetSize(reps=6, train_extra_reps=2), accents, names)
+    assert more[:len(base)] == base  # val/test (and the first train clips) are the set without extras, clip by clip
+    extra = more[len(base):]
+    assert len(extra) == 13 * 2 * len(split["variants"]["train"]) and all(s.split == "train" for s in extra)
+    assert {s.variant for s in extra} == set(split["variants"]["train"])
+    assert all(s.accent != HELD_OUT_ACCENT and s.path.startswith("wav/train/") for s in extra)
+    assert [s.index for s in more] == list(range(len(more))) and len({s.seed for s in more}) == len(more)
+    seen = {(s.word, s.accent, s.variant, s.speed_wpm, s.pitch) for s in base}
+    assert sum((s.word, s.accent, s.variant, s.speed_wpm, s.pitch) not in seen for s in extra) > 0.95 * len(extra)
 
 
 def test_split_is_strict_by_variant(tiny):
