@@ -1,5 +1,7 @@
 """The detector's two-output int8 graph run patch by patch in C (first stage streamed from input rows) equals the
 whole-frame numpy runtime on both outputs, byte for byte."""
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -10,11 +12,16 @@ from tinycore.patch.validate import validate_patched
 from tinycore.quant import quantize
 
 
-@pytest.fixture(scope="module")
-def graph():
+@pytest.fixture(scope="module", params=[0, 24], ids=["plain", "context"])
+def graph(request):
+    """The default detector, and one with the context branch (stride-16 blocks, upsample, add before the neck)."""
     torch.manual_seed(0)
-    model = Detector(default_spec(("a", "b"), input_hw=(48, 64), width=16)).eval()
-    return quantize(model, [torch.rand(4, 3, 48, 64)])
+    spec = replace(default_spec(("a", "b"), input_hw=(48, 64), width=16), context=request.param)
+    model = Detector(spec).eval()
+    g = quantize(model, [torch.rand(4, 3, 48, 64)])
+    kinds = {op.kind for op in g.ops}
+    assert ({"resize_nearest_s8", "add_s8"} <= kinds) == bool(request.param)
+    return g
 
 
 def test_two_output_detector_patched_stream_equals_runtime(graph):
