@@ -94,7 +94,7 @@ class Detector(nn.Module):
             self.context = nn.Sequential(dw_separable(c, x, 3, 2),
                                          nn.Conv2d(x, x, 5, padding=2, groups=x, bias=False), nn.BatchNorm2d(x),
                                          nn.ReLU(), nn.Conv2d(x, c, 1, bias=False), nn.BatchNorm2d(c))
-            self.up = nn.Upsample(scale_factor=2, mode="nearest")
+            self.up = nn.Upsample(size=spec.grid_hw(), mode="nearest")  # back onto the grid, odd sizes too
         self.neck = dw_separable(c, k)
         self.heat = nn.Conv2d(k, len(spec.classes), 1)
         self.box = nn.Conv2d(k, 4, 1)
@@ -110,15 +110,11 @@ class Detector(nn.Module):
 
 
 def check_stride(spec: DetectorSpec) -> None:
-    """The backbone must end at the head's stride (grid = input / stride exactly), and a context branch needs an
-    even grid (its stride-2 output upsampled by 2 must meet the grid again)."""
+    """The backbone must end at the head's stride (grid = input / stride exactly)."""
     shape = model_stats(spec.backbone)["shapes"][-1]
     if tuple(shape[1:]) != spec.grid_hw():
         raise SpecError(f"{spec.name}: backbone output {tuple(shape)} is not the input {spec.input_hw} / stride "
                          f"{spec.stride} = {spec.grid_hw()}")
-    if spec.context and any(n % 2 for n in spec.grid_hw()):
-        raise SpecError(f"{spec.name}: context branch (context={spec.context}) needs an even grid; the input "
-                        f"{spec.input_hw} / stride {spec.stride} is {spec.grid_hw()}")
 
 
 def detector_stats(spec: DetectorSpec) -> dict:
@@ -127,7 +123,7 @@ def detector_stats(spec: DetectorSpec) -> dict:
     c = s["shapes"][-1][0]
     gh, gw = spec.grid_hw()
     k, n, x = spec.head_width, len(spec.classes), spec.context
-    cells, ctx_cells = gh * gw, (gh // 2) * (gw // 2)
+    cells, ctx_cells = gh * gw, -(-gh // 2) * -(-gw // 2)  # the branch's stride-2 conv pads: ceil
     ctx_params = (9 * c + c + c * x + x + 25 * x + x + x * c + c) if x else 0
     ctx_macs = ctx_cells * (9 * c + c * x + 25 * x + x * c) if x else 0
     head_params = 9 * c + c + c * k + k + (k + 1) * n + (k + 1) * 4

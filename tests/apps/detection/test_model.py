@@ -1,12 +1,11 @@
 """DetectorSpec with and without the context branch: its JSON round trip, the parameter count detector_stats
-predicts (the README's and report.json's figure) against the torch module's convs, and the even-grid rule."""
+predicts (the README's and report.json's figure) against the torch module's convs."""
 from dataclasses import replace
 
 import pytest
 from torch import nn
 
-from apps.detection.model import Detector, check_stride, default_spec, detector_stats, spec_from_json
-from tinycore.spec import SpecError
+from apps.detection.model import Detector, default_spec, detector_stats, spec_from_json
 
 
 def _conv_params(model: nn.Module) -> int:
@@ -23,13 +22,6 @@ def test_stats_count_the_modules_params_and_json_round_trips(context):
         plain = detector_stats(default_spec(("a", "b", "c")))
         gh, gw = spec.grid_hw()  # the branch runs on the (gh / 2, gw / 2) grid: 9c + c x + 25 x + x c MACs a cell
         assert detector_stats(spec)["macs"] - plain["macs"] == gh // 2 * gw // 2 * (9 * 64 + 2 * 64 * 128 + 25 * 128)
-
-
-def test_context_needs_an_even_grid():
-    spec = replace(default_spec(("a",), input_hw=(72, 96)), context=32)  # grid 9 x 12
-    with pytest.raises(SpecError, match="even grid"):
-        check_stride(spec)
-    check_stride(replace(spec, context=0))
 
 
 def test_old_spec_json_without_context_loads():

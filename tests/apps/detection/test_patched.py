@@ -12,15 +12,18 @@ from tinycore.patch.validate import validate_patched
 from tinycore.quant import quantize
 
 
-@pytest.fixture(scope="module", params=[0, 24], ids=["plain", "context"])
+@pytest.fixture(scope="module", params=[(0, (48, 64)), (24, (48, 64)), (24, (40, 72))],
+                ids=["plain", "context", "context-odd-grid"])
 def graph(request):
-    """The default detector, and one with the context branch (stride-16 blocks, upsample, add before the neck)."""
+    """The default detector, and one with the context branch (stride-16 blocks, upsample, add before the neck),
+    on an even grid (6 x 8) and an odd one (5 x 9: the branch's 3 x 5 map is resized back onto it)."""
     torch.manual_seed(0)
-    spec = replace(default_spec(("a", "b"), input_hw=(48, 64), width=16), context=request.param)
+    context, hw = request.param
+    spec = replace(default_spec(("a", "b"), input_hw=hw, width=16), context=context)
     model = Detector(spec).eval()
-    g = quantize(model, [torch.rand(4, 3, 48, 64)])
+    g = quantize(model, [torch.rand(4, 3, *hw)])
     kinds = {op.kind for op in g.ops}
-    assert ({"resize_nearest_s8", "add_s8"} <= kinds) == bool(request.param)
+    assert ({"resize_nearest_s8", "add_s8"} <= kinds) == bool(context)
     return g
 
 
