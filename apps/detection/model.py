@@ -54,9 +54,12 @@ def spec_from_json(text: str) -> DetectorSpec:
     return DetectorSpec(backbone, tuple(d["classes"]), d["stride"], d["head_width"], d["name"], d.get("context", 0))
 
 
-def default_spec(classes: tuple[str, ...], input_hw: tuple[int, int] = (240, 320), width: int = 64) -> DetectorSpec:
+def default_spec(classes: tuple[str, ...], input_hw: tuple[int, int] = (240, 320), width: int = 64,
+                 context: int = 128) -> DetectorSpec:
     """Stride 8: conv s2, two stride-2 depthwise-separable stages, then three 5x5 depthwise-separable blocks at
-    stride 8 (receptive field ~135 px at the head, enough for objects half a 240 px frame high)."""
+    stride 8 (receptive field ~135 px at the head, enough for objects half a 240 px frame high), and a context
+    branch of `context` channels at stride 16 added before the neck (0: none; README Measured: with 128 the quick
+    run's wrong-class detections fell and int8 mAP@0.5 rose from 0.724 to 0.803)."""
     h, w = input_hw
     half = width // 2
     backbone = ModelSpec(
@@ -65,7 +68,8 @@ def default_spec(classes: tuple[str, ...], input_hw: tuple[int, int] = (240, 320
         blocks=(DWSep(half, stride=2), DWSep(half), DWSep(width, stride=2),
                 DWSep(width, kernel=5), DWSep(width, kernel=5), DWSep(width, kernel=5)),
         name=f"mbv1_det_w{width}")
-    return DetectorSpec(backbone, tuple(classes), stride=8, head_width=width, name=f"det_s8_w{width}_{h}x{w}")
+    name = f"det_s8_w{width}" + (f"_c{context}" if context else "") + f"_{h}x{w}"
+    return DetectorSpec(backbone, tuple(classes), stride=8, head_width=width, name=name, context=context)
 
 
 def dw_separable(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:

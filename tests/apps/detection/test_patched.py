@@ -1,6 +1,5 @@
 """The detector's two-output int8 graph run patch by patch in C (first stage streamed from input rows) equals the
 whole-frame numpy runtime on both outputs, byte for byte."""
-from dataclasses import replace
 
 import pytest
 import torch
@@ -19,7 +18,7 @@ def graph(request):
     on an even grid (6 x 8) and an odd one (5 x 9: the branch's 3 x 5 map is resized back onto it)."""
     torch.manual_seed(0)
     context, hw = request.param
-    spec = replace(default_spec(("a", "b"), input_hw=hw, width=16), context=context)
+    spec = default_spec(("a", "b"), input_hw=hw, width=16, context=context)
     model = Detector(spec).eval()
     g = quantize(model, [torch.rand(4, 3, *hw)])
     kinds = {op.kind for op in g.ops}
