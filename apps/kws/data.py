@@ -175,10 +175,10 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices)}
 
 
-def _speech(word: str, voice: str, speed: int, pitch: int, amplitude: int = 100,
+def _speech(word: str, voice: str, speed: int, pitch: int, amplitude: int = 100, *,
             data_path: Path | None = None) -> np.ndarray:
     """One word at 16 kHz with espeak-ng's leading and trailing silence removed."""
-    x, rate = synthesize(word, voice, speed, pitch, amplitude, data_path)
+    x, rate = synthesize(word, voice, speed, pitch, amplitude, data_path=data_path)
     x = resample(x, rate, SAMPLE_RATE_HZ)
     idx = np.flatnonzero(np.abs(x) > 0.01 * max(np.abs(x).max(), 1e-9))
     return x[idx[0]:idx[-1] + 1] if len(idx) else x
@@ -243,7 +243,9 @@ def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
     extra = {"word": spec.word, "accent": spec.accent, "variant": spec.variant, "speed_wpm": spec.speed_wpm,
              "pitch": spec.pitch, "amplitude": spec.amplitude, "room": spec.room, "channel": spec.channel}
     if spec.word:
-        speech = _speech(spec.word, *_espeak_voice(spec, out_dir), spec.speed_wpm, spec.pitch, spec.amplitude)
+        voice_arg, data_path = _espeak_voice(spec, out_dir)
+        speech = _speech(spec.word, voice_arg, spec.speed_wpm, spec.pitch, spec.amplitude,
+                         data_path=data_path)
         extra["speech_samples"] = int(min(len(speech), CLIP_SAMPLES))
         x = _place(speech, rng)
         if spec.room:

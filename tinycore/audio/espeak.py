@@ -81,7 +81,7 @@ def variants() -> list[str]:
     return sorted(n for n in names if n and " " not in n)
 
 
-def synthesize(text: str, voice: str, speed_wpm: int = 175, pitch: int = 50, amplitude: int = 100,
+def synthesize(text: str, voice: str, speed_wpm: int = 175, pitch: int = 50, amplitude: int = 100, *,
                data_path: Path | None = None) -> tuple[NDArray[np.float32], int]:
     """(samples in [-1, 1), sample rate) of `text` spoken by `voice` ("en-gb+m3"). Deterministic.
 

@@ -8,9 +8,9 @@ import pytest
 import soundfile as sf
 
 from apps.kws.data import (CONFUSABLE, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB, VOICES_DIR, DatasetSize,
-                           build, plan)
+                           _espeak_voice, build, plan, render)
 from apps.kws.speech_commands import CLASSES
-from tinycore.audio.espeak import english_accents, variants
+from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_version, variants
 
 TINY = DatasetSize(reps=1, max_variants=8)  # 8 variants -> 6 train, 1 val, 1 test; 13 clips each
 
@@ -78,6 +78,9 @@ def test_generated_speakers_change_no_val_or_test_byte(tiny, tmp_path):
     gen = [c for c in m.clips if c.extra["variant"] in m.meta["generated_variants"]["train"]]
     assert len(gen) == 2 * 13 and all(c.split == "train" for c in gen)
     assert (m.root / VOICES_DIR / "espeak-ng-data" / "voices" / "!v" / "gen0001").is_file()
+    spec = next(s for s in plan(3, size, english_accents(), variants())[0] if s.generated)
+    assert _espeak_voice(spec, str(m.root)) == (f"{accent_voice_files()[spec.accent]}+{spec.variant}",
+                                                m.root / VOICES_DIR)  # the form that keeps the variant (en-gb too)
     for c in gen:
         if c.label != "_silence_":
             clean, _ = sf.read(m.root / c.extra["clean_path"], dtype="float32")
@@ -195,3 +198,21 @@ def test_train_loader_reads_clean_copies_and_mixes_noise(tiny):
     torch.manual_seed(0)
     x, y = next(iter(loader))
     assert x.shape == (16, 1, 49, 10) and torch.isfinite(x).all()
+
+
+# sha1 of clips of the quick set (seed 0) as data set version 4's code wrote them (espeak-ng 1.51, this machine)
+V4_DIGESTS = {6552: "e5e234efbad04fd3670a8e7598c6c08b890a8acf", 6608: "53036b59045fce6f7cc1d331b7ac80b45f265ed2",
+              6561: "7acd5539b0d446b0577d6ac91bab325b72144af8", 6624: "d90385eb0d1b2932ff12558e9cf807db11c78673",
+              5442: "01216dad4f8e7500a11cb1a2ca9ed7a3019b29f4"}
+
+
+@pytest.mark.skipif("1.51" not in espeak_version(), reason="digests written with espeak-ng 1.51")
+def test_val_and_test_clips_are_those_of_version_4(tmp_path):
+    """Test clips (noisy, held-out accent with babble, en-gb clean, _silence_) and a val `_unknown_` clip of the
+    current quick set render to the bytes version 4 wrote: the pinned protocol's clips never move."""
+    specs, _ = plan(0, QUICK, english_accents(), variants())
+    for index, digest in V4_DIGESTS.items():
+        spec = specs[index]
+        assert spec.split in ("val", "test")
+        render(spec, str(tmp_path))
+        assert hashlib.sha1((tmp_path / spec.path).read_bytes()).hexdigest() == digest, spec.path
