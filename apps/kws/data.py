@@ -29,7 +29,7 @@ import soundfile as sf
 from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS
 from tinycore.audio.augment import CHANNELS, ROOMS, random_channel, reverberate, room_impulse_response
 from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_version, synthesize, variants
-from tinycore.audio.espeak_voices import generated_names, variant_texts, write_data_dir
+from tinycore.audio.espeak_voices import data_path_for, generated_names, variant_texts, write_data_dirs
 from tinycore.audio.manifest import ClipRecord, Manifest
 from tinycore.audio.noise import COLOURS, coloured_noise, fan, hum, mix_at_snr, music, street
 from tinycore.audio.wav import resample
@@ -232,7 +232,8 @@ def _espeak_voice(spec: ClipSpec, out_dir: str) -> tuple[str, Path | None]:
     `accent+variant` so that their bytes stay those of earlier versions)."""
     if not spec.generated:
         return f"{spec.accent}+{spec.variant}", None
-    return f"{_accent_files()[spec.accent]}+{spec.variant}", Path(out_dir) / VOICES_DIR
+    voice = f"{_accent_files()[spec.accent]}+{spec.variant}"
+    return voice, data_path_for(Path(out_dir) / VOICES_DIR, spec.variant)
 
 
 def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
@@ -288,7 +289,7 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     t0 = time.perf_counter()
     accents = english_accents()
     specs, split = plan(seed, size, accents, variants())
-    write_data_dir(out / VOICES_DIR, variant_texts(split["generated"], (seed, 3)))  # 1, 2: plan's generators
+    write_data_dirs(out / VOICES_DIR, variant_texts(split["generated"], (seed, 3)))  # 1, 2: plan's generators
     jobs = [(s, str(out)) for s in specs]
     records = map_in_processes(render, jobs, workers=workers, desc="kws data (espeak-ng)", progress=progress,
                                chunksize=16)

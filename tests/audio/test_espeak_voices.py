@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_data_dir, synthesize
-from tinycore.audio.espeak_voices import generated_names, random_variant, variant_texts, write_data_dir
+from tinycore.audio.espeak_voices import (VARIANTS_PER_DIR, data_path_for, generated_names, random_variant, variant_texts,
+                                          write_data_dirs)
 
 
 def _fields(text: str) -> dict[str, list[list[int]]]:
@@ -33,21 +34,27 @@ def test_variant_files_are_deterministic_distinct_and_in_range():
     assert min(scales) < 95 and max(scales) > 110  # male and female/child vocal tracts both drawn
 
 
-def test_private_data_dir_speaks_generated_voices(tmp_path):
-    texts = variant_texts(generated_names(3), (0, 3))
-    root = write_data_dir(tmp_path / "voices", texts)
-    data = root / "espeak-ng-data"
-    assert sorted(p.name for p in (data / "voices" / "!v").iterdir()) == sorted(texts)
+def test_private_data_dirs_speak_generated_voices(tmp_path):
+    names = generated_names(VARIANTS_PER_DIR + 3)  # two folders: espeak-ng lists at most 349 voice files
+    texts = variant_texts(names, (0, 3))
+    root = write_data_dirs(tmp_path / "voices", texts)
+    assert sorted(p.name for p in root.iterdir()) == ["0", "1"]
+    for name in names:
+        assert (data_path_for(root, name) / "espeak-ng-data" / "voices" / "!v" / name).read_text() == texts[name]
+    data = data_path_for(root, names[0]) / "espeak-ng-data"
     assert (data / "phontab").resolve() == (espeak_data_dir() / "phontab").resolve()
+    assert len(list((data / "voices" / "!v").iterdir())) == VARIANTS_PER_DIR
     files = accent_voice_files()
-    plain, _ = synthesize("left", files["en-us"], data_path=root)
+    plain, _ = synthesize("left", files["en-us"], data_path=data.parent)
     assert np.array_equal(plain, synthesize("left", "en-us")[0])  # the linked data is the installed data
-    spoken = [synthesize("left", f"{files['en-us']}+{n}", data_path=root)[0] for n in texts]
+    spoken = [synthesize("left", f"{files['en-us']}+{n}", data_path=data_path_for(root, n))[0]
+              for n in names[:2] + names[-2:]]
     for x in spoken:
         assert np.sqrt(np.mean(x ** 2)) > 0.01 and not np.array_equal(x, plain)
     assert not np.array_equal(spoken[0], spoken[1])
-    again = write_data_dir(tmp_path / "voices", {"gen0000": texts["gen0000"]})  # rewritten, stale files gone
-    assert [p.name for p in (again / "espeak-ng-data" / "voices" / "!v").iterdir()] == ["gen0000"]
+    again = write_data_dirs(tmp_path / "voices", {"gen0000": texts["gen0000"]})  # rewritten, stale files gone
+    assert [p.name for p in again.iterdir()] == ["0"]
+    assert [p.name for p in (again / "0" / "espeak-ng-data" / "voices" / "!v").iterdir()] == ["gen0000"]
 
 
 @pytest.mark.parametrize("accent", ["en-gb", "en-gb-x-rp", "en-us"])

@@ -5,8 +5,11 @@ generalizes worse to others. A variant is a small text file (pitch band, a frequ
 formant, roughness, flutter, breath, voicing, consonant strength, Klatt synthesis, echo), so many plausible
 speakers can be drawn: a vocal-tract scale per speaker (male, female or child ranges) jittered per formant, a
 pitch band that matches it, and voice-quality settings within the ranges the shipped variants use.
-`write_data_dir` makes a folder whose `espeak-ng-data` links every entry of the installed data except
-`voices/!v`, which holds only the generated files; `synthesize(..., data_path=folder)` then speaks with them.
+`write_data_dirs` makes folders whose `espeak-ng-data` links every entry of the installed data except `voices/`,
+which holds only generated variants (`!v/`); `synthesize(..., data_path=data_path_for(root, name))` then speaks
+with one. espeak-ng lists at most 349 voice files (N_VOICES_LIST; language files included, 131 in 1.51) and
+fails ("voice does not exist") beyond, so the variants are spread over folders of VARIANTS_PER_DIR, and the
+MBROLA voice files (`voices/mb`, not needed for the variants) are left out.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ FORMANT_JITTER = 0.035     # per-formant relative spread around the speaker's sc
 PITCH_SPAN = (1.25, 1.9)   # upper / lower pitch of the band
 KLATT_P, KLATT_KINDS = 0.25, (1, 2, 3, 4, 5, 6)
 WHISPER_P = 0.05           # breathy, weakly voiced speakers (as the shipped whisper variants)
+VARIANTS_PER_DIR = 100     # + 131 language files stays under espeak-ng's 349 voice files
 
 
 def _formant_lines(scale: float, rng: np.random.Generator) -> list[str]:
@@ -68,25 +72,29 @@ def generated_names(n: int, prefix: str = "gen") -> list[str]:
     return [f"{prefix}{i:04d}" for i in range(n)]
 
 
+def data_path_for(root: Path, name: str) -> Path:
+    """The `--path` folder under root that holds generated variant `name` (from generated_names)."""
+    return root / str(int(name[-4:]) // VARIANTS_PER_DIR)
+
+
 def variant_texts(names: list[str], seed: Sequence[int]) -> dict[str, str]:
     """name -> variant file text; the i-th from its own generator (*seed, i), so a longer list keeps the first."""
     return {name: random_variant(name, np.random.default_rng([*seed, i])) for i, name in enumerate(names)}
 
 
-def write_data_dir(root: Path, texts: dict[str, str]) -> Path:
-    """root/espeak-ng-data: the installed data linked entry by entry, with `voices/!v/` holding only `texts`.
+def write_data_dirs(root: Path, texts: dict[str, str]) -> Path:
+    """Folders root/<k>/espeak-ng-data: the installed data linked entry by entry, with `voices/!v/` holding the
+    generated variants of texts that data_path_for places there (names from generated_names).
 
-    Returns root, the value of espeak-ng's `--path`. Rewritten from scratch (stale variants never linger)."""
+    Returns root. Rewritten from scratch (stale variants never linger)."""
     system = espeak_data_dir()
-    data = root / "espeak-ng-data"
     shutil.rmtree(root, ignore_errors=True)
-    (data / "voices" / "!v").mkdir(parents=True)
-    for entry in system.iterdir():
-        if entry.name != "voices":
-            (data / entry.name).symlink_to(entry)
-    for entry in (system / "voices").iterdir():
-        if entry.name != "!v":
-            (data / "voices" / entry.name).symlink_to(entry)
     for name, text in texts.items():
+        data = data_path_for(root, name) / "espeak-ng-data"
+        if not data.is_dir():
+            (data / "voices" / "!v").mkdir(parents=True)
+            for entry in system.iterdir():
+                if entry.name != "voices":
+                    (data / entry.name).symlink_to(entry)
         (data / "voices" / "!v" / name).write_text(text)
     return root

@@ -77,10 +77,10 @@ def test_generated_speakers_change_no_val_or_test_byte(tiny, tmp_path):
     assert held == {p: d for p, d in _digest(tiny).items() if not p.startswith("wav/train/")}
     gen = [c for c in m.clips if c.extra["variant"] in m.meta["generated_variants"]["train"]]
     assert len(gen) == 2 * 13 and all(c.split == "train" for c in gen)
-    assert (m.root / VOICES_DIR / "espeak-ng-data" / "voices" / "!v" / "gen0001").is_file()
+    assert (m.root / VOICES_DIR / "0" / "espeak-ng-data" / "voices" / "!v" / "gen0001").is_file()
     spec = next(s for s in plan(3, size, english_accents(), variants())[0] if s.generated)
     assert _espeak_voice(spec, str(m.root)) == (f"{accent_voice_files()[spec.accent]}+{spec.variant}",
-                                                m.root / VOICES_DIR)  # the form that keeps the variant (en-gb too)
+                                                m.root / VOICES_DIR / "0")  # the form that keeps the variant
     for c in gen:
         if c.label != "_silence_":
             clean, _ = sf.read(m.root / c.extra["clean_path"], dtype="float32")
