@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from apps.kws.data import (CONFUSABLE, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB, VOICES_DIR, DatasetSize,
-                           _espeak_voice, build, plan, render)
+                           _espeak_voice, build, dataset_key, plan, render)
 from apps.kws.speech_commands import CLASSES
 from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_version, variants
 
@@ -33,7 +33,7 @@ def test_sizes_of_full_and_quick():
     n_train = len(split["train"])
     assert len(full) == 13 * 10 * len(names)  # 12870 with 99 variants
     assert len(quick) == 13 * 6 * len(names) + 13 * (QUICK.train_extra_reps * n_train + QUICK.generated_voices)
-    assert len(quick) == 11310  # 7722 + 3588 (v5: 276 generated speakers, as many clips as v4's extra ones)
+    assert len(quick) == 11310  # 7722 + 3588
     k = round(0.15 * len(names))  # 15 of 99
     assert {s: len(v) for s, v in split.items()} == {"train": len(names) - 2 * k, "val": k, "test": k}
     babble_variants = {v.split("+")[1] for s in full if s.split == "test" for _, v, _, _ in s.babble}
@@ -158,6 +158,12 @@ def test_deterministic_and_seed_dependent(tiny, tmp_path):
     assert _digest(again) == _digest(tiny)
     other = build(tmp_path / "other", seed=4, size=TINY, progress=False)
     assert _digest(other) != _digest(tiny)
+
+
+def test_cache_key_of_sizes_without_generated_voices_is_that_of_version_4():
+    key = dataset_key(0, QUICK)
+    assert key["version"] == 4 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 4}
+    assert dataset_key(0, DatasetSize(reps=6, generated_voices=3))["size"]["generated_voices"] == 3
 
 
 def test_cache_is_reused(tiny):
