@@ -298,14 +298,14 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     t0 = time.perf_counter()
     accents = english_accents()
     specs, split = plan(seed, size, accents, variants())
-    write_data_dirs(out / VOICES_DIR, variant_texts(split["generated"], (seed, 3)))  # 1, 2: plan's generators
+    if split["generated"]:  # (seed, 1) and (seed, 2) are plan's generators
+        write_data_dirs(out / VOICES_DIR, variant_texts(split["generated"], (seed, 3)))
     jobs = [(s, str(out)) for s in specs]
     records = map_in_processes(render, jobs, workers=workers, desc="kws data (espeak-ng)", progress=progress,
                                chunksize=16)
     meta = {**key, "name": "kws_espeak", "source": "built-in: espeak-ng synthesis",
             "sample_rate_hz": SAMPLE_RATE_HZ, "clip_samples": CLIP_SAMPLES, "accents": accents,
-            "variants": split["variants"], "generated_variants": {"train": split["generated"]},
-            "accents_by_split": split["accents"], "held_out_accent": HELD_OUT_ACCENT,
+            "variants": split["variants"], "accents_by_split": split["accents"], "held_out_accent": HELD_OUT_ACCENT,
             "split_rule": "espeak-ng variants (speaker characters) are disjoint across train/val/test "
                           f"({SPLIT_FRACTIONS}) and accent {HELD_OUT_ACCENT} is in test only "
                           f"({HELD_OUT_TEST_SHARE:.0%} of test clips)",
@@ -316,6 +316,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
             "noise_kinds": list(NOISE_KINDS), "silence_rms_dbfs": list(SILENCE_RMS_DBFS),
             "speed_wpm": list(SPEED_WPM), "pitch": list(PITCH), "amplitude": list(AMPLITUDE),
             "build_seconds": round(time.perf_counter() - t0, 1)}
+    if split["generated"]:  # left out without them: the manifest of a set of before stays as it was
+        meta["generated_variants"] = {"train": split["generated"]}
     manifest = Manifest(root=out, classes=CLASSES, clips=tuple(records), meta=meta)
     manifest.meta["counts"] = manifest.counts()
     manifest.save(out / "manifest.json")

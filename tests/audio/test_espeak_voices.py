@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_data_dir, synthesize
-from tinycore.audio.espeak_voices import (VARIANTS_PER_DIR, data_path_for, generated_names, random_variant, variant_texts,
-                                          write_data_dirs)
+from tinycore.audio.espeak_voices import (VARIANTS_PER_DIR, data_path_for, generated_names, random_variant,
+                                          variant_texts, write_data_dirs)
 
 
 def _fields(text: str) -> dict[str, list[list[int]]]:
