@@ -8,8 +8,10 @@ resonance, clipping, low-bit ADC, µ-law, telephone band; p = 0.5). Speech clips
 Pinned test protocol (issue #15): test voices are variants never in train or val AND HELD_OUT_ACCENT never in
 train or val (a quarter of test clips use it); 80 % of val/test speech clips are noisy at 0-25 dB SNR, the rest
 clean. Variants are shuffled by the seed and cut 70/15/15. The quick set adds train clips (more speeds, pitches,
-accents, rooms and channels per train voice) planned after all others, so its val and test clips are those of the
-set without them.
+accents, rooms and channels per train voice), planned after all others from their own generator, so its val and
+test clips are those of the set without them. Optionally (DatasetSize.generated_voices) train clips spoken by
+generated speaker characters (random espeak-ng variant files drawn from the seed, `tinycore.audio.espeak_voices`;
+train only) come last, from their own generator too.
 `_silence_` clips are noise only; `_unknown_` clips are half words confusable with the keywords (CONFUSABLE), half
 other Speech Commands words. Deterministic from the seed (each clip carries its own seed, so the process pool's
 order does not matter); cached as wav/<split>/<label>/<n>.wav + manifest.json (rebuilt if the key changes).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +29,16 @@ import soundfile as sf
 
 from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS
 from tinycore.audio.augment import CHANNELS, ROOMS, random_channel, reverberate, room_impulse_response
-from tinycore.audio.espeak import english_accents, espeak_version, synthesize, variants
+from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_version, synthesize, variants
+from tinycore.audio.espeak_voices import data_path_for, generated_names, variant_texts, write_data_dirs
 from tinycore.audio.manifest import ClipRecord, Manifest
 from tinycore.audio.noise import COLOURS, coloured_noise, fan, hum, mix_at_snr, music, street
 from tinycore.audio.wav import resample
 from tinycore.pool import map_in_processes
 
 DATASET_VERSION = 4  # 3: train speech clips also written clean (clean/...) for noise drawn anew per epoch;
-# 4: quick adds train clips (QUICK.train_extra_reps), every clip of version 3 unchanged
+# 4: quick adds train clips (QUICK.train_extra_reps), every clip of version 3 unchanged. Generated speakers
+# (DatasetSize.generated_voices, off by default: no gain measured, README) make another key, not a version
 SAMPLE_RATE_HZ = 16000
 CLIP_SAMPLES = 16000
 SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
@@ -55,10 +60,13 @@ class DatasetSize:
     reps: int                 # clips per keyword per variant; _unknown_ gets 2x, _silence_ 1x
     max_variants: int | None = None  # use only the first N variants (after the seeded shuffle); None = all
     train_extra_reps: int = 0  # more train clips per keyword per train variant, planned after all the others
+    generated_voices: int = 0  # train-only speaker characters drawn from the seed (espeak_voices), planned last
+    generated_reps: int = 1    # clips per keyword per generated voice (_unknown_ 2x, _silence_ 1x)
 
 
 FULL = DatasetSize(reps=10)
 QUICK = DatasetSize(reps=6, train_extra_reps=4)  # 7,722 clips + 3,588 train: a third of that left ~80 % on unseen voices
+VOICES_DIR = "espeak_voices"  # under the data set folder: the private espeak-ng data with the generated variants
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class ClipSpec:
     seed: int
     room: str = ""        # "", "small", "large" (ROOMS)
     channel: str = ""     # "" or one of CHANNELS
+    generated: bool = False  # variant is a generated speaker (VOICES_DIR)
 
 
 def split_variants(names: list[str], rng: np.random.Generator) -> dict[str, list[str]]:
@@ -114,7 +123,7 @@ def _unknown_words(n: int, rng: np.random.Generator) -> list[str]:
 
 
 def _variant_specs(split: str, variant: str, reps: int, rng: np.random.Generator, by_split: dict[str, list[str]],
-                   by_accent: dict[str, list[str]], start: int) -> list[ClipSpec]:
+                   by_accent: dict[str, list[str]], start: int, generated: bool = False) -> list[ClipSpec]:
     """The clips of one variant in one split (reps per keyword, 2 * reps `_unknown_`, reps `_silence_`), numbered
     from start; every draw comes from rng in a fixed order."""
     words = [w for w in KEYWORDS for _ in range(reps)]
@@ -139,14 +148,15 @@ def _variant_specs(split: str, variant: str, reps: int, rng: np.random.Generator
             amplitude=int(rng.integers(*AMPLITUDE)), noise=noise,
             snr_db=round(float(rng.uniform(*SNR_DB[split])), 2) if word and noisy else None,
             level_dbfs=round(float(rng.uniform(*SILENCE_RMS_DBFS)), 2), babble=babble,
-            seed=int(rng.integers(2**62)), room=room, channel=channel))
+            seed=int(rng.integers(2**62)), room=room, channel=channel, generated=generated))
     return specs
 
 
 def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[str]) -> tuple[list[ClipSpec], dict]:
-    """The clip list and the split ({"variants": {split: [...]}, "accents": {split: [...]}}); a pure function
-    of its arguments. The extra train clips (size.train_extra_reps) come last, from their own generator, so every
-    other clip is the one a set without them has."""
+    """The clip list and the split ({"variants": {split: [...]}, "accents": {split: [...]}, "generated": [...]});
+    a pure function of its arguments. The extra train clips (size.train_extra_reps), then those of the generated
+    speakers (train only; babble talkers stay shipped train variants), come last, each from their own generator,
+    so every other clip is the one a set without them has."""
     rng = np.random.default_rng(seed)
     pool = list(rng.permutation(sorted(all_variants)))[:size.max_variants]
     by_split = split_variants(pool, rng)
@@ -158,12 +168,17 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     extra = np.random.default_rng([seed, 1])
     for variant in by_split["train"] if size.train_extra_reps else ():
         specs += _variant_specs("train", variant, size.train_extra_reps, extra, by_split, by_accent, len(specs))
-    return specs, {"variants": by_split, "accents": by_accent}
+    generated = np.random.default_rng([seed, 2])
+    for variant in generated_names(size.generated_voices):
+        specs += _variant_specs("train", variant, size.generated_reps, generated, by_split, by_accent, len(specs),
+                                generated=True)
+    return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices)}
 
 
-def _speech(word: str, voice: str, speed: int, pitch: int, amplitude: int = 100) -> np.ndarray:
+def _speech(word: str, voice: str, speed: int, pitch: int, amplitude: int = 100, *,
+            data_path: Path | None = None) -> np.ndarray:
     """One word at 16 kHz with espeak-ng's leading and trailing silence removed."""
-    x, rate = synthesize(word, voice, speed, pitch, amplitude)
+    x, rate = synthesize(word, voice, speed, pitch, amplitude, data_path=data_path)
     x = resample(x, rate, SAMPLE_RATE_HZ)
     idx = np.flatnonzero(np.abs(x) > 0.01 * max(np.abs(x).max(), 1e-9))
     return x[idx[0]:idx[-1] + 1] if len(idx) else x
@@ -206,6 +221,21 @@ def noise_clip(kind: str, rng: np.random.Generator, n: int = CLIP_SAMPLES) -> np
     return _NOISES[kind](n, SAMPLE_RATE_HZ, rng)
 
 
+@lru_cache(maxsize=1)
+def _accent_files() -> dict[str, str]:
+    return accent_voice_files()
+
+
+def _espeak_voice(spec: ClipSpec, out_dir: str) -> tuple[str, Path | None]:
+    """(-v argument, --path) of a clip's speaker. A generated variant is named after the accent's voice file, the
+    form that keeps the variant for every accent (`en-gb+variant` drops it; the shipped-variant clips keep their
+    `accent+variant` so that their bytes stay those of earlier versions)."""
+    if not spec.generated:
+        return f"{spec.accent}+{spec.variant}", None
+    voice = f"{_accent_files()[spec.accent]}+{spec.variant}"
+    return voice, data_path_for(Path(out_dir) / VOICES_DIR, spec.variant)
+
+
 def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
     """Synthesize, shift, mix and write one clip (runs in a worker process)."""
     rng = np.random.default_rng(spec.seed)
@@ -214,7 +244,9 @@ def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
     extra = {"word": spec.word, "accent": spec.accent, "variant": spec.variant, "speed_wpm": spec.speed_wpm,
              "pitch": spec.pitch, "amplitude": spec.amplitude, "room": spec.room, "channel": spec.channel}
     if spec.word:
-        speech = _speech(spec.word, voice, spec.speed_wpm, spec.pitch, spec.amplitude)
+        voice_arg, data_path = _espeak_voice(spec, out_dir)
+        speech = _speech(spec.word, voice_arg, spec.speed_wpm, spec.pitch, spec.amplitude,
+                         data_path=data_path)
         extra["speech_samples"] = int(min(len(speech), CLIP_SAMPLES))
         x = _place(speech, rng)
         if spec.room:
@@ -243,20 +275,31 @@ def _cached(out: Path, key: dict) -> Manifest | None:
     return m if same and all((out / c.path).is_file() for c in m.clips) else None
 
 
+def dataset_key(seed: int, size: DatasetSize) -> dict:
+    """What a cached set must match. Without generated voices their fields are left out, so a size of before
+    them keeps its key (and caches of version 4 stay valid)."""
+    fields = asdict(size)
+    if not size.generated_voices:
+        fields = {k: v for k, v in fields.items() if not k.startswith("generated_")}
+    return {"version": DATASET_VERSION, "seed": seed, "size": fields, "espeak": espeak_version()}
+
+
 def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = True, workers: int = 2) -> Manifest:
     """Build (or reuse the cached) data set of the given size in out_dir; see the module docstring."""
     out = Path(out_dir)
-    key = {"version": DATASET_VERSION, "seed": seed, "size": asdict(size), "espeak": espeak_version()}
+    key = dataset_key(seed, size)
     cached = _cached(out, key)
     if cached is not None:
         return cached
     if (out / "manifest.json").is_file() and (out / "wav").is_dir():
-        for stale in ("wav", "clean"):  # our own stale clips
+        for stale in ("wav", "clean", VOICES_DIR):  # our own stale clips
             shutil.rmtree(out / stale, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     accents = english_accents()
     specs, split = plan(seed, size, accents, variants())
+    if split["generated"]:  # (seed, 1) and (seed, 2) are plan's generators
+        write_data_dirs(out / VOICES_DIR, variant_texts(split["generated"], (seed, 3)))
     jobs = [(s, str(out)) for s in specs]
     records = map_in_processes(render, jobs, workers=workers, desc="kws data (espeak-ng)", progress=progress,
                                chunksize=16)
@@ -273,6 +316,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
             "noise_kinds": list(NOISE_KINDS), "silence_rms_dbfs": list(SILENCE_RMS_DBFS),
             "speed_wpm": list(SPEED_WPM), "pitch": list(PITCH), "amplitude": list(AMPLITUDE),
             "build_seconds": round(time.perf_counter() - t0, 1)}
+    if split["generated"]:  # left out without them: the manifest of a set of before stays as it was
+        meta["generated_variants"] = {"train": split["generated"]}
     manifest = Manifest(root=out, classes=CLASSES, clips=tuple(records), meta=meta)
     manifest.meta["counts"] = manifest.counts()
     manifest.save(out / "manifest.json")

@@ -29,6 +29,14 @@ def espeak_version() -> str:
     return subprocess.run([_espeak(), "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
 
+def espeak_data_dir() -> Path:
+    """The espeak-ng-data folder the installed espeak-ng reads (its `--version` line names it)."""
+    line = espeak_version()
+    if "Data at:" not in line:
+        raise DataError(f"espeak-ng --version does not name its data folder: {line!r}")
+    return Path(line.split("Data at:", 1)[1].strip())
+
+
 def _voice_table(arg: str) -> list[list[str]]:
     out = subprocess.run([_espeak(), arg], capture_output=True, text=True, check=True).stdout
     return [line.split() for line in out.splitlines()[1:] if line.strip()]
@@ -50,6 +58,18 @@ def english_accents() -> list[str]:
     return sorted(names)
 
 
+def accent_voice_files() -> dict[str, str]:
+    """Accent name -> its voice file (`en-gb` -> `gmw/en`): the form of `-v` that keeps a `+variant`.
+
+    espeak-ng 1.51 drops the variant of `-v en-gb+f2` (the output equals `-v en-gb`), while `-v gmw/en+f2` applies
+    it; the other English accent names keep theirs."""
+    files: dict[str, str] = {}
+    for row in _voice_table("--voices=en"):
+        if len(row) >= 5 and row[1] != "variant" and not row[4].startswith("mb/"):
+            files.setdefault(row[1], row[4])
+    return files
+
+
 def variants() -> list[str]:
     """Names usable after '+' (`espeak-ng --voices=variant`: the File column after '!v/'), sorted.
 
@@ -61,10 +81,14 @@ def variants() -> list[str]:
     return sorted(n for n in names if n and " " not in n)
 
 
-def synthesize(text: str, voice: str, speed_wpm: int = 175, pitch: int = 50,
-               amplitude: int = 100) -> tuple[NDArray[np.float32], int]:
-    """(samples in [-1, 1), sample rate) of `text` spoken by `voice` ("en-gb+m3"). Deterministic."""
-    cmd = [_espeak(), "-v", voice, "-s", str(speed_wpm), "-p", str(pitch), "-a", str(amplitude), "--stdout", text]
+def synthesize(text: str, voice: str, speed_wpm: int = 175, pitch: int = 50, amplitude: int = 100, *,
+               data_path: Path | None = None) -> tuple[NDArray[np.float32], int]:
+    """(samples in [-1, 1), sample rate) of `text` spoken by `voice` ("en-gb+m3"). Deterministic.
+
+    data_path: the folder holding another espeak-ng-data (`--path`), e.g. one with generated variants."""
+    path = [f"--path={data_path}"] if data_path is not None else []
+    cmd = [_espeak(), *path, "-v", voice, "-s", str(speed_wpm), "-p", str(pitch), "-a", str(amplitude), "--stdout",
+           text]
     res = subprocess.run(cmd, capture_output=True, check=False)
     if res.returncode != 0 or len(res.stdout) < 44:
         raise DataError(f"espeak-ng failed for voice {voice!r}, text {text!r}: {res.stderr.decode()[:200]}")

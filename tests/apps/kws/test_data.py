@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from apps.kws.data import (CONFUSABLE, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB, DatasetSize, build,
-                           plan)
+from apps.kws.data import (CONFUSABLE, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB, VOICES_DIR, DatasetSize,
+                           _espeak_voice, build, dataset_key, plan, render)
 from apps.kws.speech_commands import CLASSES
-from tinycore.audio.espeak import english_accents, variants
+from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_version, variants
 
 TINY = DatasetSize(reps=1, max_variants=8)  # 8 variants -> 6 train, 1 val, 1 test; 13 clips each
 
@@ -32,7 +32,8 @@ def test_sizes_of_full_and_quick():
     split = splits["variants"]
     n_train = len(split["train"])
     assert len(full) == 13 * 10 * len(names)  # 12870 with 99 variants
-    assert len(quick) == 13 * 6 * len(names) + 13 * QUICK.train_extra_reps * n_train  # 7722 + 3588
+    assert len(quick) == 13 * 6 * len(names) + 13 * (QUICK.train_extra_reps * n_train + QUICK.generated_voices)
+    assert len(quick) == 11310  # 7722 + 3588
     k = round(0.15 * len(names))  # 15 of 99
     assert {s: len(v) for s, v in split.items()} == {"train": len(names) - 2 * k, "val": k, "test": k}
     babble_variants = {v.split("+")[1] for s in full if s.split == "test" for _, v, _, _ in s.babble}
@@ -51,6 +52,39 @@ def test_extra_train_clips_leave_every_other_clip_as_it_was():
     assert [s.index for s in more] == list(range(len(more))) and len({s.seed for s in more}) == len(more)
     seen = {(s.word, s.accent, s.variant, s.speed_wpm, s.pitch) for s in base}
     assert sum((s.word, s.accent, s.variant, s.speed_wpm, s.pitch) not in seen for s in extra) > 0.95 * len(extra)
+
+
+def test_generated_speakers_are_train_only_and_leave_every_other_clip_as_it_was():
+    accents, names = english_accents(), variants()
+    base, split = plan(0, DatasetSize(reps=6, train_extra_reps=1), accents, names)
+    more, more_split = plan(0, DatasetSize(reps=6, train_extra_reps=1, generated_voices=5, generated_reps=2),
+                            accents, names)
+    assert more[:len(base)] == base and not any(s.generated for s in base)
+    gen = more[len(base):]
+    assert len(gen) == 5 * 13 * 2 and all(s.generated and s.split == "train" for s in gen)
+    assert {s.variant for s in gen} == set(more_split["generated"]) and not set(more_split["generated"]) & set(names)
+    assert all(s.accent != HELD_OUT_ACCENT and s.path.startswith("wav/train/") for s in gen)
+    assert all(v.split("+")[1] in split["variants"]["train"] for s in gen for _, v, _, _ in s.babble)
+    assert [s.index for s in more] == list(range(len(more))) and len({s.seed for s in more}) == len(more)
+
+
+def test_generated_speakers_change_no_val_or_test_byte(tiny, tmp_path):
+    """Rendered with generated train speakers, val and test are the files of the set without them; the generated
+    speakers' clips exist, speak (not silence) and differ from the same words by the accent's default voice."""
+    size = DatasetSize(reps=TINY.reps, max_variants=TINY.max_variants, generated_voices=2)
+    m = build(tmp_path / "gen", seed=3, size=size, progress=False)
+    held = {c.path: d for c, d in zip(m.clips, _digest(m).values()) if c.split != "train"}
+    assert held == {p: d for p, d in _digest(tiny).items() if not p.startswith("wav/train/")}
+    gen = [c for c in m.clips if c.extra["variant"] in m.meta["generated_variants"]["train"]]
+    assert len(gen) == 2 * 13 and all(c.split == "train" for c in gen)
+    assert (m.root / VOICES_DIR / "0" / "espeak-ng-data" / "voices" / "!v" / "gen0001").is_file()
+    spec = next(s for s in plan(3, size, english_accents(), variants())[0] if s.generated)
+    assert _espeak_voice(spec, str(m.root)) == (f"{accent_voice_files()[spec.accent]}+{spec.variant}",
+                                                m.root / VOICES_DIR / "0")  # the form that keeps the variant
+    for c in gen:
+        if c.label != "_silence_":
+            clean, _ = sf.read(m.root / c.extra["clean_path"], dtype="float32")
+            assert np.sqrt(np.mean(clean ** 2)) > 1e-3
 
 
 def test_split_is_strict_by_variant(tiny):
@@ -79,7 +113,7 @@ def test_held_out_accent_only_in_test():
     for s in specs:
         used = {s.accent} | {v.split("+")[0] for _, v, _, _ in s.babble}
         assert s.split == "test" or HELD_OUT_ACCENT not in used
-        assert s.variant in splits["variants"][s.split]
+        assert s.variant in (splits["generated"] if s.generated else splits["variants"][s.split])
     test = [s for s in specs if s.split == "test"]
     share = np.mean([s.accent == HELD_OUT_ACCENT for s in test])
     assert 0.2 < share < 0.3  # a quarter of the test clips
@@ -126,6 +160,12 @@ def test_deterministic_and_seed_dependent(tiny, tmp_path):
     assert _digest(other) != _digest(tiny)
 
 
+def test_cache_key_of_sizes_without_generated_voices_is_that_of_version_4():
+    key = dataset_key(0, QUICK)
+    assert key["version"] == 4 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 4}
+    assert dataset_key(0, DatasetSize(reps=6, generated_voices=3))["size"]["generated_voices"] == 3
+
+
 def test_cache_is_reused(tiny):
     path = tiny.root / tiny.clips[0].path
     before = os.stat(path).st_mtime_ns
@@ -164,3 +204,21 @@ def test_train_loader_reads_clean_copies_and_mixes_noise(tiny):
     torch.manual_seed(0)
     x, y = next(iter(loader))
     assert x.shape == (16, 1, 49, 10) and torch.isfinite(x).all()
+
+
+# sha1 of clips of the quick set (seed 0) as data set version 4's code wrote them (espeak-ng 1.51, this machine)
+V4_DIGESTS = {6552: "e5e234efbad04fd3670a8e7598c6c08b890a8acf", 6608: "53036b59045fce6f7cc1d331b7ac80b45f265ed2",
+              6561: "7acd5539b0d446b0577d6ac91bab325b72144af8", 6624: "d90385eb0d1b2932ff12558e9cf807db11c78673",
+              5442: "01216dad4f8e7500a11cb1a2ca9ed7a3019b29f4"}
+
+
+@pytest.mark.skipif("1.51" not in espeak_version(), reason="digests written with espeak-ng 1.51")
+def test_val_and_test_clips_are_those_of_version_4(tmp_path):
+    """Test clips (noisy, held-out accent with babble, en-gb clean, _silence_) and a val `_unknown_` clip of the
+    current quick set render to the bytes version 4 wrote: the pinned protocol's clips never move."""
+    specs, _ = plan(0, QUICK, english_accents(), variants())
+    for index, digest in V4_DIGESTS.items():
+        spec = specs[index]
+        assert spec.split in ("val", "test")
+        render(spec, str(tmp_path))
+        assert hashlib.sha1((tmp_path / spec.path).read_bytes()).hexdigest() == digest, spec.path
