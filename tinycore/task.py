@@ -51,6 +51,7 @@ class TrainSettings:
     batch_size: int = 64
     weight_decay: float = 1e-4
     patience: int | None = None
+    ema_decay: float | None = None  # keep an EMA of the weights for validation and export (tinycore.train.ema)
 
 
 # predict(features float (N, ...)) -> model outputs (N, ...) as float: the same call for float and int8 models
