@@ -1,5 +1,5 @@
 """The training loop every app shares: optimizer + cosine schedule, best checkpoint, resume, early stopping,
-knowledge distillation, weight averaging (EMA) and DDP.
+knowledge distillation, mixup, weight averaging (EMA) and DDP.
 
 Checkpoint `out_dir/checkpoint.pt` (written by rank 0 after every epoch, atomically) holds:
   model        the best weights so far (what export and eval load)
@@ -28,6 +28,7 @@ from tinycore.train import distributed
 from tinycore.train.config import EpochRecord, TrainConfig, TrainError, TrainResult
 from tinycore.train.data import Data, EpochLoader, eval_loader
 from tinycore.train.ema import WeightEMA
+from tinycore.train.mixup import mix_batch, mixed_loss
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 MetricFn = Callable[[torch.Tensor, torch.Tensor], float]
@@ -120,16 +121,17 @@ def fit(model: nn.Module, train_data: Data, val_data: Data, *, epochs: int, lr: 
         patience: int | None = None, teacher: nn.Module | None = None, distill_weight: float = 0.5,
         temperature: float = 4.0, optimizer: str = "adamw", weight_decay: float = 1e-4, batch_size: int = 64,
         maximize: bool = True, progress: bool = True, seed: int = 0, ema_decay: float | None = None,
-        device: str | torch.device | None = None) -> TrainResult:
+        mixup_alpha: float | None = None, device: str | torch.device | None = None) -> TrainResult:
     """Train `model` in place and leave it holding the best-val-metric weights.
 
     loss(outputs, targets) -> scalar; metric(all val outputs, all val targets) -> float (higher is better
     unless maximize=False). With a teacher the loss is (1 - w) * loss + w * distillation_loss. With ema_decay
-    the val metric, the best weights and the returned model are those of the weights' moving average.
+    the val metric, the best weights and the returned model are those of the weights' moving average. With
+    mixup_alpha each training batch is mixed with a shuffled copy of itself (tinycore.train.mixup).
     """
     cfg = TrainConfig(epochs=epochs, lr=lr, optimizer=optimizer, weight_decay=weight_decay, batch_size=batch_size,
                       patience=patience, maximize=maximize, distill_weight=distill_weight, temperature=temperature,
-                      seed=seed, ema_decay=ema_decay)
+                      seed=seed, ema_decay=ema_decay, mixup_alpha=mixup_alpha)
     ctx = distributed.start(device)
     try:
         return _fit(model, train_data, val_data, cfg, loss, metric, out_dir, teacher, progress, ctx)
@@ -171,8 +173,10 @@ def _fit(model, train_data, val_data, cfg, loss_fn, metric, out_dir, teacher, pr
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(cfg, epoch * steps + i, cfg.epochs * steps)
             x, y = x.to(ctx.device), y.to(ctx.device)
+            if cfg.mixup_alpha is not None:
+                x, perm, lam = mix_batch(x, cfg.mixup_alpha)
             out = net(x)
-            batch_loss = loss_fn(out, y)
+            batch_loss = loss_fn(out, y) if cfg.mixup_alpha is None else mixed_loss(loss_fn, out, y, perm, lam)
             if teacher is not None:
                 with torch.no_grad():
                     t_out = teacher(x)

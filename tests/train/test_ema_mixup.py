@@ -1,4 +1,5 @@
-"""fit(ema_decay=...): validation, checkpoint and the returned model use the weight average; resume replays it."""
+"""fit(ema_decay=...): validation, checkpoint and the returned model use the weight average; resume replays it.
+fit(mixup_alpha=...): batches and losses mixed alike."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -72,3 +73,20 @@ def test_ema_errors(tmp_path):
     fit(mlp(), TRAIN, VAL, epochs=1, lr=0.01, out_dir=tmp_path, progress=False)
     with pytest.raises(TrainError, match="trained without ema_decay"):
         fit(mlp(), TRAIN, VAL, epochs=2, lr=0.01, out_dir=tmp_path, progress=False, ema_decay=0.9)
+
+
+def test_mixup_mixes_inputs_and_losses():
+    import torch.nn.functional as F
+    from tinycore.train.mixup import mix_batch, mixed_loss
+    torch.manual_seed(0)
+    x, y = TRAIN[0][:32], TRAIN[1][:32]
+    mixed, perm, lam = mix_batch(x, 0.4)
+    assert 0.5 <= lam <= 1.0 and sorted(perm.tolist()) == list(range(32))
+    torch.testing.assert_close(mixed, lam * x + (1 - lam) * x[perm])
+    out = torch.randn(32, 4)
+    soft = lam * F.one_hot(y, 4).float() + (1 - lam) * F.one_hot(y[perm], 4).float()
+    torch.testing.assert_close(mixed_loss(F.cross_entropy, out, y, perm, lam), F.cross_entropy(out, soft))
+    res = fit(mlp(), TRAIN, VAL, epochs=3, lr=0.01, batch_size=32, progress=False, mixup_alpha=0.4)
+    assert res.config.mixup_alpha == 0.4 and res.best_metric >= 0.6  # still learns (chance 0.25)
+    with pytest.raises(TrainError, match="mixup_alpha must be > 0"):
+        fit(mlp(), TRAIN, VAL, epochs=1, lr=0.01, mixup_alpha=0.0, progress=False)
