@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from tinycore.train import CHECKPOINT_NAME, TrainError, evaluate, fit
 from tinycore.train.ema import WeightEMA
-from tests.train.problems import blobs, mlp
+from tests.train.problems import blobs, crashing_loss, mlp
 
 TRAIN, VAL = blobs(256, seed=1), blobs(128, seed=2)
 
@@ -49,16 +49,9 @@ def test_resume_with_ema_equals_uninterrupted_run(tmp_path):
     full = mlp()
     ref = fit(full, TRAIN, VAL, epochs=4, lr=0.01, batch_size=32, out_dir=tmp_path / "a", progress=False,
               ema_decay=0.95)
-    calls = []
-
-    def crashing_loss(out, y):
-        calls.append(1)
-        if len(calls) == 2 * 8 + 3:  # in the middle of epoch 3
-            raise KeyboardInterrupt
-        return F.cross_entropy(out, y)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # crash in the middle of epoch 3
         fit(mlp(), TRAIN, VAL, epochs=4, lr=0.01, batch_size=32, out_dir=tmp_path / "b", progress=False,
-            ema_decay=0.95, loss=crashing_loss)
+            ema_decay=0.95, loss=crashing_loss(2 * 8 + 3))
     resumed = mlp(seed=7)
     res = fit(resumed, TRAIN, VAL, epochs=4, lr=0.01, batch_size=32, out_dir=tmp_path / "b", progress=False,
               ema_decay=0.95)
@@ -76,7 +69,6 @@ def test_ema_errors(tmp_path):
 
 
 def test_mixup_mixes_inputs_and_losses():
-    import torch.nn.functional as F
     from tinycore.train.mixup import mix_batch, mixed_loss
     torch.manual_seed(0)
     x, y = TRAIN[0][:32], TRAIN[1][:32]
