@@ -51,6 +51,8 @@ class TrainSettings:
     batch_size: int = 64
     weight_decay: float = 1e-4
     patience: int | None = None
+    ema_decay: float | None = None  # keep an EMA of the weights for validation and export (tinycore.train.ema)
+    mixup_alpha: float | None = None  # mixup of training batches (tinycore.train.mixup)
 
 
 # predict(features float (N, ...)) -> model outputs (N, ...) as float: the same call for float and int8 models

@@ -22,3 +22,16 @@ def mlp(seed: int = 0, hidden: int = 16, dropout: float = 0.2) -> torch.nn.Modul
                      blocks=(FC(hidden, act="relu", bn=True), Dropout(dropout), FC(hidden, act="relu")),
                      head=(FC(CLASSES),))
     return build_model(spec)
+
+
+def crashing_loss(after_calls: int):
+    """Cross-entropy that raises KeyboardInterrupt on its call number `after_calls` (a crash mid-epoch)."""
+    import torch.nn.functional as F
+    calls = []
+
+    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == after_calls:
+            raise KeyboardInterrupt
+        return F.cross_entropy(out, y)
+    return loss

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from tinycore.train import (CHECKPOINT_NAME, TrainConfig, TrainError, accuracy, distillation_loss, evaluate, fit)
-from tests.train.problems import blobs, mlp
+from tests.train.problems import blobs, crashing_loss, mlp
 
 TRAIN, VAL = blobs(256, seed=1), blobs(128, seed=2)
 
@@ -46,16 +46,9 @@ def test_resume_continues_from_saved_epoch(tmp_path):
 def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
     full = mlp()
     ref = fit(full, TRAIN, VAL, epochs=4, lr=0.01, batch_size=32, out_dir=tmp_path / "a", progress=False)
-    calls = []
-
-    def crashing_loss(out, y):
-        calls.append(1)
-        if len(calls) == 2 * 8 + 3:  # in the middle of epoch 3
-            raise KeyboardInterrupt
-        return F.cross_entropy(out, y)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # crash in the middle of epoch 3
         fit(mlp(), TRAIN, VAL, epochs=4, lr=0.01, batch_size=32, out_dir=tmp_path / "b", progress=False,
-            loss=crashing_loss)
+            loss=crashing_loss(2 * 8 + 3))
     resumed = mlp(seed=7)
     res = fit(resumed, TRAIN, VAL, epochs=4, lr=0.01, batch_size=32, out_dir=tmp_path / "b", progress=False)
     assert res.resumed_from_epoch == 2

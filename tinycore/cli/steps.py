@@ -113,10 +113,12 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
         train_data = tuple(torch.from_numpy(a) for a in data.train)
     result = fit(model, train_data, (xv, yv), epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
                  metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
-                 weight_decay=settings.weight_decay, progress=progress, seed=seed)
+                 weight_decay=settings.weight_decay, progress=progress, seed=seed, ema_decay=settings.ema_decay,
+                 mixup_alpha=settings.mixup_alpha)
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch,
                f"best_val_{train_metric_name(task)}": result.best_metric, "lr": settings.lr,
-               "batch_size": settings.batch_size}
+               "batch_size": settings.batch_size, "ema_decay": settings.ema_decay,
+               "mixup_alpha": settings.mixup_alpha}
     if distributed.is_main_process():  # under torchrun only rank 0 writes the run folder
         run.update_report(app=task.name, dataset=data.dataset, model=model_section(spec), train=section)
     return section

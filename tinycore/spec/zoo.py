@@ -14,15 +14,15 @@ from tinycore.spec.layers import (FC, ClassToken, Conv, Dropout, DWSep, Flatten,
 
 
 def ds_cnn(width: int = 64, classes: int = 12, frames: int = 49, coeffs: int = 10, name: str | None = None,
-           dropout: tuple[float, float] = (0.2, 0.4)) -> ModelSpec:
-    """The DS-CNN family of the MLPerf Tiny KWS reference: a 10x4 stride-2 conv, then 4 depthwise-separable blocks,
-    all `width` channels wide (64 is the reference, `ds_cnn_s`); dropout after the stem and before the pooled head
-    (the reference's 0.2 and 0.4 by default)."""
+           dropout: tuple[float, float] = (0.2, 0.4), blocks: int = 4) -> ModelSpec:
+    """The DS-CNN family of the MLPerf Tiny KWS reference: a 10x4 stride-2 conv, then `blocks` depthwise-separable
+    blocks (4 in the reference), all `width` channels wide (64 is the reference, `ds_cnn_s`); dropout after the stem
+    and before the pooled head (the reference's 0.2 and 0.4 by default)."""
     return ModelSpec(
-        name=name or f"ds_cnn_w{width}",
+        name=name or f"ds_cnn_w{width}" + (f"_b{blocks}" if blocks != 4 else ""),
         input=InputSpec(channels=1, height=frames, width=coeffs),
         stem=(Conv(width, kernel=(10, 4), stride=2, padding=(5, 1), act="relu"), Dropout(dropout[0])),
-        blocks=tuple(DWSep(width, kernel=3, act="relu") for _ in range(4)),
+        blocks=tuple(DWSep(width, kernel=3, act="relu") for _ in range(blocks)),
         head=(Dropout(dropout[1]), GlobalPool(), Flatten(), FC(classes)),
     )
 

@@ -21,6 +21,8 @@ class TrainConfig:
     distill_weight: float = 0.5     # share of the KL term when a teacher is given
     temperature: float = 4.0        # softening of student and teacher logits for distillation
     seed: int = 0                   # per-epoch seeds derive from it: shuffling and dropout replay on resume
+    ema_decay: float | None = None  # validate, keep and return an EMA of the weights (tinycore.train.ema)
+    mixup_alpha: float | None = None  # mix each training batch, lam ~ Beta(alpha, alpha) (tinycore.train.mixup)
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -37,6 +39,10 @@ class TrainConfig:
             raise TrainError(f"train: distill_weight must be in [0, 1], got {self.distill_weight}")
         if not self.temperature > 0:
             raise TrainError(f"train: temperature must be > 0, got {self.temperature}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise TrainError(f"train: ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
+        if self.mixup_alpha is not None and not self.mixup_alpha > 0:
+            raise TrainError(f"train: mixup_alpha must be > 0 or None, got {self.mixup_alpha!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,9 +1,10 @@
 """The training loop every app shares: optimizer + cosine schedule, best checkpoint, resume, early stopping,
-knowledge distillation and DDP.
+knowledge distillation, mixup, weight averaging (EMA) and DDP.
 
 Checkpoint `out_dir/checkpoint.pt` (written by rank 0 after every epoch, atomically) holds:
   model        the best weights so far (what export and eval load)
   last_model, optimizer, epoch, best_metric, best_epoch, history   what resuming needs
+  ema          with ema_decay: the averaged weights and their update count (`model` then holds averaged weights)
   meta         {'format': 1, 'config': TrainConfig dict, 'torch': version, 'world_size': n}; nothing about the
                architecture, so any model whose state_dict matches can load it.
 A run finding a checkpoint resumes after its `epoch` and replays exactly what an uninterrupted run would do
@@ -26,6 +27,8 @@ from tqdm import tqdm
 from tinycore.train import distributed
 from tinycore.train.config import EpochRecord, TrainConfig, TrainError, TrainResult
 from tinycore.train.data import Data, EpochLoader, eval_loader
+from tinycore.train.ema import WeightEMA
+from tinycore.train.mixup import mix_batch, mixed_loss
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 MetricFn = Callable[[torch.Tensor, torch.Tensor], float]
@@ -96,6 +99,19 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def _start_ema(model: nn.Module, cfg: TrainConfig, ckpt: dict | None, path: Path | None) -> WeightEMA | None:
+    """The weight average of cfg.ema_decay (None without), resumed from a checkpoint that kept one."""
+    if cfg.ema_decay is None:
+        return None
+    ema = WeightEMA(model, cfg.ema_decay)
+    if ckpt is not None:
+        if "ema" not in ckpt:
+            raise TrainError(f"{path}: checkpoint was trained without ema_decay; resume without it, or use "
+                             f"another --out")
+        ema.load_state_dict(ckpt["ema"])
+    return ema
+
+
 def _better(a: float, b: float | None, maximize: bool) -> bool:
     return b is None or (a > b if maximize else a < b)
 
@@ -104,16 +120,18 @@ def fit(model: nn.Module, train_data: Data, val_data: Data, *, epochs: int, lr: 
         loss: LossFn = F.cross_entropy, metric: MetricFn = accuracy, out_dir: str | Path | None = None,
         patience: int | None = None, teacher: nn.Module | None = None, distill_weight: float = 0.5,
         temperature: float = 4.0, optimizer: str = "adamw", weight_decay: float = 1e-4, batch_size: int = 64,
-        maximize: bool = True, progress: bool = True, seed: int = 0,
-        device: str | torch.device | None = None) -> TrainResult:
+        maximize: bool = True, progress: bool = True, seed: int = 0, ema_decay: float | None = None,
+        mixup_alpha: float | None = None, device: str | torch.device | None = None) -> TrainResult:
     """Train `model` in place and leave it holding the best-val-metric weights.
 
     loss(outputs, targets) -> scalar; metric(all val outputs, all val targets) -> float (higher is better
-    unless maximize=False). With a teacher the loss is (1 - w) * loss + w * distillation_loss.
+    unless maximize=False). With a teacher the loss is (1 - w) * loss + w * distillation_loss. With ema_decay
+    the val metric, the best weights and the returned model are those of the weights' moving average. With
+    mixup_alpha each training batch is mixed with a shuffled copy of itself (tinycore.train.mixup).
     """
     cfg = TrainConfig(epochs=epochs, lr=lr, optimizer=optimizer, weight_decay=weight_decay, batch_size=batch_size,
                       patience=patience, maximize=maximize, distill_weight=distill_weight, temperature=temperature,
-                      seed=seed)
+                      seed=seed, ema_decay=ema_decay, mixup_alpha=mixup_alpha)
     ctx = distributed.start(device)
     try:
         return _fit(model, train_data, val_data, cfg, loss, metric, out_dir, teacher, progress, ctx)
@@ -125,11 +143,13 @@ def _fit(model, train_data, val_data, cfg, loss_fn, metric, out_dir, teacher, pr
     model.to(ctx.device)
     opt = _optimizer(model, cfg)
     ckpt_path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
-    start_epoch, best_metric, best_epoch, history, best_state = 0, None, 0, [], None
+    start_epoch, best_metric, best_epoch, history, best_state, ckpt = 0, None, 0, [], None, None
     if ckpt_path is not None and ckpt_path.exists():
         ckpt = _load_checkpoint(ckpt_path, model, opt)
         start_epoch, best_metric, best_epoch = ckpt["epoch"], ckpt["best_metric"], ckpt["best_epoch"]
         history, best_state = [EpochRecord(**h) for h in ckpt["history"]], ckpt["model"]
+    ema = _start_ema(model, cfg, ckpt, ckpt_path)
+    scored = ema.model if ema is not None else model  # what validation scores and the checkpoint keeps
     if teacher is not None:
         teacher.to(ctx.device).eval()
     net = nn.parallel.DistributedDataParallel(model) if ctx.enabled else model
@@ -153,8 +173,10 @@ def _fit(model, train_data, val_data, cfg, loss_fn, metric, out_dir, teacher, pr
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(cfg, epoch * steps + i, cfg.epochs * steps)
             x, y = x.to(ctx.device), y.to(ctx.device)
+            if cfg.mixup_alpha is not None:
+                x, perm, lam = mix_batch(x, cfg.mixup_alpha)
             out = net(x)
-            batch_loss = loss_fn(out, y)
+            batch_loss = loss_fn(out, y) if cfg.mixup_alpha is None else mixed_loss(loss_fn, out, y, perm, lam)
             if teacher is not None:
                 with torch.no_grad():
                     t_out = teacher(x)
@@ -163,15 +185,19 @@ def _fit(model, train_data, val_data, cfg, loss_fn, metric, out_dir, teacher, pr
             opt.zero_grad(set_to_none=True)
             batch_loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update(model)
             total, count = total + batch_loss.item(), count + 1
             bar.set_postfix(loss=f"{total / count:.4f}")
         bar.close()
         distributed.sync_buffers(model, ctx)
-        val = evaluate(model, val_data, metric, batch_size=max(cfg.batch_size, 256), device=ctx.device)
+        if ema is not None:
+            distributed.sync_buffers(scored, ctx)
+        val = evaluate(scored, val_data, metric, batch_size=max(cfg.batch_size, 256), device=ctx.device)
         history.append(EpochRecord(epoch + 1, total / count, val, lr0))
         if _better(val, best_metric, cfg.maximize):
             best_metric, best_epoch = val, epoch + 1
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().cpu().clone() for k, v in scored.state_dict().items()}
         if show:
             print(f"epoch {epoch + 1}/{cfg.epochs}: loss {total / count:.4f} val {val:.4f} "
                   f"(best {best_metric:.4f} @ {best_epoch})", file=sys.stderr)
@@ -180,6 +206,7 @@ def _fit(model, train_data, val_data, cfg, loss_fn, metric, out_dir, teacher, pr
                 "model": best_state, "last_model": model.state_dict(), "optimizer": opt.state_dict(),
                 "epoch": epoch + 1, "best_metric": best_metric, "best_epoch": best_epoch,
                 "history": [asdict(h) for h in history],
+                **({"ema": ema.state_dict()} if ema is not None else {}),
                 "meta": {"format": CHECKPOINT_FORMAT, "config": cfg.to_dict(), "torch": str(torch.__version__),
                          "world_size": ctx.world_size}})
         distributed.barrier(ctx)
