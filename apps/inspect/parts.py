@@ -14,9 +14,10 @@ are drawn here because they depend on the part's features):
     fabric     stain, hole, scratch (a pulled thread), missing (a missing weft thread)
     pcb        missing pad, extra (solder bridge), scratch (a cut trace), stain
 Defect sizes are fractions of the part's diameter, log-uniform so most are small: lines 15-70 % long and 3-7 %
-wide, blobs of radius 7-25 %. A defect is kept only when every view of the part shows it (>= 0.6 % of the frame's
-pixels differ by >= 40/255 from the same view of the good part), else another is drawn: a label says what the
-camera can see, never a mark the resize or the noise erased.
+wide, blobs of radius 7-25 %. A defect is kept only when every view of the part shows it (>= 24 frame pixels at 64x64
+differ by >= 40/255 from the same view of the good part), else another is drawn: a label says what the
+camera can see, never a mark the resize or the noise erased (the pixel count scales with the frame's side:
+min_visible_px).
 """
 from __future__ import annotations
 
