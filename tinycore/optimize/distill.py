@@ -2,8 +2,8 @@
 
 Distillation runs on the shared loop (`tinycore.train.fit`, KL on logits softened by a temperature, weight
 `distill_weight`). A candidate at a lower input resolution sees its own resized inputs; the teacher gets them
-resized back to its own input size (bilinear), so both read the same pixels. QAT (`tinycore.quant.qat`) keeps the
-same loss: its targets carry the teacher's logits, computed once.
+resized back to its own input size (bilinear), so both read the same pixels. The teacher's logits are computed once
+per input size (teacher.py) and carried in the targets, for the distillation epochs and QAT alike.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tinycore.ir.graph import Graph
+from tinycore.optimize.teacher import TeacherOutputs, kd_loss
 from tinycore.quant import quantize, quantize_input
 from tinycore.quant.qat import fake_quant_finetune
 from tinycore.runtime import run as run_graph
@@ -24,7 +25,6 @@ from tinycore.spec.build import build_model
 from tinycore.spec.layers import ModelSpec
 from tinycore.task import TaskData
 from tinycore.train import fit
-from tinycore.train.loop import distillation_loss
 
 CALIBRATION_SAMPLES = 256
 
@@ -42,19 +42,6 @@ class DistillConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class ResizedTeacher(nn.Module):
-    """The user's model reading an input of another size: resized to its own (H, W) first."""
-
-    def __init__(self, teacher: nn.Module, hw: tuple[int, int]) -> None:
-        super().__init__()
-        self.teacher, self.hw = teacher, hw
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if tuple(x.shape[-2:]) != self.hw:
-            x = F.interpolate(x, size=self.hw, mode="bilinear", align_corners=False)
-        return self.teacher(x)
 
 
 def resize(x: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -100,8 +87,8 @@ def _start(spec: ModelSpec, init: Init | None, x: np.ndarray) -> nn.Module:
     return model
 
 
-def proxy_accuracy(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, int], data: TaskData,
-                   cfg: DistillConfig, epochs: int, seed: int, init: Init | None = None) -> float:
+def proxy_accuracy(spec: ModelSpec, teacher: TeacherOutputs, data: TaskData, cfg: DistillConfig, epochs: int,
+                   seed: int, init: Init | None = None) -> float:
     """Float val accuracy of `spec` after `epochs` of distillation from the teacher: the search's cheap estimate of
     how well a candidate learns the task (MACs alone say how much it computes, not what it gets right)."""
     torch.manual_seed(seed)
@@ -109,40 +96,28 @@ def proxy_accuracy(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, i
     d = data_at(data, (h, w))
     model = _start(spec, init, d["train"][0])
     xt, yt = (torch.from_numpy(a) for a in d["train"])
-    fit(model, (xt, yt), tuple(torch.from_numpy(a) for a in d["val"]), epochs=epochs, lr=cfg.lr,
-        teacher=ResizedTeacher(teacher, teacher_hw).eval(), distill_weight=cfg.distill_weight,
-        temperature=cfg.temperature, batch_size=cfg.batch_size, progress=False, seed=seed)
+    fit(model, (xt, teacher.targets(xt, yt)), tuple(torch.from_numpy(a) for a in d["val"]), epochs=epochs, lr=cfg.lr,
+        loss=kd_loss(cfg.distill_weight, cfg.temperature), batch_size=cfg.batch_size, progress=False, seed=seed)
     return float_accuracy(model, *d["val"])
 
 
-def train_candidate(spec: ModelSpec, teacher: nn.Module, teacher_hw: tuple[int, int], data: TaskData,
-                    cfg: DistillConfig, out_dir: Path, seed: int, progress: bool = True, init: Init | None = None
-                    ) -> tuple[nn.Module, Graph, dict]:
+def train_candidate(spec: ModelSpec, teacher: TeacherOutputs, data: TaskData, cfg: DistillConfig, out_dir: Path,
+                    seed: int, progress: bool = True, init: Init | None = None) -> tuple[nn.Module, Graph, dict]:
     """(QAT float model, int8 graph, metrics {float_val, float_test, int8_val, int8_test, best_epoch})."""
     torch.manual_seed(seed)
     _, h, w = spec.input.shape()
     d = data_at(data, (h, w))
     model = _start(spec, init, d["train"][0])
-    t = ResizedTeacher(teacher, teacher_hw).eval()
     xt, yt = (torch.from_numpy(a) for a in d["train"])
-    res = fit(model, (xt, yt), tuple(torch.from_numpy(a) for a in d["val"]), epochs=cfg.epochs, lr=cfg.lr,
-              teacher=t, distill_weight=cfg.distill_weight, temperature=cfg.temperature, batch_size=cfg.batch_size,
-              out_dir=out_dir, progress=progress, seed=seed)
+    targets, loss = teacher.targets(xt, yt), kd_loss(cfg.distill_weight, cfg.temperature)
+    res = fit(model, (xt, targets), tuple(torch.from_numpy(a) for a in d["val"]), epochs=cfg.epochs, lr=cfg.lr,
+              loss=loss, batch_size=cfg.batch_size, out_dir=out_dir, progress=progress, seed=seed)
     calib = calibration(d["train"][0], seed)
     if cfg.qat_epochs > 0:
-        with torch.no_grad():
-            soft = torch.cat([t(xt[i:i + 256]) for i in range(0, len(xt), 256)])
         g = torch.Generator().manual_seed(seed)
         order = torch.randperm(len(xt), generator=g)
-        picks = [order[i:i + cfg.batch_size] for i in range(0, len(xt), cfg.batch_size)]
-        batches = [(xt[p], (yt[p], soft[p])) for p in picks]
-
-        def kd_loss(out: torch.Tensor, target: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-            labels, logits = target
-            return ((1 - cfg.distill_weight) * F.cross_entropy(out, labels)
-                    + cfg.distill_weight * distillation_loss(out, logits, cfg.temperature))
-
-        model = fake_quant_finetune(model, batches, calib, epochs=cfg.qat_epochs, lr=cfg.qat_lr, loss_fn=kd_loss)
+        batches = [(xt[p], targets[p]) for p in (order[i:i + cfg.batch_size] for i in range(0, len(xt), cfg.batch_size))]
+        model = fake_quant_finetune(model, batches, calib, epochs=cfg.qat_epochs, lr=cfg.qat_lr, loss_fn=loss)
     graph = quantize(model, calib)
     metrics = {"best_epoch": res.best_epoch, "float_val": float_accuracy(model, *d["val"]),
                "float_test": float_accuracy(model, *d["test"]), "int8_val": int8_accuracy(graph, *d["val"]),

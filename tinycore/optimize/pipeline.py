@@ -129,7 +129,7 @@ def _init(space, teacher, g, cfg: OptimizeConfig):
     return init
 
 
-def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw, data, cfg: OptimizeConfig) -> dict:
+def _candidate(space, cand, patch: str | None, out: Path, key: dict, outputs, data, cfg: OptimizeConfig) -> dict:
     """Train (or read back) one searched candidate; returns its report row."""
     import torch
 
@@ -146,8 +146,8 @@ def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw
         if state.get("key") == key and state["row"]["patch"] == (patch or "none"):
             return state["row"]
     folder.mkdir(parents=True, exist_ok=True)
-    model, graph, metrics = train_candidate(spec, teacher, hw, data, cfg.distill, folder, cfg.seed, cfg.progress,
-                                            init=_init(space, teacher, cand.arch, cfg))
+    model, graph, metrics = train_candidate(spec, outputs, data, cfg.distill, folder, cfg.seed, cfg.progress,
+                                            init=_init(space, outputs.teacher, cand.arch, cfg))
     graph.save(folder / "model.graph")
     torch.save(model.state_dict(), folder / "model.pt")
     (folder / "spec.json").write_text(spec_to_json(spec))
@@ -167,7 +167,7 @@ def _candidate(space, cand, patch: str | None, out: Path, key: dict, teacher, hw
     return row
 
 
-def _rank_by_proxy(pool: list, space, out: Path, key: dict, teacher, hw, data, cfg: OptimizeConfig) -> tuple[list, dict]:
+def _rank_by_proxy(pool: list, space, out: Path, key: dict, outputs, data, cfg: OptimizeConfig) -> tuple[list, dict]:
     """`pool` sorted by proxy val accuracy (ties: more MACs first), and {arch short: accuracy}; each score is kept
     in out/proxy.json under the run's key, so a resumed run does not train it again."""
     from tinycore.optimize.distill import proxy_accuracy
@@ -178,8 +178,8 @@ def _rank_by_proxy(pool: list, space, out: Path, key: dict, teacher, hw, data, c
     for cand in pool:
         name = cand.arch.short()
         if name not in scores:
-            scores[name] = proxy_accuracy(space.to_spec(cand.arch), teacher, hw, data, cfg.distill, cfg.proxy_epochs,
-                                          cfg.seed, init=_init(space, teacher, cand.arch, cfg))
+            scores[name] = proxy_accuracy(space.to_spec(cand.arch), outputs, data, cfg.distill, cfg.proxy_epochs,
+                                          cfg.seed, init=_init(space, outputs.teacher, cand.arch, cfg))
             path.write_text(json.dumps({"key": key, "scores": scores}, indent=1))
         log(f"proxy {name}: val {100 * scores[name]:.2f} % after {cfg.proxy_epochs} epoch(s)", not cfg.progress)
     ranked = sorted(pool, key=lambda c: (-scores[c.arch.short()], -c.macs, c.arch.short()))
@@ -211,6 +211,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
     from tinycore.optimize.export import export_chosen
     from tinycore.optimize.report import plot_pareto
     from tinycore.optimize.select import choose
+    from tinycore.optimize.teacher import TeacherOutputs
     from tinycore.optimize.space import UserSpace
     from tinycore.report import RunDir
 
@@ -244,16 +245,17 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
            "dataset": data.dataset, "keep_order": list(space.keep_order)}
     key = json.loads(json.dumps(key))
     pool, proxy = _with_user_architecture(ranked, space, cost, budget), {}
+    outputs = TeacherOutputs(teacher, (h, w))  # the teacher's logits, once per candidate input size
     if cfg.proxy_epochs > 0 and len(pool) > cfg.top_k:
         pool, proxy = _rank_by_proxy(pool[:max(cfg.proxy_pool, cfg.top_k)], space, out,
-                                     {**key, "proxy_epochs": cfg.proxy_epochs}, teacher, (h, w), data, cfg)
+                                     {**key, "proxy_epochs": cfg.proxy_epochs}, outputs, data, cfg)
     top = pool[:cfg.top_k]
     rows = []
     bar = tqdm(top, desc="candidates", file=sys.stderr, disable=not cfg.progress)
     for cand in bar:
         bar.set_postfix_str(cand.arch.short())
         cost(cand.arch)  # a resumed search scored it earlier: find its patch plan again
-        row = _candidate(space, cand, cost.plans.get(cand.arch.key()), out, key, teacher, (h, w), data, cfg)
+        row = _candidate(space, cand, cost.plans.get(cand.arch.key()), out, key, outputs, data, cfg)
         rows.append({**row, "proxy_val_accuracy": proxy.get(cand.arch.short())})
     bar.close()
     choice = choose(rows, budget, user["accuracy"], cfg.max_drop_points)

@@ -9,7 +9,7 @@ pytest.importorskip("tinycore.optimize.pipeline")  # the optimize engine (branch
 
 from apps.inspect import data as builtin  # noqa: E402
 from apps.inspect.data import DatasetSize  # noqa: E402
-from apps.inspect.demo import BOARD, run_demo  # noqa: E402
+from apps.inspect.demo import BOARD, run_demo, train_user_model  # noqa: E402
 from apps.inspect.task import TASK  # noqa: E402
 from tinycore.task import DataOptions  # noqa: E402
 
@@ -43,3 +43,9 @@ def test_demo_fits_the_board_and_reports_both_models(tmp_path, monkeypatch):
     assert demo["optimized"]["accuracy"] == report["metrics"]["int8"]["accuracy"]
     assert demo["optimized"]["weights_bytes"] == mem["weights_bytes"] and demo["drop_points"] == o["drop_points"]
     assert report["app"] == "inspect" and report["dataset"]["name"] == "inspect_rendered"
+
+    # resumed: the user stage is done, so the same command goes straight on to optimize without training again
+    import tinycore.cli.steps as steps
+
+    monkeypatch.setattr(steps, "train", lambda *a, **k: pytest.fail("the finished user model was trained again"))
+    assert train_user_model(TASK, data, tmp_path / "run" / "user", args) == tmp_path / "run" / "user" / "model.pt"
