@@ -118,7 +118,6 @@ class _Walk:
     def layer(self, lt: Layer, ls: Layer, mt: nn.Module, ms: nn.Module, idx: np.ndarray | None,
               in_t, in_s, where: str, force: np.ndarray | None = None) -> np.ndarray | None:
         """Copy one layer; returns the kept channel indices of its output (None: not traceable, left fresh)."""
-        out_t, _, _ = infer_layer(lt, in_t, where)
         out_s, _, _ = infer_layer(ls, in_s, where)
         if isinstance(lt, (Conv, FC)):
             w, b = folded(mt)
@@ -134,18 +133,15 @@ class _Walk:
             _put(ms, w, b[keep], where)
             self.report.copied.append(where)
             return keep
+        if isinstance(lt, (DWConv, SE)) and idx is None:
+            self.report.fresh.append(where)  # its input channels are not traceable to the teacher's
+            return None
         if isinstance(lt, DWConv):
-            if idx is None:
-                self.report.fresh.append(where)
-                return None
             w, b = folded(mt)
             _put(ms, _fit_kernel(w[idx], *ms.conv.weight.shape[-2:]), b[idx], where)
             self.report.copied.append(where)
             return idx
         if isinstance(lt, SE):
-            if idx is None:
-                self.report.fresh.append(where)
-                return None
             assert isinstance(mt, SEBlock) and isinstance(ms, SEBlock)
             sq = top_channels(_l1(mt.reduce.weight.detach()), ls.squeeze)
             _put(ms.reduce, mt.reduce.weight.detach()[sq][:, idx], mt.reduce.bias.detach()[sq], f"{where}.reduce")
