@@ -124,8 +124,9 @@ def default_spec(data: TaskData):
 def train_settings(quick: bool) -> TrainSettings:
     # lr 1.2e-2 (was 4e-3): the quick run stops while still improving, and the higher peak of the cosine schedule
     # learns faster per epoch (epoch-1 val loss 3.21 against 3.70; README Measured). 18 quick epochs (was 12): what
-    # channels-last training bought in the same CPU time
-    return TrainSettings(epochs=18 if quick else 30, lr=1.2e-2, batch_size=8, weight_decay=1e-4)
+    # channels-last training bought in the same CPU time; 22 (2026-12-05): val int8 0.776 -> 0.779, test 0.803 -> 0.822
+    # for ~1 min more of the demo (README Measured)
+    return TrainSettings(epochs=22 if quick else 30, lr=1.2e-2, batch_size=8, weight_decay=1e-4)
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
