@@ -24,7 +24,9 @@ KWS_FRONTEND = FrontendConfig(
 
 MLPERF_FRONTEND = replace(KWS_FRONTEND, mel_filters="tf", dct_norm="tf", peak_kind="max")
 
-FRONTENDS = {"librosa": KWS_FRONTEND, "mlperf": MLPERF_FRONTEND}
+CMN_FRONTEND = replace(KWS_FRONTEND, mean_normalize=True)  # per-utterance mean normalization (README: measured)
+
+FRONTENDS = {"librosa": KWS_FRONTEND, "mlperf": MLPERF_FRONTEND, "librosa-cmn": CMN_FRONTEND}
 
 
 def frontend_named(name: str | None) -> FrontendConfig:
