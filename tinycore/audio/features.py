@@ -2,10 +2,10 @@
 
 Steps per clip (see FrontendConfig): optional peak normalization; frames of l samples every s, no padding;
 periodic Hann window; zero-pad to n_fft; |rfft|**power; mel matrix (librosa's or TF's); log; optional DCT-II
-(orthonormal or TF's scaling, first n_mfcc rows); optional mean over the frames subtracted. With the librosa settings it equals librosa
-(melspectrogram(center=False) + mfcc(S=log-mel)), with the TF ones MLPerf Tiny's TF pipeline, within the
-tolerances tests/audio/test_features.py and test_mlperf_frontend.py state. The tables (window, mel, DCT) come
-from here for the C code too.
+(orthonormal or TF's scaling, first n_mfcc rows); optional mean over the frames subtracted. With the librosa
+settings it equals librosa (melspectrogram(center=False) + mfcc(S=log-mel)), with the TF ones MLPerf Tiny's TF
+pipeline, within the tolerances tests/audio/test_features.py and test_mlperf_frontend.py state. The tables
+(window, mel, DCT) come from here for the C code too.
 """
 from __future__ import annotations
 
