@@ -53,6 +53,8 @@ class TrainSettings:
     patience: int | None = None
     ema_decay: float | None = None  # keep an EMA of the weights for validation and export (tinycore.train.ema)
     mixup_alpha: float | None = None  # mixup of training batches (tinycore.train.mixup)
+    offset_class: str | None = None  # after training, a logit offset for this class chosen on val and folded into
+    # the last bias (tinycore.train.logit_offset): the decision threshold of e.g. `_unknown_`
 
 
 # predict(features float (N, ...)) -> model outputs (N, ...) as float: the same call for float and int8 models

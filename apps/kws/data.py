@@ -11,7 +11,9 @@ clean. Variants are shuffled by the seed and cut 70/15/15. The quick set adds tr
 accents, rooms and channels per train voice), planned after all others from their own generator, so its val and
 test clips are those of the set without them. Optionally (DatasetSize.generated_voices) train clips spoken by
 generated speaker characters (random espeak-ng variant files drawn from the seed, `tinycore.audio.espeak_voices`;
-train only) come last, from their own generator too.
+train only) come last, from their own generator too. Every voice is spoken as `<accent's voice file>+<variant>`
+(espeak-ng 1.51 drops the variant of `en-gb+<variant>`), and variants that sound alike are one speaker: val/test
+clips of one that sounds like a train variant are left out (`same_speaker_dropped` in the manifest).
 `_silence_` clips are noise only; `_unknown_` clips are half words confusable with the keywords (CONFUSABLE), half
 other Speech Commands words. Deterministic from the seed (each clip carries its own seed, so the process pool's
 order does not matter); cached as wav/<split>/<label>/<n>.wav + manifest.json (rebuilt if the key changes).
@@ -29,16 +31,19 @@ import soundfile as sf
 
 from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS
 from tinycore.audio.augment import CHANNELS, ROOMS, random_channel, reverberate, room_impulse_response
-from tinycore.audio.espeak import accent_voice_files, english_accents, espeak_version, synthesize, variants
+from tinycore.audio.espeak import (accent_voice_files, english_accents, espeak_version, same_sounding_variants,
+                                   synthesize, variants)
 from tinycore.audio.espeak_voices import data_path_for, generated_names, variant_texts, write_data_dirs
 from tinycore.audio.manifest import ClipRecord, Manifest
 from tinycore.audio.noise import COLOURS, coloured_noise, fan, hum, mix_at_snr, music, street
 from tinycore.audio.wav import resample
 from tinycore.pool import map_in_processes
 
-DATASET_VERSION = 4  # 3: train speech clips also written clean (clean/...) for noise drawn anew per epoch;
-# 4: quick adds train clips (QUICK.train_extra_reps), every clip of version 3 unchanged. Generated speakers
-# (DatasetSize.generated_voices, off by default: no gain measured, README) make another key, not a version
+DATASET_VERSION = 5  # 3: train speech clips also written clean (clean/...) for noise drawn anew per epoch;
+# 4: quick adds train clips (QUICK.train_extra_reps), every clip of version 3 unchanged; 5: every voice is
+# spoken as <accent's voice file>+<variant> (espeak-ng 1.51 drops the variant of `en-gb+<variant>`: every en-gb
+# clip was one speaker) and val/test clips of a variant that sounds like a train variant are left out.
+# Generated speakers (DatasetSize.generated_voices, off by default: no gain measured, README) make another key
 SAMPLE_RATE_HZ = 16000
 CLIP_SAMPLES = 16000
 SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
@@ -152,11 +157,14 @@ def _variant_specs(split: str, variant: str, reps: int, rng: np.random.Generator
     return specs
 
 
-def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[str]) -> tuple[list[ClipSpec], dict]:
-    """The clip list and the split ({"variants": {split: [...]}, "accents": {split: [...]}, "generated": [...]});
-    a pure function of its arguments. The extra train clips (size.train_extra_reps), then those of the generated
-    speakers (train only; babble talkers stay shipped train variants), come last, each from their own generator,
-    so every other clip is the one a set without them has."""
+def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[str],
+         same_speaker: dict[str, str] | None = None) -> tuple[list[ClipSpec], dict]:
+    """The clip list and the split ({"variants": {split: [...]}, "accents": {split: [...]}, "generated": [...],
+    "same_speaker_dropped": {variant: [train variants]}}); a pure function of its arguments. The extra train clips
+    (size.train_extra_reps), then those of the generated speakers (train only; babble talkers stay shipped train
+    variants), come last, each from their own generator, so every other clip is the one a set without them has.
+    same_speaker ({variant: representative}, espeak.same_sounding_variants): the val/test clips of a variant that
+    sounds like a train variant are planned, then left out (their numbers stay unused), so no other clip moves."""
     rng = np.random.default_rng(seed)
     pool = list(rng.permutation(sorted(all_variants)))[:size.max_variants]
     by_split = split_variants(pool, rng)
@@ -172,7 +180,19 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     for variant in generated_names(size.generated_voices):
         specs += _variant_specs("train", variant, size.generated_reps, generated, by_split, by_accent, len(specs),
                                 generated=True)
-    return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices)}
+    specs, by_split, dropped = _drop_train_speakers(specs, by_split, same_speaker or {})
+    return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices),
+                   "same_speaker_dropped": dropped}
+
+
+def _drop_train_speakers(specs: list[ClipSpec], by_split: dict[str, list[str]], same_speaker: dict[str, str]
+                         ) -> tuple[list[ClipSpec], dict[str, list[str]], dict[str, list[str]]]:
+    """Leave out val/test variants that sound like a train variant: (specs, by_split, {variant: train twins})."""
+    twins = {v: [t for t in by_split["train"] if t != v and same_speaker.get(t, t) == same_speaker.get(v, v)]
+             for s in ("val", "test") for v in by_split[s]}
+    dropped = {v: t for v, t in twins.items() if t}
+    kept = {s: [v for v in names if v not in dropped] for s, names in by_split.items()}
+    return [s for s in specs if s.split == "train" or s.variant not in dropped], kept, dropped
 
 
 def _speech(word: str, voice: str, speed: int, pitch: int, amplitude: int = 100, *,
@@ -199,7 +219,7 @@ _NOISES = {"hum": hum, "fan": fan, "street": street, "music": music}
 def _noise(spec: ClipSpec, rng: np.random.Generator) -> np.ndarray:
     if spec.noise != "babble":
         return noise_clip(spec.noise, rng)
-    x = sum(_place(_speech(w, v, s, p), rng) for w, v, s, p in spec.babble)
+    x = sum(_place(_speech(w, _voice_arg(v), s, p), rng) for w, v, s, p in spec.babble)
     return (x / max(np.sqrt(np.mean(x ** 2)), 1e-9)).astype(np.float32)
 
 
@@ -227,13 +247,16 @@ def _accent_files() -> dict[str, str]:
 
 
 def _espeak_voice(spec: ClipSpec, out_dir: str) -> tuple[str, Path | None]:
-    """(-v argument, --path) of a clip's speaker. A generated variant is named after the accent's voice file, the
-    form that keeps the variant for every accent (`en-gb+variant` drops it; the shipped-variant clips keep their
-    `accent+variant` so that their bytes stay those of earlier versions)."""
-    if not spec.generated:
-        return f"{spec.accent}+{spec.variant}", None
-    voice = f"{_accent_files()[spec.accent]}+{spec.variant}"
-    return voice, data_path_for(Path(out_dir) / VOICES_DIR, spec.variant)
+    """(-v argument, --path) of a clip's speaker (a generated one lives in the data set's VOICES_DIR)."""
+    voice = _voice_arg(f"{spec.accent}+{spec.variant}")
+    return voice, data_path_for(Path(out_dir) / VOICES_DIR, spec.variant) if spec.generated else None
+
+
+def _voice_arg(voice: str) -> str:
+    """`accent+variant` -> `-v` argument `<accent's voice file>+variant`, the form that keeps the variant for every
+    accent (espeak-ng 1.51 drops it from `en-gb+variant`; for the other accents both forms give the same bytes)."""
+    accent, variant = voice.split("+", 1)
+    return f"{_accent_files()[accent]}+{variant}"
 
 
 def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
@@ -297,7 +320,9 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     accents = english_accents()
-    specs, split = plan(seed, size, accents, variants())
+    names = variants()
+    same_speaker = same_sounding_variants(_accent_files()[next(a for a in accents if a in _accent_files())], names)
+    specs, split = plan(seed, size, accents, names, same_speaker)
     if split["generated"]:  # (seed, 1) and (seed, 2) are plan's generators
         write_data_dirs(out / VOICES_DIR, variant_texts(split["generated"], (seed, 3)))
     jobs = [(s, str(out)) for s in specs]
@@ -306,6 +331,7 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     meta = {**key, "name": "kws_espeak", "source": "built-in: espeak-ng synthesis",
             "sample_rate_hz": SAMPLE_RATE_HZ, "clip_samples": CLIP_SAMPLES, "accents": accents,
             "variants": split["variants"], "accents_by_split": split["accents"], "held_out_accent": HELD_OUT_ACCENT,
+            "same_sounding_variants": same_speaker, "same_speaker_dropped": split["same_speaker_dropped"],
             "split_rule": "espeak-ng variants (speaker characters) are disjoint across train/val/test "
                           f"({SPLIT_FRACTIONS}) and accent {HELD_OUT_ACCENT} is in test only "
                           f"({HELD_OUT_TEST_SHARE:.0%} of test clips)",
@@ -325,5 +351,5 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
 
 
 def build_dataset(out_dir: str | Path, seed: int = 0, quick: bool = False, progress: bool = True) -> Manifest:
-    """`python -m apps.kws data`: the full set (12,870 clips) or the quick one (11,310: fewer val/test clips)."""
+    """`python -m apps.kws data`: the full set (12,740 clips) or the quick one (11,232: fewer val/test clips)."""
     return build(out_dir, seed, QUICK if quick else FULL, progress=progress)

@@ -24,7 +24,11 @@ KWS_FRONTEND = FrontendConfig(
 
 MLPERF_FRONTEND = replace(KWS_FRONTEND, mel_filters="tf", dct_norm="tf", peak_kind="max")
 
-FRONTENDS = {"librosa": KWS_FRONTEND, "mlperf": MLPERF_FRONTEND}
+CMN_FRONTEND = replace(KWS_FRONTEND, mean_normalize=True)  # per-utterance mean normalization (README: measured)
+MFCC20_FRONTEND = replace(KWS_FRONTEND, n_mfcc=20)  # 49 x 20: twice the MACs of the DS-CNN (README: measured)
+
+FRONTENDS = {"librosa": KWS_FRONTEND, "mlperf": MLPERF_FRONTEND, "librosa-cmn": CMN_FRONTEND,
+             "librosa-mfcc20": MFCC20_FRONTEND}
 
 
 def frontend_named(name: str | None) -> FrontendConfig:

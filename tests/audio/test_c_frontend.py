@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from apps.kws.frontend import KWS_FRONTEND
+from apps.kws.frontend import CMN_FRONTEND, KWS_FRONTEND
 from tests.audio.signals import make_clips, speech_clips
 from tests.audio.test_features import ANOMALY_LIKE, ODD
 from tinycore.audio.cgen import C_DIR, write_frontend_c
@@ -30,7 +30,7 @@ def _clips(samples: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([speech_clips(samples), other[plain]]), other[[i for i in TONES if i != 2]]
 
 
-@pytest.mark.parametrize("config", [KWS_FRONTEND, ODD], ids=["kws", "odd"])
+@pytest.mark.parametrize("config", [KWS_FRONTEND, ODD, CMN_FRONTEND], ids=["kws", "odd", "kws_cmn"])
 def test_c_equals_torch_ln(config, host_frontend):
     plain, tones = _clips(config.clip_samples)
     c = host_frontend(config)

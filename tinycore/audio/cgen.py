@@ -57,7 +57,7 @@ def config_header(config: FrontendConfig) -> str:
         "N_MFCC": c.n_mfcc or 0, "N_FEATURES": c.n_features, "NUM_FRAMES": c.num_frames,
         "FRAMES_STACKED": c.frames_stacked, "POWER": int(c.power), "LOG_10LOG10": int(c.log_kind == "10log10"),
         "LOG_OFFSET": f"{np.float32(c.log_offset):.9g}f", "PEAK_NORMALIZE": int(c.peak_normalize),
-        "PEAK_SIGNED": int(c.peak_kind == "max"),
+        "PEAK_SIGNED": int(c.peak_kind == "max"), "MEAN_NORMALIZE": int(c.mean_normalize),
         "MEL_WEIGHTS": int(lens.sum()),
     }
     lines = [f"#define TC_FE_{k} {v}" for k, v in macros.items()]

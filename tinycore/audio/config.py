@@ -13,6 +13,8 @@ Three conventions differ between librosa and TensorFlow (MLPerf Tiny's KWS refer
 - `peak_kind` (with peak_normalize): "abs" divides by max |x|; "max" by the largest sample value (MLPerf's
   tf.reduce_max). A clip whose peak is <= 0 is left as it is (TF would divide by zero). Features are laid out (T, F), time-major, so
 `frames_stacked` consecutive frames are a contiguous run of the (T, F) array.
+`mean_normalize` subtracts from each feature its mean over the clip's T frames (per-utterance cepstral mean
+normalization: a fixed channel or noise colour is a constant offset of every frame's log-mel and MFCC).
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ class FrontendConfig:
     mel_filters: str = "librosa"   # one of MEL_FILTERS
     dct_norm: str = "ortho"        # one of DCT_NORMS
     peak_kind: str = "abs"         # one of PEAK_KINDS: the peak is max |x| or max x
+    mean_normalize: bool = False   # subtract each feature's mean over the clip's frames (needs the whole clip)
 
     def __post_init__(self) -> None:
         num_frames(self.clip_samples, self.frame_samples, self.hop_samples)

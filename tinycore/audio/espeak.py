@@ -98,3 +98,21 @@ def synthesize(text: str, voice: str, speed_wpm: int = 175, pitch: int = 50, amp
     data = raw.find(b"data")
     pcm = np.frombuffer(raw[data + 8:len(raw) - (len(raw) - data - 8) % 2], dtype="<i2")
     return pcm.astype(np.float32) / 32768.0, rate
+
+
+SPEAKER_PROBES = (("left", 175, 50), ("stop", 120, 20), ("yes", 230, 90))  # (word, wpm, pitch)
+
+
+def same_sounding_variants(voice: str, names: list[str],
+                           probes: tuple[tuple[str, int, int], ...] = SPEAKER_PROBES) -> dict[str, str]:
+    """{variant: the first (sorted) variant that sounds the same} for variants whose output equals another's.
+
+    Some shipped variant files set nothing espeak-ng 1.51 applies differently (`caleb`, `klatt` and `klatt6` speak
+    alike), so they are one speaker: a data set split by variant must keep them on one side. voice is the accent's
+    voice file (`gmw/en-US`), the form that keeps a `+variant`; variants are compared by their exact samples on
+    a few words at different speeds and pitches."""
+    groups: dict[bytes, list[str]] = {}
+    for name in sorted(names):
+        key = b"".join(synthesize(w, f"{voice}+{name}", s, p)[0].tobytes() for w, s, p in probes)
+        groups.setdefault(key, []).append(name)
+    return {n: g[0] for g in groups.values() if len(g) > 1 for n in g}

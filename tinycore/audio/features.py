@@ -2,10 +2,10 @@
 
 Steps per clip (see FrontendConfig): optional peak normalization; frames of l samples every s, no padding;
 periodic Hann window; zero-pad to n_fft; |rfft|**power; mel matrix (librosa's or TF's); log; optional DCT-II
-(orthonormal or TF's scaling, first n_mfcc rows). With the librosa settings it equals librosa
-(melspectrogram(center=False) + mfcc(S=log-mel)), with the TF ones MLPerf Tiny's TF pipeline, within the
-tolerances tests/audio/test_features.py and test_mlperf_frontend.py state. The tables (window, mel, DCT) come
-from here for the C code too.
+(orthonormal or TF's scaling, first n_mfcc rows); optional mean over the frames subtracted. With the librosa
+settings it equals librosa (melspectrogram(center=False) + mfcc(S=log-mel)), with the TF ones MLPerf Tiny's TF
+pipeline, within the tolerances tests/audio/test_features.py and test_mlperf_frontend.py state. The tables
+(window, mel, DCT) come from here for the C code too.
 """
 from __future__ import annotations
 
@@ -97,7 +97,9 @@ class TorchFrontend(torch.nn.Module):
         mag = spec.abs() if c.power == 1.0 else spec.real ** 2 + spec.imag ** 2
         mel = torch.matmul(self.mel if mel is None else mel, mag) + c.log_offset  # (B, n_mels, T)
         logmel = torch.log(mel) if c.log_kind == "ln" else 10.0 * torch.log10(mel)
-        out = logmel if c.n_mfcc is None else torch.matmul(self.dct, logmel)
+        out = logmel if c.n_mfcc is None else torch.matmul(self.dct, logmel)  # (B, F, T)
+        if c.mean_normalize:
+            out = out - out.mean(dim=-1, keepdim=True)
         return out.transpose(-1, -2).contiguous()
 
 

@@ -298,6 +298,10 @@ def demo_summary(task: Task, run: RunDir, report: dict) -> str:
              f"{report.get('model', {}).get('macs', 0):,} MACs",
              f"{m}: float {met.get('float', {}).get(m, float('nan')):.4f}, int8 {met.get('int8', {}).get(m, float('nan')):.4f}",
              f"SRAM arena {mem.get('sram_peak_bytes', 0):,} B, Flash {mem.get('flash_bytes', 0):,} B"]
+    off = report.get("train", {}).get("logit_offset")
+    if off:  # the decision offset chosen on val (TrainSettings.offset_class)
+        lines.append(f"logit offset of {off['class']} {off['offset']:+.2f}, chosen on val: val {m} "
+                     f"{off['val_accuracy_without']:.4f} -> {off['val_accuracy_with']:.4f}")
     lines += _class_lines(met.get("int8", {}))
     if fw and fw.get("emulated") is False:
         lines.append(f"firmware {fw.get('board')} (build only): flash {fw.get('flash_bytes', 0):,} B; "

@@ -35,10 +35,12 @@ def load_float_model(run: RunDir):
     import torch
 
     from tinycore.spec import build_model
+    from tinycore.train.logit_offset import apply_recorded
 
     model = build_model(load_spec(run))
     ckpt = torch.load(run.need(run.checkpoint_path, "train"), map_location="cpu", weights_only=False)
     model.load_state_dict(ckpt["model"])
+    apply_recorded(model, ckpt)  # the decision offset train chose on val (none without TrainSettings.offset_class)
     return model.eval()
 
 
@@ -119,8 +121,27 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
                f"best_val_{train_metric_name(task)}": result.best_metric, "lr": settings.lr,
                "batch_size": settings.batch_size, "ema_decay": settings.ema_decay,
                "mixup_alpha": settings.mixup_alpha}
+    if settings.offset_class and distributed.is_main_process():
+        section["logit_offset"] = _choose_offset(model, data, run, settings.offset_class)
     if distributed.is_main_process():  # under torchrun only rank 0 writes the run folder
         run.update_report(app=task.name, dataset=data.dataset, model=model_section(spec), train=section)
+    return section
+
+
+def _choose_offset(model, data: TaskData, run: RunDir, name: str) -> dict:
+    """The decision offset of class `name`, chosen on val, folded into the trained model and kept in its
+    checkpoint (load_float_model applies it: export, eval and firmware all see the shifted classifier)."""
+    import torch
+
+    from tinycore.train.logit_offset import CHECKPOINT_KEY, calibrate
+    from tinycore.train.loop import save_checkpoint
+
+    section = calibrate(model.cpu(), tuple(data.classes), name, data.val, data.test)
+    ckpt = torch.load(run.checkpoint_path, map_location="cpu", weights_only=False)
+    ckpt[CHECKPOINT_KEY] = {"index": section["index"], "offset": section["offset"]}
+    save_checkpoint(run.checkpoint_path, ckpt)
+    log(f"logit offset of {name}: {section['offset']:+.2f} (val {section['val_accuracy_without']:.4f} -> "
+        f"{section['val_accuracy_with']:.4f})")
     return section
 
 

@@ -92,7 +92,7 @@ def _load_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer) -
     return ckpt
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
+def save_checkpoint(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -202,7 +202,7 @@ def _fit(model, train_data, val_data, cfg, loss_fn, metric, out_dir, teacher, pr
             print(f"epoch {epoch + 1}/{cfg.epochs}: loss {total / count:.4f} val {val:.4f} "
                   f"(best {best_metric:.4f} @ {best_epoch})", file=sys.stderr)
         if ckpt_path is not None and ctx.is_main:
-            _save_checkpoint(ckpt_path, {
+            save_checkpoint(ckpt_path, {
                 "model": best_state, "last_model": model.state_dict(), "optimizer": opt.state_dict(),
                 "epoch": epoch + 1, "best_metric": best_metric, "best_epoch": best_epoch,
                 "history": [asdict(h) for h in history],

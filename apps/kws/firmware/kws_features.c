@@ -2,7 +2,11 @@
 #include "kws_features.h"
 
 static float kws_frame[TC_FE_FRAME_SAMPLES];
+#if TC_FE_MEAN_NORMALIZE
+static float kws_feats[TC_FE_NUM_FRAMES * TC_FE_N_FEATURES]; /* the means need every frame before quantizing */
+#else
 static float kws_row[TC_FE_N_FEATURES];
+#endif
 
 void kws_features_s16(const int16_t *pcm, float scale, int32_t zero_point, int8_t *out) {
     float peak = 1.0f;
@@ -26,7 +30,14 @@ void kws_features_s16(const int16_t *pcm, float scale, int32_t zero_point, int8_
         for (i = 0; i < TC_FE_FRAME_SAMPLES; ++i) {
             kws_frame[i] = ((float)x[i] / 32768.0f) / peak;
         }
+#if TC_FE_MEAN_NORMALIZE
+        tc_frontend_frame(kws_frame, &kws_feats[t * TC_FE_N_FEATURES]);
+    }
+    tc_frontend_mean_normalize(kws_feats);
+    tc_frontend_quantize_s8(kws_feats, TC_FE_NUM_FRAMES * TC_FE_N_FEATURES, scale, zero_point, out);
+#else
         tc_frontend_frame(kws_frame, kws_row);
         tc_frontend_quantize_s8(kws_row, TC_FE_N_FEATURES, scale, zero_point, &out[t * TC_FE_N_FEATURES]);
     }
+#endif
 }

@@ -3,7 +3,9 @@
  * Same result as apps/kws/stream.py's Python path (torch front end + quantize_float_s8) up to float rounding
  * at a quantization boundary: each sample is s / 32768 (exact), the window is divided by its peak |s| / 32768
  * (if the config peak-normalizes; max s / 32768 with TC_FE_PEAK_SIGNED, the MLPerf front end), then each frame goes through tc_frontend_frame and is quantized at once with
- * tc_frontend_quantize_s8. Only one frame is held as float (TC_FE_FRAME_SAMPLES floats), not the whole window.
+ * tc_frontend_quantize_s8. Only one frame is held as float (TC_FE_FRAME_SAMPLES floats), not the whole window,
+ * unless the config mean-normalizes (TC_FE_MEAN_NORMALIZE): then the window's float features are kept
+ * (TC_FE_NUM_FRAMES x TC_FE_N_FEATURES floats), their means over the frames subtracted, then quantized.
  */
 #ifndef KWS_FEATURES_H
 #define KWS_FEATURES_H

@@ -30,21 +30,28 @@ from tinycore.task import FirmwareRequest
 SCALE, ZERO_POINT = 2.0, 0  # int8 range +-256: MFCC 0 of these clips (about -60..-200) stays inside
 
 
-def test_firmware_features_use_the_signed_peak(tmp_path):
-    sources = write_frontend_c(MLPERF_FRONTEND, tmp_path)
-    so = tmp_path / "libkws_features.so"
-    res = subprocess.run(["cc", *HOST_FLAGS, "-shared", "-fPIC", f"-I{tmp_path}", f"-I{FIRMWARE_DIR}", "-o", str(so),
+def host_kws_features(config, clips: np.ndarray, out_dir, scale: float = SCALE, zero_point: int = ZERO_POINT
+                      ) -> np.ndarray:
+    """The firmware's kws_features.c built on the host with config's tables: int16 clips -> int8 features."""
+    sources = write_frontend_c(config, out_dir)
+    so = out_dir / "libkws_features.so"
+    res = subprocess.run(["cc", *HOST_FLAGS, "-shared", "-fPIC", f"-I{out_dir}", f"-I{FIRMWARE_DIR}", "-o", str(so),
                           *map(str, sources), str(FIRMWARE_DIR / "kws_features.c"), "-lm"], capture_output=True,
                          text=True)
     assert res.returncode == 0, res.stderr
     lib = ctypes.CDLL(str(so))
     lib.kws_features_s16.argtypes = [ctypes.c_void_p, ctypes.c_float, ctypes.c_int32, ctypes.c_void_p]
+    ours = np.zeros((len(clips), config.num_frames * config.n_features), np.int8)
+    for pcm, out in zip(clips, ours):
+        lib.kws_features_s16(np.ascontiguousarray(pcm).ctypes.data_as(ctypes.c_void_p), scale, zero_point,
+                             out.ctypes.data_as(ctypes.c_void_p))
+    return ours
+
+
+def test_firmware_features_use_the_signed_peak(tmp_path):
     clips = pcm16(speech_clips(16000)[:4] * np.float32(0.5))
     clips[:, 8000] = -32000  # the negative peak is the larger one
-    ours = np.zeros((len(clips), 490), np.int8)
-    for pcm, out in zip(clips, ours):
-        lib.kws_features_s16(np.ascontiguousarray(pcm).ctypes.data_as(ctypes.c_void_p), SCALE, ZERO_POINT,
-                             out.ctypes.data_as(ctypes.c_void_p))
+    ours = host_kws_features(MLPERF_FRONTEND, clips, tmp_path)
     waves = from_pcm16(clips)
     want = quantize_float_s8(compute_features(MLPERF_FRONTEND, waves).reshape(len(clips), -1), SCALE, ZERO_POINT)
     abs_peak = quantize_float_s8(compute_features(replace(MLPERF_FRONTEND, peak_kind="abs"), waves)

@@ -142,6 +142,23 @@ void tc_frontend_clip(const float *clip, float *out) {
         }
         tc_frontend_frame(frame, &out[t * TC_FE_N_FEATURES]);
     }
+#if TC_FE_MEAN_NORMALIZE
+    tc_frontend_mean_normalize(out);
+#endif
+}
+
+void tc_frontend_mean_normalize(float *feats) {
+    int32_t t, f;
+    for (f = 0; f < TC_FE_N_FEATURES; ++f) {
+        float sum = 0.0f, mean;
+        for (t = 0; t < TC_FE_NUM_FRAMES; ++t) {
+            sum += feats[t * TC_FE_N_FEATURES + f];
+        }
+        mean = sum / (float)TC_FE_NUM_FRAMES;
+        for (t = 0; t < TC_FE_NUM_FRAMES; ++t) {
+            feats[t * TC_FE_N_FEATURES + f] -= mean;
+        }
+    }
 }
 
 void tc_frontend_quantize_s8(const float *x, int32_t n, float scale, int32_t zero_point, int8_t *out) {

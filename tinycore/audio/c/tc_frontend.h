@@ -24,6 +24,10 @@ void tc_frontend_frame(const float *frame, float *out);
  * With TC_FE_FRAMES_STACKED = n, model input vector i is the contiguous run out[i * F .. (i + n) * F). */
 void tc_frontend_clip(const float *clip, float *out);
 
+/* Subtract from each of the TC_FE_N_FEATURES features its mean over the TC_FE_NUM_FRAMES frames of feats (time-
+ * major), in place: what tc_frontend_clip does last when TC_FE_MEAN_NORMALIZE is 1. */
+void tc_frontend_mean_normalize(float *feats);
+
 /* x / scale, rounded half away from zero (roundf), + zero_point, clamped to [-128, 127]: TFLite QUANTIZE, by
  * tc_quantize_float_s8 (tc_fixedpoint.h). Same integers as tinycore.runtime.fixedpoint.quantize_float_s8. */
 void tc_frontend_quantize_s8(const float *x, int32_t n, float scale, int32_t zero_point, int8_t *out);
