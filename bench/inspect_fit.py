@@ -68,11 +68,12 @@ class AuxMax(nn.Module):
     every position, pooled by their maximum (a defect is one place in the frame); `aux_out` holds them for the
     loss. The model's own output and architecture are unchanged."""
 
-    def __init__(self, model: nn.Module, block: int) -> None:
+    def __init__(self, model: nn.Module, block: int, free: bool = False) -> None:
         super().__init__()
         self.model = model
         layer = model.blocks[block]
-        self.aux = nn.Conv2d(layer.pw.conv.out_channels, 2, 1)
+        # free: no parameters, channels 0 and 1 of the block are the good / defect evidence maps themselves
+        self.aux = (lambda f: f[:, :2]) if free else nn.Conv2d(layer.pw.conv.out_channels, 2, 1)
         self.feat: torch.Tensor | None = None
         self.aux_out: torch.Tensor | None = None
         layer.register_forward_hook(lambda _m, _i, o: setattr(self, "feat", o))
@@ -102,6 +103,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                                                          "BatchNorm statistics")
     p.add_argument("--aux", type=int, help="deep supervision on this block's output (AuxMax)")
     p.add_argument("--aux-weight", type=float, default=1.0)
+    p.add_argument("--aux-free", action="store_true", help="AuxMax without parameters: channels 0, 1 of block K")
     return p.parse_args(argv)
 
 
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         model = Standardise(model, x["train"].mean((0, 2, 3)), x["train"].std((0, 2, 3)))
     loss = F.cross_entropy
     if a.aux is not None:
-        model = AuxMax(model, a.aux)
+        model = AuxMax(model, a.aux, a.aux_free)
 
         def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             return F.cross_entropy(out, target) + a.aux_weight * F.cross_entropy(model.aux_out, target)
@@ -185,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     recal = scores(recalibrated(model, x["train"]), x, y) if a.final else {}
     print(f"{a.model} res {x['train'].shape[-1]} epochs {epochs} lr {lr:g} {a.optimizer} warmup {a.warmup} wd {a.wd:g} "
           f"aug {aug} rot {a.rot} batch {batch} norm {a.norm} head_zero {a.head_zero} bn_momentum {a.bn_momentum} "
-          f"aux {a.aux} train frames {len(y['train'])} val frames {len(y['val'])}: best val {r.best_metric:.4f} at epoch {r.best_epoch}, "
+          f"aux {a.aux} free {a.aux_free} train frames {len(y['train'])} val frames {len(y['val'])}: "
+          f"best val {r.best_metric:.4f} at epoch {r.best_epoch}, "
           f"accuracy {acc}, with BatchNorm statistics recomputed on the train frames {recal}, "
           f"{time.process_time() - t:.0f} CPU s")
     print("epoch, train loss, val:", [(h.epoch, round(h.train_loss, 3), round(h.val_metric, 3)) for h in r.history])
