@@ -12,7 +12,8 @@ warm-up, --wd weight decay, --res R resizes every split to RxR (a cheaper twin o
 standardises the input per channel (train-split mean and std), --rot adds quarter turns to the augmentation,
 --head-zero zero-initialises the classifier, --bn-momentum sets BatchNorm's running-average momentum, --aux K adds a
 training-only max-pooled classifier on block K (AuxMax), --val-frames scores the first val frames only, --final
-scores train and test at the end (also with BatchNorm statistics recomputed on the train frames).
+scores train and test at the end (also with BatchNorm statistics recomputed on the train frames), --out DIR keeps
+(and resumes) the training's checkpoint in DIR.
 """
 from __future__ import annotations
 
@@ -99,6 +100,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bn-momentum", type=float)
     p.add_argument("--val-frames", type=int)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="checkpoint folder of tinycore.train.fit: a run found there is resumed (put a copy of "
+                                 "a demo's user/checkpoint.pt in it to go on with that training)")
     p.add_argument("--final", action="store_true", help="score train and test at the end, also with recalibrated "
                                                          "BatchNorm statistics")
     p.add_argument("--aux", type=int, help="deep supervision on this block's output (AuxMax)")
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
              if aug else (x["train"], y["train"]))
     t = time.process_time()
     r = fit(model, train, (x["val"], y["val"]), epochs=epochs, lr=lr, batch_size=batch, optimizer=a.optimizer,
-            loss=loss, weight_decay=a.wd, warmup_epochs=a.warmup, seed=a.seed,
+            loss=loss, weight_decay=a.wd, warmup_epochs=a.warmup, seed=a.seed, out_dir=a.out,
             progress=True)  # an epoch line on stderr: the plateau shows as it happens
     acc = scores(model, x, y) if a.final else {}
     recal = scores(recalibrated(model, x["train"]), x, y) if a.final else {}
