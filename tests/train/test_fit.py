@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from tinycore.train import (CHECKPOINT_NAME, TrainConfig, TrainError, accuracy, distillation_loss, evaluate, fit)
+from tinycore.train.loop import cosine_lr
 from tests.train.problems import blobs, crashing_loss, mlp
 
 TRAIN, VAL = blobs(256, seed=1), blobs(128, seed=2)
@@ -135,3 +136,16 @@ def test_config_from_report_drives_fit():
     stored = json.loads(json.dumps(cfg.to_dict()))  # as an app reads it back from report.json
     res = fit(mlp(), TRAIN, VAL, **stored, progress=False)
     assert res.config == cfg and res.epochs_run == 2
+
+
+def test_warmup_rises_linearly_then_decays():
+    cfg = TrainConfig(epochs=4, lr=0.01, warmup_epochs=1)
+    steps = [cosine_lr(cfg, s, 40) for s in range(40)]  # 10 steps per epoch
+    assert steps[0] == pytest.approx(0.001) and steps[9] == pytest.approx(0.01)  # linear over epoch 1
+    assert steps[10] == pytest.approx(0.01) and steps[25] == pytest.approx(0.005)  # cosine over epochs 2-4
+    assert all(a > b for a, b in zip(steps[10:], steps[11:]))
+    res = fit(mlp(), TRAIN, VAL, epochs=4, lr=0.01, batch_size=32, warmup_epochs=1, progress=False)
+    assert res.history[0].lr == pytest.approx(0.01 / 8) and res.history[1].lr == pytest.approx(0.01)
+    assert res.best_metric >= 0.9
+    with pytest.raises(TrainError, match=r"warmup_epochs must be an int in \[0, epochs\), got 4"):
+        TrainConfig(epochs=4, lr=0.01, warmup_epochs=4)

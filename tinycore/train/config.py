@@ -23,6 +23,7 @@ class TrainConfig:
     seed: int = 0                   # per-epoch seeds derive from it: shuffling and dropout replay on resume
     ema_decay: float | None = None  # validate, keep and return an EMA of the weights (tinycore.train.ema)
     mixup_alpha: float | None = None  # mix each training batch, lam ~ Beta(alpha, alpha) (tinycore.train.mixup)
+    warmup_epochs: int = 0          # the lr rises linearly to `lr` over these first epochs, then the cosine decay
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -41,6 +42,8 @@ class TrainConfig:
             raise TrainError(f"train: temperature must be > 0, got {self.temperature}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise TrainError(f"train: ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
+        if not isinstance(self.warmup_epochs, int) or not 0 <= self.warmup_epochs < self.epochs:
+            raise TrainError(f"train: warmup_epochs must be an int in [0, epochs), got {self.warmup_epochs!r}")
         if self.mixup_alpha is not None and not self.mixup_alpha > 0:
             raise TrainError(f"train: mixup_alpha must be > 0 or None, got {self.mixup_alpha!r}")
 

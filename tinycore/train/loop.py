@@ -73,7 +73,12 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 def cosine_lr(cfg: TrainConfig, step: int, total_steps: int) -> float:
-    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * step / max(total_steps, 1)))
+    """The lr of `step`: a linear rise over cfg.warmup_epochs (a net from scratch at a high lr otherwise spends
+    its first steps in a bad state), then a cosine decay to 0 at total_steps."""
+    warm = total_steps * cfg.warmup_epochs // cfg.epochs
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * (step - warm) / max(total_steps - warm, 1)))
 
 
 def _load_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer) -> dict:
@@ -121,17 +126,19 @@ def fit(model: nn.Module, train_data: Data, val_data: Data, *, epochs: int, lr: 
         patience: int | None = None, teacher: nn.Module | None = None, distill_weight: float = 0.5,
         temperature: float = 4.0, optimizer: str = "adamw", weight_decay: float = 1e-4, batch_size: int = 64,
         maximize: bool = True, progress: bool = True, seed: int = 0, ema_decay: float | None = None,
-        mixup_alpha: float | None = None, device: str | torch.device | None = None) -> TrainResult:
+        mixup_alpha: float | None = None, warmup_epochs: int = 0,
+        device: str | torch.device | None = None) -> TrainResult:
     """Train `model` in place and leave it holding the best-val-metric weights.
 
     loss(outputs, targets) -> scalar; metric(all val outputs, all val targets) -> float (higher is better
     unless maximize=False). With a teacher the loss is (1 - w) * loss + w * distillation_loss. With ema_decay
     the val metric, the best weights and the returned model are those of the weights' moving average. With
-    mixup_alpha each training batch is mixed with a shuffled copy of itself (tinycore.train.mixup).
+    mixup_alpha each training batch is mixed with a shuffled copy of itself (tinycore.train.mixup). With
+    warmup_epochs the lr rises linearly over those epochs before the cosine decay.
     """
     cfg = TrainConfig(epochs=epochs, lr=lr, optimizer=optimizer, weight_decay=weight_decay, batch_size=batch_size,
                       patience=patience, maximize=maximize, distill_weight=distill_weight, temperature=temperature,
-                      seed=seed, ema_decay=ema_decay, mixup_alpha=mixup_alpha)
+                      seed=seed, ema_decay=ema_decay, mixup_alpha=mixup_alpha, warmup_epochs=warmup_epochs)
     ctx = distributed.start(device)
     try:
         return _fit(model, train_data, val_data, cfg, loss, metric, out_dir, teacher, progress, ctx)
