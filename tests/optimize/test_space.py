@@ -42,3 +42,21 @@ def test_the_search_is_deterministic_from_the_seed():
     first = search(0)
     assert first == search(0) and first != search(1)
     assert all(a <= 2048 and f <= 4096 for _, a, f in first)
+
+
+def test_user_genes_give_way_when_too_few_candidates_that_keep_them_fit():
+    """fit_user_genes keeps the share of user genes while enough random candidates fit, and lowers it (halving,
+    then 0) when they do not; the shares it reports are the measured fitting shares."""
+    roomy = UserSpace(SPEC, keep_user_gene=0.5)
+    assert roomy.fit_user_genes(lambda g: True, seed=0) == {"0.5": 1.0} and roomy.keep_user_gene == 0.5
+
+    def small(g: Genome) -> bool:  # no stage at the user's width, input below the user's 16
+        return 1.0 not in g.widths and g.resolution < 16
+    tight = UserSpace(SPEC, keep_user_gene=0.5)
+    shares = tight.fit_user_genes(small, seed=0)
+    # P(fit) = (p keeps 1.0 or draws it)^c: p=0.5 -> 0.4^2 * 1/3 = 0.053, p=0.25 -> 0.6^2 * 0.5 = 0.18
+    assert list(shares) == ["0.5", "0.25"] and tight.keep_user_gene == 0.25
+    assert abs(shares["0.5"] - 0.053) < 0.04 and abs(shares["0.25"] - 0.18) < 0.06
+    never = UserSpace(SPEC, keep_user_gene=0.5)
+    assert list(never.fit_user_genes(lambda g: False, seed=0)) == ["0.5", "0.25", "0.125", "0"]
+    assert never.keep_user_gene == 0.0

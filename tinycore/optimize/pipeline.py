@@ -34,7 +34,7 @@ from tinycore.budget import Budget
 from tinycore.errors import TinycoreError
 from tinycore.nas.boards import board_budget  # noqa: F401  (re-exported: tinycore.optimize.board_budget)
 from tinycore.optimize.distill import DistillConfig
-from tinycore.optimize.space import KEEP_USER_GENE
+from tinycore.optimize.space import FIT_PROBES, KEEP_USER_GENE
 from tinycore.progress import log
 
 STATE_FORMAT = 1
@@ -236,6 +236,14 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
         order = keep_order(UserSpace(spec), teacher, data.train[0][:BN_SAMPLES])
     space = UserSpace(spec, keep_order=order, keep_user_gene=KEEP_USER_GENE if cfg.distill.inherit else 0.0)
     cost = CandidateCost(space, budget, cfg.patches)
+
+    def fits(g) -> bool:
+        c = cost(g)
+        return budget.fits(c.arena_bytes, c.flash_bytes, c.macs)
+    fit_shares = space.fit_user_genes(fits, cfg.seed) if space.keep_user_gene > 0 else {}
+    if fit_shares:
+        log(f"random candidates keep each user gene with p = {space.keep_user_gene:g} (fitting share of "
+            f"{FIT_PROBES} draws per p: {', '.join(f'{p}: {s:.1%}' for p, s in fit_shares.items())})", not cfg.progress)
     evo_cfg = EvolutionConfig(population=cfg.population, generations=cfg.generations)
     result = evolve(space, 1.0, h, budget, score=lambda g: float(np.log10(max(1, cost(g).macs))),
                     cfg=evo_cfg, rng=np.random.default_rng(cfg.seed), log_path=out / "evolution.jsonl",
@@ -276,6 +284,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                 "search": {"space": space.describe(), "evaluated": len(result.candidates),
                            "init": ("the user's weights, sliced by filter L1 norm, BatchNorm matched (inherit.py)"
                                     if cfg.distill.inherit else "fresh (from scratch)"),
+                           "keep_user_gene": space.keep_user_gene, "fit_share_by_keep_user_gene": fit_shares,
                            "score": "log10(MACs) of a subnet within the limits", "history": list(result.history),
                            "proxy": {"epochs": cfg.proxy_epochs, "val_accuracy": proxy,
                                      "rule": "the proxy_pool candidates with the most MACs, each distilled for "

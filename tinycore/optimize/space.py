@@ -31,6 +31,8 @@ WIDTHS = (0.25, 0.35, 0.5, 0.75, 1.0)
 RESOLUTION_SHARES = (1.0, 0.875, 0.75, 0.625, 0.5)
 KERNELS = (3, 5)
 KEEP_USER_GENE = 0.5  # with inherited weights, a sampled candidate keeps each user gene (resolution, width, kernel)
+MIN_FIT_SHARE = 0.1   # ... unless fewer random candidates than this share fit the limits (fit_user_genes)
+FIT_PROBES = 200
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,24 @@ class UserSpace:
                       tuple(float(gene(w, self.widths)) for w in o.widths),
                       tuple(int(rng.choice(d)) for d in self.depth_choices),
                       tuple(int(gene(k, c)) for k, c in zip(o.kernels, self.kernel_choices)))
+
+    def fit_user_genes(self, fits: Callable[[Genome], bool], seed: int, probes: int = FIT_PROBES,
+                       min_fit_share: float = MIN_FIT_SHARE) -> dict[str, float]:
+        """Lower `keep_user_gene` (halving it while >= 0.1, then 0) until at least `min_fit_share` of `probes`
+        random candidates fit; return the share measured at each value tried. Why: far under the user's model
+        (MobileNetV1 1.0 at 224 into 144 KB, from 3.3 MB of Flash) none of 200 candidates that keep half the user's
+        genes fits, and the evolution's random draws fail; near it (the quick case) the user's genes stay likely.
+        The draws use their own RNG (`seed`): the evolution's stream is unchanged."""
+        rng = np.random.default_rng([seed, 1])
+        shares: dict[str, float] = {}
+        p = self.keep_user_gene
+        while True:
+            self.keep_user_gene = p
+            share = sum(bool(fits(self.sample(rng))) for _ in range(probes)) / probes
+            shares[f"{p:g}"] = share
+            if share >= min_fit_share or p == 0.0:
+                return shares
+            p = p / 2 if p / 2 >= 0.1 else 0.0
 
     def mutate(self, parent: Genome, pick: Callable[[Any, tuple], Any]) -> Genome:
         return Genome(int(pick(parent.resolution, self.resolutions)),
