@@ -24,6 +24,7 @@ from scratch in 12 epochs; `DistillConfig(inherit=False)` is the switch.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -211,10 +212,14 @@ def inherit(student: SpecModel, teacher: SpecModel, space: UserSpace, g: Genome)
     return report
 
 
-def keep_order(space: UserSpace, teacher: SpecModel, x: np.ndarray, batch: int = 128) -> tuple[int, ...]:
+def keep_order(space: UserSpace, teacher: SpecModel, x: np.ndarray, batch: int = 128,
+               progress: bool = False) -> tuple[int, ...]:
     """The droppable layers of `space`, those whose removal changes the teacher's outputs least last (the first
     `depth` of a stage are kept): harm = mean squared change of the logits on `x` with the layer replaced by the
-    identity. Deterministic for a given teacher and `x`."""
+    identity. Deterministic for a given teacher and `x`. One pass of the teacher over `x` per droppable layer
+    (MobileNetV1 1.0 at 224: 17 passes over 512 frames, many minutes: hence the progress bar)."""
+    from tqdm import tqdm
+
     mods = _modules(teacher)
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
@@ -225,7 +230,7 @@ def keep_order(space: UserSpace, teacher: SpecModel, x: np.ndarray, batch: int =
     teacher.eval()
     ref = logits()
     harm = {}
-    for i in space.droppable():
+    for i in tqdm(space.droppable(), desc="layer drop order", file=sys.stderr, disable=not progress):
         section, name = _locate(teacher, mods[i])
         setattr(section, name, nn.Identity())
         try:

@@ -233,7 +233,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
     if cfg.distill.inherit:  # drop first the layers whose removal changes the user's outputs least
         from tinycore.optimize.inherit import keep_order
 
-        order = keep_order(UserSpace(spec), teacher, data.train[0][:BN_SAMPLES])
+        order = keep_order(UserSpace(spec), teacher, data.train[0][:BN_SAMPLES], progress=cfg.progress)
     space = UserSpace(spec, keep_order=order, keep_user_gene=KEEP_USER_GENE if cfg.distill.inherit else 0.0)
     cost = CandidateCost(space, budget, cfg.patches)
 
