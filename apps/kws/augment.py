@@ -6,13 +6,13 @@ random offset in the 1 s window; then its spectrum is warped by a VTLP factor fr
 duration does not), folded into the mel filterbank so it costs one matrix per factor (FORMANT_WARP > 0: a
 seeded bank of non-uniform warps around those factors, formant regions moved by different amounts; off, README).
 Features are computed on the fly with the same torch front end as evaluation. Speed perturbation raised test
-accuracy on unseen voices by about 2 points in our runs (see apps/kws/README.md). Batches are plain shuffles of the train split; class-balanced
-batches (BALANCED: weights 1 / (clips of their class), so `_unknown_`, twice the clips of a keyword, weighs like one)
-are an option, off since the `_unknown_` logit offset sets the operating point on val (README: best val 92.91
-balanced against 93.68 % plain, with the offset, DS-CNN width 224).
-On the built-in set (data set version 3) training reads each speech clip clean and mixes in noise drawn anew for
-every batch (NoiseMixer: a kind of NOISE_KINDS, babble made of other training words, an SNR from TRAIN_SNR_DB),
-so the model never sees the same noisy copy twice.
+accuracy on unseen voices by about 2 points in our runs (see apps/kws/README.md). Batches are plain shuffles of the
+train split; class-balanced batches (BALANCED: weights 1 / (clips of their class), so `_unknown_`, twice the clips
+of a keyword, weighs like one) are an option, off since the `_unknown_` logit offset sets the operating point on val
+(README: best val 92.91 balanced against 93.68 % plain, with the offset, DS-CNN width 224). On the built-in set
+(data set version 3) training reads each speech clip clean and mixes in noise drawn anew for every batch
+(NoiseMixer: a kind of NOISE_KINDS, babble made of other training words, an SNR from TRAIN_SNR_DB), so the model
+never sees the same noisy copy twice.
 """
 from __future__ import annotations
 
