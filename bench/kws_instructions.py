@@ -1,8 +1,8 @@
-"""Instructions per inference of the KWS app's default model (DS-CNN width 128, 49x10 MFCCs, 12 classes) on the
-emulated M4, without training: the spec quantized with random calibration data (instruction counts hardly depend
-on the weights), run by tinycore.export.firmware.validate_on_board (DSP kernels, outputs checked against the numpy
-runtime). One JSON line; --portable-depthwise builds the depthwise layers from kernels/portable instead (the
-figure before the DSP depthwise kernel).
+"""Instructions per inference of the KWS DS-CNN width 128 (the app's default before width 224; 49x10 MFCCs, 12
+classes) on the emulated M4, without training: the spec quantized with random calibration data (instruction counts
+hardly depend on the weights), run by tinycore.export.firmware.validate_on_board (DSP kernels, outputs checked
+against the numpy runtime). One JSON line; --portable-depthwise builds the depthwise layers from kernels/portable
+instead (the figure before the DSP depthwise kernel).
 
     python bench/kws_instructions.py [--portable-depthwise] [--board mps2-an386]
 """

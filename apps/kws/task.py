@@ -106,11 +106,15 @@ def extra_arguments(parser, command: str) -> None:
         parser.add_argument("--bin-zero-point", type=int, help=f"their zero point (default {REFERENCE_ZERO_POINT})")
 
 
+DEFAULT_WIDTH = 224  # DS-CNN channels: the widest that fits 256 KB Flash with > 15 KB to spare (README, Results)
+
+
 def default_spec(data: TaskData):
-    """DS-CNN at width 128 (78k params, 18 KB arena, 91 KB Flash): the MLPerf reference (width 64, `--model
-    ds_cnn_s`) is 2-3 points less accurate on unseen voices and both fit 64 KB / 256 KB. Dropout 0.1 / 0.2 instead
-    of the reference's 0.2 / 0.4: the heavily augmented training underfits (best val 91.4 against 90.9 %, README)."""
-    return ds_cnn(128, classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2],
+    """DS-CNN at width 224 (222k params, 30 KB arena, 245 KB Flash of 256 KB): the training underfits, and width
+    224 raised best val (with the `_unknown_` offset) from 92.48 to 92.91 % over width 128 (78k params, 91 KB
+    Flash; the MLPerf reference, width 64 `--model ds_cnn_s`, is 2-3 points below that); width 256 (312 KB Flash)
+    does not fit. Dropout 0.1 / 0.2 instead of the reference's 0.2 / 0.4: best val 91.4 against 90.9 % (README)."""
+    return ds_cnn(DEFAULT_WIDTH, classes=len(data.classes), frames=data.input_shape[1], coeffs=data.input_shape[2],
                   dropout=(0.1, 0.2))
 
 

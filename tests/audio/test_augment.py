@@ -107,3 +107,60 @@ def test_noise_kinds_have_their_character():
     s = N.street(SR, SR, np.random.default_rng(7))
     env = np.sqrt(np.convolve(s.astype(np.float64) ** 2, np.ones(1600) / 1600, "valid"))
     assert env.max() / env.min() > 1.5  # swells and bursts: not stationary
+
+
+def _warp_of(w: np.ndarray) -> np.ndarray:
+    """Where each input bin's energy lands (centre of mass of column j of a warp matrix), in bins."""
+    n = w.shape[0]
+    mass = w.sum(axis=0)
+    return np.where(mass > 0, (w * np.arange(n)[:, None]).sum(axis=0) / np.maximum(mass, 1e-12), np.nan)
+
+
+def test_warp_matrix_follows_its_knots_and_refuses_bad_ones():
+    n_bins, nyq = 257, SR / 2
+    assert np.allclose(A.warp_matrix([0, nyq], [0, nyq], n_bins, SR), np.eye(n_bins))
+    w = A.warp_matrix([0, 1000, 2000, nyq], [0, 1000, 2800, nyq], n_bins, SR)  # 2 kHz -> 2.8 kHz, 1 kHz stays
+    spec = np.zeros(n_bins, np.float32)
+    spec[[32, 64]] = 1.0  # 1,000 and 2,000 Hz
+    out = w @ spec
+    assert out[28:36].sum() > 0.9 and abs(float((out[80:100] * np.arange(80, 100)).sum() / out[80:100].sum())
+                                            - 2800 / nyq * 256) < 1.0
+    for k_in, k_out in (([0, 2000, 1500, nyq], [0, 2000, 2500, nyq]), ([0, 1000, nyq], [0, 1200, 1100, nyq]),
+                        ([0, 1000, nyq], [0, 3000, 2000]), ([100, 1000, nyq], [0, 1000, nyq])):
+        with pytest.raises(ValueError, match="rise strictly"):
+            A.warp_matrix(k_in, k_out, n_bins, SR)
+
+
+def test_vtlp_matrix_is_the_warp_of_its_knots():
+    for alpha in (0.88, 1.0, 1.12):
+        assert np.abs(A.vtlp_matrix(alpha, 257, SR) - A.warp_matrix(*A.vtlp_knots(alpha, SR), 257, SR)).max() < 1e-6
+
+
+def test_formant_warp_is_monotone_fixes_the_ends_and_is_vtlp_at_zero_strength():
+    nyq = SR / 2
+    for alpha in (0.88, 1.0, 1.12):
+        k0 = A.formant_warp_knots(alpha, 0.0, SR, np.random.default_rng(0))
+        assert all(np.array_equal(a, b) for a, b in zip(k0, A.vtlp_knots(alpha, SR)))
+    assert np.allclose(A.warp_matrix(*A.formant_warp_knots(1.0, 0.0, SR, np.random.default_rng(0)), 257, SR),
+                       np.eye(257))
+    rng = np.random.default_rng(1)
+    ratios = []
+    for i in range(200):
+        alpha = (0.88, 1.0, 1.12)[i % 3]
+        k_in, k_out = A.formant_warp_knots(alpha, 0.4, SR, rng)
+        assert k_in[0] == k_out[0] == 0 and k_in[-1] == k_out[-1] == nyq
+        assert np.all(np.diff(k_in) > 0) and np.all(np.diff(k_out) > 0)
+        b = k_in[1:4]
+        assert all(lo <= x <= hi for x, (lo, hi) in zip(b, A.FORMANT_BANDS_HZ))
+        r = k_out[1:4] / (alpha * b)
+        assert np.all((r >= 1 / 1.4 - 1e-9) & (r <= 1.4 + 1e-9))
+        ratios.append(r)
+        moved = _warp_of(A.warp_matrix(k_in, k_out, 257, SR))
+        assert np.all(np.diff(moved[np.isfinite(moved)]) >= 0)  # the spectrum keeps its order (ties: compressed)
+    ratios = np.array(ratios)
+    # formants move by different factors: F1 and F2 disagree by > 10 % in many draws, both ways
+    assert np.mean(ratios[:, 1] / ratios[:, 0] > 1.1) > 0.2 and np.mean(ratios[:, 1] / ratios[:, 0] < 1 / 1.1) > 0.2
+    a = A.formant_warp_knots(1.0, 0.4, SR, np.random.default_rng(5))
+    assert np.array_equal(a[1], A.formant_warp_knots(1.0, 0.4, SR, np.random.default_rng(5))[1])
+    with pytest.raises(ValueError, match="above the warp's knee"):
+        A.formant_warp_knots(1.0, 0.4, SR, rng, bands_hz=((300.0, 900.0), (4000.0, 5000.0)))

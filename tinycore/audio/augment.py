@@ -8,7 +8,8 @@ function of its seed. Used by the KWS built-in set and its training loader; gene
   decaying diffuse tail with the stated RT60).
 - band_limit, mic_resonance, hard_clip, quantize_bits, mu_law, telephone: microphone and channel colouring.
 - vtlp_matrix: vocal-tract-length perturbation as a frequency warp of a magnitude spectrum (Jaitly & Hinton's
-  piecewise-linear warp), applied by the caller to spectra or folded into a mel filterbank.
+  piecewise-linear warp), applied by the caller to spectra or folded into a mel filterbank; formant_warp_knots
+  draws a non-uniform monotone warp (formant regions moved by different factors) for warp_matrix.
 """
 from __future__ import annotations
 
@@ -108,18 +109,24 @@ def random_channel(x: NDArray, kind: str, sample_rate_hz: int, rng: np.random.Ge
     raise ValueError(f"random_channel: unknown kind {kind!r}; expected one of {CHANNELS}")
 
 
-def vtlp_matrix(alpha: float, n_bins: int, sample_rate_hz: int, f_hi_hz: float = 4800.0) -> NDArray[np.float32]:
-    """(n_bins, n_bins) W with W @ spectrum = the spectrum warped by alpha (a formant at f moves to ~alpha f).
-
-    Warp (Jaitly & Hinton 2013): f -> alpha f below f0 = f_hi min(alpha, 1) / alpha, then the straight line that
-    maps Nyquist to itself. Output bin g takes the input spectrum at the inverse warp of g, linearly interpolated.
-    """
+def warp_matrix(knots_in_hz: NDArray, knots_out_hz: NDArray, n_bins: int,
+                sample_rate_hz: int) -> NDArray[np.float32]:
+    """(n_bins, n_bins) W with W @ spectrum = the spectrum warped by the piecewise-linear map through the knots
+    (f_in -> f_out, both strictly increasing, 0 -> 0 and Nyquist -> Nyquist): energy at f_in moves to f_out.
+    Output bin g takes the input spectrum at the inverse warp of g, linearly interpolated."""
     nyq = sample_rate_hz / 2.0
+    k_in, k_out = np.asarray(knots_in_hz, np.float64), np.asarray(knots_out_hz, np.float64)
+    if k_in.shape != k_out.shape or k_in[0] != 0 or k_out[0] != 0 or k_in[-1] != nyq or k_out[-1] != nyq \
+            or np.any(np.diff(k_in) <= 0) or np.any(np.diff(k_out) <= 0):
+        raise ValueError(f"warp_matrix: knots must rise strictly from 0 to Nyquist ({nyq:g} Hz) on both sides; "
+                         f"got {k_in.tolist()} -> {k_out.tolist()}")
     f = np.linspace(0.0, nyq, n_bins)
-    f0 = f_hi_hz * min(alpha, 1.0) / alpha
-    knee_out = alpha * f0  # warp(f0)
-    src = np.where(f <= knee_out, f / alpha, f0 + (f - knee_out) * (nyq - f0) / (nyq - knee_out))
-    pos = np.clip(src / nyq * (n_bins - 1), 0, n_bins - 1)
+    return _resample_matrix(np.interp(f, k_out, k_in), nyq, n_bins)
+
+
+def _resample_matrix(src_hz: NDArray, nyq: float, n_bins: int) -> NDArray[np.float32]:
+    """Rows that read the spectrum at src_hz (one frequency per output bin), linearly interpolated."""
+    pos = np.clip(src_hz / nyq * (n_bins - 1), 0, n_bins - 1)
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, n_bins - 1)
     frac = pos - lo
@@ -127,3 +134,55 @@ def vtlp_matrix(alpha: float, n_bins: int, sample_rate_hz: int, f_hi_hz: float =
     w[np.arange(n_bins), lo] += 1 - frac
     w[np.arange(n_bins), hi] += frac
     return _f32(w)
+
+
+def vtlp_knots(alpha: float, sample_rate_hz: int, f_hi_hz: float = 4800.0) -> tuple[NDArray, NDArray]:
+    """Knots of Jaitly & Hinton's (2013) VTLP warp: f -> alpha f below f0 = f_hi min(alpha, 1) / alpha, then the
+    straight line that maps Nyquist to itself."""
+    nyq = sample_rate_hz / 2.0
+    f0 = f_hi_hz * min(alpha, 1.0) / alpha
+    if alpha == 1.0:
+        return np.array([0.0, nyq]), np.array([0.0, nyq])
+    return np.array([0.0, f0, nyq]), np.array([0.0, alpha * f0, nyq])
+
+
+def vtlp_matrix(alpha: float, n_bins: int, sample_rate_hz: int, f_hi_hz: float = 4800.0) -> NDArray[np.float32]:
+    """(n_bins, n_bins) W with W @ spectrum = the spectrum warped by alpha (a formant at f moves to ~alpha f): the
+    warp of vtlp_knots, its inverse written out (warp_matrix of the same knots agrees to ~1e-14; this form keeps
+    the matrices, and so trained models, bit for bit those of before)."""
+    nyq = sample_rate_hz / 2.0
+    f = np.linspace(0.0, nyq, n_bins)
+    f0 = f_hi_hz * min(alpha, 1.0) / alpha
+    knee_out = alpha * f0  # warp(f0)
+    src = np.where(f <= knee_out, f / alpha, f0 + (f - knee_out) * (nyq - f0) / (nyq - knee_out))
+    return _resample_matrix(src, nyq, n_bins)
+
+
+# Formant regions where formant_warp_knots puts one breakpoint each (F1, F2, F3 of adult speech, Hz)
+FORMANT_BANDS_HZ = ((250.0, 900.0), (900.0, 2300.0), (2300.0, 3500.0))
+
+
+def formant_warp_knots(alpha: float, strength: float, sample_rate_hz: int, rng: np.random.Generator,
+                       bands_hz: tuple[tuple[float, float], ...] = FORMANT_BANDS_HZ,
+                       f_hi_hz: float = 4800.0) -> tuple[NDArray, NDArray]:
+    """Knots of a random monotone piecewise-linear warp that moves formant regions by different factors, as voices
+    that change single formants do (espeak-ng's `shelby`: F2 x 1.40, F3 x 1.30, F1 unchanged): the VTLP warp of
+    alpha, with one breakpoint b drawn in each band mapped to alpha r b instead, r log-uniform in
+    [1 / (1 + strength), 1 + strength] per breakpoint. strength 0 gives vtlp_knots(alpha) exactly. Draws that
+    would not rise strictly are drawn again (ValueError after 100 tries)."""
+    k_in, k_out = vtlp_knots(alpha, sample_rate_hz, f_hi_hz)
+    if strength <= 0:
+        return k_in, k_out
+    top = k_in[-2] if len(k_in) > 2 else f_hi_hz  # the VTLP knee (f_hi when alpha is 1)
+    if bands_hz[-1][1] >= min(top, sample_rate_hz / 2.0):
+        raise ValueError(f"formant_warp_knots: the last band ends at {bands_hz[-1][1]:g} Hz, above the warp's knee "
+                         f"{top:g} Hz")
+    span = np.log1p(strength)
+    for _ in range(100):
+        b = np.array([rng.uniform(lo, hi) for lo, hi in bands_hz])
+        r = np.exp(rng.uniform(-span, span, len(b)))
+        ins = np.concatenate([[0.0], b, [top, sample_rate_hz / 2.0]])
+        outs = np.concatenate([[0.0], alpha * r * b, [alpha * top, sample_rate_hz / 2.0]])
+        if np.all(np.diff(ins) > 0) and np.all(np.diff(outs) > 0):
+            return ins, outs
+    raise ValueError(f"formant_warp_knots: no monotone warp in 100 draws at strength {strength:g}")
