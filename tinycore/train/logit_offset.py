@@ -55,13 +55,12 @@ def fold_offset(model: nn.Module, index: int, offset: float, probe: np.ndarray |
     name, layer = last_linear(model)
     if not 0 <= index < layer.bias.numel():
         raise TinycoreError(f"logit offset: class index {index} outside layer {name!r} ({layer.bias.numel()} outputs)")
-    if probe is None:
-        with torch.no_grad():
-            layer.bias[index] += offset
-        return name
-    before, old = predict_logits(model, probe), layer.bias.detach().clone()
+    before = None if probe is None else predict_logits(model, probe)
+    old = layer.bias.detach().clone()
     with torch.no_grad():
         layer.bias[index] += offset
+    if before is None:
+        return name
     moved = predict_logits(model, probe) - before
     expect = np.zeros_like(moved)
     expect[:, index] = offset
