@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from apps.vww.augment import augment_batch
+from tinycore.vision.augment import flip_shift_relight
 from apps.vww.task import to_features
 from tinycore.spec import build_model, mobilenet_v1
 from tinycore.train import fit
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def collate(rows):
         xs, ys = zip(*rows)
-        xb = augment_batch(torch.stack(xs))
+        xb = flip_shift_relight(torch.stack(xs))
         if a.rot:  # the parts lie at any angle: a quarter turn or a vertical flip keeps the label
             k = torch.randint(0, 4, (len(xb),)).tolist()
             xb = torch.stack([torch.rot90(im, r, (1, 2)) for im, r in zip(xb, k)])

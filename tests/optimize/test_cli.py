@@ -36,3 +36,27 @@ def test_hash_split_is_stable_and_seeded():
     share = {s: a.count(s) / len(a) for s in ("train", "val", "test")}
     assert 0.15 < share["test"] < 0.25 and 0.06 < share["val"] < 0.14
 
+
+
+def test_macs_limit_joins_either_form_of_limits():
+    import argparse
+
+    from tinycore.optimize.cli import _budget
+    from tinycore.optimize.pipeline import board_budget
+
+    board, got = board_budget("stm32f412"), _budget(argparse.Namespace(board="stm32f412", sram=None, flash=None,
+                                                                       macs="50M"))
+    assert (got.sram_bytes, got.flash_bytes, got.macs) == (board.sram_bytes, board.flash_bytes, 50_000_000)
+    assert _budget(argparse.Namespace(board=None, sram="64KB", flash="256KB", macs=None)).macs is None
+    assert _budget(argparse.Namespace(board=None, sram="64KB", flash="256KB", macs="800k")).macs == 800_000
+
+
+def test_help_states_the_configs_defaults(capsys):
+    from tinycore.optimize.pipeline import OptimizeConfig
+
+    with pytest.raises(SystemExit):
+        main(["optimize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    full, quick = OptimizeConfig(), OptimizeConfig.quick()
+    assert f"(default {full.top_k}, --quick {quick.top_k})" in text
+    assert f"(default {full.distill.epochs}, --quick {quick.distill.epochs})" in text

@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "firmware check runs on its emulated core")
     o.add_argument("--sram", help="arena limit, e.g. 256KB (with --flash, instead of --board)")
     o.add_argument("--flash", help="Flash limit for the model constants, e.g. 1MB")
+    o.add_argument("--macs", help="also limit multiply-accumulates per inference, e.g. 50M (with --board or "
+                                  "--sram/--flash)")
     o.add_argument("--also-board", action="append", default=[], metavar="NAME",
                    help="also run the chosen model's firmware on this emulated board (repeatable), e.g. mps3-an547")
     o.add_argument("--max-drop", type=float, default=1.84, metavar="POINTS",
@@ -35,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "trained candidates are read back, not redone)")
     o.add_argument("--quick", action="store_true", help="small settings: a short search, two candidates, few epochs")
     o.add_argument("--top-k", type=int, help="candidates trained after the search (default 4, --quick 2)")
-    o.add_argument("--epochs", type=int, help="distillation epochs per candidate (default 30, --quick 4)")
+    o.add_argument("--epochs", type=int, help="distillation epochs per candidate (default 10, --quick 8)")
     o.add_argument("--json", action="store_true", help="print the optimize section of report.json on stdout")
     o.add_argument("--quiet", action="store_true", help="no progress on stderr")
     o.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: the same numbers on every run)")
@@ -43,16 +45,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _budget(args):
+    from dataclasses import replace
+
     from tinycore.budget import Budget
     from tinycore.optimize.pipeline import board_budget
+    from tinycore.units import parse_count
 
     if args.board and (args.sram or args.flash):
         raise TinycoreError("optimize: give --board or --sram/--flash, not both")
+    macs = parse_count(args.macs) if args.macs else None
     if args.board:
-        return board_budget(args.board)
+        return replace(board_budget(args.board), macs=macs)
     if not (args.sram and args.flash):
         raise TinycoreError("optimize: give the limits: --board NAME, or --sram S and --flash F (e.g. 256KB 1MB)")
-    return Budget.parse(args.sram, args.flash)
+    return Budget.parse(args.sram, args.flash, macs)
 
 
 def _shape(text: str | None) -> tuple[int, ...] | None:

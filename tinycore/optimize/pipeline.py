@@ -159,6 +159,7 @@ def _candidate(space, cand, patch: str | None, out: Path, key: dict, outputs, da
     row = {"name": spec.name, "genome": cand.arch.to_dict(), "summary": cand.arch.short(),
            "accuracy": metrics["int8_test"], "val_accuracy": metrics["int8_val"],
            "float_accuracy": metrics["float_test"], "float_val_accuracy": metrics["float_val"],
+           "augmented": metrics["augmented"],
            "arena_bytes": arena, "patch": patch or "none", "flash_bytes": flash_bytes(graph),
            "weights_bytes": flash_report(graph).weights_bytes, "macs": cand.macs,
            "params": int(sum(p.numel() for p in model.parameters())), "search_score": cand.score,
@@ -192,7 +193,7 @@ def _with_user_architecture(ranked: list, space, cost, budget: Budget) -> list:
     from tinycore.nas.evolution import Candidate
 
     c = cost(space.original)
-    if not budget.fits(c.arena_bytes, c.flash_bytes):
+    if not budget.fits(c.arena_bytes, c.flash_bytes, c.macs):
         return ranked
     own = Candidate(space.original, float(np.log10(max(1, c.macs))), c.arena_bytes, c.flash_bytes, c.macs, -1)
     return [own] + [x for x in ranked if x.arch.key() != space.original.key()]

@@ -49,3 +49,17 @@ def test_demo_fits_the_board_and_reports_both_models(tmp_path, monkeypatch):
 
     monkeypatch.setattr(steps, "train", lambda *a, **k: pytest.fail("the finished user model was trained again"))
     assert train_user_model(TASK, data, tmp_path / "run" / "user", args) == tmp_path / "run" / "user" / "model.pt"
+
+
+def test_demo_budget_takes_the_model_flash_and_macs_limits():
+    from apps.inspect.demo import MACS, MODEL_FLASH, demo_budget
+    from tinycore.optimize import board_budget
+    from tinycore.units import parse_bytes, parse_count
+
+    args = argparse.Namespace(sram=TASK.default_budget[0], flash=TASK.default_budget[1], model_flash=MODEL_FLASH,
+                              macs=MACS)
+    budget = demo_budget(TASK, BOARD, args)
+    assert budget.sram_bytes == board_budget(BOARD).sram_bytes
+    assert budget.flash_bytes == parse_bytes(MODEL_FLASH) and budget.macs == parse_count(MACS)
+    assert demo_budget(TASK, BOARD, argparse.Namespace(**{**vars(args), "macs": "none"})).macs is None
+    assert demo_budget(TASK, BOARD, argparse.Namespace(**{**vars(args), "macs": "10M"})).macs == 10_000_000
