@@ -191,11 +191,12 @@ def _with_user_architecture(ranked: list, space, cost, budget: Budget) -> list:
     """The user's own architecture first when it fits (by patches if need be): retrained with the teacher and QAT it
     is the reference the search's candidates are compared with."""
     from tinycore.nas.evolution import Candidate
+    from tinycore.optimize.cost import search_score
 
     c = cost(space.original)
     if not budget.fits(c.arena_bytes, c.flash_bytes, c.macs):
         return ranked
-    own = Candidate(space.original, float(np.log10(max(1, c.macs))), c.arena_bytes, c.flash_bytes, c.macs, -1)
+    own = Candidate(space.original, search_score(c), c.arena_bytes, c.flash_bytes, c.macs, -1)
     return [own] + [x for x in ranked if x.arch.key() != space.original.key()]
 
 
@@ -207,7 +208,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
     from tqdm import tqdm
 
     from tinycore.nas.evolution import EvolutionConfig, evolve
-    from tinycore.optimize.cost import CandidateCost
+    from tinycore.optimize.cost import CandidateCost, search_score
     from tinycore.optimize.distill import float_accuracy
     from tinycore.optimize.export import export_chosen
     from tinycore.optimize.report import plot_pareto
@@ -246,7 +247,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
         log(f"random candidates keep each user gene with p = {space.keep_user_gene:g} (fitting share of "
             f"{FIT_PROBES} draws per p: {', '.join(f'{p}: {s:.1%}' for p, s in fit_shares.items())})", not cfg.progress)
     evo_cfg = EvolutionConfig(population=cfg.population, generations=cfg.generations)
-    result = evolve(space, 1.0, h, budget, score=lambda g: float(np.log10(max(1, cost(g).macs))),
+    result = evolve(space, 1.0, h, budget, score=lambda g: search_score(cost(g)),
                     cfg=evo_cfg, rng=np.random.default_rng(cfg.seed), log_path=out / "evolution.jsonl",
                     cost=cost, progress=cfg.progress)
     ranked = sorted(result.candidates, key=lambda c: (-c.score, c.flash_bytes, c.arena_bytes, c.arch.short()))
@@ -286,7 +287,7 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                            "init": ("the user's weights, sliced by filter L1 norm, BatchNorm matched (inherit.py)"
                                     if cfg.distill.inherit else "fresh (from scratch)"),
                            "keep_user_gene": space.keep_user_gene, "fit_share_by_keep_user_gene": fit_shares,
-                           "score": "log10(MACs) of a subnet within the limits", "history": list(result.history),
+                           "score": "log10(MACs x params) of a subnet within the limits", "history": list(result.history),
                            "proxy": {"epochs": cfg.proxy_epochs, "val_accuracy": proxy,
                                      "rule": "the proxy_pool candidates with the most MACs, each distilled for "
                                              "proxy_epochs; the top_k by float val accuracy are trained in full"}},
