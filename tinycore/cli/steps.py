@@ -128,12 +128,12 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
         raise TinycoreError(f"{run.path} holds a checkpoint of another architecture; choose a new --out")
     run.spec_path.write_text(spec_to_json(spec))
     model = build_model(spec) if init_model is None else init_model
+    teacher_model = load_teacher(teacher, data) if teacher is not None else None
     xv, yv = (torch.from_numpy(a) for a in data.val)
     if task.train_loader is not None:
         train_data = task.train_loader(data, settings.batch_size, progress)
     else:
         train_data = tuple(torch.from_numpy(a) for a in data.train)
-    teacher_model = load_teacher(teacher, data) if teacher is not None else None
     result = fit(model, train_data, (xv, yv), epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
                  metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
                  weight_decay=settings.weight_decay, progress=progress, seed=seed, ema_decay=settings.ema_decay,
