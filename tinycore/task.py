@@ -55,6 +55,8 @@ class TrainSettings:
     mixup_alpha: float | None = None  # mixup of training batches (tinycore.train.mixup)
     offset_class: str | None = None  # after training, a logit offset for this class chosen on val and folded into
     # the last bias (tinycore.train.logit_offset): the decision threshold of e.g. `_unknown_`
+    distill_weight: float = 0.5  # with a teacher (`train --teacher RUN`): share of the distillation term in the loss
+    temperature: float = 4.0  # and the softening of both models' logits (tinycore.train.loop.distillation_loss)
 
 
 # predict(features float (N, ...)) -> model outputs (N, ...) as float: the same call for float and int8 models

@@ -1,7 +1,7 @@
 """Zoo counts against the published reference figures (folded params, conv/fc MACs)."""
 import torch
 
-from tinycore.spec import build_model, dense_autoencoder, ds_cnn_s, mobilenet_v1, mobilenet_v2, model_stats
+from tinycore.spec import build_model, dense_autoencoder, ds_cnn, ds_cnn_s, mobilenet_v1, mobilenet_v2, model_stats
 
 
 def test_ds_cnn_s_matches_mlperf_tiny_kws():
@@ -14,6 +14,14 @@ def test_ds_cnn_s_matches_mlperf_tiny_kws():
     assert s["params"] + 2 * 9 * 64 == 23_756
     model = build_model(ds_cnn_s())
     assert sum(p.numel() for p in model.parameters()) == 22_604 - 9 * 64 + 2 * 9 * 64  # bias-free convs + BN
+
+
+def test_ds_cnn_time_stride_1_keeps_every_frame_at_the_same_params():
+    base, fine = model_stats(ds_cnn(64)), model_stats(ds_cnn(64, time_stride=1))
+    assert fine["params"] == base["params"]
+    assert base["shapes"][0] == (64, 25, 5) and fine["shapes"][0] == (64, 50, 5)  # (49 + 2*5 - 10) / 1 + 1 frames
+    assert fine["macs"] == 50 * 5 * 64 * 40 + 4 * 50 * 5 * 64 * (9 + 64) + 64 * 12  # twice the reference's but the FC
+    assert ds_cnn(64, time_stride=1).name == "ds_cnn_w64_t1" and ds_cnn(64).stem[0].stride == 2  # default unchanged
 
 
 def test_mobilenet_v1_matches_mlperf_tiny_vww():

@@ -91,6 +91,19 @@ def _check_model_name(name: str | None) -> None:
         zoo_spec(name)  # raises SpecError naming the close matches
 
 
+def _check_teacher(args) -> None:
+    """Fail on a bad --teacher before minutes of data loading: a run folder with a trained model, not --search."""
+    if getattr(args, "teacher", None) is None:
+        return
+    if getattr(args, "search", False):
+        raise TinycoreError("--teacher trains the reference model; it does not apply to --search")
+    run = RunDir(Path(args.teacher))
+    if not run.path.is_dir():
+        raise TinycoreError(f"--teacher {args.teacher}: no such run folder (one that `train` or `demo` wrote)")
+    run.need(run.spec_path, "train")
+    run.need(run.checkpoint_path, "train")
+
+
 def _zoo_kwargs(task: Task, data, name: str) -> dict:
     if name.startswith("ds_cnn"):
         return {"classes": len(data.classes), "frames": data.input_shape[1], "coeffs": data.input_shape[2]}
@@ -115,11 +128,12 @@ def cmd_train(task: Task, args) -> int:
     from tinycore.cli import steps
 
     _check_model_name(args.model)
+    _check_teacher(args)
     data = _load_data(task, data_options(args))
     run = _run_dir(args, args.model or "default")
     _remember_source(run, args)
     section = steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
-                          progress=not args.quiet, epochs=args.epochs)
+                          progress=not args.quiet, epochs=args.epochs, teacher=args.teacher)
     name = steps.train_metric_name(task)
     _emit(args, section, f"trained -> {run.path}: best val {name} {section[f'best_val_{name}']:.4f}")
     return 0
@@ -252,6 +266,7 @@ def cmd_demo(task: Task, args) -> int:
     from tinycore.train.distributed import is_main_process
 
     _check_model_name(args.model)
+    _check_teacher(args)
     t0 = time.time()
     quiet = args.quiet
     opts = data_options(args)
@@ -270,7 +285,7 @@ def cmd_demo(task: Task, args) -> int:
     else:
         steps.log("[2/5] train", quiet)
         steps.train(task, data, run, _spec_for(task, data, args.model), quick=args.quick, seed=args.seed,
-                    progress=not quiet, epochs=args.epochs)
+                    progress=not quiet, epochs=args.epochs, teacher=args.teacher)
     if not is_main_process():
         return 0  # a torchrun rank other than 0: it helped train; rank 0 runs the rest
     if not args.search:  # the search has exported its winner already
@@ -354,6 +369,13 @@ def _common(p: argparse.ArgumentParser, task: Task, *, run: bool = False, budget
         p.add_argument("--n", type=int, default=20, help="test clips run in the firmware")
 
 
+def _teacher_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--teacher", metavar="RUN_DIR",
+                   help="distil from the float model of this run folder (one `train` or `demo` wrote): the loss mixes "
+                        "the labels' loss with KL to the teacher's softened logits on the same augmented batches "
+                        "(the app's distill_weight and temperature, default 0.5 and 4)")
+
+
 def build_parser(task: Task) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m apps.{task.name}", description=task.description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -369,6 +391,7 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     _common(s, task, run=True)
     s.add_argument("--model", help="zoo name (e.g. ds_cnn_s) or a spec .json; default: the app's reference")
     s.add_argument("--epochs", type=int, help="override the number of epochs")
+    _teacher_argument(s)
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("search", help="TinyNAS under --sram/--flash, then train, quantize and report the winner")
     _common(s, task, run=True, budget=True)
@@ -425,6 +448,7 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     s.add_argument("--model", help="zoo name or spec .json instead of the app's reference model")
     s.add_argument("--epochs", type=int, help="override the number of training epochs")
     s.add_argument("--no-firmware", action="store_true", help="skip the QEMU firmware step")
+    _teacher_argument(s)
     s.set_defaults(fn=cmd_demo)
     if task.extra_arguments is not None:
         for name, parser in sub.choices.items():

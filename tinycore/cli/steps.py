@@ -91,11 +91,31 @@ def train_metric_name(task: Task) -> str:
     return task.train_metric_name or task.metric_name
 
 
+def load_teacher(path: str | Path, data: TaskData):
+    """The float model of a run folder this project wrote (spec.json + checkpoint.pt, with the decision offset its
+    training chose), checked to read `data`'s inputs and give one logit per class: the teacher of `--teacher`."""
+    import torch
+
+    model = load_float_model(RunDir(Path(path)))
+    shape = tuple(data.input_shape)
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros((1, *shape)))
+    except RuntimeError as e:
+        raise TinycoreError(f"--teacher {path}: its model does not read inputs of shape {shape}: "
+                            f"{str(e).splitlines()[0]}") from None
+    if tuple(out.shape) != (1, len(data.classes)):
+        raise TinycoreError(f"--teacher {path}: its model gives {tuple(out.shape[1:])} outputs, the task "
+                            f"{len(data.classes)} classes")
+    return model
+
+
 def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: int, progress: bool,
-          epochs: int | None = None, init_model=None, settings=None) -> dict:
+          epochs: int | None = None, init_model=None, settings=None, teacher: str | Path | None = None) -> dict:
     """Train `spec` on the task's data; the best-val weights end in run/checkpoint.pt. `init_model` (a model of
     `spec`, e.g. a subnet with its supernet weights) is fine-tuned instead of a fresh one, with `settings` (a
-    TrainSettings) when given, else the task's."""
+    TrainSettings) when given, else the task's. `teacher` (a run folder) distils its float model into this one on
+    the same (augmented) batches, with the settings' distill_weight and temperature (tinycore.train.fit)."""
     import torch
 
     from tinycore.spec import build_model, spec_to_json
@@ -108,6 +128,7 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
         raise TinycoreError(f"{run.path} holds a checkpoint of another architecture; choose a new --out")
     run.spec_path.write_text(spec_to_json(spec))
     model = build_model(spec) if init_model is None else init_model
+    teacher_model = load_teacher(teacher, data) if teacher is not None else None
     xv, yv = (torch.from_numpy(a) for a in data.val)
     if task.train_loader is not None:
         train_data = task.train_loader(data, settings.batch_size, progress)
@@ -116,11 +137,15 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
     result = fit(model, train_data, (xv, yv), epochs=epochs or settings.epochs, lr=settings.lr, loss=task.loss,
                  metric=task.metric, out_dir=run.path, patience=settings.patience, batch_size=settings.batch_size,
                  weight_decay=settings.weight_decay, progress=progress, seed=seed, ema_decay=settings.ema_decay,
-                 mixup_alpha=settings.mixup_alpha)
+                 mixup_alpha=settings.mixup_alpha, teacher=teacher_model, distill_weight=settings.distill_weight,
+                 temperature=settings.temperature)
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch,
                f"best_val_{train_metric_name(task)}": result.best_metric, "lr": settings.lr,
                "batch_size": settings.batch_size, "ema_decay": settings.ema_decay,
                "mixup_alpha": settings.mixup_alpha}
+    if teacher is not None:
+        section["teacher"] = {"run": str(teacher), "distill_weight": settings.distill_weight,
+                              "temperature": settings.temperature}
     if settings.offset_class and distributed.is_main_process():
         section["logit_offset"] = _choose_offset(model, data, run, settings.offset_class)
     if distributed.is_main_process():  # under torchrun only rank 0 writes the run folder
