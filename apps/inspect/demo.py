@@ -4,7 +4,8 @@
 2. the user's model: MobileNetV1 alpha 1.0 at 224x224 trained on it (with --quick: alpha 0.25 at 64x64, fewer
    epochs), saved as TorchScript user/model.pt, as a user would hand it over;
 3. `tinycore.optimize.run` on that file for --board (default stm32f412: 256 KB SRAM, 1 MB Flash, less the
-   firmware's reserves) with the model's int8 Flash also under --model-flash (144 KB), within --max-drop points:
+   firmware's reserves) with the model's int8 Flash also under --model-flash (144 KB) and its MACs under --macs
+   (50 M), within --max-drop points:
    search around its architecture, distillation from it, QAT, int8, C, firmware in QEMU;
 4. report.json (the optimize run's, in the same folder) gains "demo": the user's model and the optimized one side
    by side, and the time taken. A result outside the limits or off the drop exits non-zero.
@@ -141,7 +142,7 @@ def cmd_demo(task: Task, args) -> int:
     budget = demo_budget(task, board, args)
     # candidates start from the user's weights (tinycore.optimize.inherit). --quick: a 1-epoch proxy ranks them and
     # 8 epochs recover them. The full case's 1-epoch proxies all sat at chance (README), so its candidates are ranked
-    # by MACs and get FULL_DISTILL_EPOCHS.
+    # by the search's score (MACs x params) and get FULL_DISTILL_EPOCHS.
     full = {} if args.quick else {"proxy_epochs": 0,
                                   "distill": DistillConfig(epochs=FULL_DISTILL_EPOCHS, batch_size=32, qat_epochs=1)}
     cfg = OptimizeConfig.quick(max_drop_points=args.max_drop, seed=args.seed, board=board, progress=not args.quiet,
