@@ -127,7 +127,8 @@ def train_candidate(spec: ModelSpec, teacher: TeacherOutputs, data: TaskData, cf
     model = _start(spec, init, d["train"][0])
     xt, yt = (torch.from_numpy(a) for a in d["train"])
     targets, loss = teacher.targets(xt, yt), kd_loss(cfg.distill_weight, cfg.temperature)
-    res = fit(model, train_data(xt, targets, cfg), tuple(torch.from_numpy(a) for a in d["val"]),
+    train = train_data(xt, targets, cfg)
+    res = fit(model, train, tuple(torch.from_numpy(a) for a in d["val"]),
               epochs=cfg.epochs, lr=cfg.lr, loss=loss, batch_size=cfg.batch_size, out_dir=out_dir,
               progress=progress, seed=seed)
     calib = calibration(d["train"][0], seed)
@@ -137,7 +138,7 @@ def train_candidate(spec: ModelSpec, teacher: TeacherOutputs, data: TaskData, cf
         batches = [(xt[p], targets[p]) for p in (order[i:i + cfg.batch_size] for i in range(0, len(xt), cfg.batch_size))]
         model = fake_quant_finetune(model, batches, calib, epochs=cfg.qat_epochs, lr=cfg.qat_lr, loss_fn=loss)
     graph = quantize(model, calib)
-    metrics = {"best_epoch": res.best_epoch, "augmented": augments(d["train"][0], cfg),
+    metrics = {"best_epoch": res.best_epoch, "augmented": not isinstance(train, tuple),
                "float_val": float_accuracy(model, *d["val"]), "float_test": float_accuracy(model, *d["test"]),
                "int8_val": int8_accuracy(graph, *d["val"]), "int8_test": int8_accuracy(graph, *d["test"])}
     return model, graph, metrics

@@ -287,9 +287,10 @@ def run(model_path: str | Path, data: Any, budget: Budget, out_dir: str | Path, 
                            "init": ("the user's weights, sliced by filter L1 norm, BatchNorm matched (inherit.py)"
                                     if cfg.distill.inherit else "fresh (from scratch)"),
                            "keep_user_gene": space.keep_user_gene, "fit_share_by_keep_user_gene": fit_shares,
-                           "score": "log10(MACs x params) of a subnet within the limits", "history": list(result.history),
+                           "score": "log10(MACs x params) of a subnet within the limits",
+                           "history": list(result.history),
                            "proxy": {"epochs": cfg.proxy_epochs, "val_accuracy": proxy,
-                                     "rule": "the proxy_pool candidates with the most MACs, each distilled for "
+                                     "rule": "the proxy_pool candidates with the highest score, each distilled for "
                                              "proxy_epochs; the top_k by float val accuracy are trained in full"}},
                 "config": cfg.to_dict(), "pareto_plot": str(out / "pareto.png")}
     return RunDir(out).update_report(app="optimize", dataset=data.dataset, budget=budget.to_dict(), optimize=optimize,

@@ -23,7 +23,8 @@ def ds_cnn(width: int = 64, classes: int = 12, frames: int = 49, coeffs: int = 1
         name=name or f"ds_cnn_w{width}" + (f"_b{blocks}" if blocks != 4 else "") +
         (f"_t{time_stride}" if time_stride != 2 else ""),
         input=InputSpec(channels=1, height=frames, width=coeffs),
-        stem=(Conv(width, kernel=(10, 4), stride=2 if time_stride == 2 else (time_stride, 2), padding=(5, 1), act="relu"), Dropout(dropout[0])),
+        stem=(Conv(width, kernel=(10, 4), stride=2 if time_stride == 2 else (time_stride, 2), padding=(5, 1),
+                   act="relu"), Dropout(dropout[0])),
         blocks=tuple(DWSep(width, kernel=3, act="relu") for _ in range(blocks)),
         head=(Dropout(dropout[1]), GlobalPool(), Flatten(), FC(classes)),
     )
