@@ -470,9 +470,11 @@ def main(task: Task, argv: list[str] | None = None) -> int:
     args = build_parser(task).parse_args(argv)
     args.task_name = task.name
     _resolve_source(args)
+    from tinycore.cli.allocator import keep_freed_memory
     from tinycore.cli.threads import limit_threads
 
     limit_threads(args.threads)
+    keep_freed_memory()
     fn = (task.commands or {}).get(args.command, args.fn)
     return run_command(lambda: fn(task, args), args.debug,
                        "run the same command again to resume from the last checkpoint")

@@ -76,10 +76,12 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 def cmd_optimize(args) -> int:
     from dataclasses import replace
 
+    from tinycore.cli.allocator import keep_freed_memory
     from tinycore.cli.threads import limit_threads
     from tinycore.optimize.pipeline import OptimizeConfig, run
 
     limit_threads(args.threads)
+    keep_freed_memory()
     budget = _budget(args)
     out = Path(args.out or Path("runs") / "optimize" / Path(args.model).stem)
     if not args.resume and ((out / "evolution.jsonl").exists() or (out / "candidates").exists()):
