@@ -22,7 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def measure(args) -> dict:
-    kept = args.kept and __import__("tinycore.cli.allocator", fromlist=["x"]).keep_freed_memory()
+    from tinycore.cli.allocator import keep_freed_memory
+
+    kept = args.kept and keep_freed_memory()
     import torch
 
     from tinycore.spec import build_model, mobilenet_v1

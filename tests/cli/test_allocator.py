@@ -15,4 +15,3 @@ def test_every_setting_is_accepted_by_glibc():
 def test_no_glibc_changes_nothing(monkeypatch):
     monkeypatch.setattr(allocator.ctypes.util, "find_library", lambda _name: "libc-that-is-not-here.so.9")
     assert allocator.keep_freed_memory() is False
-
