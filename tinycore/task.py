@@ -130,6 +130,10 @@ class Task:
     firmware_ram_bytes: int = 0
     default_budget: tuple[str, str] = ("64KB", "256KB")
     default_board: str = "mps2-an386"
+    # torch/BLAS threads when `--threads` is not given: 1 suits small models on a shared machine; an app that
+    # trains big images (inspect's 224x224 MobileNetV1) takes 2, fixed rather than "every core" so that its figures
+    # do not depend on the machine's core count
+    default_threads: int = 1
     add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # task extras such as `stream`
     frontends: tuple[str, ...] = ()  # input pipelines `--frontend` can pick (first = default); () = no option
     # class names, in output order, of models made elsewhere (`eval --tflite`); mapped to `classes` by name

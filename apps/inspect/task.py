@@ -128,6 +128,7 @@ TASK = Task(
     metric_name="accuracy",
     train_loader=augmented_train_loader,
     default_budget=("256KB", "1MB"),  # the STM32F412 of the Deeplite case
+    default_threads=2,  # 224x224 training: 1.9x faster steps than one thread on 2 idle cores
     firmware=_firmware,
     firmware_checks=("frontend_match", "outputs_match_runtime", "outputs_match_python"),
     model_labels=builtin.CLASSES,

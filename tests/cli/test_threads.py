@@ -17,3 +17,16 @@ def test_limit_threads_sets_torch_and_blas():
             assert torch.get_num_threads() == 1
         finally:
             torch.set_num_threads(before)
+
+
+def test_threads_default_is_the_apps():
+    """Small-model apps default to one thread; inspect, which trains 224x224 images, to two (a fixed count, so
+    its figures do not depend on the machine's cores)."""
+    from apps.inspect.task import TASK as INSPECT
+    from apps.kws.task import TASK as KWS
+    from tinycore.cli.app import build_parser
+
+    assert build_parser(KWS).parse_args(["data"]).threads == 1
+    assert build_parser(INSPECT).parse_args(["data"]).threads == 2
+    assert build_parser(INSPECT).parse_args(["--threads", "1", "data"]).threads == 1
+    assert "default 2" in build_parser(INSPECT).format_help()
