@@ -67,6 +67,7 @@ class DatasetSize:
     train_extra_reps: int = 0  # more train clips per keyword per train variant, planned after all the others
     generated_voices: int = 0  # train-only speaker characters drawn from the seed (espeak_voices), planned last
     generated_reps: int = 1    # clips per keyword per generated voice (_unknown_ 2x, _silence_ 1x)
+    confusable_reps: int = 0   # more train `_unknown_` clips: this many of each CONFUSABLE word per train variant
 
 
 FULL = DatasetSize(reps=10)
@@ -128,11 +129,13 @@ def _unknown_words(n: int, rng: np.random.Generator) -> list[str]:
 
 
 def _variant_specs(split: str, variant: str, reps: int, rng: np.random.Generator, by_split: dict[str, list[str]],
-                   by_accent: dict[str, list[str]], start: int, generated: bool = False) -> list[ClipSpec]:
-    """The clips of one variant in one split (reps per keyword, 2 * reps `_unknown_`, reps `_silence_`), numbered
-    from start; every draw comes from rng in a fixed order."""
-    words = [w for w in KEYWORDS for _ in range(reps)]
-    words += _unknown_words(2 * reps, rng) + [""] * reps
+                   by_accent: dict[str, list[str]], start: int, generated: bool = False,
+                   words: list[str] | None = None) -> list[ClipSpec]:
+    """The clips of one variant in one split (reps per keyword, 2 * reps `_unknown_`, reps `_silence_`, or the
+    given words), numbered from start; every draw comes from rng in a fixed order."""
+    if words is None:
+        words = [w for w in KEYWORDS for _ in range(reps)]
+        words += _unknown_words(2 * reps, rng) + [""] * reps
     specs: list[ClipSpec] = []
     for word in words:
         label = word if word in KEYWORDS else "_unknown_" if word else "_silence_"
@@ -164,7 +167,8 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     (size.train_extra_reps), then those of the generated speakers (train only; babble talkers stay shipped train
     variants), come last, each from their own generator, so every other clip is the one a set without them has.
     same_speaker ({variant: representative}, espeak.same_sounding_variants): the val/test clips of a variant that
-    sounds like a train variant are planned, then left out (their numbers stay unused), so no other clip moves."""
+    sounds like a train variant are planned, then left out (their numbers stay unused), so no other clip moves.
+    The confusable `_unknown_` train clips (size.confusable_reps) come after all of them, from their own generator."""
     rng = np.random.default_rng(seed)
     pool = list(rng.permutation(sorted(all_variants)))[:size.max_variants]
     by_split = split_variants(pool, rng)
@@ -180,6 +184,10 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     for variant in generated_names(size.generated_voices):
         specs += _variant_specs("train", variant, size.generated_reps, generated, by_split, by_accent, len(specs),
                                 generated=True)
+    confusable = np.random.default_rng([seed, 4])  # (seed, 3) draws the generated voices' files
+    for variant in by_split["train"] if size.confusable_reps else ():
+        specs += _variant_specs("train", variant, 0, confusable, by_split, by_accent, len(specs),
+                                words=[w for w in CONFUSABLE for _ in range(size.confusable_reps)])
     specs, by_split, dropped = _drop_train_speakers(specs, by_split, same_speaker or {})
     return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices),
                    "same_speaker_dropped": dropped}
@@ -299,11 +307,13 @@ def _cached(out: Path, key: dict) -> Manifest | None:
 
 
 def dataset_key(seed: int, size: DatasetSize) -> dict:
-    """What a cached set must match. Without generated voices their fields are left out, so a size of before
-    them keeps its key (and caches of version 4 stay valid)."""
+    """What a cached set must match. Without generated voices or confusable clips their fields are left out, so a
+    size of before them keeps its key (and caches of version 4 stay valid)."""
     fields = asdict(size)
     if not size.generated_voices:
         fields = {k: v for k, v in fields.items() if not k.startswith("generated_")}
+    if not size.confusable_reps:
+        fields.pop("confusable_reps")
     return {"version": DATASET_VERSION, "seed": seed, "size": fields, "espeak": espeak_version()}
 
 

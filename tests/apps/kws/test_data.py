@@ -69,6 +69,22 @@ def test_generated_speakers_are_train_only_and_leave_every_other_clip_as_it_was(
     assert [s.index for s in more] == list(range(len(more))) and len({s.seed for s in more}) == len(more)
 
 
+def test_confusable_train_clips_are_unknown_train_only_and_leave_every_other_clip_as_it_was():
+    """Each train variant speaks every confusable word confusable_reps more times, after all other clips."""
+    accents, names = english_accents(), variants()
+    base, split = plan(0, DatasetSize(reps=6, train_extra_reps=1), accents, names)
+    more, _ = plan(0, DatasetSize(reps=6, train_extra_reps=1, confusable_reps=2), accents, names)
+    assert more[:len(base)] == base
+    added = more[len(base):]
+    train = split["variants"]["train"]
+    assert len(added) == len(CONFUSABLE) * 2 * len(train)
+    assert all(s.split == "train" and s.label == "_unknown_" and s.path.startswith("wav/train/_unknown_/")
+               for s in added)
+    assert sorted(s.word for s in added) == sorted(w for w in CONFUSABLE for _ in range(2 * len(train)))
+    assert {s.variant for s in added} == set(train) and all(s.accent != HELD_OUT_ACCENT for s in added)
+    assert [s.index for s in more] == list(range(len(more))) and len({s.seed for s in more}) == len(more)
+
+
 def test_generated_speakers_change_no_val_or_test_byte(tiny, tmp_path):
     """Rendered with generated train speakers, val and test are the files of the set without them; the generated
     speakers' clips exist, speak (not silence) and differ from the same words by the accent's default voice."""
@@ -165,6 +181,7 @@ def test_cache_key_of_sizes_without_generated_voices_has_no_generated_fields():
     key = dataset_key(0, QUICK)
     assert key["version"] == 5 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 4}
     assert dataset_key(0, DatasetSize(reps=6, generated_voices=3))["size"]["generated_voices"] == 3
+    assert dataset_key(0, DatasetSize(reps=6, confusable_reps=1))["size"]["confusable_reps"] == 1
 
 
 def test_cache_is_reused(tiny):
