@@ -381,9 +381,8 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     p.add_argument("--threads", type=int, default=task.default_threads,
-                   help=f"CPU threads of torch and of numpy's BLAS (default {task.default_threads}: "
-                        + ("fastest for these small models on a shared 2-core machine)" if task.default_threads == 1
-                           else "this app trains big images; figures are deterministic for a given count)"))
+                   help=f"CPU threads of torch and of numpy's BLAS (default {task.default_threads}, the app's choice; "
+                        "figures are deterministic for a given count)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("data", help="build (and cache) the built-in data set; print its summary")
     _common(s, task)
