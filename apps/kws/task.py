@@ -9,7 +9,7 @@ import numpy as np
 import torch.nn.functional as F
 
 from apps.kws.augment import speed_perturbed_train_loader
-from apps.kws.data import build_dataset
+from apps.kws.data import NOISE_KINDS, build_dataset
 from apps.kws.firmware_run import run_kws_firmware
 from apps.kws.frontend import FRONTENDS, frontend_named
 from apps.kws.mlperf_bins import REFERENCE_SCALE, REFERENCE_ZERO_POINT, is_bin_folder, load_bin_data
@@ -147,35 +147,61 @@ def keyword_to_unknown_rate(confusion: list[list[int]], classes: tuple[str, ...]
     return float(cm[kw, classes.index("_unknown_")].sum() / n) if n and "_unknown_" in classes else float("nan")
 
 
-def accuracy_by(pred: np.ndarray, y: np.ndarray, groups: list[str]) -> dict[str, dict]:
-    """{group: {"accuracy", "n"}} over clips grouped by a name (accent, voice variant), sorted by name."""
-    pred, y, g = np.asarray(pred), np.asarray(y), np.asarray(groups)
-    return {str(k): {"accuracy": float((pred[g == k] == y[g == k]).mean()), "n": int((g == k).sum())}
-            for k in sorted(set(groups))}
+SNR_BANDS_DB = (0, 5, 10, 15, 20, 25)  # the pinned protocol's 0-25 dB in 5 dB bands (per_snr_db)
 
 
-def _voice_groups(data: TaskData, split: str, n: int) -> dict[str, list[str]]:
-    """Accent and variant of each clip of the split (built-in set), in feature order; {} when not known."""
+def accuracy_by(pred: np.ndarray, y: np.ndarray, groups: list[str | None],
+                order: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """{group: {"accuracy", "n"}} over clips grouped by a name (accent, voice variant, noise kind), sorted by name
+    or in the given order; clips whose group is None are left out."""
+    pred, y = np.asarray(pred), np.asarray(y)
+    names = [k for k in (order or sorted({g for g in groups if g is not None})) if k in groups]
+    out = {}
+    for k in names:
+        hit = np.array([g == k for g in groups])
+        out[str(k)] = {"accuracy": float((pred[hit] == y[hit]).mean()), "n": int(hit.sum())}
+    return out
+
+
+def snr_band(snr_db: float | None) -> str | None:
+    """The 5 dB band ("0-5", ..., "20-25"; the top edge falls in the last band) of a noisy clip's SNR; None for
+    a clean clip or one outside 0-25 dB."""
+    if snr_db is None or not SNR_BANDS_DB[0] <= snr_db <= SNR_BANDS_DB[-1]:
+        return None
+    i = min(int(np.searchsorted(SNR_BANDS_DB, snr_db, side="right")) - 1, len(SNR_BANDS_DB) - 2)
+    return f"{SNR_BANDS_DB[i]}-{SNR_BANDS_DB[i + 1]}"
+
+
+def _clip_groups(data: TaskData, split: str, n: int) -> dict[str, list[str | None]]:
+    """Accent, variant, noise kind and SNR band of each clip of the split (built-in set), in feature order; {}
+    when not known. Noise groups speech clips only (`_silence_` is noise alone): "clean" or the kind mixed in."""
     m = data.extra.get("manifest")
     records = m.split(split) if m is not None else []
     if len(records) != n or not all("accent" in r.extra for r in records):
         return {}
-    return {"accent": [r.extra["accent"] for r in records], "variant": [r.extra["variant"] for r in records]}
+    speech = [r.label != "_silence_" for r in records]
+    return {"accent": [r.extra["accent"] for r in records], "variant": [r.extra["variant"] for r in records],
+            "noise": [(r.noise or "clean") if s else None for r, s in zip(records, speech)],
+            "snr": [snr_band(r.snr_db) if s else None for r, s in zip(records, speech)]}
 
 
 def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> dict:
     """Accuracy, per-class recall, keyword -> `_unknown_` rate and, on the built-in set, accuracy per accent
-    (`per_accent`, with `held_out_accent` named) and per voice variant (`per_variant`)."""
+    (`per_accent`, with `held_out_accent` named), per voice variant (`per_variant`), and over speech clips per
+    noise kind (`per_noise`: "clean" or the kind mixed in) and per 5 dB SNR band of the noisy ones (`per_snr_db`)."""
     x, y = getattr(data, split)
     logits = predict(x)
     metrics = classification_metrics(logits, y, data.classes)
     metrics["keyword_to_unknown_rate"] = keyword_to_unknown_rate(metrics["confusion"], tuple(data.classes))
-    groups = _voice_groups(data, split, len(y))
+    groups = _clip_groups(data, split, len(y))
     if groups:
         pred = np.asarray(logits).argmax(axis=1)
         metrics["per_accent"] = accuracy_by(pred, y, groups["accent"])
         metrics["per_variant"] = accuracy_by(pred, y, groups["variant"])
         metrics["held_out_accent"] = data.extra["manifest"].meta.get("held_out_accent")
+        metrics["per_noise"] = accuracy_by(pred, y, groups["noise"], order=("clean", *NOISE_KINDS))
+        bands = tuple(f"{a}-{b}" for a, b in zip(SNR_BANDS_DB, SNR_BANDS_DB[1:]))
+        metrics["per_snr_db"] = accuracy_by(pred, y, groups["snr"], order=bands)
     plot_confusion(np.array(metrics["confusion"]), data.classes, Path(run_dir) / f"confusion_{tag}.png",
                    f"KWS {tag} model, {split} split (voices unseen in training)\naccuracy {metrics['accuracy']:.3f} on "
                    f"{len(y)} clips")

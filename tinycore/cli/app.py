@@ -340,6 +340,10 @@ def _class_lines(metrics: dict) -> list[str]:
         lines.append("int8 accuracy per accent: " + ", ".join(
             f"{a}{' (held out)' if a == metrics.get('held_out_accent') else ''} {g['accuracy']:.3f}"
             for a, g in metrics["per_accent"].items()))
+    for key, what in (("per_noise", "noise kind"), ("per_snr_db", "SNR band (dB)")):  # speech clips (KWS built-in)
+        if metrics.get(key):
+            lines.append(f"int8 accuracy per {what}: " + ", ".join(
+                f"{k} {g['accuracy']:.3f} ({g['n']})" for k, g in metrics[key].items()))
     return lines
 
 

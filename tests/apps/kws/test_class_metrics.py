@@ -44,8 +44,10 @@ def test_accuracy_per_accent_and_variant_from_the_manifest(tmp_path):
     from tinycore.task import TaskData
 
     accents = ["en-us", "en-gb-scotland", "en-us", "en-gb"]
-    clips = tuple(ClipRecord(f"{i}.wav", CLASSES[i], "test", f"{a}+m{i % 2}",
-                             extra={"accent": a, "variant": f"m{i % 2}"}) for i, a in enumerate(accents))
+    noises = [("babble", 3.0), ("", None), ("white", 25.0), ("babble", 4.99)]
+    clips = tuple(ClipRecord(f"{i}.wav", CLASSES[i], "test", f"{a}+m{i % 2}", snr_db=snr, noise=kind,
+                             extra={"accent": a, "variant": f"m{i % 2}"})
+                  for i, (a, (kind, snr)) in enumerate(zip(accents, noises)))
     m = Manifest(Path(tmp_path), tuple(CLASSES), clips, {"held_out_accent": "en-gb-scotland"})
     y = np.arange(4)
     x = np.zeros((4, 1, 49, 10), np.float32)
@@ -56,7 +58,22 @@ def test_accuracy_per_accent_and_variant_from_the_manifest(tmp_path):
                                  "en-us": {"accuracy": 1.0, "n": 2}}
     assert met["per_variant"] == {"m0": {"accuracy": 1.0, "n": 2}, "m1": {"accuracy": 0.5, "n": 2}}
     assert met["held_out_accent"] == "en-gb-scotland"
+    assert met["per_noise"] == {"clean": {"accuracy": 0.0, "n": 1}, "white": {"accuracy": 1.0, "n": 1},
+                                "babble": {"accuracy": 1.0, "n": 2}}  # clean first, then NOISE_KINDS' order
+    assert met["per_snr_db"] == {"0-5": {"accuracy": 1.0, "n": 2}, "20-25": {"accuracy": 1.0, "n": 1}}
     assert accuracy_by(np.array([1, 1]), np.array([1, 0]), ["a", "a"]) == {"a": {"accuracy": 0.5, "n": 2}}
     text = demo_summary(type("T", (), {"metric_name": "accuracy"})(), RunDir(Path(tmp_path)),
                         {"metrics": {"float": met, "int8": met}})
     assert "en-gb-scotland (held out) 0.000" in text
+    assert "int8 accuracy per noise kind: clean 0.000 (1), white 1.000 (1), babble 1.000 (2)" in text
+    assert "int8 accuracy per SNR band (dB): 0-5 1.000 (2), 20-25 1.000 (1)" in text
+
+
+def test_snr_bands_and_clips_left_out():
+    from apps.kws.task import accuracy_by, snr_band
+    assert [snr_band(v) for v in (0.0, 4.99, 5.0, 19.99, 20.0, 25.0)] == ["0-5", "0-5", "5-10", "15-20", "20-25",
+                                                                          "20-25"]
+    assert snr_band(None) is None and snr_band(25.5) is None and snr_band(-1.0) is None
+    # a clip whose group is None (a _silence_ clip for the noise groups) counts nowhere
+    assert accuracy_by(np.array([1, 1, 0]), np.array([1, 0, 0]), ["a", None, "a"]) == {"a": {"accuracy": 1.0, "n": 2}}
+    assert list(accuracy_by(np.zeros(3), np.zeros(3), ["b", "a", "c"], order=("c", "b", "x", "a"))) == ["c", "b", "a"]
