@@ -148,6 +148,7 @@ def keyword_to_unknown_rate(confusion: list[list[int]], classes: tuple[str, ...]
 
 
 SNR_BANDS_DB = (0, 5, 10, 15, 20, 25)  # the pinned protocol's 0-25 dB in 5 dB bands (per_snr_db)
+SNR_BAND_NAMES = tuple(f"{a}-{b}" for a, b in zip(SNR_BANDS_DB, SNR_BANDS_DB[1:]))  # "0-5", ..., "20-25"
 
 
 def accuracy_by(pred: np.ndarray, y: np.ndarray, groups: list[str | None],
@@ -156,9 +157,10 @@ def accuracy_by(pred: np.ndarray, y: np.ndarray, groups: list[str | None],
     or in the given order; clips whose group is None are left out."""
     pred, y = np.asarray(pred), np.asarray(y)
     names = [k for k in (order or sorted({g for g in groups if g is not None})) if k in groups]
+    group_of = np.asarray(groups, dtype=object)
     out = {}
     for k in names:
-        hit = np.array([g == k for g in groups])
+        hit = group_of == k
         out[str(k)] = {"accuracy": float((pred[hit] == y[hit]).mean()), "n": int(hit.sum())}
     return out
 
@@ -168,8 +170,8 @@ def snr_band(snr_db: float | None) -> str | None:
     a clean clip or one outside 0-25 dB."""
     if snr_db is None or not SNR_BANDS_DB[0] <= snr_db <= SNR_BANDS_DB[-1]:
         return None
-    i = min(int(np.searchsorted(SNR_BANDS_DB, snr_db, side="right")) - 1, len(SNR_BANDS_DB) - 2)
-    return f"{SNR_BANDS_DB[i]}-{SNR_BANDS_DB[i + 1]}"
+    i = min(int(np.searchsorted(SNR_BANDS_DB, snr_db, side="right")) - 1, len(SNR_BAND_NAMES) - 1)
+    return SNR_BAND_NAMES[i]
 
 
 def _clip_groups(data: TaskData, split: str, n: int) -> dict[str, list[str | None]]:
@@ -200,8 +202,7 @@ def evaluate(predict, data: TaskData, split: str, run_dir: Path, tag: str) -> di
         metrics["per_variant"] = accuracy_by(pred, y, groups["variant"])
         metrics["held_out_accent"] = data.extra["manifest"].meta.get("held_out_accent")
         metrics["per_noise"] = accuracy_by(pred, y, groups["noise"], order=("clean", *NOISE_KINDS))
-        bands = tuple(f"{a}-{b}" for a, b in zip(SNR_BANDS_DB, SNR_BANDS_DB[1:]))
-        metrics["per_snr_db"] = accuracy_by(pred, y, groups["snr"], order=bands)
+        metrics["per_snr_db"] = accuracy_by(pred, y, groups["snr"], order=SNR_BAND_NAMES)
     plot_confusion(np.array(metrics["confusion"]), data.classes, Path(run_dir) / f"confusion_{tag}.png",
                    f"KWS {tag} model, {split} split (voices unseen in training)\naccuracy {metrics['accuracy']:.3f} on "
                    f"{len(y)} clips")
