@@ -27,8 +27,11 @@ MLPERF_FRONTEND = replace(KWS_FRONTEND, mel_filters="tf", dct_norm="tf", peak_ki
 CMN_FRONTEND = replace(KWS_FRONTEND, mean_normalize=True)  # per-utterance mean normalization (README: measured)
 MFCC20_FRONTEND = replace(KWS_FRONTEND, n_mfcc=20)  # 49 x 20: twice the MACs of the DS-CNN (README: measured)
 
+# spectral subtraction of each mel band's floor (min over the frames) x 2, nothing below 0.1 x floor (README: measured)
+NOISE_SUBTRACT_FRONTEND = replace(KWS_FRONTEND, noise_subtract=2.0, noise_floor=0.1)
+
 FRONTENDS = {"librosa": KWS_FRONTEND, "mlperf": MLPERF_FRONTEND, "librosa-cmn": CMN_FRONTEND,
-             "librosa-mfcc20": MFCC20_FRONTEND}
+             "librosa-mfcc20": MFCC20_FRONTEND, "librosa-ns": NOISE_SUBTRACT_FRONTEND}
 
 
 def frontend_named(name: str | None) -> FrontendConfig:

@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from apps.kws.frontend import CMN_FRONTEND, KWS_FRONTEND
+from apps.kws.frontend import CMN_FRONTEND, KWS_FRONTEND, NOISE_SUBTRACT_FRONTEND
 from tests.audio.signals import make_clips, speech_clips
 from tests.audio.test_features import ANOMALY_LIKE, ODD
 from tinycore.audio.cgen import C_DIR, write_frontend_c
@@ -114,8 +114,9 @@ def test_library_calls_no_allocator(host_frontend):
 
 
 @pytest.mark.parametrize("config, bss_bytes", [
-    (KWS_FRONTEND, 4 * (512 + 257 + 40 + 480)),     # fft buffer, spectrum, log-mel, frame copy
-    (ANOMALY_LIKE, 4 * (1024 + 513 + 128 + 1024)),
+    (KWS_FRONTEND, 4 * (512 + 257 + 40 + 40 + 480)),  # fft buffer, spectrum, mel, log-mel, frame copy
+    (ANOMALY_LIKE, 4 * (1024 + 513 + 128 + 128 + 1024)),
+    (NOISE_SUBTRACT_FRONTEND, 4 * (512 + 257 + 40 + 40 + 480 + 49 * 40)),  # + the window's mel energies
 ])
 def test_cortex_m4_build_and_static_ram(config, bss_bytes, tmp_path):
     """Compiles for Cortex-M4F without warnings (no double promotion) and its RAM is the static buffers."""

@@ -34,9 +34,16 @@ def sparse_mel(config: FrontendConfig) -> tuple[NDArray[np.int64], NDArray[np.in
     return np.array(starts), np.array(lens), np.concatenate(weights).astype(np.float32)
 
 
+def _float_literal(value: float) -> str:
+    """A float32 as a C literal with 9 significant digits (exact), e.g. 2.0f, 9.99999997e-07f; 0.0f if not finite."""
+    if not np.isfinite(value):
+        return "0.0f"
+    text = f"{float(np.float32(value)):.9g}"
+    return (text if ("." in text or "e" in text) else text + ".0") + "f"
+
+
 def _floats(name: str, values: NDArray, size: str) -> str:
-    vals = [f"{float(v):.9g}f" if np.isfinite(v) else "0.0f" for v in np.asarray(values, np.float32).ravel()]
-    vals = [v if ("." in v or "e" in v) else v[:-1] + ".0f" for v in vals]
+    vals = [_float_literal(v) for v in np.asarray(values, np.float32).ravel()]
     lines = [", ".join(vals[i:i + 6]) for i in range(0, len(vals), 6)]
     return f"const float {name}[{size}] = {{\n    " + ",\n    ".join(lines) + "\n};\n"
 
@@ -56,8 +63,10 @@ def config_header(config: FrontendConfig) -> str:
         "HOP_SAMPLES": c.hop_samples, "N_FFT": c.n_fft, "N_BINS": c.n_bins, "N_MELS": c.n_mels,
         "N_MFCC": c.n_mfcc or 0, "N_FEATURES": c.n_features, "NUM_FRAMES": c.num_frames,
         "FRAMES_STACKED": c.frames_stacked, "POWER": int(c.power), "LOG_10LOG10": int(c.log_kind == "10log10"),
-        "LOG_OFFSET": f"{np.float32(c.log_offset):.9g}f", "PEAK_NORMALIZE": int(c.peak_normalize),
+        "LOG_OFFSET": _float_literal(c.log_offset), "PEAK_NORMALIZE": int(c.peak_normalize),
         "PEAK_SIGNED": int(c.peak_kind == "max"), "MEAN_NORMALIZE": int(c.mean_normalize),
+        "NOISE_SUBTRACT": int(c.noise_subtract > 0), "NOISE_SUBTRACT_BETA": _float_literal(c.noise_subtract),
+        "NOISE_FLOOR": _float_literal(c.noise_floor),
         "MEL_WEIGHTS": int(lens.sum()),
     }
     lines = [f"#define TC_FE_{k} {v}" for k, v in macros.items()]

@@ -15,6 +15,10 @@ Three conventions differ between librosa and TensorFlow (MLPerf Tiny's KWS refer
 `frames_stacked` consecutive frames are a contiguous run of the (T, F) array.
 `mean_normalize` subtracts from each feature its mean over the clip's T frames (per-utterance cepstral mean
 normalization: a fixed channel or noise colour is a constant offset of every frame's log-mel and MFCC).
+`noise_subtract` (beta > 0; 0 = off) is spectral subtraction before the log: each mel band's noise floor is its
+smallest energy over the clip's T frames, and every energy e becomes max(e - beta * floor, noise_floor * floor), so
+steady noise (white, pink, hum, fan) that fills the quiet bands is taken out and what is left of it is a fixed
+fraction of its level (the log of a near-zero difference would otherwise swing with the noise).
 """
 from __future__ import annotations
 
@@ -63,6 +67,8 @@ class FrontendConfig:
     dct_norm: str = "ortho"        # one of DCT_NORMS
     peak_kind: str = "abs"         # one of PEAK_KINDS: the peak is max |x| or max x
     mean_normalize: bool = False   # subtract each feature's mean over the clip's frames (needs the whole clip)
+    noise_subtract: float = 0.0    # beta: subtract beta x each mel band's floor (min over frames); 0 = off
+    noise_floor: float = 0.1       # with noise_subtract: no energy goes below this share of its band's floor
 
     def __post_init__(self) -> None:
         num_frames(self.clip_samples, self.frame_samples, self.hop_samples)
@@ -84,6 +90,9 @@ class FrontendConfig:
                 raise UnsupportedError(f"{name} {value!r}: use one of {allowed}")
         if self.n_mels <= 0 or not self.log_offset > 0:
             raise UnsupportedError(f"n_mels ({self.n_mels}) and log_offset ({self.log_offset}) must be > 0")
+        if not self.noise_subtract >= 0 or not 0 < self.noise_floor <= 1:
+            raise UnsupportedError(f"noise_subtract {self.noise_subtract} must be >= 0 and noise_floor "
+                                   f"{self.noise_floor} in (0, 1]")
         if self.n_mfcc is not None and not 0 < self.n_mfcc <= self.n_mels:
             raise UnsupportedError(f"n_mfcc {self.n_mfcc} must be in 1..n_mels ({self.n_mels}) or None")
         if not 1 <= self.frames_stacked <= self.num_frames:

@@ -1,7 +1,8 @@
 """The front end in torch (float32): the features a model trains on; its C twin is c/tc_frontend.c.
 
 Steps per clip (see FrontendConfig): optional peak normalization; frames of l samples every s, no padding;
-periodic Hann window; zero-pad to n_fft; |rfft|**power; mel matrix (librosa's or TF's); log; optional DCT-II
+periodic Hann window; zero-pad to n_fft; |rfft|**power; mel matrix (librosa's or TF's); optional subtraction of
+each band's noise floor (its minimum over the frames); log; optional DCT-II
 (orthonormal or TF's scaling, first n_mfcc rows); optional mean over the frames subtracted. With the librosa
 settings it equals librosa (melspectrogram(center=False) + mfcc(S=log-mel)), with the TF ones MLPerf Tiny's TF
 pipeline, within the tolerances tests/audio/test_features.py and test_mlperf_frontend.py state. The tables
@@ -95,7 +96,11 @@ class TorchFrontend(torch.nn.Module):
         spec = torch.stft(x, n_fft=c.n_fft, hop_length=c.hop_samples, win_length=c.frame_samples,
                           window=self.window, center=False, return_complex=True)  # (B, bins, T)
         mag = spec.abs() if c.power == 1.0 else spec.real ** 2 + spec.imag ** 2
-        mel = torch.matmul(self.mel if mel is None else mel, mag) + c.log_offset  # (B, n_mels, T)
+        mel = torch.matmul(self.mel if mel is None else mel, mag)  # (B, n_mels, T)
+        if c.noise_subtract > 0:
+            floor = mel.amin(dim=-1, keepdim=True)
+            mel = torch.maximum(mel - c.noise_subtract * floor, c.noise_floor * floor)
+        mel = mel + c.log_offset
         logmel = torch.log(mel) if c.log_kind == "ln" else 10.0 * torch.log10(mel)
         out = logmel if c.n_mfcc is None else torch.matmul(self.dct, logmel)  # (B, F, T)
         if c.mean_normalize:

@@ -5,7 +5,9 @@
  * (if the config peak-normalizes; max s / 32768 with TC_FE_PEAK_SIGNED, the MLPerf front end), then each frame goes through tc_frontend_frame and is quantized at once with
  * tc_frontend_quantize_s8. Only one frame is held as float (TC_FE_FRAME_SAMPLES floats), not the whole window,
  * unless the config mean-normalizes (TC_FE_MEAN_NORMALIZE): then the window's float features are kept
- * (TC_FE_NUM_FRAMES x TC_FE_N_FEATURES floats), their means over the frames subtracted, then quantized.
+ * (TC_FE_NUM_FRAMES x TC_FE_N_FEATURES floats), their means over the frames subtracted, then quantized. With
+ * TC_FE_NOISE_SUBTRACT the window's mel energies are kept (TC_FE_NUM_FRAMES x TC_FE_N_MELS floats), each band's
+ * noise floor subtracted (tc_frontend_subtract_noise), then each frame goes on through tc_frontend_mel_features.
  */
 #ifndef KWS_FEATURES_H
 #define KWS_FEATURES_H

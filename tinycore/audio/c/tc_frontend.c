@@ -1,4 +1,5 @@
-/* Audio front end in float32 C99: window, radix-2 real FFT, |X|^power, sparse mel, log, DCT. See tc_frontend.h. */
+/* Audio front end in float32 C99: window, radix-2 real FFT, |X|^power, sparse mel, optional noise-floor
+ * subtraction, log, DCT. See tc_frontend.h. */
 #include "tc_frontend.h"
 #include "tc_fixedpoint.h"
 
@@ -9,6 +10,7 @@
 /* The windowed frame, zero-padded to n_fft; read as TC_FE_HALF interleaved complex values by the FFT. */
 static float tc_fe_buf[TC_FE_N_FFT];
 static float tc_fe_spec[TC_FE_N_BINS];
+static float tc_fe_mel[TC_FE_N_MELS];
 static float tc_fe_logmel[TC_FE_N_MELS];
 
 /* In-place iterative radix-2 DIT FFT of TC_FE_HALF complex values (re, im interleaved) in tc_fe_buf.
@@ -77,7 +79,7 @@ static void tc_fe_power_spectrum(void) {
     }
 }
 
-void tc_frontend_frame(const float *frame, float *out) {
+void tc_frontend_frame_mel(const float *frame, float *mel) {
     int32_t i, m, pos = 0;
     for (i = 0; i < TC_FE_FRAME_SAMPLES; ++i) {
         tc_fe_buf[i] = frame[i] * tc_fe_window[i];
@@ -89,12 +91,19 @@ void tc_frontend_frame(const float *frame, float *out) {
     for (m = 0; m < TC_FE_N_MELS; ++m) {
         const float *w = &tc_fe_mel_weight[pos];
         const float *s = &tc_fe_spec[tc_fe_mel_start[m]];
-        float acc = 0.0f, v;
+        float acc = 0.0f;
         for (i = 0; i < (int32_t)tc_fe_mel_len[m]; ++i) {
             acc += w[i] * s[i];
         }
         pos += tc_fe_mel_len[m];
-        v = acc + TC_FE_LOG_OFFSET;
+        mel[m] = acc;
+    }
+}
+
+void tc_frontend_mel_features(const float *mel, float *out) {
+    int32_t i, m;
+    for (m = 0; m < TC_FE_N_MELS; ++m) {
+        float v = mel[m] + TC_FE_LOG_OFFSET;
 #if TC_FE_LOG_10LOG10
         tc_fe_logmel[m] = 10.0f * log10f(v);
 #else
@@ -111,14 +120,40 @@ void tc_frontend_frame(const float *frame, float *out) {
         out[i] = acc;
     }
 #else
+    (void)i;
     for (m = 0; m < TC_FE_N_MELS; ++m) {
         out[m] = tc_fe_logmel[m];
     }
 #endif
 }
 
+void tc_frontend_frame(const float *frame, float *out) {
+    tc_frontend_frame_mel(frame, tc_fe_mel);
+    tc_frontend_mel_features(tc_fe_mel, out);
+}
+
+void tc_frontend_subtract_noise(float *mels) {
+    int32_t t, m;
+    for (m = 0; m < TC_FE_N_MELS; ++m) {
+        float floor = mels[m], cut, keep;
+        for (t = 1; t < TC_FE_NUM_FRAMES; ++t) {
+            float e = mels[t * TC_FE_N_MELS + m];
+            floor = e < floor ? e : floor;
+        }
+        cut = TC_FE_NOISE_SUBTRACT_BETA * floor;
+        keep = TC_FE_NOISE_FLOOR * floor;
+        for (t = 0; t < TC_FE_NUM_FRAMES; ++t) {
+            float e = mels[t * TC_FE_N_MELS + m] - cut;
+            mels[t * TC_FE_N_MELS + m] = e > keep ? e : keep;
+        }
+    }
+}
+
 void tc_frontend_clip(const float *clip, float *out) {
     static float frame[TC_FE_FRAME_SAMPLES];
+#if TC_FE_NOISE_SUBTRACT
+    static float mels[TC_FE_NUM_FRAMES * TC_FE_N_MELS]; /* the floors need every frame before the log */
+#endif
     int32_t t, i;
     float peak = 1.0f;
 #if TC_FE_PEAK_NORMALIZE
@@ -140,8 +175,18 @@ void tc_frontend_clip(const float *clip, float *out) {
         for (i = 0; i < TC_FE_FRAME_SAMPLES; ++i) {
             frame[i] = x[i] / peak;
         }
+#if TC_FE_NOISE_SUBTRACT
+        tc_frontend_frame_mel(frame, &mels[t * TC_FE_N_MELS]);
+#else
         tc_frontend_frame(frame, &out[t * TC_FE_N_FEATURES]);
+#endif
     }
+#if TC_FE_NOISE_SUBTRACT
+    tc_frontend_subtract_noise(mels);
+    for (t = 0; t < TC_FE_NUM_FRAMES; ++t) {
+        tc_frontend_mel_features(&mels[t * TC_FE_N_MELS], &out[t * TC_FE_N_FEATURES]);
+    }
+#endif
 #if TC_FE_MEAN_NORMALIZE
     tc_frontend_mean_normalize(out);
 #endif

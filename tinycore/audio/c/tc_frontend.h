@@ -20,6 +20,16 @@ extern "C" {
  * values. */
 void tc_frontend_frame(const float *frame, float *out);
 
+/* The two halves of tc_frontend_frame: one frame -> TC_FE_N_MELS mel energies (window, FFT, mel filters), and
+ * mel energies -> TC_FE_N_FEATURES values (log of energy + TC_FE_LOG_OFFSET, then the DCT if TC_FE_N_MFCC > 0). */
+void tc_frontend_frame_mel(const float *frame, float *mel);
+void tc_frontend_mel_features(const float *mel, float *out);
+
+/* Spectral subtraction over TC_FE_NUM_FRAMES x TC_FE_N_MELS mel energies (time-major), in place: each band's floor
+ * is its smallest energy over the frames, every energy e becomes max(e - TC_FE_NOISE_SUBTRACT_BETA * floor,
+ * TC_FE_NOISE_FLOOR * floor). What tc_frontend_clip does between the two halves when TC_FE_NOISE_SUBTRACT is 1. */
+void tc_frontend_subtract_noise(float *mels);
+
 /* One clip: TC_FE_CLIP_SAMPLES samples in [-1, 1) -> TC_FE_NUM_FRAMES x TC_FE_N_FEATURES values, time-major.
  * With TC_FE_FRAMES_STACKED = n, model input vector i is the contiguous run out[i * F .. (i + n) * F). */
 void tc_frontend_clip(const float *clip, float *out);
