@@ -10,8 +10,7 @@
 /* The windowed frame, zero-padded to n_fft; read as TC_FE_HALF interleaved complex values by the FFT. */
 static float tc_fe_buf[TC_FE_N_FFT];
 static float tc_fe_spec[TC_FE_N_BINS];
-static float tc_fe_mel[TC_FE_N_MELS];
-static float tc_fe_logmel[TC_FE_N_MELS];
+static float tc_fe_logmel[TC_FE_N_MELS]; /* a frame's mel energies, then their logs (in place) */
 
 /* In-place iterative radix-2 DIT FFT of TC_FE_HALF complex values (re, im interleaved) in tc_fe_buf.
  * Twiddle for an m-point stage, index j: exp(-2 pi i j / m) = tc_fe_twiddle[(TC_FE_N_FFT / m) * j]. */
@@ -128,8 +127,8 @@ void tc_frontend_mel_features(const float *mel, float *out) {
 }
 
 void tc_frontend_frame(const float *frame, float *out) {
-    tc_frontend_frame_mel(frame, tc_fe_mel);
-    tc_frontend_mel_features(tc_fe_mel, out);
+    tc_frontend_frame_mel(frame, tc_fe_logmel);
+    tc_frontend_mel_features(tc_fe_logmel, out); /* mel may be tc_fe_logmel: each value is read before written */
 }
 
 void tc_frontend_subtract_noise(float *mels) {
