@@ -134,13 +134,13 @@ void tc_frontend_frame(const float *frame, float *out) {
 void tc_frontend_subtract_noise(float *mels) {
     int32_t t, m;
     for (m = 0; m < TC_FE_N_MELS; ++m) {
-        float floor = mels[m], cut, keep;
+        float lowest = mels[m], cut, keep;
         for (t = 1; t < TC_FE_NUM_FRAMES; ++t) {
             float e = mels[t * TC_FE_N_MELS + m];
-            floor = e < floor ? e : floor;
+            lowest = e < lowest ? e : lowest;
         }
-        cut = TC_FE_NOISE_SUBTRACT_BETA * floor;
-        keep = TC_FE_NOISE_FLOOR * floor;
+        cut = TC_FE_NOISE_SUBTRACT_BETA * lowest;
+        keep = TC_FE_NOISE_FLOOR * lowest;
         for (t = 0; t < TC_FE_NUM_FRAMES; ++t) {
             float e = mels[t * TC_FE_N_MELS + m] - cut;
             mels[t * TC_FE_N_MELS + m] = e > keep ? e : keep;
