@@ -19,7 +19,7 @@ normalization: a fixed channel or noise colour is a constant offset of every fra
 smallest energy over the clip's T frames, and every energy e becomes max(e - beta * floor, noise_floor * floor), so
 steady noise (white, pink, hum, fan) that fills the quiet bands is taken out and what is left of it is a fixed
 fraction of its level (the log of a near-zero difference would otherwise swing with the noise). Measured on KWS
-(`--frontend librosa-ns`, apps/kws/README.md): no better than the plain features on any noise kind, off.
+(`--frontend librosa-ns`, apps/kws/README.md): worse overall and on white/pink noise, better only on babble; off.
 """
 from __future__ import annotations
 
