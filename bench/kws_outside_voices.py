@@ -1,7 +1,7 @@
 """Accuracy of a trained KWS run on the voices of two other synthesizers, flite and festival, which the app never
 trains or tunes on (issue #15 keeps them for measuring from outside): how far the built-in espeak-ng set carries.
 
-    python bench/kws_outside_voices.py RUN_DIR [--out /tmp/kws_outside] [--seed 0]
+    python bench/kws_outside_voices.py RUN_DIR [RUN_DIR ...] [--out /tmp/kws_outside] [--seed 0] [--reuse]
 
 Each installed English voice (flite: kal, kal16, awb, rms, slt; festival: every voice of `voice.list`) speaks the
 ten keywords at three speeds (duration stretch 0.85 / 1.0 / 1.2) and 20 `_unknown_` words (ten Speech Commands
@@ -9,7 +9,8 @@ words, ten of the app's confusable words); 40 `_silence_` clips of noise. Each w
 at a seeded offset in 1 s. Two trees in the official test archive's layout are written and scored: `clean/`, and
 `noisy/` with the pinned protocol's noise (80 % of speech clips, one of the eight kinds, SNR U(0, 25) dB; babble is
 3-5 other words of the same outside voices). One JSON line per tree: float and int8 accuracy, keyword recall,
-keyword -> `_unknown_` rate, per-class recall (int8) and per-voice accuracy (int8). Needs
+keyword -> `_unknown_` rate, per-class recall (int8) and per-voice accuracy (int8); with several runs, one line per
+run and tree, all on the same clips (`--reuse` scores trees an earlier call wrote, without synthesizing). Needs
 `apt-get install flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts`.
 """
 from __future__ import annotations
@@ -156,13 +157,22 @@ def score(run: Path, tree: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run", type=Path, help="a KWS run folder (report.json, checkpoint.pt, model.graph)")
+    ap.add_argument("runs", type=Path, nargs="+", help="KWS run folders (report.json, checkpoint.pt, model.graph)")
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "kws_outside",
                     help="where the two trees are written (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="placement, noise kinds and SNRs (default: 0)")
+    ap.add_argument("--reuse", action="store_true", help="score the trees already in --out instead of writing them")
     args = ap.parse_args()
-    for tree in write_trees(args.out, args.seed):
-        print(json.dumps(score(args.run, tree)), flush=True)
+    trees = [args.out / "clean", args.out / "noisy"]
+    if args.reuse:
+        missing = [str(t) for t in trees if not (t / "_unknown_").is_dir()]
+        if missing:
+            sys.exit(f"--reuse: no tree written at {', '.join(missing)} (run once without --reuse)")
+    else:
+        trees = write_trees(args.out, args.seed)
+    for run in args.runs:
+        for tree in trees:
+            print(json.dumps({"run": str(run), **score(run, tree)}), flush=True)
 
 
 if __name__ == "__main__":
