@@ -31,17 +31,15 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apps.kws.data import CONFUSABLE  # noqa: E402
+from apps.kws.data import (CONFUSABLE, NOISE_KINDS, NOISY_FRACTION, SAMPLE_RATE_HZ, SILENCE_RMS_DBFS,  # noqa: E402
+                           SNR_DB, babble, noise_clip, place, trim_silence)
 from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS  # noqa: E402
-from tinycore.audio.noise import COLOURS, coloured_noise, fan, hum, mix_at_snr, music, street  # noqa: E402
+from tinycore.audio.noise import mix_at_snr  # noqa: E402
 from tinycore.audio.wav import AudioNotice, read_wav  # noqa: E402
 
-SAMPLE_RATE_HZ = 16000
 STRETCHES = (0.85, 1.0, 1.2)
 UNKNOWN = UNKNOWN_WORDS[:10] + CONFUSABLE[::2][:10]
-NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "street", "music", "babble")
-NOISY_SHARE, SNR_DB = 0.8, (0.0, 25.0)
-SILENCE_CLIPS, SILENCE_RMS_DBFS = 40, (-60.0, -25.0)
+SILENCE_CLIPS = 40
 APT = "apt-get install flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
 LIMITED_DOMAIN = {"awb_time"}  # flite's talking clock: it only says times
 
@@ -71,28 +69,16 @@ def synthesize(engine: str, voice: str, word: str, stretch: float, tmp: Path) ->
     with warnings.catch_warnings():  # festival's HTS voice writes 32 kHz: the resampling notice is expected
         warnings.simplefilter("ignore", AudioNotice)
         x = read_wav(wav, SAMPLE_RATE_HZ)
-    loud = np.flatnonzero(np.abs(x) > 0.01 * max(np.abs(x).max(), 1e-9))
-    x = x[loud[0]:loud[-1] + 1] if len(loud) else x
+    x = trim_silence(x)
     return (0.5 * x / max(np.abs(x).max(), 1e-9)).astype(np.float32)
 
 
-def place(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """x at a random offset in 1 s (cut at the end if longer)."""
-    out = np.zeros(SAMPLE_RATE_HZ, np.float32)
-    x = x[:SAMPLE_RATE_HZ]
-    start = int(rng.integers(0, SAMPLE_RATE_HZ - len(x) + 1))
-    out[start:start + len(x)] = x
-    return out
-
-
 def noise(kind: str, words: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """1 s of unit-RMS noise of `kind`; babble sums 3-5 of `words`."""
-    if kind in COLOURS:
-        return coloured_noise(SAMPLE_RATE_HZ, COLOURS[kind], rng)
-    if kind == "babble":
-        x = sum(place(words[int(i)], rng) for i in rng.integers(0, len(words), int(rng.integers(3, 6))))
-        return (x / max(float(np.sqrt(np.mean(x ** 2))), 1e-9)).astype(np.float32)
-    return {"hum": hum, "fan": fan, "street": street, "music": music}[kind](SAMPLE_RATE_HZ, SAMPLE_RATE_HZ, rng)
+    """1 s of unit-RMS noise of `kind`, as the built-in set makes it; babble sums 3-5 of `words`."""
+    if kind != "babble":
+        return noise_clip(kind, rng)
+    picks = rng.integers(0, len(words), int(rng.integers(3, 6)))
+    return babble([words[int(i)] for i in picks], rng)
 
 
 def write_trees(root: Path, seed: int) -> list[Path]:
@@ -115,8 +101,9 @@ def write_trees(root: Path, seed: int) -> list[Path]:
     for label, name, x in speech:
         clip = place(x, rng)
         sf.write(trees[0] / label / f"{name}.wav", clip, SAMPLE_RATE_HZ, subtype="PCM_16")
-        if rng.random() < NOISY_SHARE:
-            clip = mix_at_snr(clip, noise(str(rng.choice(NOISE_KINDS)), sources, rng), float(rng.uniform(*SNR_DB)))
+        if rng.random() < NOISY_FRACTION["test"]:  # the pinned test protocol's noise
+            kind = str(rng.choice(NOISE_KINDS))
+            clip = mix_at_snr(clip, noise(kind, sources, rng), float(rng.uniform(*SNR_DB["test"])))
             clip = clip / max(1.0, float(np.abs(clip).max()))
         sf.write(trees[1] / label / f"{name}.wav", clip, SAMPLE_RATE_HZ, subtype="PCM_16")
     for i in range(SILENCE_CLIPS):
@@ -141,13 +128,13 @@ def score(run: Path, tree: Path) -> dict:
     voices = [r.voice for r in data.extra["manifest"].split("test")]
     out: dict = {"tree": str(tree), "clips": int(len(y))}
     keyword = y < len(KEYWORDS)
-    for name, predict in zip(("float", "int8"), predictors(RunDir(run))):
-        pred = predict(x).argmax(1)
+    preds = {name: predict(x).argmax(1) for name, predict in zip(("float", "int8"), predictors(RunDir(run)))}
+    for name, pred in preds.items():
         out[name] = {"accuracy": round(float((pred == y).mean()), 4),
                      "keyword_recall": round(float((pred[keyword] == y[keyword]).mean()), 4),
                      "keyword_to_unknown": round(float((pred[keyword] == CLASSES.index("_unknown_")).mean()), 4)}
     by_class, by_voice = defaultdict(list), defaultdict(list)
-    for v, t, p in zip(voices, y, pred):
+    for v, t, p in zip(voices, y, preds["int8"]):
         by_class[CLASSES[t]].append(p == t)
         by_voice[v].append(p == t)
     out["int8"]["per_class_recall"] = {c: round(float(np.mean(by_class[c])), 3) for c in CLASSES if by_class[c]}

@@ -209,12 +209,16 @@ def _speech(word: str, voice: str, speed: int, pitch: int, amplitude: int = 100,
             data_path: Path | None = None) -> np.ndarray:
     """One word at 16 kHz with espeak-ng's leading and trailing silence removed."""
     x, rate = synthesize(word, voice, speed, pitch, amplitude, data_path=data_path)
-    x = resample(x, rate, SAMPLE_RATE_HZ)
+    return trim_silence(resample(x, rate, SAMPLE_RATE_HZ))
+
+
+def trim_silence(x: np.ndarray) -> np.ndarray:
+    """x without the leading and trailing samples under 1 % of its peak (a synthesizer's silence)."""
     idx = np.flatnonzero(np.abs(x) > 0.01 * max(np.abs(x).max(), 1e-9))
     return x[idx[0]:idx[-1] + 1] if len(idx) else x
 
 
-def _place(x: np.ndarray, rng: np.random.Generator, n: int = CLIP_SAMPLES) -> np.ndarray:
+def place(x: np.ndarray, rng: np.random.Generator, n: int = CLIP_SAMPLES) -> np.ndarray:
     """Put x at a random offset in n samples (time shift); a word longer than n is cut at the end."""
     out = np.zeros(n, dtype=np.float32)
     x = x[:n]
@@ -229,7 +233,12 @@ _NOISES = {"hum": hum, "fan": fan, "street": street, "music": music}
 def _noise(spec: ClipSpec, rng: np.random.Generator) -> np.ndarray:
     if spec.noise != "babble":
         return noise_clip(spec.noise, rng)
-    x = sum(_place(_speech(w, _voice_arg(v), s, p), rng) for w, v, s, p in spec.babble)
+    return babble([_speech(w, _voice_arg(v), s, p) for w, v, s, p in spec.babble], rng)
+
+
+def babble(words: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS sum of `words`, each placed at its own random offset in the clip (in their order)."""
+    x = sum(place(w, rng) for w in words)
     return (x / max(np.sqrt(np.mean(x ** 2)), 1e-9)).astype(np.float32)
 
 
@@ -281,7 +290,7 @@ def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
         speech = _speech(spec.word, voice_arg, spec.speed_wpm, spec.pitch, spec.amplitude,
                          data_path=data_path)
         extra["speech_samples"] = int(min(len(speech), CLIP_SAMPLES))
-        x = _place(speech, rng)
+        x = place(speech, rng)
         if spec.room:
             x = reverberate(x, room_impulse_response(float(rng.uniform(*ROOMS[spec.room])), SAMPLE_RATE_HZ, rng))
         if spec.channel:

@@ -52,6 +52,7 @@ def test_trees_are_test_archives(bench, tmp_path):
                            for p in speech])
     assert 0.65 < noisy_share < 0.95, noisy_share  # the protocol's 80 % of speech clips
 
+
 def test_same_seed_same_clips(bench, tmp_path):
     import soundfile as sf
 
