@@ -59,3 +59,13 @@ def test_dense_autoencoder_matches_mlperf_tiny_anomaly():
     assert s["params"] + 4 * (8 * 128 + 8) == 269_992
     small = model_stats(dense_autoencoder([20, 4, 20], bn=False))
     assert small["params"] == 20 * 4 + 4 + 4 * 20 + 20
+
+
+def test_ds_cnn_dw_kernel_widens_time_context_for_few_weights():
+    base, wide = model_stats(ds_cnn(64)), model_stats(ds_cnn(64, dw_kernel=(5, 3)))
+    assert wide["params"] - base["params"] == 4 * 64 * (15 - 9)  # depthwise weights only; BN folds into the bias
+    assert wide["shapes"] == base["shapes"]  # 'same' padding keeps every map
+    model = build_model(ds_cnn(64, dw_kernel=(5, 3)))
+    depthwise = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert len(depthwise) == 4 and all(m.kernel_size == (5, 3) for m in depthwise)
+    assert ds_cnn(64, dw_kernel=(5, 3)).name == "ds_cnn_w64_k53" and ds_cnn(64).blocks[0].kernel == 3

@@ -14,18 +14,23 @@ from tinycore.spec.layers import (FC, ClassToken, Conv, Dropout, DWSep, Flatten,
 
 
 def ds_cnn(width: int = 64, classes: int = 12, frames: int = 49, coeffs: int = 10, name: str | None = None,
-           dropout: tuple[float, float] = (0.2, 0.4), blocks: int = 4, time_stride: int = 2) -> ModelSpec:
+           dropout: tuple[float, float] = (0.2, 0.4), blocks: int = 4, time_stride: int = 2,
+           dw_kernel: tuple[int, int] = (3, 3)) -> ModelSpec:
     """The DS-CNN family of the MLPerf Tiny KWS reference: a 10x4 stride-2 conv, then `blocks` depthwise-separable
     blocks (4 in the reference), all `width` channels wide (64 is the reference, `ds_cnn_s`); dropout after the stem
     and before the pooled head (the reference's 0.2 and 0.4 by default). time_stride 1 keeps every frame after the
-    first conv: the blocks run on a feature map twice as long (twice the MACs and activations, same params)."""
+    first conv: the blocks run on a feature map twice as long (twice the MACs and activations, same params).
+    dw_kernel (time, frequency) of the depthwise convs: (5, 3) sees 5 frames per block instead of 3 for 6 * width
+    more weights per block, where a wider net costs of the order of width^2 more (measured on KWS: apps/kws/README)."""
     return ModelSpec(
         name=name or f"ds_cnn_w{width}" + (f"_b{blocks}" if blocks != 4 else "") +
-        (f"_t{time_stride}" if time_stride != 2 else ""),
+        (f"_t{time_stride}" if time_stride != 2 else "") +
+        (f"_k{dw_kernel[0]}{dw_kernel[1]}" if tuple(dw_kernel) != (3, 3) else ""),
         input=InputSpec(channels=1, height=frames, width=coeffs),
         stem=(Conv(width, kernel=(10, 4), stride=2 if time_stride == 2 else (time_stride, 2), padding=(5, 1),
                    act="relu"), Dropout(dropout[0])),
-        blocks=tuple(DWSep(width, kernel=3, act="relu") for _ in range(blocks)),
+        blocks=tuple(DWSep(width, kernel=3 if tuple(dw_kernel) == (3, 3) else tuple(dw_kernel), act="relu")
+                     for _ in range(blocks)),
         head=(Dropout(dropout[1]), GlobalPool(), Flatten(), FC(classes)),
     )
 
