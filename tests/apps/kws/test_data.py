@@ -34,7 +34,7 @@ def test_sizes_of_full_and_quick():
     n_train = len(split["train"])
     assert len(full) == 13 * 10 * len(names)  # 12870 with 99 variants
     assert len(quick) == 13 * 6 * len(names) + 13 * (QUICK.train_extra_reps * n_train + QUICK.generated_voices)
-    assert len(quick) == 18486  # 7722 + 10764 (before the same-speaker drop)
+    assert len(quick) == 36426  # 7722 + 28704 (before the same-speaker drop)
     k = round(0.15 * len(names))  # 15 of 99
     assert {s: len(v) for s, v in split.items()} == {"train": len(names) - 2 * k, "val": k, "test": k}
     babble_variants = {v.split("+")[1] for s in full if s.split == "test" for _, v, _, _ in s.babble}
@@ -179,7 +179,7 @@ def test_deterministic_and_seed_dependent(tiny, tmp_path):
 
 def test_cache_key_of_sizes_without_generated_voices_has_no_generated_fields():
     key = dataset_key(0, QUICK)
-    assert key["version"] == 5 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 12}
+    assert key["version"] == 5 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 32}
     assert dataset_key(0, DatasetSize(reps=6, generated_voices=3))["size"]["generated_voices"] == 3
     assert dataset_key(0, DatasetSize(reps=6, confusable_reps=1))["size"]["confusable_reps"] == 1
 

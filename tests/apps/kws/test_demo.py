@@ -10,12 +10,13 @@ from tests.conftest import ROOT
 
 @pytest.mark.slow
 @pytest.mark.firmware
-def test_demo_quick_end_to_end(tmp_path):
+def test_demo_end_to_end_on_the_built_in_set(tmp_path):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "apps.kws", "demo", "--quick", "--epochs", "1", "--n", "3", "--quiet",
+    cmd = [sys.executable, "-m", "apps.kws", "demo", "--no-quick", "--epochs", "2", "--n", "3", "--quiet",
            "--out", str(run), "--cache-dir", str(tmp_path / "data")]
-    # the quick set is built in the test (data set v5 with 12 extra train clips per keyword and voice: 18,408 clips
-    # + 14,904 clean train copies, 5 min 13 s beside another build); one epoch of its 16,146 train clips is 253 steps
+    # The full built-in set (12,740 clips) is built in the test: since the quick set has 32 extra train clips per
+    # keyword and voice (36,348 clips + 31,464 clean copies, a 683 s test in a fresh-clone CI), it is the smaller
+    # one. For KWS --quick changes only the set's size and the epochs (given here), so the path is the same.
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=2400)
     assert p.returncode == 0, p.stderr[-2000:]
     r = json.loads((run / "report.json").read_text())
@@ -27,8 +28,8 @@ def test_demo_quick_end_to_end(tmp_path):
     fw = r["firmware"]
     assert fw["outputs_match_runtime"] is True and fw["labels_match_python"] is True and fw["n_checked"] == 3
     assert fw["arena_bytes"] == r["memory"]["sram_peak_bytes"] and fw["bss_bytes"] >= fw["arena_bytes"]
-    # README (Results): 3 epochs on data set v2 measured float 59.2 %, int8 58.6 %; the first of 35 epochs over the
-    # 16,146 train clips reached val 75.9 % (README); floor well below, int8 within 2 points of float
+    # README (Results): on the full set's 8,970 train clips one epoch gave float 53.5 %, int8 54.1 %, too near the
+    # floor; two give float 68.6 %, int8 69.0 % (2026-12-06); floor well below, int8 within 2 points of float
     assert r["metrics"]["float"]["accuracy"] >= 0.50
     assert abs(r["metrics"]["float"]["accuracy"] - r["metrics"]["int8"]["accuracy"]) <= 0.02
     for png in ("memory.png", "confusion_float.png", "confusion_int8.png"):
