@@ -22,15 +22,14 @@ def ds_cnn(width: int = 64, classes: int = 12, frames: int = 49, coeffs: int = 1
     first conv: the blocks run on a feature map twice as long (twice the MACs and activations, same params).
     dw_kernel (time, frequency) of the depthwise convs: (5, 3) sees 5 frames per block instead of 3 for 6 * width
     more weights per block, where a wider net costs of the order of width^2 more (measured on KWS: apps/kws/README)."""
+    dw = 3 if tuple(dw_kernel) == (3, 3) else tuple(dw_kernel)  # the reference's square 3 stays an int in the spec
     return ModelSpec(
         name=name or f"ds_cnn_w{width}" + (f"_b{blocks}" if blocks != 4 else "") +
-        (f"_t{time_stride}" if time_stride != 2 else "") +
-        (f"_k{dw_kernel[0]}{dw_kernel[1]}" if tuple(dw_kernel) != (3, 3) else ""),
+        (f"_t{time_stride}" if time_stride != 2 else "") + (f"_k{dw[0]}{dw[1]}" if dw != 3 else ""),
         input=InputSpec(channels=1, height=frames, width=coeffs),
         stem=(Conv(width, kernel=(10, 4), stride=2 if time_stride == 2 else (time_stride, 2), padding=(5, 1),
                    act="relu"), Dropout(dropout[0])),
-        blocks=tuple(DWSep(width, kernel=3 if tuple(dw_kernel) == (3, 3) else tuple(dw_kernel), act="relu")
-                     for _ in range(blocks)),
+        blocks=tuple(DWSep(width, kernel=dw, act="relu") for _ in range(blocks)),
         head=(Dropout(dropout[1]), GlobalPool(), Flatten(), FC(classes)),
     )
 

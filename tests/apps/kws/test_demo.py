@@ -1,4 +1,4 @@
-"""End to end: `python -m apps.kws demo --quick` on small settings (few epochs, few firmware clips) in CI."""
+"""End to end: `python -m apps.kws demo` on the built-in set with small settings (two epochs, three firmware clips)."""
 import json
 import subprocess
 import sys
