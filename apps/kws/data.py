@@ -72,7 +72,8 @@ class DatasetSize:
 
 FULL = DatasetSize(reps=10)
 # 7,722 clips + 28,704 train: 38 clips per keyword per train voice (32 more than val/test's 6); 4, 12 and 20 more
-# gave test int8 88.6, 90.2 and 91.1 %, 32 more 91.9 % (best val 94.9 against 94.4 % with 12, README)
+# gave test int8 88.6, 90.2 and 91.1 %, 32 more 91.9 % (best val 94.9 against 94.4 % with 12, README); 64 more
+# gave 91.9 % again (one clip more) over 13 or 20 epochs, best val 94.7 / 95.1 %: not adopted (README)
 QUICK = DatasetSize(reps=6, train_extra_reps=32)
 VOICES_DIR = "espeak_voices"  # under the data set folder: the private espeak-ng data with the generated variants
 
