@@ -11,9 +11,12 @@ clean. Variants are shuffled by the seed and cut 70/15/15. The quick set adds tr
 accents, rooms and channels per train voice), planned after all others from their own generator, so its val and
 test clips are those of the set without them. Optionally (DatasetSize.generated_voices) train clips spoken by
 generated speaker characters (random espeak-ng variant files drawn from the seed, `tinycore.audio.espeak_voices`;
-train only) come last, from their own generator too. Every voice is spoken as `<accent's voice file>+<variant>`
-(espeak-ng 1.51 drops the variant of `en-gb+<variant>`), and variants that sound alike are one speaker: val/test
-clips of one that sounds like a train variant are left out (`same_speaker_dropped` in the manifest).
+train only) come after them, from their own generator too; then, optionally (DatasetSize.foreign_accent_reps),
+train words in foreign accents: English phonemes read with another language's phoneme table (FOREIGN_ACCENTS,
+`tinycore.audio.foreign_accent`), each from its own generator again. Every voice is spoken as
+`<accent's voice file>+<variant>` (espeak-ng 1.51 drops the variant of `en-gb+<variant>`), and variants that sound
+alike are one speaker: val/test clips of one that sounds like a train variant are left out (`same_speaker_dropped`
+in the manifest).
 `_silence_` clips are noise only; `_unknown_` clips are half words confusable with the keywords (CONFUSABLE), half
 other Speech Commands words. Deterministic from the seed (each clip carries its own seed, so the process pool's
 order does not matter); cached as wav/<split>/<label>/<n>.wav + manifest.json (rebuilt if the key changes).
@@ -31,9 +34,10 @@ import soundfile as sf
 
 from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS
 from tinycore.audio.augment import CHANNELS, ROOMS, random_channel, reverberate, room_impulse_response
-from tinycore.audio.espeak import (accent_voice_files, english_accents, espeak_version, same_sounding_variants,
-                                   synthesize, variants)
+from tinycore.audio.espeak import (accent_voice_files, english_accents, espeak_version, language_voice_files,
+                                   same_sounding_variants, synthesize, variants)
 from tinycore.audio.espeak_voices import data_path_for, generated_names, variant_texts, write_data_dirs
+from tinycore.audio.foreign_accent import SUBSTITUTES, foreign_phonemes, speakable
 from tinycore.audio.manifest import ClipRecord, Manifest
 from tinycore.audio.noise import COLOURS, coloured_noise, fan, hum, mix_at_snr, music, street
 from tinycore.audio.wav import resample
@@ -58,6 +62,12 @@ ROOM_P, CHANNEL_P = 0.5, 0.5  # train clips only
 # close to a keyword but not a homophone (no "know", "write", "rite"): the words a hedging model must tell apart
 CONFUSABLE = ("dog", "town", "dawn", "goal", "toe", "low", "lift", "lest", "now", "nose", "of", "cough", "own",
               "in", "ride", "light", "top", "step", "shop", "cup", "op", "yet", "yell", "less")
+# train-only foreign accents (DatasetSize.foreign_accent_reps, tinycore.audio.foreign_accent): natural languages
+# whose espeak-ng phoneme table speaks 9 or 10 of the keywords' English phonemes (after SUBSTITUTES), 45-55 of
+# the 59 words; a word is spoken only in the languages that keep all of its phonemes
+FOREIGN_ACCENTS = ("de", "fr-fr", "it", "es", "pt", "pt-br", "ca", "eu", "ro", "nb", "sv", "is", "cy", "ga", "hi",
+                   "bn", "gu", "mr", "ne", "pa", "ur", "si", "ta", "te", "kn", "ml", "tr", "az", "hr", "sr", "mk",
+                   "cs", "sk", "el", "lt", "id", "ms", "tn")
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ class DatasetSize:
     generated_voices: int = 0  # train-only speaker characters drawn from the seed (espeak_voices), planned last
     generated_reps: int = 1    # clips per keyword per generated voice (_unknown_ 2x, _silence_ 1x)
     confusable_reps: int = 0   # more train `_unknown_` clips: this many of each CONFUSABLE word per train variant
+    foreign_accent_reps: int = 0  # train clips per keyword (2x `_unknown_`) per train variant in FOREIGN_ACCENTS
 
 
 FULL = DatasetSize(reps=10)
@@ -99,6 +110,7 @@ class ClipSpec:
     room: str = ""        # "", "small", "large" (ROOMS)
     channel: str = ""     # "" or one of CHANNELS
     generated: bool = False  # variant is a generated speaker (VOICES_DIR)
+    phonemes: str = ""    # spoken as these English phonemes in accent, a foreign language (FOREIGN_ACCENTS)
 
 
 def split_variants(names: list[str], rng: np.random.Generator) -> dict[str, list[str]]:
@@ -133,12 +145,14 @@ def _unknown_words(n: int, rng: np.random.Generator) -> list[str]:
 
 def _variant_specs(split: str, variant: str, reps: int, rng: np.random.Generator, by_split: dict[str, list[str]],
                    by_accent: dict[str, list[str]], start: int, generated: bool = False,
-                   words: list[str] | None = None) -> list[ClipSpec]:
+                   words: list[str] | None = None,
+                   foreign: dict[str, tuple[str, list[str]]] | None = None) -> list[ClipSpec]:
     """The clips of one variant in one split (reps per keyword, 2 * reps `_unknown_`, reps `_silence_`, or the
-    given words), numbered from start; every draw comes from rng in a fixed order."""
+    given words), numbered from start; every draw comes from rng in a fixed order. foreign ({word: (phonemes,
+    languages)}): every clip is a word (no `_silence_`) spoken as its phonemes in one of its languages."""
     if words is None:
         words = [w for w in KEYWORDS for _ in range(reps)]
-        words += _unknown_words(2 * reps, rng) + [""] * reps
+        words += _unknown_words(2 * reps, rng) + ([""] * reps if foreign is None else [])
     specs: list[ClipSpec] = []
     for word in words:
         label = word if word in KEYWORDS else "_unknown_" if word else "_silence_"
@@ -154,24 +168,29 @@ def _variant_specs(split: str, variant: str, reps: int, rng: np.random.Generator
         i = start + len(specs)
         specs.append(ClipSpec(
             index=i, path=f"wav/{split}/{label}/{i:05d}.wav", label=label, split=split, word=word,
-            accent=_accent(split, by_accent, rng), variant=str(variant),
+            accent=str(rng.choice(foreign[word][1])) if foreign else _accent(split, by_accent, rng),
+            variant=str(variant),
             speed_wpm=int(rng.integers(*SPEED_WPM)), pitch=int(rng.integers(*PITCH)),
             amplitude=int(rng.integers(*AMPLITUDE)), noise=noise,
             snr_db=round(float(rng.uniform(*SNR_DB[split])), 2) if word and noisy else None,
             level_dbfs=round(float(rng.uniform(*SILENCE_RMS_DBFS)), 2), babble=babble,
-            seed=int(rng.integers(2**62)), room=room, channel=channel, generated=generated))
+            seed=int(rng.integers(2**62)), room=room, channel=channel, generated=generated,
+            phonemes=foreign[word][0] if foreign else ""))
     return specs
 
 
 def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[str],
-         same_speaker: dict[str, str] | None = None) -> tuple[list[ClipSpec], dict]:
+         same_speaker: dict[str, str] | None = None,
+         foreign: dict[str, tuple[str, list[str]]] | None = None) -> tuple[list[ClipSpec], dict]:
     """The clip list and the split ({"variants": {split: [...]}, "accents": {split: [...]}, "generated": [...],
     "same_speaker_dropped": {variant: [train variants]}}); a pure function of its arguments. The extra train clips
     (size.train_extra_reps), then those of the generated speakers (train only; babble talkers stay shipped train
     variants), come last, each from their own generator, so every other clip is the one a set without them has.
     same_speaker ({variant: representative}, espeak.same_sounding_variants): the val/test clips of a variant that
     sounds like a train variant are planned, then left out (their numbers stay unused), so no other clip moves.
-    The confusable `_unknown_` train clips (size.confusable_reps) come after all of them, from their own generator."""
+    The confusable `_unknown_` train clips (size.confusable_reps), then the foreign-accent ones
+    (size.foreign_accent_reps, spoken as foreign[word] = (phonemes, languages), foreign_words), come after all of
+    them, each from their own generator."""
     rng = np.random.default_rng(seed)
     pool = list(rng.permutation(sorted(all_variants)))[:size.max_variants]
     by_split = split_variants(pool, rng)
@@ -191,9 +210,26 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     for variant in by_split["train"] if size.confusable_reps else ():
         specs += _variant_specs("train", variant, 0, confusable, by_split, by_accent, len(specs),
                                 words=[w for w in CONFUSABLE for _ in range(size.confusable_reps)])
+    if size.foreign_accent_reps and not foreign:
+        raise ValueError("kws data: foreign_accent_reps needs the foreign words table (foreign_words)")
+    accented = np.random.default_rng([seed, 5])
+    for variant in by_split["train"] if size.foreign_accent_reps else ():
+        specs += _variant_specs("train", variant, size.foreign_accent_reps, accented, by_split, by_accent,
+                                len(specs), foreign=foreign)
     specs, by_split, dropped = _drop_train_speakers(specs, by_split, same_speaker or {})
     return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices),
                    "same_speaker_dropped": dropped}
+
+
+def foreign_words(languages: tuple[str, ...] = FOREIGN_ACCENTS) -> dict[str, tuple[str, list[str]]]:
+    """{word: (foreign phonemes, the languages that speak them)} for every word a clip may say; a word no
+    language speaks is an error (the foreign clips would silently lose a class)."""
+    words = [*KEYWORDS, *UNKNOWN_WORDS, *CONFUSABLE]
+    langs = speakable(words, languages)
+    mute = [w for w in words if not langs[w]]
+    if mute:
+        raise ValueError(f"kws data: no foreign accent of {', '.join(languages)} speaks {', '.join(mute)}")
+    return {w: (foreign_phonemes(w), langs[w]) for w in words}
 
 
 def _drop_train_speakers(specs: list[ClipSpec], by_split: dict[str, list[str]], same_speaker: dict[str, str]
@@ -263,7 +299,8 @@ def noise_clip(kind: str, rng: np.random.Generator, n: int = CLIP_SAMPLES) -> np
 
 @lru_cache(maxsize=1)
 def _accent_files() -> dict[str, str]:
-    return accent_voice_files()
+    """Accent (English, or a foreign language) -> voice file; the English ones as accent_voice_files has them."""
+    return {**language_voice_files(), **accent_voice_files()}
 
 
 def _espeak_voice(spec: ClipSpec, out_dir: str) -> tuple[str, Path | None]:
@@ -288,8 +325,10 @@ def render(spec: ClipSpec, out_dir: str) -> ClipRecord:
              "pitch": spec.pitch, "amplitude": spec.amplitude, "room": spec.room, "channel": spec.channel}
     if spec.word:
         voice_arg, data_path = _espeak_voice(spec, out_dir)
-        speech = _speech(spec.word, voice_arg, spec.speed_wpm, spec.pitch, spec.amplitude,
-                         data_path=data_path)
+        text = f"[[{spec.phonemes}]]" if spec.phonemes else spec.word
+        speech = _speech(text, voice_arg, spec.speed_wpm, spec.pitch, spec.amplitude, data_path=data_path)
+        if spec.phonemes:
+            extra["phonemes"] = spec.phonemes
         extra["speech_samples"] = int(min(len(speech), CLIP_SAMPLES))
         x = place(speech, rng)
         if spec.room:
@@ -319,14 +358,19 @@ def _cached(out: Path, key: dict) -> Manifest | None:
 
 
 def dataset_key(seed: int, size: DatasetSize) -> dict:
-    """What a cached set must match. Without generated voices or confusable clips their fields are left out, so a
-    size of before them keeps its key (and caches of version 4 stay valid)."""
+    """What a cached set must match. Without generated voices, confusable or foreign-accent clips their fields are
+    left out, so a size of before them keeps its key (and caches of version 4 stay valid)."""
     fields = asdict(size)
     if not size.generated_voices:
         fields = {k: v for k, v in fields.items() if not k.startswith("generated_")}
     if not size.confusable_reps:
         fields.pop("confusable_reps")
-    return {"version": DATASET_VERSION, "seed": seed, "size": fields, "espeak": espeak_version()}
+    if not size.foreign_accent_reps:
+        fields.pop("foreign_accent_reps")
+    key = {"version": DATASET_VERSION, "seed": seed, "size": fields, "espeak": espeak_version()}
+    if size.foreign_accent_reps:
+        key["foreign_accents"] = {"languages": list(FOREIGN_ACCENTS), "substitutes": [list(s) for s in SUBSTITUTES]}
+    return key
 
 
 def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = True, workers: int = 2) -> Manifest:
@@ -344,7 +388,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
     accents = english_accents()
     names = variants()
     same_speaker = same_sounding_variants(_accent_files()[next(a for a in accents if a in _accent_files())], names)
-    specs, split = plan(seed, size, accents, names, same_speaker)
+    foreign = foreign_words() if size.foreign_accent_reps else None
+    specs, split = plan(seed, size, accents, names, same_speaker, foreign)
     if split["generated"]:  # (seed, 1) and (seed, 2) are plan's generators
         write_data_dirs(out / VOICES_DIR, variant_texts(split["generated"], (seed, 3)))
     jobs = [(s, str(out)) for s in specs]
@@ -366,6 +411,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
             "build_seconds": round(time.perf_counter() - t0, 1)}
     if split["generated"]:  # left out without them: the manifest of a set of before stays as it was
         meta["generated_variants"] = {"train": split["generated"]}
+    if foreign:
+        meta["foreign_accent_words"] = {w: {"phonemes": p, "languages": langs} for w, (p, langs) in foreign.items()}
     manifest = Manifest(root=out, classes=CLASSES, clips=tuple(records), meta=meta)
     manifest.meta["counts"] = manifest.counts()
     manifest.save(out / "manifest.json")

@@ -63,11 +63,29 @@ def accent_voice_files() -> dict[str, str]:
 
     espeak-ng 1.51 drops the variant of `-v en-gb+f2` (the output equals `-v en-gb`), while `-v gmw/en+f2` applies
     it; the other English accent names keep theirs."""
+    return _voice_files("--voices=en")
+
+
+def language_voice_files() -> dict[str, str]:
+    """Every language voice (`espeak-ng --voices`) -> its voice file (`de` -> `gmw/de`), MBROLA ones left out."""
+    return _voice_files("--voices")
+
+
+def _voice_files(arg: str) -> dict[str, str]:
     files: dict[str, str] = {}
-    for row in _voice_table("--voices=en"):
+    for row in _voice_table(arg):
         if len(row) >= 5 and row[1] != "variant" and not row[4].startswith("mb/"):
             files.setdefault(row[1], row[4])
     return files
+
+
+def phonemes(text: str, voice: str) -> str:
+    """espeak-ng's phoneme mnemonics of text (`-x`: "left" -> "l'Eft" in en-us); text in `[[...]]` is read as
+    phonemes, so a phoneme string comes back unchanged only if voice's phoneme table has every one of them."""
+    out = subprocess.run([_espeak(), "-q", "-v", voice, "-x", text], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise DataError(f"espeak-ng -x failed for voice {voice!r}, text {text!r}: {out.stderr[:200]}")
+    return " ".join(out.stdout.split())
 
 
 def variants() -> list[str]:

@@ -2,16 +2,18 @@
 confusable `_unknown_` words, cached."""
 import hashlib
 import os
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from apps.kws.data import (CONFUSABLE, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB, VOICES_DIR, DatasetSize,
-                           _espeak_voice, _speech, _voice_arg, build, dataset_key, plan, render)
-from apps.kws.speech_commands import CLASSES
-from tinycore.audio.espeak import (accent_voice_files, english_accents, espeak_version, same_sounding_variants,
-                                   variants)
+from apps.kws.data import (CONFUSABLE, FOREIGN_ACCENTS, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB,
+                           VOICES_DIR, DatasetSize, _espeak_voice, _speech, _voice_arg, build, dataset_key,
+                           foreign_words, plan, render)
+from apps.kws.speech_commands import CLASSES, KEYWORDS, UNKNOWN_WORDS
+from tinycore.audio.espeak import (accent_voice_files, english_accents, espeak_version, language_voice_files,
+                                   same_sounding_variants, variants)
 
 TINY = DatasetSize(reps=1, max_variants=8)  # 8 variants -> 6 train, 1 val, 1 test; 13 clips each
 
@@ -83,6 +85,46 @@ def test_confusable_train_clips_are_unknown_train_only_and_leave_every_other_cli
     assert sorted(s.word for s in added) == sorted(w for w in CONFUSABLE for _ in range(2 * len(train)))
     assert {s.variant for s in added} == set(train) and all(s.accent != HELD_OUT_ACCENT for s in added)
     assert [s.index for s in more] == list(range(len(more))) and len({s.seed for s in more}) == len(more)
+
+
+def test_foreign_accent_clips_are_train_words_in_their_languages_after_every_other_clip():
+    """foreign_accent_reps: per train variant, reps of each keyword and 2 * reps `_unknown_` words (no
+    `_silence_`), each spoken as its phonemes in one of the languages the table gives that word, planned last."""
+    accents, names = english_accents(), variants()
+    size = DatasetSize(reps=6, train_extra_reps=1, confusable_reps=1)
+    base, split = plan(0, size, accents, names)
+    words = [*KEYWORDS, *UNKNOWN_WORDS, *CONFUSABLE]
+    table = {w: (f"ph-{w}", ["de", "hi"] if w in KEYWORDS else ["it"]) for w in words}
+    more, _ = plan(0, DatasetSize(**{**asdict(size), "foreign_accent_reps": 2}), accents, names, None, table)
+    assert more[:len(base)] == base and not any(s.phonemes for s in base)
+    added = more[len(base):]
+    train = split["variants"]["train"]
+    assert len(added) == 12 * 2 * len(train) and {s.variant for s in added} == set(train)
+    assert all(s.split == "train" and s.word and s.phonemes == f"ph-{s.word}" for s in added)
+    assert all(s.accent in table[s.word][1] for s in added)
+    assert {s.accent for s in added if s.label != "_unknown_"} == {"de", "hi"}
+    assert sum(s.label == "_unknown_" for s in added) == 2 * 2 * len(train)
+    assert [s.index for s in more] == list(range(len(more))) and len({s.seed for s in more}) == len(more)
+    with pytest.raises(ValueError, match="foreign words table"):
+        plan(0, DatasetSize(reps=1, foreign_accent_reps=1), accents, names)
+
+
+def test_foreign_words_cover_every_word_and_a_foreign_clip_speaks_its_language(tmp_path):
+    table = foreign_words()
+    assert set(table) == {*KEYWORDS, *UNKNOWN_WORDS, *CONFUSABLE}
+    assert all(langs and set(langs) <= set(FOREIGN_ACCENTS) for _, langs in table.values())
+    assert all(len(table[w][1]) >= 30 for w in KEYWORDS)  # every keyword in most of the accents
+    specs, _ = plan(0, DatasetSize(reps=1, max_variants=8, foreign_accent_reps=1), english_accents(), variants(),
+                    None, table)
+    spec = next(s for s in specs if s.phonemes and s.label in KEYWORDS)
+    record = render(spec, str(tmp_path))
+    files = language_voice_files()
+    assert _espeak_voice(spec, str(tmp_path)) == (f"{files[spec.accent]}+{spec.variant}", None)
+    assert record.extra["phonemes"] == spec.phonemes and record.extra["accent"] == spec.accent
+    english = replace(spec, accent="en-us", phonemes="")
+    render(english, str(tmp_path / "en"))
+    clean = [sf.read(root / record.extra["clean_path"], dtype="int16")[0] for root in (tmp_path, tmp_path / "en")]
+    assert np.abs(clean[0]).max() > 300 and not np.array_equal(*clean)
 
 
 def test_generated_speakers_change_no_val_or_test_byte(tiny, tmp_path):
@@ -182,6 +224,10 @@ def test_cache_key_of_sizes_without_generated_voices_has_no_generated_fields():
     assert key["version"] == 5 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 32}
     assert dataset_key(0, DatasetSize(reps=6, generated_voices=3))["size"]["generated_voices"] == 3
     assert dataset_key(0, DatasetSize(reps=6, confusable_reps=1))["size"]["confusable_reps"] == 1
+    foreign = dataset_key(0, DatasetSize(reps=6, foreign_accent_reps=2))
+    assert foreign["size"]["foreign_accent_reps"] == 2
+    assert foreign["foreign_accents"]["languages"] == list(FOREIGN_ACCENTS)
+    assert "foreign_accents" not in key
 
 
 def test_cache_is_reused(tiny):
