@@ -225,7 +225,7 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
 def foreign_words(languages: tuple[str, ...] = FOREIGN_ACCENTS) -> dict[str, tuple[str, list[str]]]:
     """{word: (foreign phonemes, the languages that speak them)} for every word a clip may say; a word no
     language speaks is an error (the foreign clips would silently lose a class)."""
-    words = [*KEYWORDS, *UNKNOWN_WORDS, *CONFUSABLE]
+    words = list(dict.fromkeys([*KEYWORDS, *UNKNOWN_WORDS, *CONFUSABLE]))  # "dog" is in both lists
     langs = speakable(words, languages)
     mute = [w for w in words if not langs[w]]
     if mute:

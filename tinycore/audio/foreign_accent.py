@@ -10,6 +10,7 @@ More accents in training is a lever for held-out accents and voices that no Engl
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Sequence
 
 from tinycore.audio.espeak import language_voice_files, phonemes
@@ -21,6 +22,7 @@ ENGLISH_VOICE = "en-us"  # whose pronunciation the foreign speakers imitate
 SUBSTITUTES = (("O2", "O"), ("2'", "'"), ("0", "O"), ("V", "a"), ("3:", "@:"), ("3", "@"))
 
 
+@lru_cache(maxsize=None)  # a pure function of the installed espeak-ng: speakable and its callers share it
 def foreign_phonemes(word: str) -> str:
     """The phoneme string a foreign speaker reads for word: ENGLISH_VOICE's mnemonics with SUBSTITUTES."""
     text = phonemes(word, ENGLISH_VOICE)
@@ -30,15 +32,16 @@ def foreign_phonemes(word: str) -> str:
 
 
 def speakable(words: Sequence[str], languages: Sequence[str], workers: int = 4) -> dict[str, list[str]]:
-    """{word: [languages whose table speaks every phoneme of foreign_phonemes(word)]}, languages in given order.
-
-    Unknown languages raise (a typo must not silently shrink the accent list)."""
+    """{word: [languages whose table speaks every phoneme of foreign_phonemes(word)]}, languages in given order,
+    each word once (a word given twice is one key). Unknown languages raise (a typo must not silently shrink the
+    accent list)."""
     files = language_voice_files()
     missing = [lang for lang in languages if lang not in files]
     if missing:
         raise ValueError(f"foreign accents: no espeak-ng language voice {', '.join(missing)} here")
     texts = {w: foreign_phonemes(w) for w in words}
-    pairs = [(w, lang) for w in words for lang in languages]
+    pairs = [(w, lang) for w in texts for lang in languages]
     with ThreadPoolExecutor(workers) as pool:  # subprocesses: threads suffice
-        same = list(pool.map(lambda p: phonemes(f"[[{texts[p[0]]}]]", files[p[1]]) == texts[p[0]], pairs))
-    return {w: [lang for (w2, lang), ok in zip(pairs, same) if w2 == w and ok] for w in words}
+        same = dict(zip(pairs, pool.map(lambda p: phonemes(f"[[{texts[p[0]]}]]", files[p[1]]) == texts[p[0]],
+                                        pairs)))
+    return {w: [lang for lang in languages if same[w, lang]] for w in texts}
