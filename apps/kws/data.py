@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,7 +58,8 @@ SILENCE_RMS_DBFS = (-60.0, -25.0)  # _silence_ clips: noise only (no babble) at 
 SPEED_WPM, PITCH, AMPLITUDE = (110, 250), (5, 95), (60, 160)  # espeak-ng -s, -p, -a
 HELD_OUT_ACCENT = "en-gb-scotland"  # never in train or val; a quarter of the test clips
 HELD_OUT_TEST_SHARE = 0.25
-ROOM_P, CHANNEL_P = 0.5, 0.5  # train clips only
+ROOM_P, CHANNEL_P = 0.5, 0.5  # train clips only, as planned (the draws val/test clips follow)
+COLOUR_KEEP = 1.0  # option: each planned room / channel kept with this p (thin_colouring; 0.4 measured, README)
 # close to a keyword but not a homophone (no "know", "write", "rite"): the words a hedging model must tell apart
 CONFUSABLE = ("dog", "town", "dawn", "goal", "toe", "low", "lift", "lest", "now", "nose", "of", "cough", "own",
               "in", "ride", "light", "top", "step", "shop", "cup", "op", "yet", "yell", "less")
@@ -217,9 +218,23 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     for variant in by_split["train"] if size.foreign_accent_reps else ():
         specs += _variant_specs("train", variant, size.foreign_accent_reps, accented, by_split, by_accent,
                                 len(specs), foreign=foreign)
+    specs = thin_colouring(specs, COLOUR_KEEP, np.random.default_rng([seed, 6]))
     specs, by_split, dropped = _drop_train_speakers(specs, by_split, same_speaker or {})
     return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices),
                    "same_speaker_dropped": dropped}
+
+
+def thin_colouring(specs: list[ClipSpec], keep: float, rng: np.random.Generator) -> list[ClipSpec]:
+    """specs with each train clip's planned room and channel kept with probability keep (two draws per clip that
+    has either, in clip order; none when keep is 1). Thinned after planning, so the main generator draws as
+    before and every val/test clip stays as it was: val/test have neither (README, Data)."""
+    out = []
+    for s in specs:
+        if keep < 1 and s.split == "train" and s.word and (s.room or s.channel):
+            s = replace(s, room=s.room if rng.random() < keep else "",
+                        channel=s.channel if rng.random() < keep else "")
+        out.append(s)
+    return out
 
 
 def foreign_words(languages: tuple[str, ...] = FOREIGN_ACCENTS) -> dict[str, tuple[str, list[str]]]:
@@ -369,6 +384,8 @@ def dataset_key(seed: int, size: DatasetSize) -> dict:
     if not size.foreign_accent_reps:
         fields.pop("foreign_accent_reps")
     key = {"version": DATASET_VERSION, "seed": seed, "size": fields, "espeak": espeak_version()}
+    if COLOUR_KEEP < 1:  # another set; at 1 the key stays version 5's
+        key["colour_keep"] = COLOUR_KEEP
     if size.foreign_accent_reps:
         key["foreign_accents"] = {"languages": list(FOREIGN_ACCENTS), "substitutes": [list(s) for s in SUBSTITUTES]}
     return key
@@ -404,7 +421,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
                           f"({SPLIT_FRACTIONS}) and accent {HELD_OUT_ACCENT} is in test only "
                           f"({HELD_OUT_TEST_SHARE:.0%} of test clips)",
             "snr_db": {s: list(r) for s, r in SNR_DB.items()}, "noisy_fraction": NOISY_FRACTION,
-            "train_rooms": {"p": ROOM_P, "rt60_s": ROOMS}, "train_channels": {"p": CHANNEL_P, "kinds": CHANNELS},
+            "train_rooms": {"p": ROOM_P * COLOUR_KEEP, "rt60_s": ROOMS},
+            "train_channels": {"p": CHANNEL_P * COLOUR_KEEP, "kinds": CHANNELS},
             "unknown_words": {"confusable": CONFUSABLE, "speech_commands": UNKNOWN_WORDS},
             "snr_definition": "10*log10(mean power over the spoken word / mean power of the noise over 1 s)",
             "noise_kinds": list(NOISE_KINDS), "silence_rms_dbfs": list(SILENCE_RMS_DBFS),
