@@ -59,7 +59,6 @@ SPEED_WPM, PITCH, AMPLITUDE = (110, 250), (5, 95), (60, 160)  # espeak-ng -s, -p
 HELD_OUT_ACCENT = "en-gb-scotland"  # never in train or val; a quarter of the test clips
 HELD_OUT_TEST_SHARE = 0.25
 ROOM_P, CHANNEL_P = 0.5, 0.5  # train clips only, as planned (the draws val/test clips follow)
-COLOUR_KEEP = 1.0  # option: each planned room / channel kept with this p (thin_colouring; 0.4 measured, README)
 # close to a keyword but not a homophone (no "know", "write", "rite"): the words a hedging model must tell apart
 CONFUSABLE = ("dog", "town", "dawn", "goal", "toe", "low", "lift", "lest", "now", "nose", "of", "cough", "own",
               "in", "ride", "light", "top", "step", "shop", "cup", "op", "yet", "yell", "less")
@@ -80,6 +79,7 @@ class DatasetSize:
     generated_reps: int = 1    # clips per keyword per generated voice (_unknown_ 2x, _silence_ 1x)
     confusable_reps: int = 0   # more train `_unknown_` clips: this many of each CONFUSABLE word per train variant
     foreign_accent_reps: int = 0  # train clips per keyword (2x `_unknown_`) per train variant in FOREIGN_ACCENTS
+    colour_keep: float = 1.0   # each planned train room / channel kept with this p (thin_colouring; 0.4 measured)
 
 
 FULL = DatasetSize(reps=10)
@@ -218,7 +218,7 @@ def plan(seed: int, size: DatasetSize, accents: list[str], all_variants: list[st
     for variant in by_split["train"] if size.foreign_accent_reps else ():
         specs += _variant_specs("train", variant, size.foreign_accent_reps, accented, by_split, by_accent,
                                 len(specs), foreign=foreign)
-    specs = thin_colouring(specs, COLOUR_KEEP, np.random.default_rng([seed, 6]))
+    specs = thin_colouring(specs, size.colour_keep, np.random.default_rng([seed, 6]))
     specs, by_split, dropped = _drop_train_speakers(specs, by_split, same_speaker or {})
     return specs, {"variants": by_split, "accents": by_accent, "generated": generated_names(size.generated_voices),
                    "same_speaker_dropped": dropped}
@@ -228,9 +228,11 @@ def thin_colouring(specs: list[ClipSpec], keep: float, rng: np.random.Generator)
     """specs with each train clip's planned room and channel kept with probability keep (two draws per clip that
     has either, in clip order; none when keep is 1). Thinned after planning, so the main generator draws as
     before and every val/test clip stays as it was: val/test have neither (README, Data)."""
+    if keep >= 1:
+        return specs
     out = []
     for s in specs:
-        if keep < 1 and s.split == "train" and s.word and (s.room or s.channel):
+        if s.split == "train" and s.word and (s.room or s.channel):
             s = replace(s, room=s.room if rng.random() < keep else "",
                         channel=s.channel if rng.random() < keep else "")
         out.append(s)
@@ -374,8 +376,9 @@ def _cached(out: Path, key: dict) -> Manifest | None:
 
 
 def dataset_key(seed: int, size: DatasetSize) -> dict:
-    """What a cached set must match. Without generated voices, confusable or foreign-accent clips their fields are
-    left out, so a size of before them keeps its key (and caches of version 4 stay valid)."""
+    """What a cached set must match. Without generated voices, confusable or foreign-accent clips or thinned
+    rooms/channels their fields are left out, so a size of before them keeps its key (and caches of version 4 stay
+    valid)."""
     fields = asdict(size)
     if not size.generated_voices:
         fields = {k: v for k, v in fields.items() if not k.startswith("generated_")}
@@ -383,9 +386,9 @@ def dataset_key(seed: int, size: DatasetSize) -> dict:
         fields.pop("confusable_reps")
     if not size.foreign_accent_reps:
         fields.pop("foreign_accent_reps")
+    if size.colour_keep == 1:
+        fields.pop("colour_keep")
     key = {"version": DATASET_VERSION, "seed": seed, "size": fields, "espeak": espeak_version()}
-    if COLOUR_KEEP < 1:  # another set; at 1 the key stays version 5's
-        key["colour_keep"] = COLOUR_KEEP
     if size.foreign_accent_reps:
         key["foreign_accents"] = {"languages": list(FOREIGN_ACCENTS), "substitutes": [list(s) for s in SUBSTITUTES]}
     return key
@@ -421,8 +424,8 @@ def build(out_dir: str | Path, seed: int, size: DatasetSize, progress: bool = Tr
                           f"({SPLIT_FRACTIONS}) and accent {HELD_OUT_ACCENT} is in test only "
                           f"({HELD_OUT_TEST_SHARE:.0%} of test clips)",
             "snr_db": {s: list(r) for s, r in SNR_DB.items()}, "noisy_fraction": NOISY_FRACTION,
-            "train_rooms": {"p": ROOM_P * COLOUR_KEEP, "rt60_s": ROOMS},
-            "train_channels": {"p": CHANNEL_P * COLOUR_KEEP, "kinds": CHANNELS},
+            "train_rooms": {"p": ROOM_P * size.colour_keep, "rt60_s": ROOMS},
+            "train_channels": {"p": CHANNEL_P * size.colour_keep, "kinds": CHANNELS},
             "unknown_words": {"confusable": CONFUSABLE, "speech_commands": UNKNOWN_WORDS},
             "snr_definition": "10*log10(mean power over the spoken word / mean power of the noise over 1 s)",
             "noise_kinds": list(NOISE_KINDS), "silence_rms_dbfs": list(SILENCE_RMS_DBFS),

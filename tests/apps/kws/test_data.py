@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from apps.kws import data as kws_data
 from apps.kws.data import (CONFUSABLE, FOREIGN_ACCENTS, FULL, HELD_OUT_ACCENT, NOISY_FRACTION, QUICK, SNR_DB,
                            VOICES_DIR, DatasetSize, _espeak_voice, _speech, _voice_arg, build, dataset_key,
                            foreign_words, plan, render)
@@ -193,13 +192,13 @@ def test_test_protocol_noise_share_and_snr():
     assert all(s.noise and s.noise != "babble" and s.snr_db is None for s in silence)
 
 
-def test_rooms_and_channels_thinned_on_train_only(monkeypatch):
-    """COLOUR_KEEP 0.4 keeps each planned train room / channel with that p: about 20 % of train speech clips each,
+def test_rooms_and_channels_thinned_on_train_only():
+    """colour_keep 0.4 keeps each planned train room / channel with that p: about 20 % of train speech clips each,
     36 % either (75 % at 1, the default), every val/test clip the one the unthinned plan makes, a key of its own."""
     unthinned, _ = plan(0, QUICK, english_accents(), variants())
-    monkeypatch.setattr(kws_data, "COLOUR_KEEP", 0.4)
-    specs, _ = plan(0, QUICK, english_accents(), variants())
-    assert dataset_key(0, QUICK)["colour_keep"] == 0.4
+    thinned = replace(QUICK, colour_keep=0.4)
+    specs, _ = plan(0, thinned, english_accents(), variants())
+    assert dataset_key(0, thinned)["size"]["colour_keep"] == 0.4
     assert [s for s in specs if s.split != "train"] == [s for s in unthinned if s.split != "train"]
     train = [s for s in specs if s.split == "train" and s.word]
     before = [s for s in unthinned if s.split == "train" and s.word]
@@ -245,7 +244,7 @@ def test_cache_key_of_sizes_without_generated_voices_has_no_generated_fields():
     foreign = dataset_key(0, DatasetSize(reps=6, foreign_accent_reps=2))
     assert foreign["size"]["foreign_accent_reps"] == 2
     assert foreign["foreign_accents"]["languages"] == list(FOREIGN_ACCENTS)
-    assert "foreign_accents" not in key and "colour_keep" not in key
+    assert "foreign_accents" not in key and "colour_keep" not in key["size"]
 
 
 def test_cache_is_reused(tiny):
