@@ -81,6 +81,10 @@ class DatasetSize:
     foreign_accent_reps: int = 0  # train clips per keyword (2x `_unknown_`) per train variant in FOREIGN_ACCENTS
     colour_keep: float = 1.0   # each planned train room / channel kept with this p (thin_colouring; 0.4 measured)
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.colour_keep <= 1.0:  # a probability; > 1 would also misstate the manifest's p
+            raise ValueError(f"DatasetSize.colour_keep must be in [0, 1], got {self.colour_keep}")
+
 
 FULL = DatasetSize(reps=10)
 # 7,722 clips + 28,704 train: 38 clips per keyword per train voice (32 more than val/test's 6); 4, 12 and 20 more
@@ -228,7 +232,7 @@ def thin_colouring(specs: list[ClipSpec], keep: float, rng: np.random.Generator)
     """specs with each train clip's planned room and channel kept with probability keep (two draws per clip that
     has either, in clip order; none when keep is 1). Thinned after planning, so the main generator draws as
     before and every val/test clip stays as it was: val/test have neither (README, Data)."""
-    if keep >= 1:
+    if keep == 1:
         return specs
     out = []
     for s in specs:

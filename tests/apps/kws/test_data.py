@@ -209,6 +209,11 @@ def test_rooms_and_channels_thinned_on_train_only():
     assert abs(np.mean([bool(s.room or s.channel) for s in before]) - 0.75) < 0.01
 
 
+def test_colour_keep_outside_0_1_is_refused():
+    with pytest.raises(ValueError, match="colour_keep must be in \\[0, 1\\], got 1.5"):
+        replace(QUICK, colour_keep=1.5)
+
+
 def test_unknown_words_are_half_confusable_and_no_homophones():
     specs, _ = plan(0, QUICK, english_accents(), variants())
     words = [s.word for s in specs if s.label == "_unknown_"]
