@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from tinycore.spec import (ZOO, Conv, InputSpec, MBConv, ModelSpec, Residual, build_model, model_stats, zoo_spec)
-from tinycore.spec.build import ResidualBlock
+from tinycore.spec.build import ProjectedResidualBlock, ResidualBlock
 from tests.spec.cases import CASES
 
 SMALL_ZOO = {  # zoo models at sizes that run in well under a second
@@ -18,6 +18,8 @@ SMALL_ZOO = {  # zoo models at sizes that run in well under a second
     "dense_autoencoder": zoo_spec("dense_autoencoder"),
     "dense_autoencoder_bn": zoo_spec("dense_autoencoder", bn=True),
     "idnn": zoo_spec("idnn"),
+    "tc_resnet": zoo_spec("tc_resnet"),
+    "tc_resnet14": zoo_spec("tc_resnet", depth=14, width=1.25),
 }
 SPECS = {**SMALL_ZOO, **CASES}
 assert set(ZOO) <= set(SMALL_ZOO)
@@ -135,7 +137,8 @@ def test_fx_traceable(name):
     x = _input(spec)
     with torch.no_grad():
         assert torch.equal(gm(x), model(x))
-    adds = sum(getattr(m, "use_residual", False) or isinstance(m, ResidualBlock) for m in model.modules())
+    adds = sum(getattr(m, "use_residual", False) or isinstance(m, (ResidualBlock, ProjectedResidualBlock))
+               for m in model.modules())
     assert [n.target for n in gm.graph.nodes if n.op == "call_function"] == [operator.add] * adds
 
 

@@ -106,5 +106,6 @@ def test_bad_input():
 def test_unknown_zoo_name_suggests_close_match():
     with pytest.raises(SpecError, match=r"unknown zoo model 'mobilenet_v3'; did you mean mobilenet_v2"):
         zoo_spec("mobilenet_v3")
-    with pytest.raises(SpecError, match="known: ds_cnn_s, ds_cnn, mobilenet_v1, mobilenet_v1_025, mobilenet_v2, dense_autoencoder"):
+    with pytest.raises(SpecError, match="did you mean tc_resnet[?] known: ds_cnn_s, ds_cnn, tc_resnet, mobilenet_v1, "
+                                        "mobilenet_v1_025, mobilenet_v2, dense_autoencoder"):
         zoo_spec("resnet")

@@ -1,7 +1,9 @@
 """Zoo counts against the published reference figures (folded params, conv/fc MACs)."""
+import pytest
 import torch
 
-from tinycore.spec import build_model, dense_autoencoder, ds_cnn, ds_cnn_s, mobilenet_v1, mobilenet_v2, model_stats
+from tinycore.spec import (SpecError, build_model, dense_autoencoder, ds_cnn, ds_cnn_s, mobilenet_v1, mobilenet_v2,
+                           model_stats, spec_from_json, spec_to_json, tc_resnet)
 
 
 def test_ds_cnn_s_matches_mlperf_tiny_kws():
@@ -69,3 +71,28 @@ def test_ds_cnn_dw_kernel_widens_time_context_for_few_weights():
     depthwise = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
     assert len(depthwise) == 4 and all(m.kernel_size == (5, 3) for m in depthwise)
     assert ds_cnn(64, dw_kernel=(5, 3)).name == "ds_cnn_w64_k53" and ds_cnn(64).blocks[0].kernel == 3
+
+
+def test_tc_resnet_matches_the_papers_counts_and_keeps_time_only():
+    # Choi et al. 2019 (40 MFCC): TC-ResNet8 66K, TC-ResNet14 137K, TC-ResNet14-1.5 305K params; they count BN's
+    # four values per channel, torch's trainable parameters leave out the two running statistics
+    for (depth, width), paper_k in {(8, 1.0): 66, (14, 1.0): 137, (14, 1.5): 305}.items():
+        model = build_model(tc_resnet(depth, width, coeffs=40))
+        trainable = sum(p.numel() for p in model.parameters())
+        running = sum(m.running_mean.numel() + m.running_var.numel() for m in model.modules()
+                      if isinstance(m, torch.nn.BatchNorm2d))
+        assert round((trainable + running) / 1000) == paper_k, (depth, width, trainable + running)
+    s = model_stats(tc_resnet(8, coeffs=40))
+    # folded: conv 3*40*16 + 16, blocks 16->24->32->48 (two 9x1 convs + a 1x1 projection each), fc 48*12 + 12
+    block = lambda a, b: 9 * a * b + 9 * b * b + a * b + 3 * b  # noqa: E731
+    assert s["params"] == 1920 + 16 + block(16, 24) + block(24, 32) + block(32, 48) + 588 == 64_852
+    assert s["shapes"][0] == (16, 49, 1)  # the features are channels: the map is frames x 1
+    y = build_model(tc_resnet(14, 1.25)).eval()(torch.zeros(2, 1, 49, 10))
+    assert y.shape == (2, 12)
+    assert tc_resnet(14, 1.25).name == "tc_resnet14_w1.25" and tc_resnet().name == "tc_resnet8"
+    assert spec_from_json(spec_to_json(tc_resnet(14, 1.25))) == tc_resnet(14, 1.25)  # `--model tc14.json`
+
+
+def test_tc_resnet_refuses_a_depth_it_does_not_have():
+    with pytest.raises(SpecError, match="depths \\[8, 14\\]"):
+        tc_resnet(10)

@@ -105,7 +105,7 @@ def _check_teacher(args) -> None:
 
 
 def _zoo_kwargs(task: Task, data, name: str) -> dict:
-    if name.startswith("ds_cnn"):
+    if name.startswith(("ds_cnn", "tc_resnet")):  # audio nets: the input is frames x coefficients
         return {"classes": len(data.classes), "frames": data.input_shape[1], "coeffs": data.input_shape[2]}
     return {"classes": len(data.classes)} if data.classes else {}
 

@@ -1,4 +1,4 @@
-"""Reference architectures as specs: the MLPerf Tiny models and torchvision's MobileNetV2.
+"""Reference architectures as specs: the MLPerf Tiny models, TC-ResNet (KWS) and torchvision's MobileNetV2.
 
 Counts below use the convention of `tinycore.spec.shapes` (BN folded: weights + one bias per output channel;
 MACs of conv and fc only); tests/spec/test_zoo.py asserts each of them.
@@ -9,8 +9,8 @@ import dataclasses
 import difflib
 from typing import Callable
 
-from tinycore.spec.layers import (FC, ClassToken, Conv, Dropout, DWSep, Flatten, GlobalPool, InputSpec, MBConv,
-                                  ModelSpec, PatchEmbed, SpecError, TokenPool, TransformerBlock)
+from tinycore.spec.layers import (FC, Act, ClassToken, Conv, Dropout, DWSep, Flatten, GlobalPool, InputSpec, MBConv,
+                                  ModelSpec, PatchEmbed, Residual, SpecError, TokenPool, TransformerBlock)
 
 
 def ds_cnn(width: int = 64, classes: int = 12, frames: int = 49, coeffs: int = 10, name: str | None = None,
@@ -43,6 +43,39 @@ def ds_cnn_s(classes: int = 12, frames: int = 49, coeffs: int = 10) -> ModelSpec
     ZeroPad2d). Keras ends with AveragePooling2D((24, 5)), which skips the 25th row; we use a global average.
     """
     return ds_cnn(64, classes, frames, coeffs, name="ds_cnn_s")
+
+
+# TC-ResNet channels (Choi et al. 2019, table 1): the first conv's, then each residual block's
+TC_RESNET_CHANNELS = {8: (16, 24, 32, 48), 14: (16, 24, 24, 32, 32, 48, 48)}
+
+
+def tc_resnet(depth: int = 8, width: float = 1.0, classes: int = 12, frames: int = 49, coeffs: int = 10,
+              dropout: float = 0.2, name: str | None = None) -> ModelSpec:
+    """Temporal-convolution ResNet (TC-ResNet8 / TC-ResNet14, Choi et al. 2019): each frame's `coeffs` features are
+    the channels of 1-D convs over time, so a filter sees the whole spectrum at once and a formant shift (another
+    voice) moves energy between channels rather than across a 2-D map. A (3, coeffs) conv without padding across
+    features makes the (C, frames, 1) map; then residual blocks of two (9, 1) convs, the first of each channel change
+    with stride 2 and a strided 1x1 projection shortcut (TC-ResNet8: three such blocks; 14: pairs of a strided and
+    an identity block), ReLU after the add. `width` scales every channel count (the paper's -1.5 is width 1.5).
+    Counts with the paper's 40 MFCC input (tests/spec/test_zoo.py): TC-ResNet8 65,180 params."""
+    if depth not in TC_RESNET_CHANNELS:
+        raise SpecError(f"tc_resnet depth {depth}: the family has depths {sorted(TC_RESNET_CHANNELS)}")
+    chans = [max(1, round(c * width)) for c in TC_RESNET_CHANNELS[depth]]
+    blocks, cin = [], chans[0]
+    for cout in chans[1:]:
+        stride = 2 if cout != cin else 1
+        body = (Conv(cout, kernel=(9, 1), stride=(stride, 1), padding=(4, 0), act="relu"),
+                Conv(cout, kernel=(9, 1), padding=(4, 0), act="none"))
+        shortcut = (Conv(cout, kernel=1, stride=(stride, 1), padding=0, act="relu"),) if stride != 1 else ()
+        blocks += [Residual(body=body, shortcut=shortcut), Act("relu")]
+        cin = cout
+    return ModelSpec(
+        name=name or f"tc_resnet{depth}" + (f"_w{width:g}" if width != 1 else ""),
+        input=InputSpec(channels=1, height=frames, width=coeffs),
+        stem=(Conv(chans[0], kernel=(3, coeffs), padding=(1, 0), act="relu"),),
+        blocks=tuple(blocks),
+        head=(Dropout(dropout), GlobalPool(), Flatten(), FC(classes)),
+    )
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -158,6 +191,7 @@ def deit_tiny(classes: int = 1000, resolution: int = 224) -> ModelSpec:
 ZOO: dict[str, Callable[..., ModelSpec]] = {  # CNNs that tinycore.quant converts; ViTs (vit, deit_tiny) not yet
     "ds_cnn_s": ds_cnn_s,
     "ds_cnn": ds_cnn,
+    "tc_resnet": tc_resnet,
     "mobilenet_v1": mobilenet_v1,
     "mobilenet_v1_025": mobilenet_v1_025,
     "mobilenet_v2": mobilenet_v2,
