@@ -91,6 +91,8 @@ def test_tc_resnet_matches_the_papers_counts_and_keeps_time_only():
     assert y.shape == (2, 12)
     assert tc_resnet(14, 1.25).name == "tc_resnet14_w1.25" and tc_resnet().name == "tc_resnet8"
     assert spec_from_json(spec_to_json(tc_resnet(14, 1.25))) == tc_resnet(14, 1.25)  # `--model tc14.json`
+    narrow = tc_resnet(14, 0.05)  # channels 1, 1, 1, 2, 2, 2, 2: the strides still follow the paper's channels
+    assert [b.body[0].stride for b in narrow.blocks[::2]] == [(2, 1), (1, 1), (2, 1), (1, 1), (2, 1), (1, 1)]
 
 
 def test_tc_resnet_refuses_a_depth_it_does_not_have():
