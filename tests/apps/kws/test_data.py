@@ -193,10 +193,11 @@ def test_test_protocol_noise_share_and_snr():
 
 
 def test_rooms_and_channels_thinned_on_train_only():
-    """colour_keep 0.4 keeps each planned train room / channel with that p: about 20 % of train speech clips each,
-    36 % either (75 % at 1, the default), every val/test clip the one the unthinned plan makes, a key of its own."""
-    unthinned, _ = plan(0, QUICK, english_accents(), variants())
-    thinned = replace(QUICK, colour_keep=0.4)
+    """colour_keep 0.4 (QUICK's) keeps each planned train room / channel with that p: about 20 % of train speech
+    clips each, 36 % either (75 % at 1), every val/test clip the one the unthinned plan makes, a key of its own."""
+    assert QUICK.colour_keep == 0.4
+    unthinned, _ = plan(0, replace(QUICK, colour_keep=1.0), english_accents(), variants())
+    thinned = QUICK
     specs, _ = plan(0, thinned, english_accents(), variants())
     assert dataset_key(0, thinned)["size"]["colour_keep"] == 0.4
     assert [s for s in specs if s.split != "train"] == [s for s in unthinned if s.split != "train"]
@@ -243,13 +244,14 @@ def test_deterministic_and_seed_dependent(tiny, tmp_path):
 
 def test_cache_key_of_sizes_without_generated_voices_has_no_generated_fields():
     key = dataset_key(0, QUICK)
-    assert key["version"] == 5 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 32}
+    assert key["version"] == 5 and key["size"] == {"reps": 6, "max_variants": None, "train_extra_reps": 32,
+                                                   "colour_keep": 0.4}
     assert dataset_key(0, DatasetSize(reps=6, generated_voices=3))["size"]["generated_voices"] == 3
     assert dataset_key(0, DatasetSize(reps=6, confusable_reps=1))["size"]["confusable_reps"] == 1
     foreign = dataset_key(0, DatasetSize(reps=6, foreign_accent_reps=2))
     assert foreign["size"]["foreign_accent_reps"] == 2
     assert foreign["foreign_accents"]["languages"] == list(FOREIGN_ACCENTS)
-    assert "foreign_accents" not in key and "colour_keep" not in key["size"]
+    assert "foreign_accents" not in key and "colour_keep" not in dataset_key(0, FULL)["size"]
 
 
 def test_cache_is_reused(tiny):
