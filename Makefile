@@ -18,10 +18,11 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# torch is installed first, pinned, so that nothing can pull a CUDA build; then the project and its test extras.
-$(STAMP): pyproject.toml | $(VENV)/bin/python
+# torch is installed first, pinned, so that nothing can pull a CUDA build; then the project and its test extras at
+# the versions in constraints.txt (the ones the README's figures were measured with).
+$(STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 $(SYS_STAMP): scripts/install_system_tools.sh | $(VENV)/bin/python

@@ -1,5 +1,8 @@
 import sys
 
-from tinycore.cli.tool import main
+from tinycore.cli.kernels import pin_cpu_kernels
+
+pin_cpu_kernels()  # first, before numpy and torch load: the same float kernels on every x86 machine
+from tinycore.cli.tool import main  # noqa: E402
 
 sys.exit(main())

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import sys
 
-from apps.inspect.task import TASK
-from tinycore.cli.app import main as cli_main
+from tinycore.cli.kernels import pin_cpu_kernels
+
+pin_cpu_kernels()  # first, before numpy and torch load: the same float kernels on every x86 machine
+from apps.inspect.task import TASK  # noqa: E402
+from tinycore.cli.app import main as cli_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -118,6 +118,7 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
     the same (augmented) batches, with the settings' distill_weight and temperature (tinycore.train.fit)."""
     import torch
 
+    from tinycore.cli.kernels import kernels_in_use
     from tinycore.spec import build_model, spec_to_json
     from tinycore.train import distributed, fit
 
@@ -142,7 +143,7 @@ def train(task: Task, data: TaskData, run: RunDir, spec, *, quick: bool, seed: i
     section = {"epochs": result.epochs_run, "best_epoch": result.best_epoch,
                f"best_val_{train_metric_name(task)}": result.best_metric, "lr": settings.lr,
                "batch_size": settings.batch_size, "ema_decay": settings.ema_decay,
-               "mixup_alpha": settings.mixup_alpha}
+               "mixup_alpha": settings.mixup_alpha, "cpu_kernels": kernels_in_use()}
     if teacher is not None:
         section["teacher"] = {"run": str(teacher), "distill_weight": settings.distill_weight,
                               "temperature": settings.temperature}
