@@ -29,13 +29,18 @@ CAPS = {
 IF_AVX2 = {"OPENBLAS_CORETYPE": "Haswell", "MKL_CBWR": "AVX2"}
 
 
-def cpu_has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether the CPU reports AVX2 (Linux; elsewhere False, which leaves OpenBLAS to choose)."""
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The instruction-set flags the CPU reports (Linux; elsewhere none)."""
     try:
         flags = next((line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")), "")
     except OSError:
-        return False
-    return "avx2" in flags.split()
+        return set()
+    return set(flags.partition(":")[2].split())
+
+
+def cpu_has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU reports AVX2 (elsewhere than Linux False, which leaves OpenBLAS and MKL to choose)."""
+    return "avx2" in cpu_flags(cpuinfo)
 
 
 def pin_cpu_kernels(environ: dict | None = None) -> dict[str, str]:
