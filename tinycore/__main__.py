@@ -2,7 +2,7 @@ import sys
 
 from tinycore.cli.kernels import pin_cpu_kernels
 
-pin_cpu_kernels()  # first, before numpy and torch load: the same float kernels on every x86 machine
+pin_cpu_kernels()  # first, before numpy and torch load: AVX2 vector code on any x86 CPU that has more
 from tinycore.cli.tool import main  # noqa: E402
 
 sys.exit(main())

@@ -2,7 +2,7 @@ import sys
 
 from tinycore.cli.kernels import pin_cpu_kernels
 
-pin_cpu_kernels()  # first, before numpy and torch load: the same float kernels on every x86 machine
+pin_cpu_kernels()  # first, before numpy and torch load: AVX2 vector code on any x86 CPU that has more
 from apps.anomaly.task import TASK  # noqa: E402
 from tinycore.cli.app import main  # noqa: E402
 

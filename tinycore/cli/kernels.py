@@ -1,4 +1,4 @@
-"""One float arithmetic on every x86 machine: cap the vector instruction set torch, oneDNN, MKL and numpy choose.
+"""AVX2 code on every x86 CPU that has it: cap the vector code torch, oneDNN, MKL and numpy choose at run time.
 
 Each of these libraries picks its kernels at run time from the CPU (SSE, AVX2, AVX-512), and each kernel sums
 floats in its own order, so the same seed trained on two machines drifts apart after the first step and ends a
@@ -7,7 +7,8 @@ x86 servers have had since about 2015) makes a machine with more run the code th
 measured with; a machine with less keeps its own code (the caps only lower a choice). Must run before numpy is
 imported (it reads its variable then) and before torch's first kernel (torch, oneDNN and MKL read theirs then):
 each app's `__main__` calls it first. `TINYCORE_NATIVE_KERNELS=1` keeps each library's own choice (AVX-512 is
-faster where it exists; figures then differ from machine to machine).
+faster where it exists; figures then differ from machine to machine). Not covered: MKL's own paths for Intel and
+for AMD CPUs at the same level (its vendor-neutral `MKL_CBWR=COMPATIBLE` would be; measured in the README).
 """
 from __future__ import annotations
 
